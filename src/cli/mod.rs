@@ -1,0 +1,36 @@
+//! The native command-line front end: one module per verb.
+
+pub mod classify;
+pub mod convert;
+pub mod stream;
+
+const USAGE: &str = "usage: understudy <command> [args]
+
+commands:
+  classify FILE.html|-          judge a saved chat page; prints one JSON object
+  convert FILE --to FORMAT --out DIR
+                                convert a ChatGPT export to markdown, json or html
+  stream --format FORMAT [--chunk-size N] FILE
+                                decode a saved provider stream; prints one JSON object
+  version                       print the core version";
+
+/// Runs the command line with `args` (without the program name) and returns the exit code.
+pub fn main(args: &[String]) -> i32 {
+    match args.first().map(String::as_str) {
+        Some("classify") => classify::run(&args[1..]),
+        Some("convert") => convert::run(&args[1..]),
+        Some("stream") => stream::run(&args[1..]),
+        Some("version" | "--version" | "-V") => {
+            println!("understudy {}", crate::VERSION);
+            0
+        }
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            0
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            2
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! `understudy stream`.
+
+/// Runs the verb with its arguments and returns the exit code.
+pub fn run(_args: &[String]) -> i32 {
+    eprintln!("understudy: 'stream' is not available in this build");
+    2
+}

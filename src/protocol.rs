@@ -1,0 +1,90 @@
+//! The messages that cross between content scripts, extension pages and the service worker.
+//!
+//! One tagged union per direction. Everything a content script sends is untrusted (a page can
+//! forge what a MAIN-world script hears), so requests are parsed strictly here and answered with
+//! plain data.
+
+use serde::{Deserialize, Serialize};
+
+use crate::site::{Site, site_for_url};
+
+/// A request sent to the service worker.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// A content script announces itself from a page.
+    Hello {
+        /// The page's URL, as the content script sees it.
+        url: String,
+    },
+}
+
+/// The service worker's answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// The answer to [`Request::Hello`].
+    Hello {
+        /// The version of the Wasm core that answered.
+        core_version: &'static str,
+        /// The site recognised from the URL, if Understudy watches it.
+        site: Option<Site>,
+    },
+}
+
+/// Why a request could not be handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// The message is not a request this version understands.
+    Malformed(String),
+}
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtocolError::Malformed(m) => write!(f, "malformed request: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// Parses a request from JSON text.
+pub fn parse_request(json: &str) -> Result<Request, ProtocolError> {
+    serde_json::from_str(json).map_err(|e| ProtocolError::Malformed(e.to_string()))
+}
+
+/// Answers a request that needs nothing but the core.
+pub fn handle(request: &Request) -> Response {
+    match request {
+        Request::Hello { url } => Response::Hello { core_version: crate::VERSION, site: site_for_url(url) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_is_answered_with_the_core_version_and_site() {
+        let req = parse_request(r#"{"type":"hello","url":"https://chatgpt.com/c/1"}"#).unwrap();
+        let json = serde_json::to_value(handle(&req)).unwrap();
+        assert_eq!(json["type"], "hello");
+        assert_eq!(json["core_version"], crate::VERSION);
+        assert_eq!(json["site"], "chatgpt");
+    }
+
+    #[test]
+    fn forged_or_unknown_messages_are_rejected() {
+        for bad in [
+            "",
+            "null",
+            r#"{"type":"hello"}"#,
+            r#"{"type":"hello","url":5}"#,
+            r#"{"type":"hello","url":"x","extra":1}"#,
+            r#"{"type":"steal_keys"}"#,
+        ] {
+            assert!(parse_request(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Incremental parsers for streamed answers: server-sent events and NDJSON.
