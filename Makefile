@@ -1,0 +1,87 @@
+# Understudy: build, test, run and benchmark. `make test` and `make run` install what is missing first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+WASM_BINDGEN_VERSION := 0.2.130
+WASM_TARGET := wasm32-unknown-unknown
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export CHROMEDRIVER := /usr/bin/chromedriver
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
+export WASM_BINDGEN_TEST_TIMEOUT := 120
+LOGS := target/test-logs
+PKG := target/pkg
+WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+                 --enable-mutable-globals --enable-reference-types --enable-multivalue
+
+.PHONY: all setup build wasm test lint test-native test-wasm test-e2e lint-firefox run bench clean
+
+all: build
+
+## setup: install what a fresh machine lacks (wasm32 target, wasm-bindgen-cli, npm tools, Chromium).
+setup:
+	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)$$'; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
+	@missing=""; for p in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver openssl:/usr/bin/openssl; do \
+	  [ -x "$${p#*:}" ] || missing="$$missing $${p%%:*}"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund; fi
+
+## build: the size-optimised wasm, dist/chrome, dist/firefox and their store zips.
+wasm: setup
+	cargo build --lib --release --target $(WASM_TARGET)
+	wasm-bindgen --target web --no-typescript --out-dir $(PKG) target/$(WASM_TARGET)/release/understudy.wasm
+	wasm-opt -Oz $(WASM_FEATURES) $(PKG)/understudy_bg.wasm -o $(PKG)/understudy_bg.wasm
+
+build: wasm
+	node extension/build.mjs $(PKG) dist
+
+## test: everything; the last line counts the tests that ran.
+test: setup
+	@rm -rf $(LOGS) && mkdir -p $(LOGS)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-native
+	$(MAKE) --no-print-directory test-wasm
+	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory test-e2e
+	$(MAKE) --no-print-directory lint-firefox
+	node tests/tools/summary.mjs $(LOGS)
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target $(WASM_TARGET) -- -D warnings
+	cargo clippy --tests --target $(WASM_TARGET) -- -D warnings
+
+test-native:
+	@mkdir -p $(LOGS)
+	cargo test 2>&1 | tee $(LOGS)/native.log
+
+test-wasm:
+	@mkdir -p $(LOGS)
+	cargo test --target $(WASM_TARGET) --test web_browser 2>&1 | tee $(LOGS)/wasm-browser.log
+	cargo test --target $(WASM_TARGET) --test web_service_worker 2>&1 | tee $(LOGS)/wasm-service-worker.log
+
+test-e2e:
+	@mkdir -p $(LOGS)
+	node --test --test-concurrency=1 tests/e2e/ 2>&1 | tee $(LOGS)/e2e.log
+
+lint-firefox:
+	@mkdir -p $(LOGS)
+	web-ext lint --source-dir dist/firefox --no-config-discovery 2>&1 | tee $(LOGS)/web-ext.log
+	@grep -Eq '^errors +0$$' $(LOGS)/web-ext.log || { echo "web-ext lint reported errors"; exit 1; }
+
+## run: Chromium with the extension; headless (no display) runs the demo and exits by itself.
+run: build
+	node tests/demo/run.mjs
+
+## bench: writes target/bench/report.json and prints it as a table.
+bench: build
+	node tests/bench/bench.mjs
+
+clean:
+	rm -rf dist target/pkg target/test-logs target/bench target/demo

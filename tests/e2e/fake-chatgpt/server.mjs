@@ -1,0 +1,152 @@
+// A local impersonation of https://chatgpt.com for end-to-end tests and the demo.
+// HTTPS with a self-signed certificate, loopback only, a strict CSP without 'wasm-unsafe-eval' (as a
+// real site may send), and a small page that behaves like ChatGPT's: a composer, turns, a streamed
+// answer from POST /backend-api/f/conversation, and ChatGPT's error boxes when the backend fails.
+// Tests steer failures through POST /__control (never reachable from outside the machine).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+const ROOT = path.resolve(HERE, '../../..');
+const CERT_DIR = path.join(ROOT, 'target', 'e2e', 'cert');
+
+/** A self-signed certificate for chatgpt.com, made once with openssl and reused. */
+export function certificate() {
+  const key = path.join(CERT_DIR, 'key.pem');
+  const cert = path.join(CERT_DIR, 'cert.pem');
+  if (!fs.existsSync(cert)) {
+    fs.mkdirSync(CERT_DIR, { recursive: true });
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '3650',
+      '-subj', '/CN=chatgpt.com', '-addext', 'subjectAltName=DNS:chatgpt.com,DNS:chat.openai.com',
+    ], { stdio: 'ignore' });
+  }
+  return { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+}
+
+export const STRICT_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'";
+
+/**
+ * Backend behaviours for the conversation endpoint, steered by tests:
+ * - healthy: streams `answer` token by token as server-sent events, ending with [DONE].
+ * - status: answers `status` with `body` (JSON or HTML) and optional headers.
+ * - stream_error: streams some tokens, then an error object inside the stream, no [DONE].
+ * - stall: streams some tokens, then stops sending (the connection stays open).
+ */
+const DEFAULT_STATE = {
+  mode: 'healthy',
+  answer: 'Here is a short answer, streamed the way ChatGPT streams it.',
+  tokenDelayMs: 5,
+  status: 503,
+  body: '{"detail":"Hmm...something seems to have gone wrong. Maybe try me again in a little bit."}',
+  headers: {},
+  streamError: 'Something went wrong while generating the response.',
+};
+
+export async function startFakeChatgpt({ port = 0 } = {}) {
+  let state = { ...DEFAULT_STATE };
+  const requests = [];
+  const pageDir = HERE;
+  const server = https.createServer(certificate(), async (req, res) => {
+    const url = new URL(req.url, 'https://chatgpt.com');
+    const body = await readBody(req);
+    requests.push({ method: req.method, path: url.pathname, body });
+    const common = { 'content-security-policy': STRICT_CSP, 'cache-control': 'no-store' };
+
+    if (url.pathname === '/__control' && req.method === 'POST') {
+      state = { ...DEFAULT_STATE, ...JSON.parse(body || '{}') };
+      res.writeHead(204).end();
+      return;
+    }
+    if (url.pathname === '/app.js' || url.pathname === '/app.css') {
+      const type = url.pathname.endsWith('.js') ? 'text/javascript' : 'text/css';
+      res.writeHead(200, { ...common, 'content-type': type });
+      res.end(fs.readFileSync(path.join(pageDir, url.pathname.slice(1))));
+      return;
+    }
+    if (url.pathname === '/backend-api/f/conversation' && req.method === 'POST') {
+      await conversation(state, res, common);
+      return;
+    }
+    if (url.pathname.startsWith('/fixtures/')) {
+      // Saved pages from tests/fixtures/pages, served as the whole document.
+      const file = path.join(ROOT, 'tests', 'fixtures', 'pages', path.basename(url.pathname));
+      if (fs.existsSync(file)) {
+        res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8' });
+        res.end(fs.readFileSync(file));
+        return;
+      }
+    }
+    if (url.pathname === '/' || url.pathname.startsWith('/c/')) {
+      res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8' });
+      res.end(fs.readFileSync(path.join(pageDir, 'index.html')));
+      return;
+    }
+    res.writeHead(404, { ...common, 'content-type': 'application/json' });
+    res.end('{"detail":"Not Found"}');
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    requests,
+    /** Changes how the backend behaves from now on. */
+    setMode(next) {
+      state = { ...DEFAULT_STATE, ...next };
+    },
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
+}
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function conversation(state, res, common) {
+  if (state.mode === 'status') {
+    const isHtml = String(state.body).trimStart().startsWith('<');
+    res.writeHead(state.status, {
+      ...common,
+      'content-type': isHtml ? 'text/html; charset=utf-8' : 'application/json',
+      ...state.headers,
+    });
+    res.end(state.body);
+    return;
+  }
+  res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8' });
+  const conversationId = '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b';
+  const messageId = `m-${Date.now()}`;
+  const words = state.answer.split(/(?<= )/);
+  const upTo = state.mode === 'healthy' ? words.length : Math.ceil(words.length / 2);
+  let text = '';
+  for (let i = 0; i < upTo; i++) {
+    text += words[i];
+    const event = {
+      message: { id: messageId, author: { role: 'assistant' }, content: { content_type: 'text', parts: [text] }, status: 'in_progress' },
+      conversation_id: conversationId,
+    };
+    res.write(`data: ${JSON.stringify(event)}\n\n`);
+    if (state.tokenDelayMs) await sleep(state.tokenDelayMs);
+  }
+  if (state.mode === 'healthy') {
+    res.end('data: [DONE]\n\n');
+  } else if (state.mode === 'stream_error') {
+    res.end(`data: ${JSON.stringify({ message: null, conversation_id: conversationId, error: state.streamError })}\n\n`);
+  } else if (state.mode === 'stall') {
+    // Keep the connection open without another byte until the client gives up.
+  } else {
+    res.end();
+  }
+}
