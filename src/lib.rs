@@ -13,6 +13,7 @@
 //! - [`stream`]: incremental server-sent-events and NDJSON parsers.
 //! - [`provider`]: request building and stream decoding for each alternative provider.
 //! - [`router`]: the failover state machine (retries, backoff, circuit breakers).
+//! - [`status`]: reading the public status page of the lead site.
 //! - [`services`]: small traits for browser services, with in-memory versions.
 #![deny(missing_docs)]
 
@@ -23,6 +24,7 @@ pub mod provider;
 pub mod router;
 pub mod services;
 pub mod site;
+pub mod status;
 pub mod stream;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -118,10 +118,10 @@ impl KeyValueStore for MemoryStore {
     }
 
     fn set(&mut self, key: &str, value: String) -> Result<(), StoreError> {
-        if let Some(quota) = self.quota_bytes {
-            if self.used_without(key) + key.len() + value.len() > quota {
-                return Err(StoreError::QuotaExceeded);
-            }
+        if let Some(quota) = self.quota_bytes
+            && self.used_without(key) + key.len() + value.len() > quota
+        {
+            return Err(StoreError::QuotaExceeded);
         }
         self.items.insert(key.to_owned(), value);
         Ok(())
