@@ -1,22 +1,12 @@
 // The service worker (an event page in Firefox). Thin glue: every decision is made by the Wasm core.
-// Listeners are registered synchronously at the top level; the worker keeps no state in globals
-// that matters after it is stopped (it is stopped after 30 s idle).
-import init, { handleMessage } from './pkg/understudy.js';
+// Listeners are registered synchronously at the top level of each feature module; the worker keeps
+// no state in globals that matters after it is stopped (it is stopped after 30 s idle).
 import { ext } from './api.js';
+import { core, onMessages, refuseUnclaimed } from './sw/core.js';
+import './sw/detect.js';
+import './sw/cache.js';
+import './sw/providers.js';
 
-const ready = init({ module_or_path: new URL('./pkg/understudy_bg.wasm', import.meta.url) });
-
-/** Answers one message with `{ok: true, value}` or `{ok: false, error}`; never throws. */
-async function answer(message) {
-  try {
-    await ready;
-    return { ok: true, value: handleMessage(message) };
-  } catch (error) {
-    return { ok: false, error: String(error?.message ?? error) };
-  }
-}
-
-ext.runtime.onMessage.addListener((message, _sender, sendResponse) => {
-  answer(message).then(sendResponse);
-  return true; // the answer is sent asynchronously
-});
+// Messages the core answers by itself (hello; anything unknown is refused with the core's reason).
+onMessages(ext, ['hello'], (message) => core.handleMessage(message));
+refuseUnclaimed(ext);

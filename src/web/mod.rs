@@ -3,7 +3,10 @@
 //! Exports are thin: convert the JS value to a core type (in [`interop`]), call the core, convert
 //! the result back. Errors become JS `Error`s here, once.
 
+pub mod cache;
+pub mod detect;
 pub mod interop;
+pub mod providers;
 
 use wasm_bindgen::prelude::*;
 

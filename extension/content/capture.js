@@ -1,0 +1,1 @@
+// Content script: capture (isolated world).

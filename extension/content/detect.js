@@ -1,0 +1,1 @@
+// Content script: detect (isolated world).

@@ -1,0 +1,2 @@
+// Service-worker side of the cache feature.
+export {};

@@ -1,0 +1,2 @@
+// Service-worker side of the detect feature.
+export {};

@@ -1,0 +1,1 @@
+//! Exports for the conversation cache.

@@ -1,0 +1,1 @@
+//! Exports for providers, stream decoding and the router.
