@@ -153,11 +153,15 @@ impl std::fmt::Display for ConfigError {
             ConfigError::ZeroTimeout => f.write_str("the first-byte and stall timeouts must be above zero"),
             ConfigError::ZeroBackoff => f.write_str("the initial backoff must be above zero"),
             ConfigError::JitterOver100(p) => write!(f, "jitter of {p} % is over 100 %"),
-            ConfigError::ZeroFailureThreshold => f.write_str("the breaker failure threshold must be at least 1"),
+            ConfigError::ZeroFailureThreshold => {
+                f.write_str("the breaker failure threshold must be at least 1")
+            }
             ConfigError::FailureRatioOutOfRange => {
                 f.write_str("the breaker failure ratio must be above 0 and at most 1")
             }
-            ConfigError::WindowOutOfRange(n) => write!(f, "a breaker window of {n} calls is not within 1..=32"),
+            ConfigError::WindowOutOfRange(n) => {
+                write!(f, "a breaker window of {n} calls is not within 1..=32")
+            }
             ConfigError::MinCallsOutOfRange(n) => {
                 write!(f, "a breaker minimum of {n} calls is not between 1 and the window")
             }

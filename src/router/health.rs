@@ -181,10 +181,10 @@ impl HealthBook {
 
     /// Notes that a call to `provider` ended without a verdict (cancelled): its probe is given back.
     pub fn abandon_call(&mut self, provider: &str) {
-        if let Some(h) = self.providers.get_mut(provider) {
-            if let BreakerState::HalfOpen { probe_since: Some(_) } = h.breaker {
-                h.breaker = BreakerState::HalfOpen { probe_since: None };
-            }
+        if let Some(h) = self.providers.get_mut(provider)
+            && let BreakerState::HalfOpen { probe_since: Some(_) } = h.breaker
+        {
+            h.breaker = BreakerState::HalfOpen { probe_since: None };
         }
     }
 
@@ -227,7 +227,9 @@ impl HealthBook {
         h.last_failure_at = Some(now);
         push_call(h, true, config.window);
         let hold = match retry_after_ms {
-            Some(ra) if class == ErrorClass::RateLimited => config.cooldown_ms.max(ra.min(MAX_RETRY_AFTER_OPEN_MS)),
+            Some(ra) if class == ErrorClass::RateLimited => {
+                config.cooldown_ms.max(ra.min(MAX_RETRY_AFTER_OPEN_MS))
+            }
             _ => config.cooldown_ms,
         };
         let until = now.saturating_add(hold);

@@ -61,7 +61,9 @@ pub use config::{BackoffConfig, BreakerConfig, ConfigError, RouterConfig};
 pub use health::{Availability, BreakerState, Health, HealthBook};
 pub use log::{AbortReason, Decision, DecisionLog, GiveUpReason, Outcome, SkipReason};
 pub use retry::{Jitter, backoff_ms, nominal_backoff_ms, retry_after_from_headers};
-pub use route::{Action, Event, Failure, Fetch, GaveUp, Phase, ProviderFailure, Route, RouteError, class_message};
+pub use route::{
+    Action, Event, Failure, Fetch, GaveUp, Phase, ProviderFailure, Route, RouteError, class_message,
+};
 
 #[cfg(doc)]
 use crate::provider::ErrorClass;

@@ -396,7 +396,12 @@ impl Route {
     }
 
     /// Feeds one event; a convenience over the per-event methods.
-    pub fn handle(&mut self, health: &mut HealthBook, now: Millis, event: Event) -> Result<Action, RouteError> {
+    pub fn handle(
+        &mut self,
+        health: &mut HealthBook,
+        now: Millis,
+        event: Event,
+    ) -> Result<Action, RouteError> {
         match event {
             Event::Start => self.start(health, now),
             Event::FirstByte => self.first_byte(now),
@@ -468,7 +473,8 @@ impl Route {
             p => return Err(self.misplaced("completed", p)),
         }
         let a = self.current.take().ok_or(RouteError::Corrupt("no running attempt"))?;
-        let v = self.visits.get_mut(a.visit as usize).ok_or(RouteError::Corrupt("attempt outside the chain"))?;
+        let v =
+            self.visits.get_mut(a.visit as usize).ok_or(RouteError::Corrupt("attempt outside the chain"))?;
         v.state = VisitState::Done;
         let (provider, attempt) = (v.provider.clone(), v.attempts);
         health.record_success(&provider, now, &self.config.breaker);
@@ -479,7 +485,12 @@ impl Route {
     }
 
     /// The running fetch failed: retry, wait, switch, or give up (see the module documentation).
-    pub fn failed(&mut self, health: &mut HealthBook, now: Millis, failure: Failure) -> Result<Action, RouteError> {
+    pub fn failed(
+        &mut self,
+        health: &mut HealthBook,
+        now: Millis,
+        failure: Failure,
+    ) -> Result<Action, RouteError> {
         match self.phase {
             Phase::AwaitingFirstByte { .. } | Phase::Streaming => {}
             p => return Err(self.misplaced("failed", p)),
@@ -551,7 +562,12 @@ impl Route {
         Action::Cancelled
     }
 
-    fn abort(&mut self, health: &mut HealthBook, now: Millis, reason: AbortReason) -> Result<Action, RouteError> {
+    fn abort(
+        &mut self,
+        health: &mut HealthBook,
+        now: Millis,
+        reason: AbortReason,
+    ) -> Result<Action, RouteError> {
         let a = self.current.ok_or(RouteError::Corrupt("no running attempt"))?;
         let v = self.visits.get(a.visit as usize).ok_or(RouteError::Corrupt("attempt outside the chain"))?;
         let (provider, attempt) = (v.provider.clone(), v.attempts);
@@ -587,10 +603,10 @@ impl Route {
             return Ok(self.cancel_now(health, now));
         }
         let breaker = &self.config.breaker;
-        if health.record_failure(&provider, class, retry_after_ms, now, breaker) {
-            if let Availability::Open { until } = health.availability(&provider, now, breaker) {
-                self.record(now, idx, Outcome::BreakerOpened { until }, None);
-            }
+        if health.record_failure(&provider, class, retry_after_ms, now, breaker)
+            && let Availability::Open { until } = health.availability(&provider, now, breaker)
+        {
+            self.record(now, idx, Outcome::BreakerOpened { until }, None);
         }
         if class.is_misconfiguration() {
             self.record(now, idx, Outcome::MarkedMisconfigured { class }, None);
@@ -615,7 +631,12 @@ impl Route {
                     return self.switch(health, now, Some(idx));
                 }
                 self.set_state(idx, VisitState::Active);
-                self.record(now, idx, Outcome::RetryScheduled { wait_ms: ms, server_retry_after: server }, None);
+                self.record(
+                    now,
+                    idx,
+                    Outcome::RetryScheduled { wait_ms: ms, server_retry_after: server },
+                    None,
+                );
                 Ok(self.wait(idx, at, provider, attempts + 1))
             }
         }
@@ -683,7 +704,9 @@ impl Route {
         if let Some((at, visit)) = resumable {
             return Some(Pick { visit, at: at.max(now), anyway: None });
         }
-        let open = unvisited().filter_map(|(i, a)| a.recovers_at().map(|t| (t, i, a))).min_by_key(|&(t, i, _)| (t, i));
+        let open = unvisited()
+            .filter_map(|(i, a)| a.recovers_at().map(|t| (t, i, a)))
+            .min_by_key(|&(t, i, _)| (t, i));
         if let Some((_, visit, a)) = open {
             return Some(Pick { visit, at: now, anyway: skip_reason(a) });
         }
@@ -691,7 +714,12 @@ impl Route {
     }
 
     /// Moves on from `from` (or starts): the next provider's fetch, a wait, or giving up.
-    fn switch(&mut self, health: &mut HealthBook, now: Millis, from: Option<usize>) -> Result<Action, RouteError> {
+    fn switch(
+        &mut self,
+        health: &mut HealthBook,
+        now: Millis,
+        from: Option<usize>,
+    ) -> Result<Action, RouteError> {
         let Some(pick) = self.pick(health, now) else {
             let last = from.and_then(|i| self.visits.get(i)).map(|v| v.provider.clone()).unwrap_or_default();
             return Ok(self.give_up(GiveUpReason::AllFailed, now, &last));
@@ -719,7 +747,12 @@ impl Route {
         }
         if pick.at > now {
             let wait_ms = pick.at - now;
-            self.record(now, pick.visit, Outcome::RetryScheduled { wait_ms, server_retry_after: false }, None);
+            self.record(
+                now,
+                pick.visit,
+                Outcome::RetryScheduled { wait_ms, server_retry_after: false },
+                None,
+            );
             return Ok(self.wait(pick.visit, pick.at, to_provider, attempt));
         }
         self.begin_fetch(health, now, pick.visit)
@@ -727,18 +760,34 @@ impl Route {
 
     fn wait(&mut self, visit: usize, at: Millis, provider: ProviderId, attempt: u32) -> Action {
         self.phase = Phase::Waiting { until: at, visit: visit as u32 };
-        Action::WaitUntil { at_ms: at, then: Fetch { provider, attempt, continue_partial: self.kept_text_len > 0 } }
+        Action::WaitUntil {
+            at_ms: at,
+            then: Fetch { provider, attempt, continue_partial: self.kept_text_len > 0 },
+        }
     }
 
-    fn begin_fetch(&mut self, health: &mut HealthBook, now: Millis, visit: usize) -> Result<Action, RouteError> {
+    fn begin_fetch(
+        &mut self,
+        health: &mut HealthBook,
+        now: Millis,
+        visit: usize,
+    ) -> Result<Action, RouteError> {
         let v = self.visits.get_mut(visit).ok_or(RouteError::Corrupt("fetch outside the chain"))?;
         v.attempts = v.attempts.saturating_add(1);
         v.state = VisitState::Active;
-        let fetch =
-            Fetch { provider: v.provider.clone(), attempt: v.attempts, continue_partial: self.kept_text_len > 0 };
+        let fetch = Fetch {
+            provider: v.provider.clone(),
+            attempt: v.attempts,
+            continue_partial: self.kept_text_len > 0,
+        };
         health.begin_call(&fetch.provider, now, &self.config.breaker);
-        self.current =
-            Some(Attempt { visit: visit as u32, started_at: now, last_activity_at: now, chunks: 0, text_len: 0 });
+        self.current = Some(Attempt {
+            visit: visit as u32,
+            started_at: now,
+            last_activity_at: now,
+            chunks: 0,
+            text_len: 0,
+        });
         let deadline = now.saturating_add(self.config.first_byte_timeout_ms);
         self.phase = Phase::AwaitingFirstByte { deadline };
         self.record(now, visit, Outcome::Started { continue_partial: fetch.continue_partial }, None);
@@ -769,7 +818,8 @@ impl Route {
                 format!("{provider} rejected the request: {}", why.unwrap_or("bad request"))
             }
             GiveUpReason::AllFailed => {
-                let parts: Vec<String> = providers.iter().map(|p| format!("{}: {}", p.provider, p.message)).collect();
+                let parts: Vec<String> =
+                    providers.iter().map(|p| format!("{}: {}", p.provider, p.message)).collect();
                 format!("no provider could answer ({})", parts.join("; "))
             }
         };
