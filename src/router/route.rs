@@ -105,8 +105,9 @@ pub struct Failure {
     /// The server's retry time (see [`super::retry_after_from_headers`]), if it sent one.
     #[serde(default)]
     pub retry_after_ms: Option<u64>,
-    /// The length of the answer text the worker keeps in total, earlier attempts included
-    /// (0 when it keeps nothing). When above zero the next fetch continues it.
+    /// The length of the answer text the worker keeps in total, earlier attempts included.
+    /// The route keeps the largest length it was told (text shown stays shown); when above zero
+    /// every later fetch continues it.
     #[serde(default)]
     pub partial_text_len: u64,
     /// The provider's own error message, if any, for the user.
@@ -495,7 +496,8 @@ impl Route {
             Phase::AwaitingFirstByte { .. } | Phase::Streaming => {}
             p => return Err(self.misplaced("failed", p)),
         }
-        self.kept_text_len = failure.partial_text_len;
+        // Text already shown stays: the kept length never shrinks.
+        self.kept_text_len = self.kept_text_len.max(failure.partial_text_len);
         self.on_failure(health, now, failure, None)
     }
 
