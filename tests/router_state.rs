@@ -235,6 +235,9 @@ fn a_tampered_saved_route_gives_an_error_not_a_crash() {
     let mut health = HealthBook::new();
     assert!(matches!(bad.tick(&mut health, sim.now() + 10_000), Err(RouteError::Corrupt(_))));
     assert!(serde_json::from_str::<Route>(r#"{"phase":"nowhere"}"#).is_err());
+    let zero = json.replace(r#""initial_ms":500"#, r#""initial_ms":0"#);
+    let err = serde_json::from_str::<Route>(&zero).unwrap_err().to_string();
+    assert!(err.starts_with("the initial backoff must be above zero"), "{err}");
     assert!(serde_json::from_str::<Route>("[]").is_err());
 }
 

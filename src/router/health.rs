@@ -289,5 +289,5 @@ fn push_call(h: &mut Health, failed: bool, window: u32) {
     let window = window.clamp(1, 32);
     let mask = if window == 32 { u32::MAX } else { (1u32 << window) - 1 };
     h.recent = ((h.recent << 1) | u32::from(failed)) & mask;
-    h.recent_len = (h.recent_len + 1).min(window);
+    h.recent_len = h.recent_len.saturating_add(1).min(window);
 }

@@ -306,6 +306,7 @@ struct Pick {
 /// and the protocol with the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Route {
+    #[serde(deserialize_with = "validated_config")]
     config: RouterConfig,
     jitter: Jitter,
     phase: Phase,
@@ -448,7 +449,9 @@ impl Route {
     /// streaming; a chunk before `first_byte` counts as the first byte.
     #[inline]
     pub fn chunk(&mut self, now: Millis, text_len: u64) -> Result<Action, RouteError> {
-        if let (Phase::Streaming, Some(a)) = (self.phase, self.current.as_mut()) {
+        if matches!(self.phase, Phase::Streaming)
+            && let Some(a) = self.current.as_mut()
+        {
             a.last_activity_at = now;
             a.chunks = a.chunks.saturating_add(1);
             a.text_len = a.text_len.saturating_add(text_len);
@@ -854,6 +857,13 @@ impl Route {
         let elapsed_ms = since.map_or(0, |s| now.saturating_sub(s));
         self.log.push(Decision { at_ms: now, provider, attempt, outcome, elapsed_ms });
     }
+}
+
+/// Refuses a saved route whose settings were tampered with into nonsense.
+fn validated_config<'de, D: serde::Deserializer<'de>>(d: D) -> Result<RouterConfig, D::Error> {
+    let config = RouterConfig::deserialize(d)?;
+    config.validate().map_err(serde::de::Error::custom)?;
+    Ok(config)
 }
 
 fn skip_reason(a: Availability) -> Option<SkipReason> {
