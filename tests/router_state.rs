@@ -364,3 +364,64 @@ fn nonsensical_settings_are_refused() {
     assert_eq!(partial.breaker.cooldown_ms, 5_000);
     assert_eq!(partial.breaker.failure_threshold, 3);
 }
+
+#[test]
+fn random_event_sequences_never_crash_and_stay_within_the_retry_budget() {
+    use understudy::router::Jitter;
+    let classes = [
+        BadRequest,
+        ContextLength,
+        Auth,
+        OriginNotAllowed,
+        ContentFilter,
+        NotFound,
+        Timeout,
+        Conflict,
+        RateLimited,
+        QuotaExhausted,
+        Server,
+        Overloaded,
+        Network,
+        Malformed,
+        Cancelled,
+    ];
+    for seed in 0..2_000u64 {
+        let mut rng = Jitter::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 7);
+        let mut config = RouterConfig::with_chain(["a", "b", "c"]);
+        config.breaker.failure_threshold = 1 + rng.next_u32() % 3;
+        let mut sim = Sim::with(config, HealthBook::new());
+        let mut fetches = std::collections::BTreeMap::<String, u32>::new();
+        for _ in 0..60 {
+            let r = rng.next_u32();
+            let class = classes[(r as usize / 16) % classes.len()];
+            let event = match r % 8 {
+                0 => Event::Start,
+                1 => Event::FirstByte,
+                2 | 3 => Event::Chunk { text_len: u64::from(r % 50) },
+                4 => Event::Completed,
+                5 => Event::Failed(
+                    Failure::new(class).retry_after_ms(u64::from(r % 90_000)).partial(u64::from(r % 3)),
+                ),
+                6 => Event::Tick,
+                _ if r % 64 == 7 => Event::Cancel,
+                _ => Event::Tick,
+            };
+            sim.clock.advance(u64::from(rng.next_u32() % 25_000));
+            let now = sim.now();
+            let was_done = sim.route.is_done();
+            let mut action = sim.route.handle(&mut sim.health, now, event);
+            while let Ok(Action::Abort { then, .. }) = action {
+                action = Ok(*then);
+            }
+            if let Ok(Action::Fetch { fetch, .. }) = &action {
+                assert!(!was_done, "seed {seed}: a fetch after the end");
+                let n = fetches.entry(fetch.provider.clone()).or_default();
+                *n += 1;
+                assert_eq!(*n, fetch.attempt, "seed {seed}");
+                assert!(fetch.attempt <= 3, "seed {seed}: {fetch:?}");
+            }
+        }
+        let json = serde_json::to_string(&sim.route).unwrap();
+        assert_eq!(serde_json::from_str::<Route>(&json).unwrap(), sim.route, "seed {seed}");
+    }
+}
