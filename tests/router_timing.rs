@@ -62,10 +62,6 @@ fn show(action: &Action, now: Millis) -> String {
     }
 }
 
-fn fail(class: ErrorClass) -> Event {
-    Event::Failed(Failure::new(class))
-}
-
 use ErrorClass::*;
 use understudy::router::{BackoffConfig, Jitter, backoff_ms, nominal_backoff_ms, retry_after_from_headers};
 
