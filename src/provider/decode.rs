@@ -327,14 +327,15 @@ pub(crate) fn malformed(reason: &str, data: &str) -> StreamOutcome {
 
 /// The `Error` end for a provider error object found in the stream.
 pub(crate) fn stream_error(value: &Value, provider: &str) -> StreamOutcome {
+    error_outcome(value, &format!("{provider} reported an error in the middle of the answer"))
+}
+
+/// The `Error` end for a provider error object, the message starting with `lead`.
+fn error_outcome(value: &Value, lead: &str) -> StreamOutcome {
     let details = details_from_value(value);
     let class = class_from_details(&details, None);
     let said = quote(&details.message);
-    let message = if said.is_empty() {
-        format!("{provider} reported an error in the middle of the answer ({class}).")
-    } else {
-        format!("{provider} reported an error in the middle of the answer: {said}")
-    };
+    let message = if said.is_empty() { format!("{lead} ({class}).") } else { format!("{lead}: {said}") };
     StreamOutcome::Error { class, message }
 }
 
@@ -349,7 +350,7 @@ fn plain_error_body(body: &[u8]) -> Option<StreamOutcome> {
         Value::Array(items) => items.first().is_some_and(|v| v.get("error").is_some()),
         v => v.get("error").is_some(),
     };
-    has_error.then(|| stream_error(&value, "The provider"))
+    has_error.then(|| error_outcome(&value, "The provider answered with an error instead of a stream"))
 }
 
 /// Deserializes only the first element of a JSON list (or `null`) without allocating a vector.
