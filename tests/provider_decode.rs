@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use understudy::provider::{
-    ErrorClass, FinishReason, StreamFormat, StreamOutcome, decode_all, decoder_for,
-};
+use understudy::provider::{ErrorClass, FinishReason, StreamFormat, StreamOutcome, decode_all, decoder_for};
 
 /// What a user checks about a decoded stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +85,12 @@ fn openai_chat_length() {
 
 #[test]
 fn openai_chat_content_filter() {
-    check("openai-chat", "openai_chat_content_filter.sse", "I can", End::Complete(FinishReason::ContentFilter));
+    check(
+        "openai-chat",
+        "openai_chat_content_filter.sse",
+        "I can",
+        End::Complete(FinishReason::ContentFilter),
+    );
 }
 
 #[test]
@@ -129,7 +132,12 @@ fn plain_json_error_body_without_events_is_read() {
 
 #[test]
 fn responses_complete() {
-    check("openai-responses", "openai_responses_complete.sse", "Hello there ✓", End::Complete(FinishReason::Stop));
+    check(
+        "openai-responses",
+        "openai_responses_complete.sse",
+        "Hello there ✓",
+        End::Complete(FinishReason::Stop),
+    );
 }
 
 #[test]
@@ -144,7 +152,12 @@ fn responses_failed() {
 
 #[test]
 fn responses_error_event() {
-    check("openai-responses", "openai_responses_error_event.sse", "Early", End::Error(ErrorClass::RateLimited));
+    check(
+        "openai-responses",
+        "openai_responses_error_event.sse",
+        "Early",
+        End::Error(ErrorClass::RateLimited),
+    );
 }
 
 #[test]
@@ -240,7 +253,12 @@ fn ollama_complete() {
 
 #[test]
 fn ollama_crlf_and_last_line_without_newline() {
-    check("ollama", "ollama_complete_crlf_no_final_newline.ndjson", "One two", End::Complete(FinishReason::Stop));
+    check(
+        "ollama",
+        "ollama_complete_crlf_no_final_newline.ndjson",
+        "One two",
+        End::Complete(FinishReason::Stop),
+    );
 }
 
 #[test]
@@ -330,16 +348,52 @@ fn in_stream_error_classes() {
     use ErrorClass as C;
     use StreamFormat as F;
     let cases: &[(F, &str, C)] = &[
-        (F::Anthropic, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"x\"}}\n\n", C::Server),
-        (F::Anthropic, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"x\"}}\n\n", C::RateLimited),
-        (F::Anthropic, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}\n\n", C::ContextLength),
-        (F::OpenAiChat, "data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\",\"code\":null}}\n\n", C::Server),
-        (F::OpenAiChat, "data: {\"error\":{\"message\":\"You exceeded your current quota\",\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\"}}\n\n", C::QuotaExhausted),
-        (F::OpenAiChat, "data: {\"error\":{\"code\":401,\"message\":\"No auth credentials found\"}}\n\n", C::Auth),
+        (
+            F::Anthropic,
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"x\"}}\n\n",
+            C::Server,
+        ),
+        (
+            F::Anthropic,
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"x\"}}\n\n",
+            C::RateLimited,
+        ),
+        (
+            F::Anthropic,
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}\n\n",
+            C::ContextLength,
+        ),
+        (
+            F::OpenAiChat,
+            "data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\",\"code\":null}}\n\n",
+            C::Server,
+        ),
+        (
+            F::OpenAiChat,
+            "data: {\"error\":{\"message\":\"You exceeded your current quota\",\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\"}}\n\n",
+            C::QuotaExhausted,
+        ),
+        (
+            F::OpenAiChat,
+            "data: {\"error\":{\"code\":401,\"message\":\"No auth credentials found\"}}\n\n",
+            C::Auth,
+        ),
         (F::OpenAiChat, "event: error\ndata: {\"error\":\"plain words\"}\n\n", C::Server),
-        (F::Gemini, "data: {\"error\":{\"code\":500,\"message\":\"internal\",\"status\":\"INTERNAL\"}}\r\n\r\n", C::Server),
-        (F::Gemini, "data: {\"error\":{\"message\":\"denied\",\"status\":\"PERMISSION_DENIED\"}}\r\n\r\n", C::Auth),
-        (F::OpenAiResponses, "data: {\"type\":\"error\",\"code\":\"context_length_exceeded\",\"message\":\"too long\"}\n\n", C::ContextLength),
+        (
+            F::Gemini,
+            "data: {\"error\":{\"code\":500,\"message\":\"internal\",\"status\":\"INTERNAL\"}}\r\n\r\n",
+            C::Server,
+        ),
+        (
+            F::Gemini,
+            "data: {\"error\":{\"message\":\"denied\",\"status\":\"PERMISSION_DENIED\"}}\r\n\r\n",
+            C::Auth,
+        ),
+        (
+            F::OpenAiResponses,
+            "data: {\"type\":\"error\",\"code\":\"context_length_exceeded\",\"message\":\"too long\"}\n\n",
+            C::ContextLength,
+        ),
         (F::Ollama, "{\"error\":\"model \\\"llama9\\\" not found, try pulling it first\"}\n", C::NotFound),
     ];
     for (format, body, want) in cases {
@@ -361,7 +415,10 @@ fn every_format_survives_garbage_without_panicking() {
         for input in inputs {
             for size in [0, 1, 3] {
                 let (_, outcome) = decode_all(format, input, size);
-                assert!(matches!(outcome, StreamOutcome::Error { .. } | StreamOutcome::Truncated), "{format}: {outcome:?}");
+                assert!(
+                    matches!(outcome, StreamOutcome::Error { .. } | StreamOutcome::Truncated),
+                    "{format}: {outcome:?}"
+                );
             }
         }
     }

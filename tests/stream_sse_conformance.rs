@@ -50,7 +50,14 @@ fn retry_of(chunks: &[&str]) -> Option<u64> {
 #[test]
 fn basic_unnamed_events() {
     check(
-        &["data: 0\n\n", "data: 1\n\n", "data: 2\n\n", "data: 3\n\n", "data: 4\n\n", "event: done\ndata: ✔\n\n"],
+        &[
+            "data: 0\n\n",
+            "data: 1\n\n",
+            "data: 2\n\n",
+            "data: 3\n\n",
+            "data: 4\n\n",
+            "event: done\ndata: ✔\n\n",
+        ],
         &[
             ("message", "0", ""),
             ("message", "1", ""),
@@ -65,14 +72,22 @@ fn basic_unnamed_events() {
 #[test]
 fn named_events_in_unbalanced_chunks() {
     check(
-        &["id: 81\nevent: ti", "me\ndata: 2026-11-25T10:00:00.000Z\n", "\nid: 82\nevent: time\nda", "ta: x\n\n"],
+        &[
+            "id: 81\nevent: ti",
+            "me\ndata: 2026-11-25T10:00:00.000Z\n",
+            "\nid: 82\nevent: time\nda",
+            "ta: x\n\n",
+        ],
         &[("time", "2026-11-25T10:00:00.000Z", "81"), ("time", "x", "82")],
     );
 }
 
 #[test]
 fn identified_events_with_retry() {
-    let chunks = ["id: 1337\nevent: tick\nretry: 50\ndata: 1337\n\n", "id: 1338\nevent: tick\nretry: 50\ndata: 1338\n\n"];
+    let chunks = [
+        "id: 1337\nevent: tick\nretry: 50\ndata: 1337\n\n",
+        "id: 1338\nevent: tick\nretry: 50\ndata: 1338\n\n",
+    ];
     check(&chunks, &[("tick", "1337", "1337"), ("tick", "1338", "1338")]);
     assert_eq!(retry_of(&chunks), Some(50));
 }
@@ -88,7 +103,13 @@ fn heartbeat_comments_between_events() {
 #[test]
 fn multi_line_data() {
     check(
-        &["event: stock\n", "data: YHOO\n", "data: +2\n", "data: 10\n\n", "event: stock\ndata: GOOG\ndata: -8\ndata: 1881\n\n"],
+        &[
+            "event: stock\n",
+            "data: YHOO\n",
+            "data: +2\n",
+            "data: 10\n\n",
+            "event: stock\ndata: GOOG\ndata: -8\ndata: 1881\n\n",
+        ],
         &[("stock", "YHOO\n+2\n10", ""), ("stock", "GOOG\n-8\n1881", "")],
     );
 }
@@ -96,8 +117,17 @@ fn multi_line_data() {
 #[test]
 fn multi_byte_characters() {
     check(
-        &["id: 0\n", "data:Привет, мир 👋🏽\n\n", "id: 1\ndata:日本語のテキスト 🎌\n\n", "id: 2\ndata:Ελληνικά ✨\n\n"],
-        &[("message", "Привет, мир 👋🏽", "0"), ("message", "日本語のテキスト 🎌", "1"), ("message", "Ελληνικά ✨", "2")],
+        &[
+            "id: 0\n",
+            "data:Привет, мир 👋🏽\n\n",
+            "id: 1\ndata:日本語のテキスト 🎌\n\n",
+            "id: 2\ndata:Ελληνικά ✨\n\n",
+        ],
+        &[
+            ("message", "Привет, мир 👋🏽", "0"),
+            ("message", "日本語のテキスト 🎌", "1"),
+            ("message", "Ελληνικά ✨", "2"),
+        ],
     );
 }
 
@@ -119,7 +149,12 @@ fn multi_byte_with_empty_lines_first() {
 #[test]
 fn one_leading_bom_is_stripped_later_ones_spoil_their_line() {
     check(
-        &["\u{FEFF}data: bomful 1\n\n", "\u{FEFF}data: bomful 2\n\n", "data: bomless 3\n\n", "event: done\ndata: ✔\n\n"],
+        &[
+            "\u{FEFF}data: bomful 1\n\n",
+            "\u{FEFF}data: bomful 2\n\n",
+            "data: bomless 3\n\n",
+            "event: done\ndata: ✔\n\n",
+        ],
         &[("message", "bomful 1", ""), ("message", "bomless 3", ""), ("done", "✔", "")],
     );
 }
@@ -199,7 +234,14 @@ fn odd_comments() {
 fn mixed_comments_and_an_unterminated_last_event() {
     let long = "x".repeat(2 * 1024 + 1);
     check(
-        &["data:1\r\r:\0\n:\r\ndata:2\n\n:", &long, "\rdata:3\n\n:data:fail\r:", &long, "\ndata:4\n\n", "data:5"],
+        &[
+            "data:1\r\r:\0\n:\r\ndata:2\n\n:",
+            &long,
+            "\rdata:3\n\n:data:fail\r:",
+            &long,
+            "\ndata:4\n\n",
+            "data:5",
+        ],
         &[("message", "1", ""), ("message", "2", ""), ("message", "3", ""), ("message", "4", "")],
     );
 }
@@ -221,7 +263,10 @@ fn empty_retry_is_ignored() {
 
 #[test]
 fn oddly_shaped_data_fields() {
-    check(&["data:\n\ndata\ndata\n\ndata:test\n\n"], &[("message", "", ""), ("message", "\n", ""), ("message", "test", "")]);
+    check(
+        &["data:\n\ndata\ndata\n\ndata:test\n\n"],
+        &[("message", "", ""), ("message", "\n", ""), ("message", "test", "")],
+    );
 }
 
 #[test]
@@ -294,7 +339,10 @@ fn huge_event() {
 
 #[test]
 fn json_body_without_line_end_gives_nothing() {
-    check(&[r#"{"error":"Internal Server Error","message":"The server could not process your request"}"#], &[]);
+    check(
+        &[r#"{"error":"Internal Server Error","message":"The server could not process your request"}"#],
+        &[],
+    );
 }
 
 #[test]
@@ -339,12 +387,18 @@ fn many_small_events() {
 
 #[test]
 fn wpt_format_bom() {
-    check(&["\u{FEFF}data:1\n\n\u{FEFF}data:2\n\ndata:3\n\n\n"], &[("message", "1", ""), ("message", "3", "")]);
+    check(
+        &["\u{FEFF}data:1\n\n\u{FEFF}data:2\n\ndata:3\n\n\n"],
+        &[("message", "1", ""), ("message", "3", "")],
+    );
 }
 
 #[test]
 fn wpt_format_bom_2() {
-    check(&["\u{FEFF}\u{FEFF}data:1\n\ndata:2\n\ndata:3\n\n\n"], &[("message", "2", ""), ("message", "3", "")]);
+    check(
+        &["\u{FEFF}\u{FEFF}data:1\n\ndata:2\n\ndata:3\n\n\n"],
+        &[("message", "2", ""), ("message", "3", "")],
+    );
 }
 
 #[test]
@@ -363,7 +417,10 @@ fn wpt_format_data_before_final_empty_line() {
 
 #[test]
 fn wpt_format_field_data() {
-    check(&["data:\n\ndata\ndata\n\ndata:test\n\n\n"], &[("message", "", ""), ("message", "\n", ""), ("message", "test", "")]);
+    check(
+        &["data:\n\ndata\ndata\n\ndata:test\n\n\n"],
+        &[("message", "", ""), ("message", "\n", ""), ("message", "test", "")],
+    );
 }
 
 #[test]
@@ -378,7 +435,10 @@ fn wpt_format_field_event_empty() {
 
 #[test]
 fn wpt_format_field_id_multi_byte() {
-    check(&["id: …\nretry: 200\ndata: hello\n\n", "data: …\n\n"], &[("message", "hello", "…"), ("message", "…", "…")]);
+    check(
+        &["id: …\nretry: 200\ndata: hello\n\n", "data: …\n\n"],
+        &[("message", "hello", "…"), ("message", "…", "…")],
+    );
 }
 
 #[test]
@@ -426,7 +486,10 @@ fn invalid_utf8_becomes_replacement_character() {
 
 #[test]
 fn one_space_only_is_removed_after_the_colon() {
-    check(&["data:  two spaces\n\n", "data:\tx\n\n"], &[("message", " two spaces", ""), ("message", "\tx", "")]);
+    check(
+        &["data:  two spaces\n\n", "data:\tx\n\n"],
+        &[("message", " two spaces", ""), ("message", "\tx", "")],
+    );
 }
 
 #[test]
@@ -590,8 +653,16 @@ fn chunking_matches_a_simple_reference_reading() {
             if line.is_empty() {
                 if !data.is_empty() {
                     data.pop();
-                    let ev = if event.is_empty() { "message".to_string() } else { String::from_utf8_lossy(&event).into() };
-                    out.push((ev, String::from_utf8_lossy(&data).into(), String::from_utf8_lossy(&id).into()));
+                    let ev = if event.is_empty() {
+                        "message".to_string()
+                    } else {
+                        String::from_utf8_lossy(&event).into()
+                    };
+                    out.push((
+                        ev,
+                        String::from_utf8_lossy(&data).into(),
+                        String::from_utf8_lossy(&id).into(),
+                    ));
                 }
                 data.clear();
                 event.clear();

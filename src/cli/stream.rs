@@ -27,11 +27,13 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         match arg.as_str() {
             "--format" => {
                 let name = it.next().ok_or("--format needs a value")?;
-                format = Some(StreamFormat::from_name(name).ok_or_else(|| format!("unknown format {name:?}"))?);
+                format =
+                    Some(StreamFormat::from_name(name).ok_or_else(|| format!("unknown format {name:?}"))?);
             }
             "--chunk-size" => {
                 let n = it.next().ok_or("--chunk-size needs a value")?;
-                chunk_size = n.parse().map_err(|_| format!("--chunk-size must be a whole number, not {n:?}"))?;
+                chunk_size =
+                    n.parse().map_err(|_| format!("--chunk-size must be a whole number, not {n:?}"))?;
             }
             s if s.starts_with("--") && s.len() > 2 => return Err(format!("unknown option {s}")),
             s => {

@@ -204,8 +204,10 @@ pub fn build_request(
     let model = config.model.trim();
     let bad = |c: char| c.is_whitespace() || matches!(c, '?' | '#' | '\\' | '%');
     // Gemini names may come as `models/NAME`; elsewhere slashes are fine (OpenRouter `vendor/model`).
-    let checked = if kind == ProviderKind::Gemini { model.strip_prefix("models/").unwrap_or(model) } else { model };
-    if checked.is_empty() || checked.contains(bad) || (kind == ProviderKind::Gemini && checked.contains('/')) {
+    let checked =
+        if kind == ProviderKind::Gemini { model.strip_prefix("models/").unwrap_or(model) } else { model };
+    if checked.is_empty() || checked.contains(bad) || (kind == ProviderKind::Gemini && checked.contains('/'))
+    {
         return Err(BuildError::InvalidModel(config.model.clone()));
     }
     let base = base_url(config)?;
@@ -290,7 +292,11 @@ pub fn build_request(
             body.insert("messages".into(), Value::Array(msgs));
             body.insert("stream".into(), json!(true));
             insert_temperature(&mut body, options);
-            let url = if base.ends_with("/v1") { format!("{base}/messages") } else { format!("{base}/v1/messages") };
+            let url = if base.ends_with("/v1") {
+                format!("{base}/messages")
+            } else {
+                format!("{base}/v1/messages")
+            };
             (url, Value::Object(body))
         }
         ProviderKind::Gemini => {

@@ -162,7 +162,10 @@ fn class_of_code(code: &str) -> Option<ErrorClass> {
         "context_length_exceeded" | "string_above_max_length" => ErrorClass::ContextLength,
         "insufficient_quota" | "billing_error" | "billing_hard_limit_reached" => ErrorClass::QuotaExhausted,
         "rate_limit_exceeded" | "rate_limit_error" | "tokens" | "requests" => ErrorClass::RateLimited,
-        "invalid_api_key" | "authentication_error" | "permission_error" | "permission_denied"
+        "invalid_api_key"
+        | "authentication_error"
+        | "permission_error"
+        | "permission_denied"
         | "unauthorized" => ErrorClass::Auth,
         "model_not_found" | "not_found_error" | "not_found" => ErrorClass::NotFound,
         "content_filter" | "content_policy_violation" | "moderation" => ErrorClass::ContentFilter,
@@ -244,7 +247,8 @@ fn html_title(body: &str) -> Option<String> {
 
 /// Reads `retry-after-ms` (milliseconds) then `retry-after` (seconds; an HTTP date is ignored).
 pub fn retry_after_ms(headers: &[(String, String)]) -> Option<u64> {
-    let find = |name: &str| headers.iter().find(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
+    let find =
+        |name: &str| headers.iter().find(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
     let parse_number = |v: &str| -> Option<f64> {
         let n: f64 = v.parse().ok()?;
         (n.is_finite() && n >= 0.0).then_some(n)

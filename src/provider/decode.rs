@@ -152,7 +152,7 @@ pub fn decoder_for(format: StreamFormat) -> Box<dyn StreamDecoder> {
         }
         StreamFormat::Anthropic => Box::new(SseDecoder::new(super::anthropic::AnthropicHandler::default())),
         StreamFormat::Gemini => Box::new(SseDecoder::new(super::gemini::GeminiHandler::default())),
-        StreamFormat::Ollama => Box::new(NdjsonDecoder::new(super::ollama::OllamaHandler::default())),
+        StreamFormat::Ollama => Box::new(NdjsonDecoder::new(super::ollama::OllamaHandler)),
     }
 }
 

@@ -68,7 +68,10 @@ impl SseHandler for ChatHandler {
             Err(e) => return Some(malformed(&e.to_string(), data)),
         };
         if let Some(err) = chunk.error.as_ref().filter(|e| !e.is_null()) {
-            return Some(stream_error(&Value::Object([("error".to_string(), err.clone())].into_iter().collect()), "The provider"));
+            return Some(stream_error(
+                &Value::Object([("error".to_string(), err.clone())].into_iter().collect()),
+                "The provider",
+            ));
         }
         if let Some(choice) = chunk.choices {
             if let Some(delta) = &choice.delta {
