@@ -130,7 +130,7 @@ impl SseParser {
 
     /// The last event id buffer (persists across events; empty when none was set).
     pub fn last_event_id(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.last_id)
+        lossy(&self.last_id)
     }
 
     /// Feeds one chunk of bytes; `on_event` receives every event the chunk completes.
@@ -192,6 +192,29 @@ impl SseParser {
                 pos = 1;
             }
         }
+        // A lone data line of the event being built, still in `input`: dispatched from there
+        // without a copy when the blank line follows in the same chunk (the common case).
+        let mut borrowed: Option<(usize, usize)> = None;
+        let result = self.lines(input, pos, &mut borrowed, on_event);
+        if result.is_ok()
+            && let Some((a, b)) = borrowed
+        {
+            self.data.extend_from_slice(&input[a..b]);
+            self.data.push(b'\n');
+        }
+        result
+    }
+
+    fn lines<F>(
+        &mut self,
+        input: &[u8],
+        mut pos: usize,
+        borrowed: &mut Option<(usize, usize)>,
+        on_event: &mut F,
+    ) -> Result<(), SseError>
+    where
+        F: FnMut(SseEvent<'_>),
+    {
         while pos < input.len() {
             let rest = &input[pos..];
             let Some(i) = memchr::memchr2(b'\n', b'\r', rest) else {
@@ -213,7 +236,32 @@ impl SseParser {
                 end + 1
             };
             if self.line.is_empty() {
-                self.line_done(&input[pos..end], on_event)?;
+                let line = &input[pos..end];
+                if line.is_empty() {
+                    match borrowed.take() {
+                        Some((a, b)) => self.emit(Some(&input[a..b]), on_event),
+                        None => self.emit(None, on_event),
+                    }
+                } else if borrowed.is_none()
+                    && self.data.is_empty()
+                    && line.starts_with(b"data")
+                    && matches!(line.get(4), None | Some(b':'))
+                {
+                    let mut a = (pos + 5).min(end);
+                    if a < end && input[a] == b' ' {
+                        a += 1;
+                    }
+                    if end - a + 1 > self.max_bytes {
+                        return Err(self.fail());
+                    }
+                    *borrowed = Some((a, end));
+                } else {
+                    if let Some((a, b)) = borrowed.take() {
+                        self.data.extend_from_slice(&input[a..b]);
+                        self.data.push(b'\n');
+                    }
+                    self.line_done(line, on_event)?;
+                }
             } else {
                 if self.line.len() + (end - pos) > self.max_bytes {
                     return Err(self.fail());
@@ -243,7 +291,7 @@ impl SseParser {
         F: FnMut(SseEvent<'_>),
     {
         if line.is_empty() {
-            self.dispatch(on_event);
+            self.emit(None, on_event);
             return Ok(());
         }
         if line[0] == b':' {
@@ -283,27 +331,34 @@ impl SseParser {
         Ok(())
     }
 
-    fn dispatch<F>(&mut self, on_event: &mut F)
+    /// Dispatches the event being built; `lone_data` is its only data line when that was not
+    /// copied into the data buffer.
+    fn emit<F>(&mut self, lone_data: Option<&[u8]>, on_event: &mut F)
     where
         F: FnMut(SseEvent<'_>),
     {
-        if self.data.is_empty() {
-            self.event.clear();
-            return;
-        }
-        let data = &self.data[..self.data.len() - 1];
-        let event = if self.event.is_empty() {
-            Cow::Borrowed("message")
-        } else {
-            String::from_utf8_lossy(&self.event)
+        let data = match lone_data {
+            Some(d) => d,
+            None if self.data.is_empty() => {
+                self.event.clear();
+                return;
+            }
+            None => &self.data[..self.data.len() - 1],
         };
-        on_event(SseEvent {
-            event,
-            data: String::from_utf8_lossy(data),
-            id: String::from_utf8_lossy(&self.last_id),
-        });
+        let event = if self.event.is_empty() { Cow::Borrowed("message") } else { lossy(&self.event) };
+        on_event(SseEvent { event, data: lossy(data), id: lossy(&self.last_id) });
         self.data.clear();
         self.event.clear();
+    }
+}
+
+/// Decodes UTF-8, replacing invalid sequences with U+FFFD; borrows when the bytes are valid.
+/// (`str::from_utf8` has a fast path for ASCII that the lossy iterator lacks.)
+#[inline]
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
