@@ -92,6 +92,19 @@ fn generic_bad_request_quotes_the_provider() {
 }
 
 #[test]
+fn content_policy_refusal() {
+    check(
+        K::OpenAiCompatible,
+        400,
+        &[],
+        r#"{"error":{"message":"The response was filtered due to the prompt triggering the content management policy.","type":null,"param":"prompt","code":"content_filter","status":400}}"#,
+        C::ContentFilter,
+        None,
+        &["content policy", "content management policy"],
+    );
+}
+
+#[test]
 fn gemini_bad_key_is_auth_even_as_400() {
     check(
         K::Gemini,

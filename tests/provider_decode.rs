@@ -380,6 +380,11 @@ fn in_stream_error_classes() {
         ),
         (F::OpenAiChat, "event: error\ndata: {\"error\":\"plain words\"}\n\n", C::Server),
         (
+            F::OpenAiChat,
+            "event: error\ndata: {\"message\":\"upstream failed\",\"code\":429}\n\n",
+            C::RateLimited,
+        ),
+        (
             F::Gemini,
             "data: {\"error\":{\"code\":500,\"message\":\"internal\",\"status\":\"INTERNAL\"}}\r\n\r\n",
             C::Server,

@@ -49,7 +49,7 @@ fn finish_of(reason: &str) -> Option<FinishReason> {
 }
 
 impl SseHandler for ChatHandler {
-    fn on_event(&mut self, _event: &str, data: &str, out: &mut String) -> Option<StreamOutcome> {
+    fn on_event(&mut self, event: &str, data: &str, out: &mut String) -> Option<StreamOutcome> {
         let data = data.trim_ascii();
         if data == "[DONE]" {
             if self.errored_choice {
@@ -67,6 +67,11 @@ impl SseHandler for ChatHandler {
             Ok(c) => c,
             Err(e) => return Some(malformed(&e.to_string(), data)),
         };
+        if event == "error" && chunk.error.is_none() {
+            // Some servers name the event `error` and put the error fields at the top level.
+            let value: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+            return Some(stream_error(&value, "The provider"));
+        }
         if let Some(err) = chunk.error.as_ref().filter(|e| !e.is_null()) {
             return Some(stream_error(
                 &Value::Object([("error".to_string(), err.clone())].into_iter().collect()),
