@@ -332,7 +332,7 @@ fn stream_error_messages_quote_the_provider() {
         outcome,
         StreamOutcome::Error {
             class: ErrorClass::Overloaded,
-            message: "Anthropic reported an error in the middle of the answer: Overloaded".into()
+            message: "Anthropic reported an error in the stream: Overloaded".into()
         }
     );
 }

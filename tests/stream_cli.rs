@@ -54,7 +54,7 @@ fn prints_exactly_the_documented_object() {
     assert_eq!(
         stdout,
         "{\"text\":\"Partial\",\"outcome\":\"error\",\"error\":{\"class\":\"overloaded\",\"message\":\
-         \"Anthropic reported an error in the middle of the answer: Overloaded\"}}\n"
+         \"Anthropic reported an error in the stream: Overloaded\"}}\n"
     );
     let (_, stdout, _) = run(&["--format", "ollama", &fixture("ollama_truncated.ndjson")]);
     assert_eq!(stdout, "{\"text\":\"Half way\",\"outcome\":\"truncated\",\"error\":null}\n");

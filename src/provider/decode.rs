@@ -317,8 +317,8 @@ pub(crate) fn malformed(reason: &str, data: &str) -> StreamOutcome {
         format!("The answer stream could not be read ({reason}); the text received so far is kept.")
     } else {
         format!(
-            "The answer stream could not be read ({reason}) at a chunk starting {:?}; the text received \
-             so far is kept.",
+            "The answer stream could not be read ({reason}); the text received so far is kept. The chunk \
+             began: {}",
             quote(&sample)
         )
     };
@@ -327,7 +327,7 @@ pub(crate) fn malformed(reason: &str, data: &str) -> StreamOutcome {
 
 /// The `Error` end for a provider error object found in the stream.
 pub(crate) fn stream_error(value: &Value, provider: &str) -> StreamOutcome {
-    error_outcome(value, &format!("{provider} reported an error in the middle of the answer"))
+    error_outcome(value, &format!("{provider} reported an error in the stream"))
 }
 
 /// The `Error` end for a provider error object, the message starting with `lead`.
