@@ -84,3 +84,22 @@ impl std::fmt::Display for ErrorClass {
         f.write_str(self.as_str())
     }
 }
+
+/// A provider failure as the router sees it: its class, a human message, and the server's wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderError {
+    /// What kind of failure it is.
+    pub class: ErrorClass,
+    /// A short, human and actionable message (never a raw HTML page).
+    pub message: String,
+    /// How long the server asked to wait before retrying, when it said so.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.class)
+    }
+}
+
+impl std::error::Error for ProviderError {}
