@@ -1,7 +1,7 @@
 //! Understudy's core: everything the extension knows, with no browser in it.
 //!
 //! The core is pure Rust. It builds and tests natively (`cargo test`); the browser edge lives in
-//! [`web`] (wasm32 only), which is the one module that touches wasm-bindgen, web-sys, js-sys and
+//! `web` (wasm32 only), which is the one module that touches wasm-bindgen, web-sys, js-sys and
 //! gloo. Browser services (clock, key-value storage) are traits in [`services`] with in-memory
 //! versions for tests.
 //!
