@@ -119,7 +119,7 @@ fn classify_dom(d: &DomObservation, rules: &Rules, now_ms: u64) -> Detection {
         }
         let kind = match rules.match_text(&e.text) {
             Some(m) => m.kind,
-            None if e.region.is_structural() && !e.text.trim().is_empty() => Kind::UnknownError,
+            None if e.structural && !e.text.trim().is_empty() => Kind::UnknownError,
             None => continue,
         };
         if best.is_none_or(|(k, _)| kind.rank() > k.rank()) {
@@ -177,7 +177,7 @@ fn classify_page(p: &PageError, rules: &Rules, now_ms: u64, tz: i32) -> Detectio
         text.push_str(": ");
         text.push_str(&p.text);
     }
-    let retry = retry::from_text(&p.text, now_ms, tz);
+    let retry = p.clears_in.or_else(|| retry::from_text(&p.text, now_ms, tz));
     Detection::new(kind, Signal::StatusPage, text).retry(retry)
 }
 

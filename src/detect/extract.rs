@@ -80,35 +80,31 @@ pub fn extract(doc: &Document, rules: &Rules) -> DomObservation {
         let in_earlier_turn = flags[i] & IN_TURN != 0 && !in_latest;
         let before_latest = latest.is_some_and(|t| i < t);
         if parent_flags & (IN_ERROR | IN_TOAST) == 0 {
-            let region = if sel.error.matches(doc, i) {
+            let found = if sel.error.matches(doc, i) {
                 if in_latest {
-                    Some(ErrorRegion::Turn)
+                    Some((ErrorRegion::Turn, true))
                 } else if in_earlier_turn || before_latest {
                     // An old error, followed by later turns: not the page's current state.
                     flags[i] |= IN_ERROR;
                     continue;
                 } else {
-                    Some(ErrorRegion::Page)
+                    Some((ErrorRegion::Page, true))
                 }
             } else if in_earlier_turn {
                 None
             } else if sel.toast.matches(doc, i) {
-                Some(ErrorRegion::Toast)
+                Some((ErrorRegion::Toast, false))
             } else if sel.banner.matches(doc, i) {
-                Some(ErrorRegion::Banner)
+                Some((ErrorRegion::Banner, false))
             } else {
                 None
             };
-            if let Some(region) = region {
-                let mark = if region.is_structural() { IN_ERROR } else { IN_TOAST };
-                flags[i] |= mark;
+            if let Some((region, structural)) = found {
+                flags[i] |= if structural { IN_ERROR } else { IN_TOAST };
                 if region == ErrorRegion::Turn {
                     last_turn_error = Some(i);
                 }
-                let text = doc.text(i, MAX_TEXT_BYTES);
-                if !text.trim().is_empty() && obs.errors.len() < MAX_ERRORS {
-                    obs.errors.push(ErrorElement { region, text });
-                }
+                push_error(&mut obs, doc, i, region, structural);
                 continue;
             }
         } else {
@@ -130,8 +126,27 @@ pub fn extract(doc: &Document, rules: &Rules) -> DomObservation {
     }
     if latest.is_none() && !composer_present {
         obs.page_error = page_error(doc, rules);
+        if obs.page_error.is_none() {
+            // A page that replaced the app ("ChatGPT is at capacity right now"): its headings and
+            // paragraphs count, but only for texts a rule knows.
+            for i in doc.select(&sel.page_message) {
+                if flags[i] & (HIDDEN | EXCLUDED | IN_ERROR | IN_TOAST) == 0 {
+                    push_error(&mut obs, doc, i, ErrorRegion::Page, false);
+                }
+            }
+        }
     }
     obs
+}
+
+fn push_error(obs: &mut DomObservation, doc: &Document, i: usize, region: ErrorRegion, structural: bool) {
+    if obs.errors.len() >= MAX_ERRORS {
+        return;
+    }
+    let text = doc.text(i, MAX_TEXT_BYTES);
+    if !text.trim().is_empty() {
+        obs.errors.push(ErrorElement { region, structural, text });
+    }
 }
 
 fn hidden_by_itself(doc: &Document, i: usize, tag: &str) -> bool {
@@ -196,18 +211,21 @@ fn page_error(doc: &Document, rules: &Rules) -> Option<PageError> {
     let title = doc.select_first_tag("title").map(|i| collapse(&doc.text(i, 512))).unwrap_or_default();
     let title_norm = normalize(&title);
     if doc.select(&sel.challenge).next().is_some() || title_norm.starts_with(" just a moment ") {
-        return Some(PageError { source: PageErrorSource::Challenge, status: None, text: title, code: None });
+        return Some(PageError { source: PageErrorSource::Challenge, status: None, text: title, code: None, clears_in: None });
     }
     let cf_marker = doc.select(&sel.cloudflare).next();
     let title_status = cloudflare_title_status(&title);
     if cf_marker.is_some() || title_status.is_some() {
         let body_text = cf_marker.map(|i| collapse(&doc.text(i, MAX_TEXT_BYTES))).unwrap_or_default();
         let status = title_status.or_else(|| status_in_text(&body_text));
-        let mut text = title;
-        if text.is_empty() {
-            text = body_text;
-        }
-        return Some(PageError { source: PageErrorSource::Cloudflare, status, text, code: None });
+        let heading = doc.select_first_tag("h1").map(|i| collapse(&doc.text(i, 512))).unwrap_or_default();
+        let text = match (title.is_empty(), heading.is_empty()) {
+            (true, true) => body_text,
+            (false, true) => title,
+            (true, false) => heading,
+            (false, false) => format!("{title}. {heading}"),
+        };
+        return Some(PageError { source: PageErrorSource::Cloudflare, status, text, code: None, clears_in: None });
     }
     json_body(doc)
 }
@@ -268,15 +286,16 @@ fn json_body(doc: &Document) -> Option<PageError> {
     let value: serde_json::Value = serde_json::from_str(trimmed).ok()?;
     let obj = value.as_object()?;
     let field = obj.get("detail").or_else(|| obj.get("error"))?;
-    let (message, code) = match field {
-        serde_json::Value::String(s) => (s.clone(), None),
+    let (message, code, clears_in) = match field {
+        serde_json::Value::String(s) => (s.clone(), None, None),
         serde_json::Value::Object(o) => (
             o.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned(),
             o.get("code").and_then(|c| c.as_str()).map(str::to_owned),
+            o.get("clears_in").and_then(|c| c.as_u64()),
         ),
         _ => return None,
     };
-    let mut p = PageError { source: PageErrorSource::Json, status: None, text: message, code };
+    let mut p = PageError { source: PageErrorSource::Json, status: None, text: message, code, clears_in };
     super::observation::truncate_to(&mut p.text, MAX_TEXT_BYTES);
     if let Some(c) = &mut p.code {
         super::observation::truncate_to(c, 128);

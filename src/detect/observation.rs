@@ -51,6 +51,8 @@ impl Observation {
 }
 
 /// Where on the page an error element sits.
+///
+/// Location only; whether unknown text still means an error is [`ErrorElement::structural`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorRegion {
@@ -60,16 +62,9 @@ pub enum ErrorRegion {
     Toast,
     /// A banner across the page (incident notices).
     Banner,
-    /// An error box outside any turn, after the latest turn (or on a page without turns).
+    /// The page itself: an error box outside any turn (after the latest one), or the message of a
+    /// page that replaced the app (no turns, no composer).
     Page,
-}
-
-impl ErrorRegion {
-    /// Whether the element is a structural error box, so that text no rule knows still means an error.
-    /// Toasts and banners also carry harmless notices ("Copied"), so only known texts count there.
-    pub fn is_structural(self) -> bool {
-        matches!(self, ErrorRegion::Turn | ErrorRegion::Page)
-    }
 }
 
 /// One visible error element and its text.
@@ -78,6 +73,11 @@ impl ErrorRegion {
 pub struct ErrorElement {
     /// Where the element is.
     pub region: ErrorRegion,
+    /// Whether it is a structural error box (the adapter's `error` selector): then text that no rule
+    /// knows is still an error (`unknown_error`). Toasts, banners and page messages also carry
+    /// harmless notices ("Copied", "Memory updated"), so there only known texts count.
+    #[serde(default)]
+    pub structural: bool,
     /// Its visible text (bounded).
     pub text: String,
 }
@@ -138,6 +138,9 @@ pub struct PageError {
     /// A machine code from a JSON body (`detail.code`), if any.
     #[serde(default)]
     pub code: Option<String>,
+    /// Seconds until a limit clears, from a JSON body (`detail.clears_in`), if any.
+    #[serde(default)]
+    pub clears_in: Option<u64>,
 }
 
 /// A snapshot of the page's visible error state.

@@ -53,6 +53,9 @@ pub struct SelectorSet {
     pub cloudflare: String,
     /// Markers of a challenge page.
     pub challenge: String,
+    /// The message elements of a page that replaced the app (no turns, no composer), such as
+    /// "ChatGPT is at capacity right now".
+    pub page_message: String,
 }
 
 /// One endpoint pattern for the network wrapper.
@@ -129,6 +132,7 @@ pub(crate) struct CompiledSelectors {
     pub excluded: Selector,
     pub cloudflare: Selector,
     pub challenge: Selector,
+    pub page_message: Selector,
 }
 
 /// A site's detection rules, parsed and compiled.
@@ -150,7 +154,7 @@ pub struct Rules {
     pub codes: Vec<CodeRule>,
     /// The text rules, as written.
     pub texts: Vec<TextRule>,
-    /// (kind, normalised phrase padded with spaces), highest rank first.
+    /// (kind, normalised phrase padded with spaces), in file order.
     phrases: Vec<(Kind, String)>,
     pub(crate) compiled: CompiledSelectors,
 }
@@ -187,8 +191,6 @@ impl Rules {
         if file.codes.iter().any(|c| c.kind == Kind::Healthy) {
             return Err(DetectError::BadRules("a code rule cannot mean 'healthy'".into()));
         }
-        // Stable sort: within a kind, the file's order is kept.
-        phrases.sort_by_key(|(k, _)| std::cmp::Reverse(k.rank()));
         let s = &file.selectors;
         let c = |name: &'static str, text: &str| {
             Selector::parse(text).map_err(|reason| DetectError::BadSelector { name, reason })
@@ -207,6 +209,7 @@ impl Rules {
             excluded: c("excluded", &s.excluded)?,
             cloudflare: c("cloudflare", &s.cloudflare)?,
             challenge: c("challenge", &s.challenge)?,
+            page_message: c("page_message", &s.page_message)?,
         };
         Ok(Rules {
             version: file.version,
@@ -268,6 +271,7 @@ impl Rules {
             excluded: String::new(),
             cloudflare: String::new(),
             challenge: String::new(),
+            page_message: String::new(),
         };
         Rules {
             version: String::new(),
@@ -292,12 +296,17 @@ impl Rules {
                 message_body: never.clone(),
                 excluded: never.clone(),
                 cloudflare: never.clone(),
-                challenge: never,
+                challenge: never.clone(),
+                page_message: never,
             },
         }
     }
 
-    /// The most specific text rule matching `text`, if any.
+    /// The first text rule, in file order, matching `text`, if any.
+    ///
+    /// File order is the priority within one text: "A network error occurred. If this issue persists
+    /// ..." is a network error although its tail is generic. Across several elements and signals,
+    /// [`Kind::rank`] decides.
     pub fn match_text(&self, text: &str) -> Option<TextMatch<'_>> {
         let norm = normalize(text);
         self.match_normalized(&norm)
@@ -305,7 +314,6 @@ impl Rules {
 
     /// Like [`Rules::match_text`] for text already passed through [`normalize`].
     pub fn match_normalized(&self, norm: &str) -> Option<TextMatch<'_>> {
-        // Phrases are sorted by rank, so the first hit is the most specific.
         self.phrases
             .iter()
             .find(|(_, p)| norm.contains(p.as_str()))
