@@ -52,7 +52,10 @@ fn every_page_in_the_directory_has_an_expectation_and_is_a_complete_document() {
     assert_eq!(names, listed);
     for n in &names {
         let html = std::fs::read_to_string(dir().join(n)).unwrap();
-        assert!(html.contains("<html") && html.trim_end().ends_with("</html>"), "{n} is not a complete document");
+        assert!(
+            html.contains("<html") && html.trim_end().ends_with("</html>"),
+            "{n} is not a complete document"
+        );
         for external in ["src=\"http", "href=\"//", "<link rel=\"stylesheet\"", "<script src"] {
             assert!(!html.contains(external), "{n} loads an external resource ({external})");
         }

@@ -14,7 +14,8 @@ use crate::services::{Clock, SystemClock};
 /// The largest input read, in bytes; longer input is cut (a page that large is not a chat page).
 const MAX_INPUT: u64 = 64 * 1024 * 1024;
 
-const USAGE: &str = "usage: understudy classify FILE.html|- [--now UNIX_MS] [--tz-offset MINUTES] [--site ID]";
+const USAGE: &str =
+    "usage: understudy classify FILE.html|- [--now UNIX_MS] [--tz-offset MINUTES] [--site ID]";
 
 struct Args {
     path: String,

@@ -199,14 +199,15 @@ fn classify_network(n: &NetworkObservation, rules: &Rules, now_ms: u64) -> Detec
     } else {
         n.status.and_then(|s| status_kind(n.endpoint, s))
     };
-    let stream_kind = if n.error.is_some() && body_kind.is_none() && n.endpoint == EndpointKind::ConversationSend {
-        // An error object in the answer that no rule knows: the answer failed.
-        Some(Kind::GenerationError)
-    } else if n.incomplete && n.endpoint == EndpointKind::ConversationSend {
-        Some(Kind::NetworkError)
-    } else {
-        None
-    };
+    let stream_kind =
+        if n.error.is_some() && body_kind.is_none() && n.endpoint == EndpointKind::ConversationSend {
+            // An error object in the answer that no rule knows: the answer failed.
+            Some(Kind::GenerationError)
+        } else if n.incomplete && n.endpoint == EndpointKind::ConversationSend {
+            Some(Kind::NetworkError)
+        } else {
+            None
+        };
     let kind = status_kind.into_iter().chain(body_kind).chain(stream_kind).max_by_key(|k| k.rank());
     let Some(kind) = kind else {
         return Detection::new(Kind::Healthy, Signal::Network, describe(n, ""));

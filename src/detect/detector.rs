@@ -13,10 +13,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Kind;
 use super::classify::{Detection, Signal, classify};
 use super::observation::{EndpointKind, Observation};
 use super::rules::Rules;
-use super::Kind;
 use crate::site::Site;
 
 /// How long an old DOM error, cleared by a successful send, is treated as stale.
@@ -126,12 +126,12 @@ impl Detector {
         if d.kind == Kind::Healthy {
             return self.healthy(d.evidence.signal, endpoint, now_ms);
         }
-        if d.evidence.signal == Signal::Dom {
-            if let Some(stale) = &self.stale {
-                if now_ms < stale.until_ms && stale.text == d.evidence.text {
-                    return None;
-                }
-            }
+        if d.evidence.signal == Signal::Dom
+            && let Some(stale) = &self.stale
+            && now_ms < stale.until_ms
+            && stale.text == d.evidence.text
+        {
+            return None;
         }
         let signal = d.evidence.signal;
         match &mut self.active {
@@ -142,7 +142,9 @@ impl Detector {
                 }
                 None
             }
-            Some(a) if d.kind.rank() < a.detection.kind.rank() && a.sources != Sources::of(signal, endpoint) => {
+            Some(a)
+                if d.kind.rank() < a.detection.kind.rank() && a.sources != Sources::of(signal, endpoint) =>
+            {
                 // A vaguer judgement from another signal: the more specific one stands.
                 None
             }
@@ -157,7 +159,12 @@ impl Detector {
         }
     }
 
-    fn healthy(&mut self, signal: Signal, endpoint: Option<EndpointKind>, now_ms: u64) -> Option<DetectionEvent> {
+    fn healthy(
+        &mut self,
+        signal: Signal,
+        endpoint: Option<EndpointKind>,
+        now_ms: u64,
+    ) -> Option<DetectionEvent> {
         let a = self.active.as_mut()?;
         match signal {
             Signal::Dom => {

@@ -12,8 +12,8 @@
 
 use super::html::{Document, NodeData};
 use super::observation::{
-    DomObservation, ErrorElement, ErrorRegion, LatestTurn, MAX_ERRORS, MAX_TEXT_BYTES, PageError, PageErrorSource,
-    Role,
+    DomObservation, ErrorElement, ErrorRegion, LatestTurn, MAX_ERRORS, MAX_TEXT_BYTES, PageError,
+    PageErrorSource, Role,
 };
 use super::rules::{Rules, normalize};
 
@@ -160,12 +160,19 @@ fn hidden_by_itself(doc: &Document, i: usize, tag: &str) -> bool {
         return true;
     }
     doc.attr(i, "style").is_some_and(|s| {
-        let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+        let compact: String =
+            s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
         compact.contains("display:none") || compact.contains("visibility:hidden")
     })
 }
 
-fn latest_turn(doc: &Document, rules: &Rules, flags: &[u8], t: usize, last_error: Option<usize>) -> LatestTurn {
+fn latest_turn(
+    doc: &Document,
+    rules: &Rules,
+    flags: &[u8],
+    t: usize,
+    last_error: Option<usize>,
+) -> LatestTurn {
     let sel = &rules.compiled;
     let end = doc.nodes[t].end as usize;
     let mut role_text = if rules.selectors.turn_role_attr.is_empty() {
@@ -175,23 +182,21 @@ fn latest_turn(doc: &Document, rules: &Rules, flags: &[u8], t: usize, last_error
     };
     let mut has_answer = false;
     let mut answer_after_error = false;
-    for i in t..=end {
+    for (i, &f) in flags.iter().enumerate().take(end + 1).skip(t) {
         if !matches!(doc.nodes[i].data, NodeData::Element { .. }) {
             continue;
         }
-        if sel.role.matches(doc, i) {
-            if let Some(r) = doc.attr(i, &rules.selectors.role_attr) {
-                role_text = Some(r);
-            }
+        if sel.role.matches(doc, i)
+            && let Some(r) = doc.attr(i, &rules.selectors.role_attr)
+        {
+            role_text = Some(r);
         }
-        if flags[i] & HIDDEN == 0 && sel.message_body.matches(doc, i) {
+        if f & HIDDEN == 0 && sel.message_body.matches(doc, i) {
             let text = doc.text(i, 64);
             if !text.trim().is_empty() {
                 has_answer = true;
-                if let Some(e) = last_error {
-                    if i > doc.nodes[e].end as usize {
-                        answer_after_error = true;
-                    }
+                if last_error.is_some_and(|e| i > doc.nodes[e].end as usize) {
+                    answer_after_error = true;
                 }
             }
         }
@@ -211,7 +216,13 @@ fn page_error(doc: &Document, rules: &Rules) -> Option<PageError> {
     let title = doc.select_first_tag("title").map(|i| collapse(&doc.text(i, 512))).unwrap_or_default();
     let title_norm = normalize(&title);
     if doc.select(&sel.challenge).next().is_some() || title_norm.starts_with(" just a moment ") {
-        return Some(PageError { source: PageErrorSource::Challenge, status: None, text: title, code: None, clears_in: None });
+        return Some(PageError {
+            source: PageErrorSource::Challenge,
+            status: None,
+            text: title,
+            code: None,
+            clears_in: None,
+        });
     }
     let cf_marker = doc.select(&sel.cloudflare).next();
     let title_status = cloudflare_title_status(&title);
@@ -225,7 +236,13 @@ fn page_error(doc: &Document, rules: &Rules) -> Option<PageError> {
             (true, false) => heading,
             (false, false) => format!("{title}. {heading}"),
         };
-        return Some(PageError { source: PageErrorSource::Cloudflare, status, text, code: None, clears_in: None });
+        return Some(PageError {
+            source: PageErrorSource::Cloudflare,
+            status,
+            text,
+            code: None,
+            clears_in: None,
+        });
     }
     json_body(doc)
 }
@@ -270,12 +287,12 @@ fn status_in_text(text: &str) -> Option<u16> {
 fn json_body(doc: &Document) -> Option<PageError> {
     let mut text = String::new();
     for (i, node) in doc.nodes.iter().enumerate() {
-        if let NodeData::Text(t) = &node.data {
-            if !doc_hidden(doc, i) {
-                text.push_str(t);
-                if text.len() > MAX_JSON_BODY {
-                    return None;
-                }
+        if let NodeData::Text(t) = &node.data
+            && !doc_hidden(doc, i)
+        {
+            text.push_str(t);
+            if text.len() > MAX_JSON_BODY {
+                return None;
             }
         }
     }

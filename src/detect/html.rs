@@ -1,7 +1,7 @@
 //! A small, tolerant HTML parser and selector matcher, enough to read saved chat pages.
 //!
 //! - One pass over the input, no recursion: open elements live on an explicit stack capped at
-//!   [`MAX_DEPTH`]; deeper elements are attached to the deepest open one instead of nesting further.
+//!   [`MAX_DEPTH`]; deeper elements become siblings of the deepest open one instead of nesting further.
 //! - Void elements, `/>`, unclosed and stray tags, comments, doctype, `<script>`/`<style>` raw text
 //!   (dropped), `<title>`/`<textarea>` text, entities (named basics and numeric), quoted and unquoted
 //!   attributes.
@@ -10,11 +10,14 @@
 //! - Selectors: `tag`, `*`, `#id`, `.class`, `[attr]`, `[attr="v"]`, `[attr^="v"]`, `[attr$="v"]`,
 //!   `[attr*="v"]`, compounds of these, the descendant combinator and comma lists.
 
-/// The deepest nesting kept; deeper elements become children of the element at this depth.
+/// The deepest nesting kept; at this depth a new element closes the deepest open one and becomes its
+/// sibling.
 pub const MAX_DEPTH: usize = 512;
 
-const VOID: &[&str] =
-    &["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"];
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
+    "wbr",
+];
 
 /// One node of a parsed document.
 #[derive(Debug, Clone)]
@@ -111,7 +114,11 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        let root = Node { parent: 0, end: 0, data: NodeData::Element { tag: "#document".into(), attrs: Vec::new() } };
+        let root = Node {
+            parent: 0,
+            end: 0,
+            data: NodeData::Element { tag: "#document".into(), attrs: Vec::new() },
+        };
         Parser { src, pos: 0, nodes: vec![root], stack: vec![0] }
     }
 
@@ -139,10 +146,10 @@ impl<'a> Parser<'a> {
     }
 
     fn pop(&mut self) {
-        if self.stack.len() > 1 {
-            if let Some(i) = self.stack.pop() {
-                self.nodes[i as usize].end = (self.nodes.len() - 1) as u32;
-            }
+        if self.stack.len() > 1
+            && let Some(i) = self.stack.pop()
+        {
+            self.nodes[i as usize].end = (self.nodes.len() - 1) as u32;
         }
     }
 
@@ -190,7 +197,8 @@ impl<'a> Parser<'a> {
     fn name(&self, at: usize) -> (String, usize) {
         let bytes = self.src.as_bytes();
         let mut end = at;
-        while end < bytes.len() && !matches!(bytes[end], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>') {
+        while end < bytes.len() && !matches!(bytes[end], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>')
+        {
             end += 1;
         }
         (self.src[at..end].to_ascii_lowercase(), end)
@@ -223,7 +231,8 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
             let start = p;
-            while p < bytes.len() && !matches!(bytes[p], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>' | b'=')
+            while p < bytes.len()
+                && !matches!(bytes[p], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>' | b'=')
             {
                 p += 1;
             }
@@ -252,7 +261,9 @@ impl<'a> Parser<'a> {
                     }
                     _ => {
                         let vstart = q;
-                        while q < bytes.len() && !matches!(bytes[q], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'>') {
+                        while q < bytes.len()
+                            && !matches!(bytes[q], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'>')
+                        {
                             q += 1;
                         }
                         value = decode_entities(&self.src[vstart..q]);
@@ -268,15 +279,16 @@ impl<'a> Parser<'a> {
         self.implicit_close(&tag);
         let void = VOID.contains(&tag.as_str());
         let raw = matches!(tag.as_str(), "script" | "style" | "title" | "textarea" | "noscript" | "xmp");
-        let i = self.push_node(NodeData::Element { tag: tag.as_str().into(), attrs });
-        if void || (self_closing && !raw) {
-            return;
+        let leaf = void || self_closing || raw;
+        if !leaf && self.stack.len() >= MAX_DEPTH {
+            // At the depth cap, the deepest open element is closed so the new one takes its place
+            // (as its sibling), keeping its own content.
+            self.pop();
         }
+        let i = self.push_node(NodeData::Element { tag: tag.as_str().into(), attrs });
         if raw {
             self.raw_text(i, &tag);
-            return;
-        }
-        if self.stack.len() < MAX_DEPTH {
+        } else if !leaf {
             self.stack.push(i);
         }
     }
@@ -292,8 +304,9 @@ impl<'a> Parser<'a> {
             "td" | "th" => matches!(open, "td" | "th"),
             "tr" => open == "tr",
             "option" => open == "option",
-            "p" | "div" | "ul" | "ol" | "table" | "pre" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "section"
-            | "article" | "header" | "footer" | "nav" | "form" | "blockquote" | "main" | "aside" => open == "p",
+            "p" | "div" | "ul" | "ol" | "table" | "pre" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+            | "section" | "article" | "header" | "footer" | "nav" | "form" | "blockquote" | "main"
+            | "aside" => open == "p",
             _ => false,
         };
         if closes {
@@ -333,9 +346,9 @@ impl<'a> Parser<'a> {
     }
 
     fn end_tag(&mut self, name: &str) {
-        let found = self.stack.iter().rposition(|&i| {
-            matches!(&self.nodes[i as usize].data, NodeData::Element { tag, .. } if &**tag == name)
-        });
+        let found = self.stack.iter().rposition(
+            |&i| matches!(&self.nodes[i as usize].data, NodeData::Element { tag, .. } if &**tag == name),
+        );
         if let Some(k) = found.filter(|&k| k > 0) {
             while self.stack.len() > k {
                 self.pop();
@@ -392,7 +405,9 @@ fn entity(s: &str) -> Option<(char, usize)> {
     if b.get(1) == Some(&b'#') {
         let (hex, start) = if matches!(b.get(2), Some(b'x' | b'X')) { (true, 3) } else { (false, 2) };
         let mut end = start;
-        while end < b.len() && end - start < 8 && (if hex { b[end].is_ascii_hexdigit() } else { b[end].is_ascii_digit() })
+        while end < b.len()
+            && end - start < 8
+            && (if hex { b[end].is_ascii_hexdigit() } else { b[end].is_ascii_digit() })
         {
             end += 1;
         }
@@ -529,10 +544,10 @@ impl Compound {
             return false;
         }
         let get = |name: &str| attrs.iter().find(|(n, _)| &**n == name).map(|(_, v)| &**v);
-        if let Some(id) = &self.id {
-            if get("id") != Some(&**id) {
-                return false;
-            }
+        if let Some(id) = &self.id
+            && get("id") != Some(&**id)
+        {
+            return false;
         }
         if !self.classes.is_empty() {
             let Some(class) = get("class") else { return false };
@@ -624,7 +639,11 @@ fn parse_attr(inner: &str) -> Result<AttrTest, String> {
         if inner.is_empty() || !inner.chars().all(is_ident) {
             return Err(format!("bad attribute name '{inner}'"));
         }
-        return Ok(AttrTest { name: inner.to_ascii_lowercase().into(), op: AttrOp::Exists, value: "".into() });
+        return Ok(AttrTest {
+            name: inner.to_ascii_lowercase().into(),
+            op: AttrOp::Exists,
+            value: "".into(),
+        });
     };
     let (mut name, value) = (inner[..eq].trim(), inner[eq + 1..].trim());
     let op = match name.chars().last() {
@@ -716,7 +735,9 @@ mod tests {
 
     #[test]
     fn survives_truncated_markup() {
-        for input in ["<", "<a", "<a href='x", "<!--", "</", "</a", "<script>x", "&#", "&#x110000;", "<a =b>t"] {
+        for input in
+            ["<", "<a", "<a href='x", "<!--", "</", "</a", "<script>x", "&#", "&#x110000;", "<a =b>t"]
+        {
             let doc = Document::parse(input);
             assert!(doc.nodes.len() < 5, "{input}");
         }

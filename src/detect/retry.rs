@@ -10,8 +10,11 @@ const MAX_RETRY_S: u64 = 7 * 24 * 3600;
 /// UTC, needed to read clock times.
 pub(crate) fn from_text(text: &str, now_ms: u64, tz_offset_min: i32) -> Option<u64> {
     let lower = text.to_lowercase();
-    let tokens: Vec<&str> =
-        lower.split(|c: char| !(c.is_alphanumeric() || c == ':')).filter(|t| !t.is_empty()).take(2048).collect();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == ':'))
+        .filter(|t| !t.is_empty())
+        .take(2048)
+        .collect();
     for (i, t) in tokens.iter().enumerate() {
         let rest = &tokens[i + 1..];
         match *t {
@@ -131,10 +134,11 @@ pub(crate) fn from_header(value: &str, now_ms: u64) -> Option<u64> {
     if !v.is_empty() && v.len() <= 12 && v.bytes().all(|b| b.is_ascii_digit()) {
         return v.parse::<u64>().ok().map(|s| s.min(MAX_RETRY_S));
     }
-    if let Ok(f) = v.parse::<f64>() {
-        if f.is_finite() && f >= 0.0 {
-            return Some((f.ceil() as u64).min(MAX_RETRY_S));
-        }
+    if let Ok(f) = v.parse::<f64>()
+        && f.is_finite()
+        && f >= 0.0
+    {
+        return Some((f.ceil() as u64).min(MAX_RETRY_S));
     }
     let at = http_date(v)?;
     let now = (now_ms / 1000) as i64;

@@ -173,7 +173,10 @@ impl Rules {
     pub fn from_json(json: &str) -> Result<Rules, DetectError> {
         let file: RulesFile = serde_json::from_str(json).map_err(|e| DetectError::BadRules(e.to_string()))?;
         if file.format != FORMAT {
-            return Err(DetectError::BadRules(format!("format {} (this engine reads {FORMAT})", file.format)));
+            return Err(DetectError::BadRules(format!(
+                "format {} (this engine reads {FORMAT})",
+                file.format
+            )));
         }
         let mut phrases = Vec::new();
         for rule in &file.texts {
@@ -330,7 +333,9 @@ impl Rules {
         let path = path.split(['?', '#']).next().unwrap_or("");
         self.endpoints
             .iter()
-            .find(|e| (e.method.is_empty() || e.method.eq_ignore_ascii_case(method)) && path_matches(&e.path, path))
+            .find(|e| {
+                (e.method.is_empty() || e.method.eq_ignore_ascii_case(method)) && path_matches(&e.path, path)
+            })
             .map(|e| e.kind)
             .unwrap_or(EndpointKind::Other)
     }
@@ -407,7 +412,10 @@ pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push(' ');
     for c in text.chars() {
-        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201B}' | '`' | '\u{00B4}' | '\u{02BC}' | '\u{FF07}') {
+        if matches!(
+            c,
+            '\'' | '\u{2018}' | '\u{2019}' | '\u{201B}' | '`' | '\u{00B4}' | '\u{02BC}' | '\u{FF07}'
+        ) {
             continue;
         }
         if c.is_alphanumeric() {
