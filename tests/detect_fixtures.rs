@@ -148,3 +148,44 @@ fn the_cli_fails_only_when_it_cannot_read() {
     check(&["a.html", "--now", "soon"], 2);
     check(&["a.html", "--site", "nowhere"], 2);
 }
+
+/// Observations made by `extension/content/observe.js` in a real browser, one `<page>.json` per
+/// fixture in the directory named by `UNDERSTUDY_BROWSER_OBS`: each must be judged as the manifest
+/// says, and must list the same error elements as the native extraction.
+#[test]
+#[ignore = "needs observations recorded in a browser (UNDERSTUDY_BROWSER_OBS=DIR)"]
+fn browser_observations_agree_with_the_native_extraction() {
+    let Ok(obs_dir) = std::env::var("UNDERSTUDY_BROWSER_OBS") else { return };
+    let m = manifest();
+    let rules = Rules::builtin(Site::Chatgpt);
+    let mut failures = Vec::new();
+    for (name, kind, retry) in &m.pages {
+        let path = Path::new(&obs_dir).join(name.replace(".html", ".json"));
+        let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let browser = Observation::from_json(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let d = classify(&browser, rules, m.now_ms);
+        if d.kind.as_str() != kind || d.retry_after_s != *retry {
+            failures
+                .push(format!("{name}: browser judged {} {:?} ({})", d.kind, d.retry_after_s, d.evidence));
+        }
+        let html = std::fs::read_to_string(dir().join(name)).unwrap();
+        let mut native = extract_html(&html, rules);
+        let Observation::Dom(mut b) = browser else { panic!("{name}: not a DOM observation") };
+        native.tz_offset_min = 0;
+        b.tz_offset_min = 0;
+        let norm = |o: &mut understudy::detect::DomObservation| {
+            for e in &mut o.errors {
+                e.text = e.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            }
+            if let Some(p) = &mut o.page_error {
+                p.text = p.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            }
+        };
+        norm(&mut native);
+        norm(&mut b);
+        if native != b {
+            failures.push(format!("{name}: browser {b:?}\n   native {native:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}

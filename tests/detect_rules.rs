@@ -335,7 +335,7 @@ fn forged_or_oversized_observations_are_refused() {
     ] {
         assert!(Observation::from_json(bad).is_err(), "{bad}");
     }
-    let huge = json!({"type": "dom", "errors": [err("turn", true, &"x".repeat(200_000))]}).to_string();
+    let huge = json!({"type": "dom", "errors": [err("turn", true, &"x".repeat(600_000))]}).to_string();
     assert!(Observation::from_json(&huge).unwrap_err().to_string().contains("too large"));
 }
 

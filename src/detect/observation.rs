@@ -14,7 +14,7 @@ pub const MAX_TEXT_BYTES: usize = 4096;
 /// The most error elements kept from one page.
 pub const MAX_ERRORS: usize = 16;
 /// The largest observation accepted as JSON, in bytes.
-pub const MAX_OBSERVATION_BYTES: usize = 128 * 1024;
+pub const MAX_OBSERVATION_BYTES: usize = 512 * 1024;
 
 /// One observation of a page, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
