@@ -134,6 +134,28 @@ fn the_cli_reads_stdin() {
 }
 
 #[test]
+fn the_cli_survives_garbage_deep_and_empty_input() {
+    let garbage: Vec<u8> = (0..2_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let deep =
+        ("<div>".repeat(100_000) + "<div class=\"text-token-text-error\">Network error</div>").into_bytes();
+    let strays = "<<<&&&</>".repeat(200_000).into_bytes();
+    for (input, kind) in [
+        (garbage, None),
+        (deep, Some("network_error")),
+        (strays, Some("healthy")),
+        (Vec::new(), Some("healthy")),
+    ] {
+        let (code, out, err) = run_cli(&["-"], Some(&input));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        let v: Value = serde_json::from_str(out.trim()).unwrap();
+        if let Some(kind) = kind {
+            assert_eq!(v["kind"], kind, "{out}");
+        }
+    }
+}
+
+#[test]
 fn the_cli_fails_only_when_it_cannot_read() {
     let check = |args: &[&str], expect: i32| {
         let (code, out, err) = run_cli(args, None);

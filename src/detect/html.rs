@@ -129,7 +129,7 @@ impl<'a> Parser<'a> {
                 self.markup();
             } else {
                 let start = self.pos;
-                let end = memchr(b'<', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+                let end = text_end(bytes, start);
                 self.pos = end;
                 self.text(start, end);
             }
@@ -187,9 +187,11 @@ impl<'a> Parser<'a> {
         } else if rest.get(1).is_some_and(u8::is_ascii_alphabetic) {
             self.start_tag();
         } else {
+            // A literal '<': text up to the next real markup.
             let start = self.pos;
-            self.pos += 1;
-            self.text(start, self.pos);
+            let end = text_end(bytes, start + 1);
+            self.pos = end;
+            self.text(start, end);
         }
     }
 
@@ -355,6 +357,20 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// The end of a text run starting at `from`: the next `<` that opens markup (a tag, end tag,
+/// comment or declaration), or the end of input. Stray `<` stay in the text.
+fn text_end(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(i) = memchr(b'<', bytes.get(at..).unwrap_or_default()) {
+        let lt = at + i;
+        if bytes.get(lt + 1).is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'/' | b'!' | b'?')) {
+            return lt;
+        }
+        at = lt + 1;
+    }
+    bytes.len()
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
@@ -742,5 +758,8 @@ mod tests {
             assert!(doc.nodes.len() < 5, "{input}");
         }
         assert_eq!(decode_entities("&#x110000;&#0;&#65&lt"), "\u{FFFD}\u{FFFD}A&lt");
+        let doc = Document::parse("<p>1 < 2 and 3 <= 4 <<</p>");
+        assert_eq!(doc.text(0, 100), "1 < 2 and 3 <= 4 <<");
+        assert_eq!(doc.nodes.len(), 3);
     }
 }
