@@ -211,6 +211,12 @@ fn dom_observations() {
     );
     check(json!({"type": "dom", "retry_button": true}), GenerationError, None);
     check(json!({"type": "dom", "signed_out": true}), Blocked, None);
+    check(json!({"type": "dom", "signed_out": true, "latest_turn": {"role": "user"}}), Blocked, None);
+    check(
+        json!({"type": "dom", "signed_out": true, "latest_turn": {"role": "assistant", "has_answer": true}}),
+        Healthy,
+        None,
+    );
     check(
         json!({"type": "dom", "signed_out": true, "errors": [err("toast", false, "Too many requests in 1 minute")]}),
         RateLimited,

@@ -10,6 +10,8 @@
 //! - 429 is `rate_limited`; 401 is `blocked` (signed out); 403 is `blocked` unless the body names
 //!   something more specific; 404 on a conversation is `conversation_unavailable`.
 //! - Requests to endpoints the adapter does not know never raise anything.
+//! - A visible login button is `blocked` (signed out), unless the latest turn shows an answer: then
+//!   the user is chatting logged out and nothing is wrong.
 //! - When a status and a message disagree, the more specific kind ([`Kind::rank`]) wins.
 
 use serde::{Deserialize, Serialize};
@@ -133,7 +135,8 @@ fn classify_dom(d: &DomObservation, rules: &Rules, now_ms: u64) -> Detection {
     if d.retry_button && !recovered {
         return Detection::new(Kind::GenerationError, Signal::Dom, "regenerate-after-error button visible");
     }
-    if d.signed_out {
+    // Signed out is `blocked` unless the page visibly answers anyway (logged-out chat works).
+    if d.signed_out && !d.latest_turn.is_some_and(|t| t.has_answer) {
         return Detection::new(Kind::Blocked, Signal::Dom, "signed out: login button visible");
     }
     Detection::new(Kind::Healthy, Signal::Dom, "no visible error")

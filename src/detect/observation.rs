@@ -4,6 +4,23 @@
 //! A page can forge anything a content script hears, so observations are parsed strictly (unknown
 //! fields and values are rejected) and bounded: texts are cut to [`MAX_TEXT_BYTES`], lists to
 //! [`MAX_ERRORS`], and a whole observation larger than [`MAX_OBSERVATION_BYTES`] is refused.
+//!
+//! The JSON shapes (fields with defaults may be omitted):
+//!
+//! ```text
+//! {"type":"dom", "errors":[{"region":"turn|toast|banner|page","structural":bool,"text":"..."}],
+//!  "latest_turn":null|{"role":null|"user"|"assistant"|"system"|"tool","has_answer":bool,
+//!                      "answer_after_error":bool},
+//!  "retry_button":bool, "streaming":bool, "signed_out":bool,
+//!  "page_error":null|{"source":"cloudflare|challenge|json","status":null|502,"text":"...",
+//!                     "code":null|"...","clears_in":null|N},
+//!  "tz_offset_min":0}
+//! {"type":"network", "endpoint":"conversation_send|conversation_read|auth_session|other",
+//!  "status":null|429, "failed":bool, "retry_after":null|"120", "challenge":bool,
+//!  "error":null|{"message":null|"...","code":null|"model_cap_exceeded","clears_in":null|N},
+//!  "incomplete":bool}
+//! {"type":"stall", "phase":"no_start|stalled", "ms":N}
+//! ```
 
 use serde::{Deserialize, Serialize};
 
