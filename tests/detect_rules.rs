@@ -455,6 +455,8 @@ fn detector_reports_the_current_failure_and_resets() {
     det.observe(&obs(dom_err("Too many requests in 1 hour")), NOW);
     let cur = det.current().unwrap();
     assert_eq!((cur.kind, cur.retry_after_s), (Kind::RateLimited, Some(3600)));
+    assert!(det.observe(&obs(dom_err("Too many requests in 1 hour")), NOW + 5).is_none());
+    assert_eq!(det.since_ms(), Some(NOW));
     det.reset();
     assert!(det.current().is_none());
     let ev = serde_json::to_value(det.observe(&obs(send(429)), NOW)).unwrap();

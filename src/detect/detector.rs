@@ -104,6 +104,11 @@ impl Detector {
         self.active.as_ref().map(|a| &a.detection)
     }
 
+    /// When the failure currently in force was raised (Unix milliseconds).
+    pub fn since_ms(&self) -> Option<u64> {
+        self.active.as_ref().map(|a| a.since_ms)
+    }
+
     /// Forgets everything (the tab navigated or reloaded).
     pub fn reset(&mut self) {
         self.active = None;

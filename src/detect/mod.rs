@@ -10,6 +10,24 @@
 //! - [`html`] and [`extract`]: a small tolerant HTML parser, a selector matcher, and the extraction of
 //!   the same DOM observation `extension/content/observe.js` makes, for `understudy classify` and tests.
 //!
+//! From the service worker, per tab:
+//!
+//! ```
+//! use understudy::detect::{Detector, Observation, adapter_json};
+//! use understudy::site::Site;
+//!
+//! let adapter = adapter_json(Site::Chatgpt); // give to observe.js and the fetch wrapper
+//! assert!(adapter.contains("text-token-text-error"));
+//! let mut tab = Detector::new(Site::Chatgpt);
+//! let obs = Observation::from_json(
+//!     r#"{"type":"dom","errors":[{"region":"turn","structural":true,"text":"Network error"}]}"#,
+//! )
+//! .unwrap();
+//! let event = tab.observe(&obs, 1_795_600_800_000); // Some(Raised { .. }) once, then None
+//! assert!(event.is_some());
+//! assert!(tab.observe(&obs, 1_795_600_801_000).is_none());
+//! ```
+//!
 //! Invariant: text only counts when it sits in a visible error element (error box, alert/toast,
 //! banner) or in a whole-page error document. Message bodies, code, the composer and the history list
 //! never trigger a detection, because users quote error messages.
