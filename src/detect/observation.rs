@@ -1,0 +1,312 @@
+//! Observations: what the content script reports about a page, the contract between the page and the
+//! core.
+//!
+//! A page can forge anything a content script hears, so observations are parsed strictly (unknown
+//! fields and values are rejected) and bounded: texts are cut to [`MAX_TEXT_BYTES`], lists to
+//! [`MAX_ERRORS`], and a whole observation larger than [`MAX_OBSERVATION_BYTES`] is refused.
+//!
+//! The JSON shapes (fields with defaults may be omitted):
+//!
+//! ```text
+//! {"type":"dom", "errors":[{"region":"turn|toast|banner|page","structural":bool,"text":"..."}],
+//!  "latest_turn":null|{"role":null|"user"|"assistant"|"system"|"tool","has_answer":bool,
+//!                      "answer_after_error":bool},
+//!  "retry_button":bool, "streaming":bool, "signed_out":bool,
+//!  "page_error":null|{"source":"cloudflare|challenge|json","status":null|502,"text":"...",
+//!                     "code":null|"...","clears_in":null|N},
+//!  "tz_offset_min":0}
+//! {"type":"network", "endpoint":"conversation_send|conversation_read|auth_session|other",
+//!  "status":null|429, "failed":bool, "retry_after":null|"120", "challenge":bool,
+//!  "error":null|{"message":null|"...","code":null|"model_cap_exceeded","clears_in":null|N},
+//!  "incomplete":bool}
+//! {"type":"stall", "phase":"no_start|stalled", "ms":N}
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::DetectError;
+
+/// The longest text kept from any one element, in bytes (cut on a character boundary).
+pub const MAX_TEXT_BYTES: usize = 4096;
+/// The most error elements kept from one page.
+pub const MAX_ERRORS: usize = 16;
+/// The largest observation accepted as JSON, in bytes.
+pub const MAX_OBSERVATION_BYTES: usize = 512 * 1024;
+
+/// One observation of a page, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Observation {
+    /// A snapshot of the page's visible error state.
+    Dom(DomObservation),
+    /// One request or response of the page's own traffic, seen by the fetch wrapper.
+    Network(NetworkObservation),
+    /// An answer that never started or stopped streaming.
+    Stall(StallObservation),
+}
+
+impl Observation {
+    /// Parses an observation from untrusted JSON, rejecting oversized input, and bounds its texts.
+    pub fn from_json(json: &str) -> Result<Observation, DetectError> {
+        if json.len() > MAX_OBSERVATION_BYTES {
+            return Err(DetectError::TooLarge { bytes: json.len(), limit: MAX_OBSERVATION_BYTES });
+        }
+        let mut obs: Observation =
+            serde_json::from_str(json).map_err(|e| DetectError::BadObservation(e.to_string()))?;
+        obs.bound();
+        Ok(obs)
+    }
+
+    /// Cuts texts and lists to their limits (idempotent).
+    pub fn bound(&mut self) {
+        match self {
+            Observation::Dom(d) => d.bound(),
+            Observation::Network(n) => n.bound(),
+            Observation::Stall(_) => {}
+        }
+    }
+}
+
+/// Where on the page an error element sits.
+///
+/// Location only; whether unknown text still means an error is [`ErrorElement::structural`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorRegion {
+    /// An error box inside the latest conversation turn.
+    Turn,
+    /// A toast or alert region.
+    Toast,
+    /// A banner across the page (incident notices).
+    Banner,
+    /// The page itself: an error box outside any turn (after the latest one), or the message of a
+    /// page that replaced the app (no turns, no composer).
+    Page,
+}
+
+/// One visible error element and its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorElement {
+    /// Where the element is.
+    pub region: ErrorRegion,
+    /// Whether it is a structural error box (the adapter's `error` selector): then text that no rule
+    /// knows is still an error (`unknown_error`). Toasts, banners and page messages also carry
+    /// harmless notices ("Copied", "Memory updated"), so there only known texts count.
+    #[serde(default)]
+    pub structural: bool,
+    /// Its visible text (bounded).
+    pub text: String,
+}
+
+/// The author role of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The person chatting.
+    User,
+    /// The model.
+    Assistant,
+    /// A system message.
+    System,
+    /// A tool's output.
+    Tool,
+}
+
+/// The latest conversation turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatestTurn {
+    /// The author of its last message, if known.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Whether it holds an assistant answer with visible text.
+    #[serde(default)]
+    pub has_answer: bool,
+    /// Whether an answer with text follows the last error element inside it (a recovered turn).
+    #[serde(default)]
+    pub answer_after_error: bool,
+}
+
+/// What kind of whole-page error document replaced the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageErrorSource {
+    /// A Cloudflare error page (`#cf-error-details`, title `<host> | 502: Bad gateway`).
+    Cloudflare,
+    /// A Cloudflare (or similar) challenge page ("Just a moment...", `#challenge-form`).
+    Challenge,
+    /// A bare JSON body such as `{"detail":"..."}`.
+    Json,
+}
+
+/// A whole-page error document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageError {
+    /// What kind of document it is.
+    pub source: PageErrorSource,
+    /// The HTTP status the document states, if any.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Its main text (title and heading, or the JSON `detail` message), bounded.
+    #[serde(default)]
+    pub text: String,
+    /// A machine code from a JSON body (`detail.code`), if any.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Seconds until a limit clears, from a JSON body (`detail.clears_in`), if any.
+    #[serde(default)]
+    pub clears_in: Option<u64>,
+}
+
+/// A snapshot of the page's visible error state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomObservation {
+    /// Visible error elements, in document order (at most [`MAX_ERRORS`]).
+    #[serde(default)]
+    pub errors: Vec<ErrorElement>,
+    /// The latest conversation turn, if the page shows any.
+    #[serde(default)]
+    pub latest_turn: Option<LatestTurn>,
+    /// Whether the "regenerate after error" button is visible.
+    #[serde(default)]
+    pub retry_button: bool,
+    /// Whether an answer is streaming (the stop button is visible).
+    #[serde(default)]
+    pub streaming: bool,
+    /// Whether the page shows a login button (signed out).
+    #[serde(default)]
+    pub signed_out: bool,
+    /// A whole-page error document, if the app was replaced by one.
+    #[serde(default)]
+    pub page_error: Option<PageError>,
+    /// The page's time zone, in minutes east of UTC (`-new Date().getTimezoneOffset()`), used to read
+    /// clock times such as "until 14:20".
+    #[serde(default)]
+    pub tz_offset_min: i32,
+}
+
+impl DomObservation {
+    fn bound(&mut self) {
+        self.errors.truncate(MAX_ERRORS);
+        for e in &mut self.errors {
+            truncate_text(&mut e.text);
+        }
+        if let Some(p) = &mut self.page_error {
+            truncate_text(&mut p.text);
+            if let Some(c) = &mut p.code {
+                truncate_to(c, 128);
+            }
+        }
+        self.tz_offset_min = self.tz_offset_min.clamp(-16 * 60, 16 * 60);
+    }
+}
+
+/// Which of the site's endpoints a request went to (matched by the adapter's path patterns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    /// Sending a message (the streamed answer).
+    ConversationSend,
+    /// Reading one conversation.
+    ConversationRead,
+    /// The auth session check.
+    AuthSession,
+    /// Anything else.
+    Other,
+}
+
+/// An error object seen in a response body or inside the event stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamError {
+    /// The human message (`error` string, or `detail` when it is a string, or `detail.message`).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The machine code (`detail.code`, e.g. `model_cap_exceeded`).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Seconds until the limit clears (`clears_in`).
+    #[serde(default)]
+    pub clears_in: Option<u64>,
+}
+
+/// One response of the page's own traffic, as the MAIN-world fetch wrapper saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkObservation {
+    /// Which endpoint the request went to.
+    pub endpoint: EndpointKind,
+    /// The HTTP status; `None` when no response arrived.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Whether the request itself failed (fetch rejected: offline, reset, DNS).
+    #[serde(default)]
+    pub failed: bool,
+    /// The raw `retry-after` header, if any (seconds or an HTTP date).
+    #[serde(default)]
+    pub retry_after: Option<String>,
+    /// Whether the response is a challenge (`cf-mitigated: challenge`, or a challenge page body).
+    #[serde(default)]
+    pub challenge: bool,
+    /// An error object from the body or the event stream.
+    #[serde(default)]
+    pub error: Option<StreamError>,
+    /// Whether the event stream ended without `[DONE]`.
+    #[serde(default)]
+    pub incomplete: bool,
+}
+
+impl NetworkObservation {
+    fn bound(&mut self) {
+        if let Some(r) = &mut self.retry_after {
+            truncate_to(r, 64);
+        }
+        if let Some(e) = &mut self.error {
+            if let Some(m) = &mut e.message {
+                truncate_text(m);
+            }
+            if let Some(c) = &mut e.code {
+                truncate_to(c, 128);
+            }
+        }
+    }
+}
+
+/// Which way an answer stalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StallPhase {
+    /// The request was sent but no answer token arrived.
+    NoStart,
+    /// The answer started, then no new token arrived.
+    Stalled,
+}
+
+/// An answer that never started or stopped streaming for `ms` milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StallObservation {
+    /// Which way it stalled.
+    pub phase: StallPhase,
+    /// How long, in milliseconds, nothing has arrived.
+    pub ms: u64,
+}
+
+/// Cuts `s` to [`MAX_TEXT_BYTES`] on a character boundary.
+pub(crate) fn truncate_text(s: &mut String) {
+    truncate_to(s, MAX_TEXT_BYTES);
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub(crate) fn truncate_to(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}

@@ -1,0 +1,462 @@
+//! The per-site adapter, described by data: selectors, endpoint patterns, timing and text rules.
+//!
+//! Each site is one JSON file in `src/detect/rules/`, compiled in and parsed once. Adding a site
+//! (claude.ai, gemini.google.com) means adding a data file and a line in [`Rules::builtin_by_id`];
+//! the engine has no site-specific code.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::html::Selector;
+use super::observation::{EndpointKind, MAX_ERRORS, MAX_TEXT_BYTES};
+use super::{DetectError, Kind};
+use crate::site::Site;
+
+/// The rules data format this engine reads.
+pub const FORMAT: u32 = 1;
+
+const CHATGPT_JSON: &str = include_str!("rules/chatgpt.json");
+
+/// The CSS selectors the content script (and the HTML extractor) use, as written in the data file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectorSet {
+    /// A conversation turn.
+    pub turn: String,
+    /// A message carrying its author role.
+    pub role: String,
+    /// The attribute holding a message's author role.
+    pub role_attr: String,
+    /// The attribute on a turn holding its role, if the site has one.
+    #[serde(default)]
+    pub turn_role_attr: String,
+    /// A structural error box.
+    pub error: String,
+    /// Toast and alert regions.
+    pub toast: String,
+    /// Banners across the page.
+    pub banner: String,
+    /// The "regenerate after error" button.
+    pub retry_button: String,
+    /// The login button (signed out).
+    pub login_button: String,
+    /// The stop button (an answer is streaming).
+    pub stop_button: String,
+    /// The composer.
+    pub composer: String,
+    /// An answer's message body.
+    pub message_body: String,
+    /// Everything whose text never counts: message bodies, code, composer, history.
+    pub excluded: String,
+    /// Markers of a Cloudflare error page.
+    pub cloudflare: String,
+    /// Markers of a challenge page.
+    pub challenge: String,
+    /// The message elements of a page that replaced the app (no turns, no composer), such as
+    /// "ChatGPT is at capacity right now".
+    pub page_message: String,
+}
+
+/// One endpoint pattern for the network wrapper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointRule {
+    /// The endpoint kind reported for matching requests.
+    pub kind: EndpointKind,
+    /// The HTTP method; empty matches any.
+    #[serde(default)]
+    pub method: String,
+    /// The path; a `{name}` segment matches any one non-empty segment.
+    pub path: String,
+}
+
+/// Stall thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// After a started answer gets no new token for this long, it is a network error.
+    pub stall_ms: u64,
+    /// After a sent message gets no first token for this long, it is a network error.
+    pub no_start_ms: u64,
+}
+
+/// A machine error code and the kind it means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRule {
+    /// The code, compared exactly (ASCII case-insensitively).
+    pub code: String,
+    /// The kind it means.
+    pub kind: Kind,
+}
+
+/// Phrases that mean one kind when found in an error element's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextRule {
+    /// The kind the phrases mean.
+    pub kind: Kind,
+    /// The phrases, matched case-insensitively on word boundaries after normalisation.
+    pub phrases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    format: u32,
+    version: String,
+    site: String,
+    hosts: Vec<String>,
+    selectors: SelectorSet,
+    endpoints: Vec<EndpointRule>,
+    timing: Timing,
+    #[serde(default)]
+    codes: Vec<CodeRule>,
+    texts: Vec<TextRule>,
+}
+
+/// Pre-parsed selectors, ready to match elements.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledSelectors {
+    pub turn: Selector,
+    pub role: Selector,
+    pub error: Selector,
+    pub toast: Selector,
+    pub banner: Selector,
+    pub retry_button: Selector,
+    pub login_button: Selector,
+    pub stop_button: Selector,
+    pub composer: Selector,
+    pub message_body: Selector,
+    pub excluded: Selector,
+    pub cloudflare: Selector,
+    pub challenge: Selector,
+    pub page_message: Selector,
+}
+
+/// A site's detection rules, parsed and compiled.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// The data's own version string.
+    pub version: String,
+    /// The site id (`chatgpt`).
+    pub site: String,
+    /// The hosts the site is served from.
+    pub hosts: Vec<String>,
+    /// The selectors, as written.
+    pub selectors: SelectorSet,
+    /// The endpoint patterns.
+    pub endpoints: Vec<EndpointRule>,
+    /// The stall thresholds.
+    pub timing: Timing,
+    /// The code rules.
+    pub codes: Vec<CodeRule>,
+    /// The text rules, as written.
+    pub texts: Vec<TextRule>,
+    /// (kind, normalised phrase padded with spaces), in file order.
+    phrases: Vec<(Kind, String)>,
+    pub(crate) compiled: CompiledSelectors,
+}
+
+/// A text rule that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextMatch<'r> {
+    /// The kind the rule means.
+    pub kind: Kind,
+    /// The phrase that matched, normalised.
+    pub phrase: &'r str,
+}
+
+impl Rules {
+    /// Parses and validates a rules data file.
+    pub fn from_json(json: &str) -> Result<Rules, DetectError> {
+        let file: RulesFile = serde_json::from_str(json).map_err(|e| DetectError::BadRules(e.to_string()))?;
+        if file.format != FORMAT {
+            return Err(DetectError::BadRules(format!(
+                "format {} (this engine reads {FORMAT})",
+                file.format
+            )));
+        }
+        let mut phrases = Vec::new();
+        for rule in &file.texts {
+            if rule.kind == Kind::Healthy {
+                return Err(DetectError::BadRules("a text rule cannot mean 'healthy'".into()));
+            }
+            for p in &rule.phrases {
+                let n = normalize(p);
+                if n.trim().is_empty() {
+                    return Err(DetectError::BadRules(format!("empty phrase in {} rule", rule.kind)));
+                }
+                phrases.push((rule.kind, n));
+            }
+        }
+        if file.codes.iter().any(|c| c.kind == Kind::Healthy) {
+            return Err(DetectError::BadRules("a code rule cannot mean 'healthy'".into()));
+        }
+        let s = &file.selectors;
+        let c = |name: &'static str, text: &str| {
+            Selector::parse(text).map_err(|reason| DetectError::BadSelector { name, reason })
+        };
+        let compiled = CompiledSelectors {
+            turn: c("turn", &s.turn)?,
+            role: c("role", &s.role)?,
+            error: c("error", &s.error)?,
+            toast: c("toast", &s.toast)?,
+            banner: c("banner", &s.banner)?,
+            retry_button: c("retry_button", &s.retry_button)?,
+            login_button: c("login_button", &s.login_button)?,
+            stop_button: c("stop_button", &s.stop_button)?,
+            composer: c("composer", &s.composer)?,
+            message_body: c("message_body", &s.message_body)?,
+            excluded: c("excluded", &s.excluded)?,
+            cloudflare: c("cloudflare", &s.cloudflare)?,
+            challenge: c("challenge", &s.challenge)?,
+            page_message: c("page_message", &s.page_message)?,
+        };
+        Ok(Rules {
+            version: file.version,
+            site: file.site,
+            hosts: file.hosts,
+            selectors: file.selectors,
+            endpoints: file.endpoints,
+            timing: file.timing,
+            codes: file.codes,
+            texts: file.texts,
+            phrases,
+            compiled,
+        })
+    }
+
+    /// The built-in rules for a site, parsed once.
+    pub fn builtin(site: Site) -> &'static Rules {
+        static CHATGPT: OnceLock<Rules> = OnceLock::new();
+        match site {
+            Site::Chatgpt => CHATGPT.get_or_init(|| {
+                // The data file is part of the build and a test proves it parses; should it ever
+                // not, detection degrades to "no rules" rather than failing.
+                Rules::from_json(CHATGPT_JSON).unwrap_or_else(|_| Rules::empty("chatgpt"))
+            }),
+        }
+    }
+
+    /// The built-in rules for a site id (`"chatgpt"`), if the core has them.
+    pub fn builtin_by_id(id: &str) -> Option<&'static Rules> {
+        match id {
+            "chatgpt" => Some(Rules::builtin(Site::Chatgpt)),
+            _ => None,
+        }
+    }
+
+    /// The raw text of the built-in data file for a site id, for tests and tooling.
+    pub fn builtin_source(id: &str) -> Option<&'static str> {
+        match id {
+            "chatgpt" => Some(CHATGPT_JSON),
+            _ => None,
+        }
+    }
+
+    fn empty(site: &str) -> Rules {
+        let never = Selector::never();
+        let sel = SelectorSet {
+            turn: String::new(),
+            role: String::new(),
+            role_attr: String::new(),
+            turn_role_attr: String::new(),
+            error: String::new(),
+            toast: String::new(),
+            banner: String::new(),
+            retry_button: String::new(),
+            login_button: String::new(),
+            stop_button: String::new(),
+            composer: String::new(),
+            message_body: String::new(),
+            excluded: String::new(),
+            cloudflare: String::new(),
+            challenge: String::new(),
+            page_message: String::new(),
+        };
+        Rules {
+            version: String::new(),
+            site: site.to_owned(),
+            hosts: Vec::new(),
+            selectors: sel,
+            endpoints: Vec::new(),
+            timing: Timing { stall_ms: 20_000, no_start_ms: 30_000 },
+            codes: Vec::new(),
+            texts: Vec::new(),
+            phrases: Vec::new(),
+            compiled: CompiledSelectors {
+                turn: never.clone(),
+                role: never.clone(),
+                error: never.clone(),
+                toast: never.clone(),
+                banner: never.clone(),
+                retry_button: never.clone(),
+                login_button: never.clone(),
+                stop_button: never.clone(),
+                composer: never.clone(),
+                message_body: never.clone(),
+                excluded: never.clone(),
+                cloudflare: never.clone(),
+                challenge: never.clone(),
+                page_message: never,
+            },
+        }
+    }
+
+    /// The first text rule, in file order, matching `text`, if any.
+    ///
+    /// File order is the priority within one text: "A network error occurred. If this issue persists
+    /// ..." is a network error although its tail is generic. Across several elements and signals,
+    /// [`Kind::rank`] decides.
+    pub fn match_text(&self, text: &str) -> Option<TextMatch<'_>> {
+        let norm = normalize(text);
+        self.match_normalized(&norm)
+    }
+
+    /// Like [`Rules::match_text`] for text already passed through [`normalize`].
+    pub fn match_normalized(&self, norm: &str) -> Option<TextMatch<'_>> {
+        self.phrases
+            .iter()
+            .find(|(_, p)| norm.contains(p.as_str()))
+            .map(|(kind, p)| TextMatch { kind: *kind, phrase: p.trim() })
+    }
+
+    /// The kind a machine error code means, if a rule knows it.
+    pub fn match_code(&self, code: &str) -> Option<Kind> {
+        self.codes.iter().find(|c| c.code.eq_ignore_ascii_case(code.trim())).map(|c| c.kind)
+    }
+
+    /// Which endpoint a request goes to, from its method and URL path (query and fragment ignored).
+    pub fn endpoint_kind(&self, method: &str, path: &str) -> EndpointKind {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        self.endpoints
+            .iter()
+            .find(|e| {
+                (e.method.is_empty() || e.method.eq_ignore_ascii_case(method)) && path_matches(&e.path, path)
+            })
+            .map(|e| e.kind)
+            .unwrap_or(EndpointKind::Other)
+    }
+
+    /// Whether `host` is one of the site's hosts (ASCII case-insensitive).
+    pub fn serves_host(&self, host: &str) -> bool {
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+
+    /// The adapter JSON that `extension/content/observe.js` and the network wrapper read.
+    pub fn adapter_json(&self) -> String {
+        let adapter = Adapter {
+            site: &self.site,
+            version: &self.version,
+            hosts: &self.hosts,
+            selectors: &self.selectors,
+            endpoints: &self.endpoints,
+            timing: self.timing,
+            limits: Limits { max_text: MAX_TEXT_BYTES, max_errors: MAX_ERRORS },
+        };
+        serde_json::to_string(&adapter).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize)]
+struct Limits {
+    max_text: usize,
+    max_errors: usize,
+}
+
+#[derive(Serialize)]
+struct Adapter<'a> {
+    site: &'a str,
+    version: &'a str,
+    hosts: &'a [String],
+    selectors: &'a SelectorSet,
+    endpoints: &'a [EndpointRule],
+    timing: Timing,
+    limits: Limits,
+}
+
+/// The adapter JSON for a site: what `observe.js` and the network wrapper read.
+pub fn adapter_json(site: Site) -> String {
+    Rules::builtin(site).adapter_json()
+}
+
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let pat = pattern.trim_end_matches('/');
+    let path = path.trim_end_matches('/');
+    let mut ps = pat.split('/');
+    let mut xs = path.split('/');
+    loop {
+        match (ps.next(), xs.next()) {
+            (None, None) => return true,
+            (Some(p), Some(x)) => {
+                let wild = p.starts_with('{') && p.ends_with('}');
+                if wild {
+                    if x.is_empty() {
+                        return false;
+                    }
+                } else if p != x {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Normalises text for phrase matching: lower case, apostrophes (straight or curly) dropped, every
+/// other run of non-alphanumeric characters (punctuation, quotes, `&nbsp;`, line breaks) turned into
+/// one space, padded with one space on each side so phrases match on word boundaries.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(' ');
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\'' | '\u{2018}' | '\u{2019}' | '\u{201B}' | '`' | '\u{00B4}' | '\u{02BC}' | '\u{FF07}'
+        ) {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_quotes_punctuation_and_spaces() {
+        let check = |input: &str, expect: &str| assert_eq!(normalize(input), expect, "{input:?}");
+        check("You’ve reached our LIMIT!", " youve reached our limit ");
+        check("Hmm...something\u{a0}seems", " hmm something seems ");
+        check("“Network error”", " network error ");
+        check("", " ");
+    }
+
+    #[test]
+    fn endpoint_patterns_match_segments() {
+        let rules = Rules::builtin(Site::Chatgpt);
+        let check = |m: &str, p: &str, k: EndpointKind| assert_eq!(rules.endpoint_kind(m, p), k, "{m} {p}");
+        check("POST", "/backend-api/f/conversation", EndpointKind::ConversationSend);
+        check("post", "/backend-api/conversation?x=1", EndpointKind::ConversationSend);
+        check("GET", "/backend-api/conversation/6789-abc", EndpointKind::ConversationRead);
+        check("GET", "/backend-api/conversation/", EndpointKind::Other);
+        check("GET", "/backend-api/conversation/a/b", EndpointKind::Other);
+        check("GET", "/api/auth/session", EndpointKind::AuthSession);
+        check("GET", "/backend-api/models", EndpointKind::Other);
+    }
+}
