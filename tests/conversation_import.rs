@@ -228,7 +228,10 @@ fn build_zip(files: &[ZipFile]) -> Vec<u8> {
     out
 }
 
-fn zip_ids(zip: &[u8]) -> Result<(Vec<String>, Vec<(usize, Option<String>)>), ImportError> {
+/// Ids read and `(index, id)` of skipped entries.
+type Read = (Vec<String>, Vec<(usize, Option<String>)>);
+
+fn zip_ids(zip: &[u8]) -> Result<Read, ImportError> {
     let mut items = Vec::new();
     read_any(zip, &mut |i| items.push(i))?;
     let (c, s) = split(items);
