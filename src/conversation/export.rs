@@ -775,20 +775,44 @@ const WORDS: &[&str] = &[
     "kernel",
 ];
 
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "mi", "ren", "to", "sha", "vel", "dor", "pi", "na", "que", "tri", "zu", "bel", "gan", "os", "er",
+    "in", "al", "um", "sto", "bra", "fen", "gil", "mor", "tas", "vin", "cor", "lex", "nu",
+];
+/// Distinct words the generator draws from (the common words, then made-up ones).
+const VOCABULARY: u64 = 60_000;
+
+/// Picks a word with a Zipf-like distribution (rank r with probability about 1/r), as natural
+/// text has: a few very common words and a long tail of rare ones.
+fn push_word(rng: &mut Rng, out: &mut String, capital: bool) {
+    let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+    let rank = (((VOCABULARY + 1) as f64).powf(u) as u64).saturating_sub(1).min(VOCABULARY - 1);
+    let start = out.len();
+    if let Some(w) = WORDS.get(rank as usize) {
+        out.push_str(w);
+    } else {
+        let mut r = rank;
+        loop {
+            out.push_str(SYLLABLES[(r % SYLLABLES.len() as u64) as usize]);
+            r /= SYLLABLES.len() as u64;
+            if r == 0 {
+                break;
+            }
+        }
+    }
+    if capital && let Some(c) = out[start..].chars().next() {
+        let upper: String = c.to_uppercase().collect();
+        out.replace_range(start..start + c.len_utf8(), &upper);
+    }
+}
+
 fn sentence(rng: &mut Rng, out: &mut String) {
     let n = rng.range(6, 18);
     for i in 0..n {
-        let w = WORDS[rng.below(WORDS.len() as u64) as usize];
-        if i == 0 {
-            let mut cs = w.chars();
-            if let Some(f) = cs.next() {
-                out.extend(f.to_uppercase());
-                out.push_str(cs.as_str());
-            }
-        } else {
+        if i > 0 {
             out.push(' ');
-            out.push_str(w);
         }
+        push_word(rng, out, i == 0);
     }
     out.push_str(if rng.below(8) == 0 { "?" } else { "." });
 }
@@ -845,7 +869,7 @@ fn generate_conversation(rng: &mut Rng, ci: usize, messages_each: usize, seed: u
         if i > 0 {
             title.push(' ');
         }
-        title.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+        push_word(rng, &mut title, i == 0);
     }
     conv.title = Some(title);
     conv.create_time = Some(base_time);

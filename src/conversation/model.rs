@@ -4,9 +4,11 @@
 //! conversation gives back an official-export compatible document (`parse -> write -> parse`
 //! is the identity on this model).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
-use serde::de::Error as _;
+use serde::de::{Error as _, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -417,56 +419,142 @@ impl Message {
     }
 }
 
-#[derive(Deserialize)]
+/// A map key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Reads the fields of a JSON object: `known(key, map)` returns `Ok(true)` when it consumed
+/// the value; any other field is kept raw in the returned map. Written by hand (rather than
+/// `#[serde(flatten)]`) so the input is not buffered twice.
+fn read_object<'de, A: MapAccess<'de>>(
+    mut map: A,
+    mut known: impl FnMut(&str, &mut A) -> Result<bool, A::Error>,
+) -> Result<Map<String, Value>, A::Error> {
+    let mut extra = Map::new();
+    while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+        if !known(&k, &mut map)? {
+            let v: Value = map.next_value()?;
+            extra.insert(k.into_owned(), v);
+        }
+    }
+    Ok(extra)
+}
+
+macro_rules! object_visitor {
+    ($vis:ident, $out:ty, $what:literal, |$map:ident| $body:expr) => {
+        struct $vis;
+        impl<'de> Visitor<'de> for $vis {
+            type Value = $out;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str($what)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, $map: A) -> Result<$out, A::Error> {
+                $body
+            }
+        }
+    };
+}
+
+#[derive(Default)]
 struct WireAuthor {
     role: String,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(flatten)]
     extra: Map<String, Value>,
 }
 
-fn null_map<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
-    Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
-}
-
-fn null_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+impl<'de> Deserialize<'de> for WireAuthor {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        object_visitor!(V, WireAuthor, "a message author", |map| {
+            let mut w = WireAuthor::default();
+            let mut role = None;
+            w.extra = read_object(map, |k, m| {
+                match k {
+                    "role" => role = Some(m.next_value::<String>()?),
+                    "name" => w.name = m.next_value()?,
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            })?;
+            w.role = role.ok_or_else(|| A::Error::missing_field("role"))?;
+            Ok(w)
+        });
+        d.deserialize_map(V)
+    }
 }
 
 fn null_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct WireMessage {
-    #[serde(default)]
     id: String,
-    author: WireAuthor,
-    #[serde(default)]
+    author: Option<WireAuthor>,
     create_time: Option<f64>,
-    #[serde(default)]
     update_time: Option<f64>,
-    content: Content,
-    #[serde(default)]
+    content: Option<Content>,
     status: Option<String>,
-    #[serde(default)]
     end_turn: Option<bool>,
-    #[serde(default)]
     weight: Option<f64>,
-    #[serde(default, deserialize_with = "null_map")]
     metadata: Map<String, Value>,
-    #[serde(default)]
     recipient: Option<String>,
-    #[serde(default)]
     channel: Option<String>,
-    #[serde(flatten)]
     extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for WireMessage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        object_visitor!(V, WireMessage, "a message", |map| {
+            let mut w = WireMessage::default();
+            w.extra = read_object(map, |k, m| {
+                match k {
+                    "id" => w.id = m.next_value::<Option<String>>()?.unwrap_or_default(),
+                    "author" => w.author = Some(m.next_value()?),
+                    "create_time" => w.create_time = m.next_value()?,
+                    "update_time" => w.update_time = m.next_value()?,
+                    "content" => w.content = Some(m.next_value()?),
+                    "status" => w.status = m.next_value()?,
+                    "end_turn" => w.end_turn = m.next_value()?,
+                    "weight" => w.weight = m.next_value()?,
+                    "metadata" => w.metadata = m.next_value::<Option<Map<String, Value>>>()?.unwrap_or_default(),
+                    "recipient" => w.recipient = m.next_value()?,
+                    "channel" => w.channel = m.next_value()?,
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            })?;
+            Ok(w)
+        });
+        d.deserialize_map(V)
+    }
 }
 
 impl<'de> Deserialize<'de> for Message {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = WireMessage::deserialize(d)?;
+        let author = w.author.ok_or_else(|| D::Error::missing_field("author"))?;
+        let content = w.content.ok_or_else(|| D::Error::missing_field("content"))?;
         let mut metadata = w.metadata;
         let hidden = match metadata.remove("is_visually_hidden_from_conversation") {
             Some(Value::Bool(b)) => b,
@@ -484,12 +572,12 @@ impl<'de> Deserialize<'de> for Message {
             .map(str::to_string);
         Ok(Message {
             id: w.id,
-            role: Role::parse(&w.author.role),
-            author_name: w.author.name,
-            author_extra: w.author.extra,
+            role: Role::parse(&author.role),
+            author_name: author.name,
+            author_extra: author.extra,
             create_time: w.create_time,
             update_time: w.update_time,
-            content: w.content,
+            content,
             status: w.status,
             end_turn: w.end_turn,
             weight: w.weight,
@@ -624,32 +712,49 @@ pub struct Conversation {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct WireConversation {
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     conversation_id: Option<String>,
-    #[serde(default)]
     title: Option<String>,
-    #[serde(default)]
     create_time: Option<f64>,
-    #[serde(default)]
     update_time: Option<f64>,
-    #[serde(default)]
     current_node: Option<String>,
-    #[serde(default)]
     mapping: Option<BTreeMap<String, Node>>,
-    #[serde(default)]
     default_model_slug: Option<String>,
-    #[serde(default, deserialize_with = "null_false")]
     is_archived: bool,
-    #[serde(default, deserialize_with = "null_false")]
     understudy_incomplete: bool,
-    #[serde(default)]
     understudy_source: Option<String>,
-    #[serde(flatten)]
     extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for WireConversation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        object_visitor!(V, WireConversation, "a conversation", |map| {
+            let mut w = WireConversation::default();
+            w.extra = read_object(map, |k, m| {
+                match k {
+                    "id" => w.id = m.next_value()?,
+                    "conversation_id" => w.conversation_id = m.next_value()?,
+                    "title" => w.title = m.next_value()?,
+                    "create_time" => w.create_time = m.next_value()?,
+                    "update_time" => w.update_time = m.next_value()?,
+                    "current_node" => w.current_node = m.next_value()?,
+                    "mapping" => w.mapping = m.next_value()?,
+                    "default_model_slug" => w.default_model_slug = m.next_value()?,
+                    "is_archived" => w.is_archived = m.next_value::<Option<bool>>()?.unwrap_or(false),
+                    "understudy_incomplete" => {
+                        w.understudy_incomplete = m.next_value::<Option<bool>>()?.unwrap_or(false)
+                    }
+                    "understudy_source" => w.understudy_source = m.next_value()?,
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            })?;
+            Ok(w)
+        });
+        d.deserialize_map(V)
+    }
 }
 
 impl<'de> Deserialize<'de> for Conversation {
