@@ -776,8 +776,8 @@ const WORDS: &[&str] = &[
 ];
 
 const SYLLABLES: &[&str] = &[
-    "ka", "lo", "mi", "ren", "to", "sha", "vel", "dor", "pi", "na", "que", "tri", "zu", "bel", "gan", "os", "er",
-    "in", "al", "um", "sto", "bra", "fen", "gil", "mor", "tas", "vin", "cor", "lex", "nu",
+    "ka", "lo", "mi", "ren", "to", "sha", "vel", "dor", "pi", "na", "que", "tri", "zu", "bel", "gan", "os",
+    "er", "in", "al", "um", "sto", "bra", "fen", "gil", "mor", "tas", "vin", "cor", "lex", "nu",
 ];
 /// Distinct words the generator draws from (the common words, then made-up ones).
 const VOCABULARY: u64 = 60_000;

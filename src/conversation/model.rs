@@ -537,7 +537,9 @@ impl<'de> Deserialize<'de> for WireMessage {
                     "status" => w.status = m.next_value()?,
                     "end_turn" => w.end_turn = m.next_value()?,
                     "weight" => w.weight = m.next_value()?,
-                    "metadata" => w.metadata = m.next_value::<Option<Map<String, Value>>>()?.unwrap_or_default(),
+                    "metadata" => {
+                        w.metadata = m.next_value::<Option<Map<String, Value>>>()?.unwrap_or_default()
+                    }
                     "recipient" => w.recipient = m.next_value()?,
                     "channel" => w.channel = m.next_value()?,
                     _ => return Ok(false),

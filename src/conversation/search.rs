@@ -47,15 +47,29 @@ impl Hasher for FastHasher {
     fn write_u8(&mut self, i: u8) {
         self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
+    fn write_u128(&mut self, i: u128) {
+        let k = 0x517c_c1b7_2722_0a95u64;
+        self.0 = (self.0.rotate_left(5) ^ (i as u64)).wrapping_mul(k);
+        self.0 = (self.0.rotate_left(5) ^ ((i >> 64) as u64)).wrapping_mul(k);
+    }
     fn write_u32(&mut self, i: u32) {
         self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // Final mix so that the low bits (the table index) depend on every input byte.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
     }
 }
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// `doc_conv` value of a removed document.
+const DEAD: u32 = u32::MAX;
+/// Most postings a prefix expansion may add to a query (beyond the exact word).
+const PREFIX_BUDGET: u64 = 400_000;
 
 /// Longest token indexed, in bytes (longer runs are base64, hashes...: skipped).
 const MAX_TOKEN: usize = 64;
@@ -95,18 +109,41 @@ pub fn tokenize(text: &str, buf: &mut String, mut f: impl FnMut(&str, Range<usiz
             }
         };
     }
-    while i < bytes.len() {
+    let n = bytes.len();
+    while i < n {
         let b = bytes[i];
         if b < 128 {
-            if b.is_ascii_alphanumeric() {
-                if start.is_none() {
-                    start = Some(i);
-                }
-                buf.push(b.to_ascii_lowercase() as char);
-            } else {
+            if !b.is_ascii_alphanumeric() {
                 flush!(i);
+                i += 1;
+                continue;
             }
-            i += 1;
+            // A run of ASCII letters and digits: borrowed as is when it is the whole token and
+            // already lowercase.
+            let s = i;
+            let mut upper = false;
+            while i < n && bytes[i].is_ascii_alphanumeric() {
+                upper |= bytes[i].is_ascii_uppercase();
+                i += 1;
+            }
+            let continues = i < n && bytes[i] >= 128;
+            if start.is_none() && !continues {
+                if i - s <= MAX_TOKEN {
+                    if upper {
+                        buf.push_str(&text[s..i]);
+                        buf.make_ascii_lowercase();
+                        f(buf, s..i);
+                        buf.clear();
+                    } else {
+                        f(&text[s..i], s..i);
+                    }
+                }
+                continue;
+            }
+            if start.is_none() {
+                start = Some(s);
+            }
+            buf.extend(bytes[s..i].iter().map(|c| c.to_ascii_lowercase() as char));
             continue;
         }
         let Some(c) = text.get(i..).and_then(|s| s.chars().next()) else { break };
@@ -127,6 +164,41 @@ pub fn tokenize(text: &str, buf: &mut String, mut f: impl FnMut(&str, Range<usiz
         i += l;
     }
     flush!(bytes.len());
+}
+
+/// Term string to id. Terms of up to 15 bytes (nearly all) are packed into a `u128` key, so a
+/// lookup neither follows a pointer nor calls `memcmp`.
+#[derive(Debug, Default, Clone)]
+struct TermMap {
+    short: FastMap<u128, u32>,
+    long: FastMap<Box<str>, u32>,
+}
+
+fn pack(t: &str) -> Option<u128> {
+    let b = t.as_bytes();
+    if b.len() > 15 {
+        return None;
+    }
+    let mut a = [0u8; 16];
+    a[..b.len()].copy_from_slice(b);
+    a[15] = b.len() as u8;
+    Some(u128::from_le_bytes(a))
+}
+
+impl TermMap {
+    fn get(&self, t: &str) -> Option<&u32> {
+        match pack(t) {
+            Some(k) => self.short.get(&k),
+            None => self.long.get(t),
+        }
+    }
+
+    fn insert(&mut self, t: &str, id: u32) {
+        match pack(t) {
+            Some(k) => self.short.insert(k, id),
+            None => self.long.insert(t.into(), id),
+        };
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -181,7 +253,6 @@ impl PostingList {
 
 #[derive(Debug, Clone)]
 struct Doc {
-    conv: u32,
     len: u32,
     message_id: Box<str>,
     text: Box<str>,
@@ -231,7 +302,7 @@ pub struct IndexStats {
 /// An in-memory inverted index over conversations.
 #[derive(Debug, Clone, Default)]
 pub struct SearchIndex {
-    term_ids: FastMap<Box<str>, u32>,
+    term_ids: TermMap,
     term_strs: Vec<Box<str>>,
     /// Term ids sorted by their string (for prefix search), plus terms added since.
     sorted: Vec<u32>,
@@ -239,6 +310,9 @@ pub struct SearchIndex {
     postings: Vec<PostingList>,
     title_postings: FastMap<u32, Vec<u32>>,
     docs: Vec<Option<Doc>>,
+    /// Per document: its conversation slot (`DEAD` once removed) and its length in tokens.
+    doc_conv: Vec<u32>,
+    doc_len: Vec<u32>,
     convs: Vec<Option<ConvEntry>>,
     conv_slots: FastMap<Box<str>, u32>,
     live_docs: u32,
@@ -291,9 +365,8 @@ impl SearchIndex {
             return id;
         }
         let id = self.term_strs.len() as u32;
-        let b: Box<str> = t.into();
-        self.term_ids.insert(b.clone(), id);
-        self.term_strs.push(b);
+        self.term_ids.insert(t, id);
+        self.term_strs.push(t.into());
         self.postings.push(PostingList::default());
         self.unsorted.push(id);
         id
@@ -362,12 +435,9 @@ impl SearchIndex {
                 self.postings[t as usize].push(doc, (j - i) as u32);
                 i = j;
             }
-            self.docs.push(Some(Doc {
-                conv: slot,
-                len,
-                message_id: m.id.as_str().into(),
-                text: text.as_str().into(),
-            }));
+            self.doc_conv.push(slot);
+            self.doc_len.push(len);
+            self.docs.push(Some(Doc { len, message_id: m.id.as_str().into(), text: text.as_str().into() }));
             self.live_docs += 1;
             self.total_len += u64::from(len);
             docs.push(doc);
@@ -385,6 +455,9 @@ impl SearchIndex {
         let Some(slot) = self.conv_slots.remove(id) else { return false };
         if let Some(entry) = self.convs.get_mut(slot as usize).and_then(Option::take) {
             for d in entry.docs {
+                if let Some(c) = self.doc_conv.get_mut(d as usize) {
+                    *c = DEAD;
+                }
                 if let Some(doc) = self.docs.get_mut(d as usize).and_then(Option::take) {
                     self.live_docs -= 1;
                     self.dead_docs += 1;
@@ -430,7 +503,9 @@ impl SearchIndex {
                     fresh.postings[t as usize].push(nd, (j - i) as u32);
                     i = j;
                 }
-                fresh.docs.push(Some(Doc { conv: slot, ..doc.clone() }));
+                fresh.doc_conv.push(slot);
+                fresh.doc_len.push(doc.len);
+                fresh.docs.push(Some(doc.clone()));
                 fresh.live_docs += 1;
                 fresh.total_len += u64::from(doc.len);
                 docs.push(nd);
@@ -454,20 +529,35 @@ impl SearchIndex {
             let prefix = ends_open && i + 1 == n;
             let mut terms = Vec::new();
             if prefix {
+                // Every term starting with the word; the exact word first, then the most frequent
+                // completions while the posting budget lasts.
                 let strs = &self.term_strs;
                 let start = self.sorted.partition_point(|&t| *strs[t as usize] < *w);
-                for &t in
-                    self.sorted[start..].iter().take_while(|&&t| strs[t as usize].starts_with(w.as_str()))
-                {
-                    terms.push((t, if *strs[t as usize] == *w { 1.0 } else { PREFIX_WEIGHT }));
-                    if terms.len() >= MAX_EXPANSIONS {
+                let mut cands: Vec<u32> = self.sorted[start..]
+                    .iter()
+                    .take_while(|&&t| strs[t as usize].starts_with(w.as_str()))
+                    .copied()
+                    .collect();
+                cands.extend(self.unsorted.iter().filter(|&&t| strs[t as usize].starts_with(w.as_str())));
+                let count = |t: u32| self.postings[t as usize].count;
+                cands.sort_unstable_by(|&a, &b| {
+                    let ea = *strs[a as usize] == *w;
+                    let eb = *strs[b as usize] == *w;
+                    eb.cmp(&ea).then(count(b).cmp(&count(a))).then(a.cmp(&b))
+                });
+                let mut spent = 0u64;
+                for t in cands {
+                    let exact = *strs[t as usize] == *w;
+                    if !exact
+                        && (terms.len() >= MAX_EXPANSIONS
+                            || (spent > 0 && spent + u64::from(count(t)) > PREFIX_BUDGET))
+                    {
                         break;
                     }
-                }
-                for &t in &self.unsorted {
-                    if terms.len() < MAX_EXPANSIONS && strs[t as usize].starts_with(w.as_str()) {
-                        terms.push((t, if *strs[t as usize] == *w { 1.0 } else { PREFIX_WEIGHT }));
+                    if !exact {
+                        spent += u64::from(count(t));
                     }
+                    terms.push((t, if exact { 1.0 } else { PREFIX_WEIGHT }));
                 }
             } else if let Some(&t) = self.term_ids.get(w.as_str()) {
                 terms.push((t, 1.0));
@@ -487,7 +577,10 @@ impl SearchIndex {
         let avg_len = (self.total_len as f32 / n_docs).max(1.0);
         let n_convs = self.conv_slots.len().max(1) as f32;
         let full: u32 = if groups.len() >= 32 { u32::MAX } else { (1u32 << groups.len()) - 1 };
-        let mut doc_score: FastMap<u32, (f32, u32)> = FastMap::default();
+        let nd = self.doc_conv.len();
+        let mut doc_score = vec![0f32; nd];
+        let mut doc_mask = vec![0u32; nd];
+        let mut touched: Vec<u32> = Vec::new();
         let mut conv_mask = vec![0u32; self.convs.len()];
         let mut title_score = vec![0f32; self.convs.len()];
         let mut title_mask = vec![0u32; self.convs.len()];
@@ -497,17 +590,25 @@ impl SearchIndex {
             for &(term, w) in &group.terms {
                 let pl = &self.postings[term as usize];
                 let df = pl.count.max(1) as f32;
-                let idf = ((n_docs - df + 0.5) / (df + 0.5) + 1.0).ln();
+                let idf = ((n_docs - df + 0.5) / (df + 0.5) + 1.0).ln() * w;
                 pl.for_each(|doc, tf| {
-                    let Some(Some(d)) = self.docs.get(doc as usize) else { return };
+                    let d = doc as usize;
+                    let (Some(&conv), Some(&len)) = (self.doc_conv.get(d), self.doc_len.get(d)) else {
+                        return;
+                    };
+                    if conv == DEAD {
+                        return;
+                    }
                     let tf = tf as f32;
-                    let s = w * idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * d.len as f32 / avg_len));
-                    let e = doc_score.entry(doc).or_insert((0.0, 0));
-                    e.0 += s;
-                    e.1 |= bit;
-                    let cm = &mut conv_mask[d.conv as usize];
+                    let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len as f32 / avg_len));
+                    if doc_mask[d] == 0 {
+                        touched.push(doc);
+                    }
+                    doc_score[d] += s;
+                    doc_mask[d] |= bit;
+                    let cm = &mut conv_mask[conv as usize];
                     if *cm == 0 {
-                        touched_convs.push(d.conv);
+                        touched_convs.push(conv);
                     }
                     *cm |= bit;
                 });
@@ -532,14 +633,15 @@ impl SearchIndex {
         }
         // Best message per fully matching conversation: more query words in one message first.
         let mut best: FastMap<u32, (f32, u32)> = FastMap::default();
-        for (&doc, &(score, mask)) in &doc_score {
-            let Some(Some(d)) = self.docs.get(doc as usize) else { continue };
-            if conv_mask[d.conv as usize] != full {
+        for &doc in &touched {
+            let d = doc as usize;
+            let conv = self.doc_conv[d];
+            if conv_mask[conv as usize] != full {
                 continue;
             }
-            let cover = mask.count_ones() as f32 / groups.len() as f32;
-            let s = score * (0.5 + 0.5 * cover);
-            let e = best.entry(d.conv).or_insert((f32::MIN, u32::MAX));
+            let cover = doc_mask[d].count_ones() as f32 / groups.len() as f32;
+            let s = doc_score[d] * (0.5 + 0.5 * cover);
+            let e = best.entry(conv).or_insert((f32::MIN, u32::MAX));
             if s > e.0 || (s == e.0 && doc < e.1) {
                 *e = (s, doc);
             }
@@ -583,7 +685,7 @@ impl SearchIndex {
 
 /// Interns a term (a free function so `upsert` can borrow fields separately).
 fn self_term(
-    ids: &mut FastMap<Box<str>, u32>,
+    ids: &mut TermMap,
     strs: &mut Vec<Box<str>>,
     postings: &mut Vec<PostingList>,
     unsorted: &mut Vec<u32>,
@@ -593,9 +695,8 @@ fn self_term(
         return id;
     }
     let id = strs.len() as u32;
-    let b: Box<str> = t.into();
-    ids.insert(b.clone(), id);
-    strs.push(b);
+    ids.insert(t, id);
+    strs.push(t.into());
     postings.push(PostingList::default());
     unsorted.push(id);
     id
