@@ -208,3 +208,57 @@ fn cli_skips_bad_conversations_and_sanitises_names() {
     assert_eq!(listing(&out), ["______etc_passwd.md", "conversation.md", "ok-1.md", "ok_1.md"]);
     assert!(!dir.join("etc").exists());
 }
+
+/// A zip archive with one stored entry (enough for the command line; deflate is covered by the
+/// import tests).
+fn stored_zip(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut local = Vec::new();
+    local.extend(0x0403_4b50u32.to_le_bytes());
+    local.extend([20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // version, flags, method 0, time, date, crc
+    local.extend((data.len() as u32).to_le_bytes());
+    local.extend((data.len() as u32).to_le_bytes());
+    local.extend((name.len() as u16).to_le_bytes());
+    local.extend(0u16.to_le_bytes());
+    local.extend(name.as_bytes());
+    local.extend(data);
+    let mut central = Vec::new();
+    central.extend(0x0201_4b50u32.to_le_bytes());
+    central.extend([20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    central.extend((data.len() as u32).to_le_bytes());
+    central.extend((data.len() as u32).to_le_bytes());
+    central.extend((name.len() as u16).to_le_bytes());
+    central.extend([0u8; 12]); // extra, comment, disk, internal and external attributes
+    central.extend(0u32.to_le_bytes()); // local header offset
+    central.extend(name.as_bytes());
+    let mut out = local;
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0, 0, 0, 0, 1, 0, 1, 0]);
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+#[test]
+fn cli_reads_the_export_zip() {
+    let dir = tmp("zip");
+    let zip = dir.join("export.zip");
+    std::fs::write(&zip, stored_zip("conversations.json", FIXTURE.as_bytes())).expect("write");
+    let out = dir.join("out");
+    let (code, err) =
+        run(&[zip.to_str().expect("utf8"), "--to", "html", "--out", out.to_str().expect("utf8")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listing(&out).len(), 5);
+    // A zip without conversations, and an output path that is a file.
+    let empty = dir.join("other.zip");
+    std::fs::write(&empty, stored_zip("user.json", b"{}")).expect("write");
+    let (code, err) =
+        run(&[empty.to_str().expect("utf8"), "--to", "md", "--out", out.to_str().expect("utf8")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no conversations.json"), "{err}");
+    let (code, err) = run(&[zip.to_str().expect("utf8"), "--to", "md", "--out", zip.to_str().expect("utf8")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot create"), "{err}");
+}

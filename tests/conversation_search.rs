@@ -137,6 +137,23 @@ fn incremental_updates() {
     check(&ix, "pepper", &[]);
     ix.upsert(&chat("new", "Brand new", &["zebra crossing"]));
     check(&ix, "zeb", &["new"]);
+    // A reply streaming in: only the growing message is re-indexed; old partial words vanish.
+    let before = ix.stats().postings;
+    for text in ["Partial ans", "Partial answer about quasars", "Partial answer about quasars and pulsars"] {
+        ix.upsert(&chat("stream", "Astronomy", &["Tell me about quasars", text]));
+    }
+    check(&ix, "ans ", &[]);
+    check(&ix, "quasars pulsars", &["stream"]);
+    assert!(ix.stats().postings - before < 20, "unchanged messages keep their postings");
+    // A renamed conversation no longer matches its old title.
+    ix.upsert(&chat(
+        "stream",
+        "Space",
+        &["Tell me about quasars", "Partial answer about quasars and pulsars"],
+    ));
+    check(&ix, "astronomy", &[]);
+    check(&ix, "space quasars", &["stream"]);
+    assert!(ix.remove("stream"));
     // Many updates trigger compaction; results stay right.
     for round in 0..3 {
         for i in 0..6000 {
@@ -146,6 +163,7 @@ fn incremental_updates() {
     check(&ix, "round2 item5999", &["bulk5999"]);
     check(&ix, "round1", &[]);
     assert_eq!(ix.stats().conversations, 8 + 6000);
+    check(&ix, "space", &[]);
     assert_eq!(ix.search("bulk", 5).len(), 5);
 }
 

@@ -447,19 +447,22 @@ pub struct ZipEntry {
 }
 
 fn u16_at(b: &[u8], at: usize) -> Result<u16, ImportError> {
-    b.get(at..at + 2)
+    at.checked_add(2)
+        .and_then(|e| b.get(at..e))
         .map(|s| u16::from_le_bytes([s[0], s[1]]))
         .ok_or_else(|| ImportError::Zip("truncated archive".into()))
 }
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32, ImportError> {
-    b.get(at..at + 4)
+    at.checked_add(4)
+        .and_then(|e| b.get(at..e))
         .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
         .ok_or_else(|| ImportError::Zip("truncated archive".into()))
 }
 
 fn u64_at(b: &[u8], at: usize) -> Result<u64, ImportError> {
-    b.get(at..at + 8)
+    at.checked_add(8)
+        .and_then(|e| b.get(at..e))
         .map(|s| {
             let mut a = [0u8; 8];
             a.copy_from_slice(s);

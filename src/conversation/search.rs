@@ -69,7 +69,7 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 /// `doc_conv` value of a removed document.
 const DEAD: u32 = u32::MAX;
 /// Most postings a prefix expansion may add to a query (beyond the exact word).
-const PREFIX_BUDGET: u64 = 400_000;
+const PREFIX_BUDGET: u64 = 250_000;
 
 /// Longest token indexed, in bytes (longer runs are base64, hashes...: skipped).
 const MAX_TOKEN: usize = 64;
@@ -382,27 +382,54 @@ impl SearchIndex {
     }
 
     /// Adds or replaces a conversation: its title and the visible messages of its main line.
+    /// Replacing is incremental: messages whose text is unchanged keep their postings, so a
+    /// capture that upserts the same conversation while a reply streams only re-indexes the
+    /// message that grew.
     pub fn upsert(&mut self, conv: &Conversation) {
-        self.remove(&conv.id);
-        let slot = self.convs.len() as u32;
         let title: Box<str> = conv.title.as_deref().unwrap_or("").into();
         let mut buf = String::new();
         let mut ids = std::mem::take(&mut self.scratch);
-        // Title terms.
-        ids.clear();
-        tokenize(&title, &mut buf, |t, _| {
-            ids.push(self_term(
-                &mut self.term_ids,
-                &mut self.term_strs,
-                &mut self.postings,
-                &mut self.unsorted,
-                t,
-            ))
-        });
-        ids.sort_unstable();
-        ids.dedup();
-        for &t in &ids {
-            self.title_postings.entry(t).or_default().push(slot);
+        let (slot, mut old_docs, title_changed) = match self.conv_slots.get(conv.id.as_str()).copied() {
+            Some(slot) => match self.convs.get_mut(slot as usize).and_then(Option::take) {
+                Some(old) => {
+                    let changed = old.title != title;
+                    if changed {
+                        // Drop the slot from the postings of the old title's terms.
+                        ids.clear();
+                        tokenize(&old.title, &mut buf, |t, _| ids.extend(self.term_ids.get(t)));
+                        for t in &ids {
+                            if let Some(list) = self.title_postings.get_mut(t) {
+                                list.retain(|&c| c != slot);
+                            }
+                        }
+                    }
+                    (slot, old.docs, changed)
+                }
+                None => (slot, Vec::new(), true),
+            },
+            None => {
+                let slot = self.convs.len() as u32;
+                self.convs.push(None);
+                self.conv_slots.insert(conv.id.as_str().into(), slot);
+                (slot, Vec::new(), true)
+            }
+        };
+        if title_changed {
+            ids.clear();
+            tokenize(&title, &mut buf, |t, _| {
+                ids.push(self_term(
+                    &mut self.term_ids,
+                    &mut self.term_strs,
+                    &mut self.postings,
+                    &mut self.unsorted,
+                    t,
+                ))
+            });
+            ids.sort_unstable();
+            ids.dedup();
+            for &t in &ids {
+                self.title_postings.entry(t).or_default().push(slot);
+            }
         }
         let mut docs = Vec::new();
         let mut text = String::new();
@@ -410,6 +437,17 @@ impl SearchIndex {
             text.clear();
             m.content.append_text(&mut text);
             if text.is_empty() {
+                continue;
+            }
+            // Unchanged message: keep its document.
+            let same = old_docs.iter().position(|&d| {
+                self.docs
+                    .get(d as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|doc| *doc.message_id == *m.id && *doc.text == *text)
+            });
+            if let Some(p) = same {
+                docs.push(old_docs.swap_remove(p));
                 continue;
             }
             ids.clear();
@@ -442,11 +480,33 @@ impl SearchIndex {
             self.total_len += u64::from(len);
             docs.push(doc);
         }
+        for d in old_docs {
+            self.tombstone(d);
+        }
         self.scratch = ids;
-        self.convs.push(Some(ConvEntry { id: conv.id.as_str().into(), title, docs }));
-        self.conv_slots.insert(conv.id.as_str().into(), slot);
+        if let Some(e) = self.convs.get_mut(slot as usize) {
+            *e = Some(ConvEntry { id: conv.id.as_str().into(), title, docs });
+        }
         if self.unsorted.len() > 4096 {
             self.sort_terms();
+        }
+        self.maybe_compact();
+    }
+
+    fn tombstone(&mut self, d: u32) {
+        if let Some(c) = self.doc_conv.get_mut(d as usize) {
+            *c = DEAD;
+        }
+        if let Some(doc) = self.docs.get_mut(d as usize).and_then(Option::take) {
+            self.live_docs -= 1;
+            self.dead_docs += 1;
+            self.total_len -= u64::from(doc.len);
+        }
+    }
+
+    fn maybe_compact(&mut self) {
+        if self.dead_docs > 10_000 && self.dead_docs > self.live_docs {
+            self.compact();
         }
     }
 
@@ -455,19 +515,10 @@ impl SearchIndex {
         let Some(slot) = self.conv_slots.remove(id) else { return false };
         if let Some(entry) = self.convs.get_mut(slot as usize).and_then(Option::take) {
             for d in entry.docs {
-                if let Some(c) = self.doc_conv.get_mut(d as usize) {
-                    *c = DEAD;
-                }
-                if let Some(doc) = self.docs.get_mut(d as usize).and_then(Option::take) {
-                    self.live_docs -= 1;
-                    self.dead_docs += 1;
-                    self.total_len -= u64::from(doc.len);
-                }
+                self.tombstone(d);
             }
         }
-        if self.dead_docs > 10_000 && self.dead_docs > self.live_docs {
-            self.compact();
-        }
+        self.maybe_compact();
         true
     }
 
@@ -632,16 +683,16 @@ impl SearchIndex {
             }
         }
         // Best message per fully matching conversation: more query words in one message first.
-        let mut best: FastMap<u32, (f32, u32)> = FastMap::default();
+        let mut best: Vec<(f32, u32)> = vec![(f32::MIN, u32::MAX); self.convs.len()];
         for &doc in &touched {
             let d = doc as usize;
-            let conv = self.doc_conv[d];
-            if conv_mask[conv as usize] != full {
+            let conv = self.doc_conv[d] as usize;
+            if conv_mask[conv] != full {
                 continue;
             }
             let cover = doc_mask[d].count_ones() as f32 / groups.len() as f32;
             let s = doc_score[d] * (0.5 + 0.5 * cover);
-            let e = best.entry(conv).or_insert((f32::MIN, u32::MAX));
+            let e = &mut best[conv];
             if s > e.0 || (s == e.0 && doc < e.1) {
                 *e = (s, doc);
             }
@@ -650,7 +701,8 @@ impl SearchIndex {
             .iter()
             .filter(|&&c| conv_mask[c as usize] == full)
             .map(|&c| {
-                let (s, doc) = best.get(&c).copied().unwrap_or((0.0, u32::MAX));
+                let (s, doc) = best[c as usize];
+                let s = if doc == u32::MAX { 0.0 } else { s };
                 (s + title_score[c as usize], c, (doc != u32::MAX).then_some(doc))
             })
             .collect();
