@@ -81,6 +81,27 @@ fn markdown_code_fences_outlast_backticks_in_code() {
 }
 
 #[test]
+fn multimodal_parts() {
+    let doc = r#"[{"id":"v","current_node":"m","mapping":{"m":{"id":"m","parent":null,"children":[],
+        "message":{"id":"m","author":{"role":"user"},"content":{"content_type":"multimodal_text","parts":[
+          {"content_type":"audio_transcription","text":"spoken words","direction":"in"},
+          {"content_type":"audio_asset_pointer","asset_pointer":"sediment://file_1"},
+          {"content_type":"image_asset_pointer","asset_pointer":"file-service://file-2","width":10,"height":10},
+          "typed <b>words</b>"]}}}}}]"#;
+    let c: Vec<Conversation> = serde_json::from_str(doc).expect("json");
+    check(
+        &to_markdown(&c[0]),
+        &["## User", "spoken words", "[attachment]", "[image]", "typed <b>words</b>"],
+        &[],
+    );
+    check(
+        &to_html(&c[0]),
+        &["spoken words", "[attachment]", "[image]", "typed &lt;b&gt;words&lt;/b&gt;"],
+        &["<b>", "file-service"],
+    );
+}
+
+#[test]
 fn html_escapes_everything() {
     let html = to_html(&conv("0004"));
     check(

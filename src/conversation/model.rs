@@ -62,14 +62,23 @@ pub enum Part {
 }
 
 impl Part {
+    /// The text of the part: a text part, or an object carrying a `text` (e.g. an
+    /// `audio_transcription`).
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Part::Text(t) => Some(t),
+            Part::Object(m) => m.get("text").and_then(Value::as_str),
+        }
+    }
+
     /// True if this part is an image (an `image_asset_pointer` or similar).
     pub fn is_image(&self) -> bool {
         match self {
             Part::Text(_) => false,
-            Part::Object(m) => {
-                m.get("content_type").and_then(Value::as_str).is_some_and(|t| t.contains("image"))
-                    || m.contains_key("asset_pointer") && !m.contains_key("audio_asset_pointer")
-            }
+            Part::Object(m) => match m.get("content_type").and_then(Value::as_str) {
+                Some(t) => t.contains("image"),
+                None => m.contains_key("asset_pointer"),
+            },
         }
     }
 }
@@ -158,10 +167,8 @@ impl Content {
             ContentKind::Text { parts } => parts.iter().for_each(|p| push(out, p)),
             ContentKind::Code { text, .. } | ContentKind::ExecutionOutput { text } => push(out, text),
             ContentKind::Multimodal { parts } => {
-                for p in parts {
-                    if let Part::Text(t) = p {
-                        push(out, t);
-                    }
+                for t in parts.iter().filter_map(Part::text) {
+                    push(out, t);
                 }
             }
             ContentKind::Thoughts { thoughts } => {

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::model::{Content, ContentKind, Conversation, Message, Part, Role, main_line};
+use super::model::{Content, ContentKind, Conversation, Message, Role, main_line};
 
 /// The output formats of conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,14 +128,14 @@ fn md_content(out: &mut String, c: &Content) {
         }
         ContentKind::Multimodal { parts } => {
             for p in parts {
-                match p {
-                    Part::Text(t) if t.is_empty() => {}
-                    Part::Text(t) => {
+                match p.text() {
+                    Some("") => {}
+                    Some(t) => {
                         out.push_str(t);
                         out.push_str("\n\n");
                     }
-                    p if p.is_image() => out.push_str("[image]\n\n"),
-                    Part::Object(_) => out.push_str("[attachment]\n\n"),
+                    None if p.is_image() => out.push_str("[image]\n\n"),
+                    None => out.push_str("[attachment]\n\n"),
                 }
             }
         }
@@ -241,11 +241,11 @@ fn html_content(out: &mut String, c: &Content) {
         ContentKind::ExecutionOutput { text } => html_code(out, "", text),
         ContentKind::Multimodal { parts } => {
             for p in parts {
-                match p {
-                    Part::Text(t) if t.is_empty() => {}
-                    Part::Text(t) => html_text_block(out, "text", t),
-                    p if p.is_image() => out.push_str("<div class=\"placeholder\">[image]</div>\n"),
-                    Part::Object(_) => out.push_str("<div class=\"placeholder\">[attachment]</div>\n"),
+                match p.text() {
+                    Some("") => {}
+                    Some(t) => html_text_block(out, "text", t),
+                    None if p.is_image() => out.push_str("<div class=\"placeholder\">[image]</div>\n"),
+                    None => out.push_str("<div class=\"placeholder\">[attachment]</div>\n"),
                 }
             }
         }
