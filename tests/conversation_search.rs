@@ -180,3 +180,35 @@ fn generated_corpus_queries() {
         assert!(hits.windows(2).all(|w| w[0].score >= w[1].score), "{q}");
     }
 }
+
+#[test]
+fn saved_index_loads_back() {
+    let mut ix = corpus();
+    ix.upsert(&chat("gone", "Temporary", &["to be removed"]));
+    ix.remove("gone");
+    let bytes = ix.to_bytes();
+    let back = SearchIndex::from_bytes(&bytes).expect("load");
+    assert_eq!(back.stats(), ix.stats());
+    for q in ["lifetime", "tomato soil", "東京", "façade", "toma", "temporary", "month sales"] {
+        assert_eq!(back.search(q, 10), ix.search(q, 10), "{q}");
+    }
+    // The loaded index keeps working incrementally.
+    let mut back = back;
+    back.upsert(&chat("garden", "Tomato garden", &["Now with basil"]));
+    check(&back, "basil tomato", &["garden"]);
+    check(&back, "soil", &[]);
+    // Foreign, truncated or corrupted data: an error or a consistent index, never a panic.
+    assert!(SearchIndex::from_bytes(b"").is_err());
+    assert!(SearchIndex::from_bytes(b"not an index at all").is_err());
+    for cut in (0..bytes.len()).step_by(97) {
+        assert!(SearchIndex::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    for at in (8..bytes.len()).step_by(61) {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0xa5;
+        if let Ok(ix) = SearchIndex::from_bytes(&bad) {
+            let _ = ix.search("tomato lifetime", 5);
+            let _ = ix.search("t", 5);
+        }
+    }
+}

@@ -15,7 +15,11 @@
 //!
 //! Updates are incremental: [`SearchIndex::upsert`] replaces a conversation's documents,
 //! [`SearchIndex::remove`] drops them. Removed documents are tombstoned and skipped; the index
-//! compacts itself once half of it is dead.
+//! compacts itself once half of it is dead. Upserting a conversation whose messages did not
+//! change keeps their postings, so repeated captures of a streaming reply stay cheap.
+//!
+//! The index keeps each message's text (for snippets). [`SearchIndex::to_bytes`] and
+//! [`SearchIndex::from_bytes`] save and load it in a compact binary form.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -840,4 +844,216 @@ fn snippet(text: &str, groups: &[Group]) -> (String, Vec<Range<usize>>) {
         .map(|(r, _)| r.start - start + shift..r.end - start + shift)
         .collect();
     (snippet, ranges)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence
+
+/// Why a saved index could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexLoadError(pub String);
+
+impl std::fmt::Display for IndexLoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot load the search index: {}", self.0)
+    }
+}
+
+impl std::error::Error for IndexLoadError {}
+
+const MAGIC: &[u8; 4] = b"USIX";
+const FORMAT_VERSION: u32 = 1;
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_u32(out, s.len() as u32);
+    out.extend_from_slice(s.as_bytes());
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], IndexLoadError> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len());
+        let end = end.ok_or_else(|| IndexLoadError("truncated data".into()))?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, IndexLoadError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, IndexLoadError> {
+        let s = self.take(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    /// A count of items each at least `min_size` bytes long, checked against what is left.
+    fn count(&mut self, min_size: usize) -> Result<usize, IndexLoadError> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_size) > self.b.len() - self.at {
+            return Err(IndexLoadError("count larger than the data".into()));
+        }
+        Ok(n)
+    }
+    fn str(&mut self) -> Result<Box<str>, IndexLoadError> {
+        let n = self.u32()? as usize;
+        let s = self.take(n)?;
+        std::str::from_utf8(s).map(Into::into).map_err(|_| IndexLoadError("invalid UTF-8".into()))
+    }
+}
+
+impl SearchIndex {
+    /// Saves the index (terms, postings, documents) in a compact binary form, so it can be
+    /// persisted and loaded without re-tokenising every message.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(self.postings.iter().map(|p| p.bytes.len() + 12).sum::<usize>() + 1024);
+        out.extend_from_slice(MAGIC);
+        put_u32(&mut out, FORMAT_VERSION);
+        put_u32(&mut out, self.term_strs.len() as u32);
+        for t in &self.term_strs {
+            put_str(&mut out, t);
+        }
+        for p in &self.postings {
+            put_u32(&mut out, p.count);
+            put_u32(&mut out, p.last_doc);
+            put_u32(&mut out, p.bytes.len() as u32);
+            out.extend_from_slice(&p.bytes);
+        }
+        let mut titles: Vec<(&u32, &Vec<u32>)> = self.title_postings.iter().collect();
+        titles.sort_unstable_by_key(|(t, _)| **t);
+        put_u32(&mut out, titles.len() as u32);
+        for (t, slots) in titles {
+            put_u32(&mut out, *t);
+            put_u32(&mut out, slots.len() as u32);
+            slots.iter().for_each(|&s| put_u32(&mut out, s));
+        }
+        put_u32(&mut out, self.docs.len() as u32);
+        for (i, d) in self.docs.iter().enumerate() {
+            put_u32(&mut out, self.doc_conv[i]);
+            match d {
+                Some(d) => {
+                    out.push(1);
+                    put_u32(&mut out, d.len);
+                    put_str(&mut out, &d.message_id);
+                    put_str(&mut out, &d.text);
+                }
+                None => out.push(0),
+            }
+        }
+        put_u32(&mut out, self.convs.len() as u32);
+        for c in &self.convs {
+            match c {
+                Some(c) => {
+                    out.push(1);
+                    put_str(&mut out, &c.id);
+                    put_str(&mut out, &c.title);
+                    put_u32(&mut out, c.docs.len() as u32);
+                    c.docs.iter().for_each(|&d| put_u32(&mut out, d));
+                }
+                None => out.push(0),
+            }
+        }
+        out
+    }
+
+    /// Loads an index saved by [`SearchIndex::to_bytes`]. Corrupt or foreign data gives an
+    /// error, never a panic.
+    pub fn from_bytes(b: &[u8]) -> Result<SearchIndex, IndexLoadError> {
+        let mut c = Cursor { b, at: 0 };
+        if c.take(4)? != MAGIC {
+            return Err(IndexLoadError("not a saved search index".into()));
+        }
+        let v = c.u32()?;
+        if v != FORMAT_VERSION {
+            return Err(IndexLoadError(format!("unsupported format version {v}")));
+        }
+        let mut ix = SearchIndex::new();
+        let n_terms = c.count(4)?;
+        for _ in 0..n_terms {
+            let t = c.str()?;
+            let id = ix.term_strs.len() as u32;
+            if ix.term_ids.get(&t).is_some() {
+                return Err(IndexLoadError("duplicate term".into()));
+            }
+            ix.term_ids.insert(&t, id);
+            ix.term_strs.push(t);
+            ix.unsorted.push(id);
+        }
+        for _ in 0..n_terms {
+            let count = c.u32()?;
+            let last_doc = c.u32()?;
+            let n = c.u32()? as usize;
+            let bytes = c.take(n)?.to_vec();
+            ix.postings.push(PostingList { bytes, last_doc, count });
+        }
+        let n_titles = c.count(8)?;
+        for _ in 0..n_titles {
+            let t = c.u32()?;
+            if t as usize >= n_terms {
+                return Err(IndexLoadError("bad term id".into()));
+            }
+            let n = c.count(4)?;
+            let slots = (0..n).map(|_| c.u32()).collect::<Result<Vec<u32>, _>>()?;
+            ix.title_postings.insert(t, slots);
+        }
+        let n_docs = c.count(5)?;
+        for _ in 0..n_docs {
+            let conv = c.u32()?;
+            if c.u8()? == 1 {
+                let len = c.u32()?;
+                let message_id = c.str()?;
+                let text = c.str()?;
+                ix.doc_conv.push(conv);
+                ix.doc_len.push(len);
+                ix.docs.push(Some(Doc { len, message_id, text }));
+                ix.live_docs += 1;
+                ix.total_len += u64::from(len);
+            } else {
+                ix.doc_conv.push(DEAD);
+                ix.doc_len.push(0);
+                ix.docs.push(None);
+                ix.dead_docs += 1;
+            }
+        }
+        let n_convs = c.count(1)?;
+        for slot in 0..n_convs {
+            if c.u8()? == 1 {
+                let id = c.str()?;
+                let title = c.str()?;
+                let n = c.count(4)?;
+                let docs = (0..n).map(|_| c.u32()).collect::<Result<Vec<u32>, _>>()?;
+                if docs.iter().any(|&d| ix.doc_conv.get(d as usize) != Some(&(slot as u32))) {
+                    return Err(IndexLoadError("document owned by another conversation".into()));
+                }
+                if ix.conv_slots.insert(id.clone(), slot as u32).is_some() {
+                    return Err(IndexLoadError("duplicate conversation".into()));
+                }
+                ix.convs.push(Some(ConvEntry { id, title, docs }));
+            } else {
+                ix.convs.push(None);
+            }
+        }
+        // Every live document belongs to a live conversation; postings end before new documents.
+        for (d, &conv) in ix.doc_conv.iter().enumerate() {
+            let ok = conv == DEAD || ix.convs.get(conv as usize).is_some_and(Option::is_some);
+            if !ok || (conv == DEAD) != ix.docs[d].is_none() {
+                return Err(IndexLoadError("document of an unknown conversation".into()));
+            }
+        }
+        if ix.postings.iter().any(|p| p.count > 0 && p.last_doc as usize >= n_docs) {
+            return Err(IndexLoadError("posting beyond the documents".into()));
+        }
+        if c.at != b.len() {
+            return Err(IndexLoadError("trailing data".into()));
+        }
+        ix.sort_terms();
+        Ok(ix)
+    }
 }
