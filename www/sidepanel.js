@@ -111,6 +111,7 @@ function ask({ prompt, partial = '' }) {
   decisionsCount.textContent = '';
   showError('');
   continueButton.hidden = true;
+  answer.dataset.request = String(Number(answer.dataset.request ?? 0) + 1);
   const port = ext.runtime.connect({ name: 'understudy-ask' });
   const me = { port, prompt, text: partial, provider: null, state: 'streaming', archived: false, conversation: turns.slice() };
   current = me;
@@ -215,9 +216,9 @@ async function restoreInterrupted() {
 try {
   await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
   status.textContent = `Ready (core ${coreVersion()}). When ChatGPT fails, the conversation continues here.`;
-  document.body.dataset.ready = 'true';
   await renderChain();
   await restoreInterrupted();
+  document.body.dataset.ready = 'true';
   ext.storage.onChanged.addListener((changes, area) => {
     if ((area === 'local' && changes.settings) || (area === 'session' && changes['providers.health'])) renderChain().catch(() => {});
   });
