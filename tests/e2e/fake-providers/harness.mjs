@@ -90,16 +90,32 @@ export async function readPanel(panel) {
   }, ANSWER);
 }
 
-/** Stops the extension's service worker through the DevTools protocol; the next event restarts it. */
+/**
+ * Stops the extension's service worker through the DevTools protocol (ServiceWorker.stopWorker on
+ * its running version; stopAllWorkers does not reach extension workers); the next event restarts
+ * it with fresh globals. Resolves once the protocol reports it stopped.
+ */
 export async function stopServiceWorker(context, page) {
-  const worker = await serviceWorker(context);
+  await serviceWorker(context);
+  const prefix = `chrome-extension://${extensionId()}/`;
   const cdp = await context.newCDPSession(page);
-  const id = extensionId();
+  const status = new Map();
+  let changed = () => {};
+  cdp.on('ServiceWorker.workerVersionUpdated', (e) => {
+    for (const v of e.versions) if (v.scriptURL.startsWith(prefix)) status.set(v.versionId, v.runningStatus);
+    changed();
+  });
   await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
-  // Wait until the old worker object is gone.
   const deadline = Date.now() + 5000;
-  while (context.serviceWorkers().includes(worker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return { stopped: !context.serviceWorkers().includes(worker), id };
+  const until = async (ok) => {
+    while (!ok() && Date.now() < deadline) await new Promise((r) => { changed = r; setTimeout(r, 50); });
+  };
+  await until(() => [...status.values()].includes('running'));
+  const running = [...status].filter(([, s]) => s === 'running').map(([id]) => id);
+  for (const versionId of running) await cdp.send('ServiceWorker.stopWorker', { versionId });
+  await until(() => running.every((id) => status.get(id) === 'stopped'));
+  const stopped = running.length > 0 && running.every((id) => status.get(id) === 'stopped');
+  await cdp.send('ServiceWorker.disable').catch(() => {});
+  await cdp.detach().catch(() => {});
+  return stopped;
 }
