@@ -29,6 +29,12 @@ fn document(json: &str) -> Result<SettingsDocument, FieldError> {
     }
 }
 
+/// The stored document for a save, import or export: the defaults when it is unusable, so the
+/// user can always write a good one over it.
+fn current(json: &str) -> SettingsDocument {
+    document(json).unwrap_or_default()
+}
+
 fn policy(json: &str) -> Result<Policy, FieldError> {
     match serde_json::from_str::<Value>(json) {
         Ok(v) => Policy::from_value(&v),
@@ -131,8 +137,9 @@ pub fn settings_export(
     previous_ids: &str,
     include_keys: bool,
 ) -> Result<String, JsError> {
-    let applied = document(stored)
-        .and_then(|doc| preferences::apply_policy(&doc, &policy(policy_json)?, &ids(previous_ids)))
+    let doc = current(stored);
+    let applied = policy(policy_json)
+        .and_then(|p| preferences::apply_policy(&doc, &p, &ids(previous_ids)))
         .map_err(|e| JsError::new(&e.to_string()))?;
     Ok(preferences::export(&applied, include_keys))
 }
