@@ -282,9 +282,12 @@ impl Policy {
             }
         }
         let mut shape = overrides.clone();
-        if let Some(p) = map.get("providers") {
-            shape.insert("providers".into(), p.clone());
-        }
+        let sets_providers = map.get("providers").is_some_and(|p| !p.is_null());
+        // Without providers of its own, the check must not take the default providers for the policy's.
+        shape.insert(
+            "providers".into(),
+            map.get("providers").filter(|_| sets_providers).cloned().unwrap_or(Value::Array(Vec::new())),
+        );
         let doc = SettingsDocument::from_value(Value::Object(shape)).map_err(prefixed)?;
         let allow_user_providers = match map.get("allow_user_providers") {
             None | Some(Value::Null) => true,
@@ -860,6 +863,12 @@ mod tests {
                 .starts_with("policy.router.stall_timeout_ms:")
         );
         assert!(Policy::from_value(&Value::Null).unwrap().is_empty());
+        assert!(Policy::from_value(&json!({})).unwrap().is_empty(), "an empty policy sets no provider");
+        let only_router = policy(json!({"router": {"stall_timeout_ms": 3000}}));
+        assert!(only_router.providers.is_empty());
+        let applied = apply_policy(&SettingsDocument::default(), &only_router, &[]).unwrap();
+        assert_eq!(applied.document.settings.providers.len(), 2);
+        assert!(applied.locks.providers.is_empty());
     }
 
     #[test]

@@ -286,7 +286,7 @@ function providerCard(p, index) {
   const hasKey = view.has_key.includes(p.id) && !clearKeys.has(p.id);
   keyField.hidden = builtIn;
   keyInput.value = typedKeys.get(p.id) ?? '';
-  keyInput.placeholder = hasKey ? 'Saved. Type a new key to replace it' : NEEDS_KEY.has(kind) ? 'Paste your API key' : 'Not needed unless your server asks for one';
+  keyInput.placeholder = hasKey ? 'Saved (type to replace)' : NEEDS_KEY.has(kind) ? 'Paste your API key' : 'Only if your server needs one';
   q('.key-hint').textContent = locked
     ? 'Provided by your organisation.'
     : 'Stored only in this browser, never synced, never shown to web pages.';
@@ -747,7 +747,7 @@ async function start() {
   });
 
   await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
-  $('version').textContent = `Core ${coreVersion()}`;
+  $('version').textContent = `Understudy core ${coreVersion()}`;
   await load();
   document.body.dataset.ready = 'true';
 }
