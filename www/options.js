@@ -286,7 +286,7 @@ function providerCard(p, index) {
   const hasKey = view.has_key.includes(p.id) && !clearKeys.has(p.id);
   keyField.hidden = builtIn;
   keyInput.value = typedKeys.get(p.id) ?? '';
-  keyInput.placeholder = hasKey ? 'Saved (type to replace)' : NEEDS_KEY.has(kind) ? 'Paste your API key' : 'Only if your server needs one';
+  keyInput.placeholder = locked ? (hasKey ? 'Set by your organisation' : 'None') : hasKey ? 'Saved (type to replace)' : NEEDS_KEY.has(kind) ? 'Paste your API key' : 'Only if your server needs one';
   q('.key-hint').textContent = locked
     ? 'Provided by your organisation.'
     : 'Stored only in this browser, never synced, never shown to web pages.';

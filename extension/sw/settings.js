@@ -9,6 +9,8 @@
 //   settings.reset                        → same as save (the defaults, under the policy)
 //   settings.export {include_keys}        → {text} (never the organisation's keys)
 // `view` is what settings.get answers. No answer ever holds an API key.
+// Content scripts may ask only:
+//   settings.page                         → {paused, capture, auto_mode, answer_in} (what a chat page needs)
 // Storage: local `settings` (the effective document, keys included, read by the providers module),
 // local `settings.managedIds` (the organisation's provider ids last applied); the policy is
 // `chrome.storage.managed` (see managed_schema.json). Local and managed storage are restricted to
@@ -117,6 +119,13 @@ onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.r
     default:
       throw new Error(`unknown settings message ${message.type}`);
   }
+});
+
+// What a content script on the chat page needs to know, and nothing more (no provider, no key).
+onMessages(ext, ['settings.page'], async () => {
+  const { settings } = await refresh();
+  const { paused, capture, auto_mode, answer_in } = settings;
+  return { paused, capture, auto_mode, answer_in };
 });
 
 // A policy pushed or changed while the browser runs is applied at once.

@@ -229,7 +229,7 @@ test('keys never reach a web page or a content script', async () => {
   // The content scripts' world: every message it could send, and storage, yields no key.
   const answers = await inContentScript(tab, `(async () => {
     const types = ['settings.get', 'settings.export', 'settings.save', 'settings.import', 'settings.reset',
-      'providers.chain', 'providers.last', 'providers.timeline', 'providers.test', 'hello', 'read_keys'];
+      'settings.page', 'providers.chain', 'providers.last', 'providers.timeline', 'providers.test', 'hello', 'read_keys'];
     const out = {};
     for (const type of types) {
       try { out[type] = await chrome.runtime.sendMessage({ type, include_keys: true, provider: 'gateway', text: '{}', settings: {} }); }
@@ -243,6 +243,9 @@ test('keys never reach a web page or a content script', async () => {
     assert.equal(answers[type]?.ok, false, `${type}: ${JSON.stringify(answers[type])}`);
     assert.match(answers[type].error, /own pages only/);
   }
+  // What the chat page needs (pause, capture, auto mode) is answered, without providers.
+  assert.deepEqual(Object.keys(answers['settings.page'].value).sort(), ['answer_in', 'auto_mode', 'capture', 'paused']);
+  assert.equal(answers['settings.page'].value.auto_mode.enabled, true);
   assert.ok(answers.storage.thrown, `storage.local is closed to content scripts: ${JSON.stringify(answers.storage).slice(0, 200)}`);
   // The refused messages changed nothing.
   const stored = await page.evaluate(async () => (await chrome.storage.local.get('settings')).settings);
