@@ -13,16 +13,19 @@
 //! - [`stream`]: incremental server-sent-events and NDJSON parsers.
 //! - [`provider`]: request building and stream decoding for each alternative provider.
 //! - [`router`]: the failover state machine (retries, backoff, circuit breakers).
+//! - [`preferences`]: the whole settings document (settings plus preferences), managed policy, schema.
 //! - [`status`]: reading the public status page of the lead site.
 //! - [`services`]: small traits for browser services, with in-memory versions.
 #![deny(missing_docs)]
 
 pub mod conversation;
 pub mod detect;
+pub mod preferences;
 pub mod protocol;
 pub mod provider;
 pub mod router;
 pub mod services;
+pub mod settings;
 pub mod site;
 pub mod status;
 pub mod stream;

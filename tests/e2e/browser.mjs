@@ -17,16 +17,17 @@ export function extensionId() {
 /**
  * Starts Chromium with the extension. `chatgptPort` maps chatgpt.com and chat.openai.com to the fake
  * server on loopback. `userDataDir` keeps a profile across launches (for restart tests); by default a
- * fresh temporary profile is used and removed on close.
+ * fresh temporary profile is used and removed on close. `extensionDir` loads another build of the
+ * extension (e.g. a copy with its own key, so its id is unique to one test).
  */
-export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 } } = {}) {
-  if (!fs.existsSync(path.join(EXTENSION_DIR, 'manifest.json'))) {
-    throw new Error(`no built extension at ${EXTENSION_DIR}: run 'make build' first`);
+export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 }, extensionDir = EXTENSION_DIR } = {}) {
+  if (!fs.existsSync(path.join(extensionDir, 'manifest.json'))) {
+    throw new Error(`no built extension at ${extensionDir}: run 'make build' first`);
   }
   const profile = userDataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'understudy-profile-'));
   const args = [
-    `--disable-extensions-except=${EXTENSION_DIR}`,
-    `--load-extension=${EXTENSION_DIR}`,
+    `--disable-extensions-except=${extensionDir}`,
+    `--load-extension=${extensionDir}`,
     '--no-sandbox',
     '--disable-gpu',
     '--disable-quic',

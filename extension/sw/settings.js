@@ -1,0 +1,143 @@
+// Service-worker side of the settings: the one writer of the settings document, with the managed
+// policy laid over it, and first-run onboarding.
+//
+// One-shot messages (runtime.sendMessage), answered to the extension's own pages only (never to a
+// content script):
+//   settings.get                          → {settings, has_key: [id], locks: {providers, fields, user_providers}}
+//   settings.save {settings, clear_keys}  → {saved: true, view} | {saved: false, error: {field, message}}
+//   settings.import {text}                → same as save
+//   settings.reset                        → same as save (the defaults, under the policy)
+//   settings.export {include_keys}        → {text} (never the organisation's keys)
+// `view` is what settings.get answers. No answer ever holds an API key.
+// Content scripts may ask only:
+//   settings.page                         → {paused, capture, auto_mode, answer_in} (what a chat page needs)
+// Storage: local `settings` (the effective document, keys included, read by the providers module),
+// local `settings.managedIds` (the organisation's provider ids last applied); the policy is
+// `chrome.storage.managed` (see managed_schema.json). Local and managed storage are restricted to
+// the extension's own contexts, so content scripts cannot read them.
+import { ext } from '../api.js';
+import { core, onMessages, ready } from './core.js';
+
+const K_SETTINGS = 'settings';
+const K_MANAGED_IDS = 'settings.managedIds';
+const ONBOARDING = 'www/onboarding.html';
+
+// Keys live in storage.local: keep it (and the policy) away from content scripts. Chrome only;
+// Firefox does not offer this for local storage.
+for (const area of [ext.storage.local, ext.storage.managed]) {
+  try {
+    area?.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' })?.catch?.(() => {});
+  } catch {}
+}
+
+let writes = Promise.resolve();
+/** Runs read-modify-write steps one at a time. */
+function serial(fn) {
+  const run = writes.then(fn, fn);
+  writes = run.catch(() => {});
+  return run;
+}
+
+async function readPolicy() {
+  try {
+    return (await ext.storage.managed.get(null)) ?? {};
+  } catch {
+    return {}; // no managed storage here (no policy, or a browser without it)
+  }
+}
+
+async function state() {
+  const local = await ext.storage.local.get([K_SETTINGS, K_MANAGED_IDS]);
+  return {
+    stored: local[K_SETTINGS] === undefined ? '' : JSON.stringify(local[K_SETTINGS]),
+    policy: JSON.stringify(await readPolicy()),
+    previous: JSON.stringify(local[K_MANAGED_IDS] ?? []),
+  };
+}
+
+/** Stores a successful outcome (only when it changed) and answers what a page may see. */
+async function commit(outcome, current) {
+  if (!outcome.ok) return { saved: false, error: outcome.error };
+  const next = JSON.stringify(outcome.document);
+  const writes = { [K_MANAGED_IDS]: outcome.managed_ids };
+  if (next !== current) writes[K_SETTINGS] = outcome.document;
+  await ext.storage.local.set(writes);
+  return { saved: true, view: outcome.public };
+}
+
+/** The effective settings under the current policy, stored if the policy changed them. */
+function refresh() {
+  return serial(async () => {
+    await ready;
+    const s = await state();
+    let outcome = core.settingsApply(s.stored, s.policy, s.previous);
+    if (!outcome.ok) {
+      // The stored document is unusable (e.g. written by an older build): fall back to the
+      // defaults rather than leave the extension without settings.
+      console.warn('understudy: stored settings refused:', outcome.error?.field, outcome.error?.message);
+      outcome = core.settingsApply('', s.policy, s.previous);
+      if (!outcome.ok) throw new Error(`${outcome.error.field}: ${outcome.error.message}`);
+      return outcome.public;
+    }
+    await commit(outcome, s.stored);
+    return outcome.public;
+  });
+}
+
+function fromOwnPage(sender) {
+  const own = ext.runtime.getURL('');
+  return sender?.id === ext.runtime.id && typeof sender.url === 'string' && sender.url.startsWith(own) && !sender.tab?.url?.startsWith('http');
+}
+
+onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.reset', 'settings.export'], async (message, sender) => {
+  if (!fromOwnPage(sender)) throw new Error("settings are answered to Understudy's own pages only");
+  switch (message.type) {
+    case 'settings.get':
+      return refresh();
+    case 'settings.export':
+      return serial(async () => {
+        const s = await state();
+        return { text: core.settingsExport(s.stored, s.policy, s.previous, message.include_keys === true) };
+      });
+    case 'settings.save':
+    case 'settings.import':
+    case 'settings.reset':
+      return serial(async () => {
+        const s = await state();
+        let outcome;
+        if (message.type === 'settings.save') {
+          const request = { settings: message.settings ?? {}, clear_keys: Array.isArray(message.clear_keys) ? message.clear_keys : [] };
+          outcome = core.settingsSave(JSON.stringify(request), s.stored, s.policy, s.previous);
+        } else if (message.type === 'settings.import') {
+          if (typeof message.text !== 'string') return { saved: false, error: { field: '', message: 'the file is empty' } };
+          outcome = core.settingsImport(message.text, s.stored, s.policy, s.previous);
+        } else {
+          outcome = core.settingsReset(s.policy);
+        }
+        return commit(outcome, s.stored);
+      });
+    default:
+      throw new Error(`unknown settings message ${message.type}`);
+  }
+});
+
+// What a content script on the chat page needs to know, and nothing more (no provider, no key).
+onMessages(ext, ['settings.page'], async () => {
+  const { settings } = await refresh();
+  const { paused, capture, auto_mode, answer_in } = settings;
+  return { paused, capture, auto_mode, answer_in };
+});
+
+// A policy pushed or changed while the browser runs is applied at once.
+ext.storage.onChanged.addListener((_changes, area) => {
+  if (area === 'managed') refresh().catch((e) => console.warn('understudy: policy not applied:', e?.message ?? e));
+});
+
+ext.runtime.onStartup?.addListener(() => {
+  refresh().catch((e) => console.warn('understudy: settings not refreshed:', e?.message ?? e));
+});
+
+ext.runtime.onInstalled.addListener(({ reason }) => {
+  refresh().catch((e) => console.warn('understudy: settings not refreshed:', e?.message ?? e));
+  if (reason === 'install') ext.tabs.create({ url: ext.runtime.getURL(ONBOARDING) }).catch(() => {});
+});
