@@ -144,7 +144,8 @@ function ask({ prompt, partial = '' }) {
     } else if (m.type === 'error') {
       end(me, 'error');
       answer.dataset.errorClass = m.class ?? '';
-      showError(`${m.message}${me.text ? ' The partial answer is kept above.' : ''} Your message is kept: press Send to try again.`);
+      const said = /[.!?]$/.test(m.message.trim()) ? m.message.trim() : `${m.message.trim()}.`;
+      showError(`${said}${me.text ? ' The partial answer is kept above.' : ''} Your message is kept: press Send to try again.`);
       continueButton.hidden = !me.text;
       status.textContent = 'No answer.';
     }
