@@ -159,10 +159,9 @@ impl std::fmt::Display for SettingsError {
             SettingsError::InvalidModel { index, model } => {
                 write!(f, "providers[{index}].config.model: {model:?} is empty or has spaces")
             }
-            SettingsError::InvalidBaseUrl { index, url } => write!(
-                f,
-                "providers[{index}].config.base_url: {url:?} must start with http:// or https://"
-            ),
+            SettingsError::InvalidBaseUrl { index, url } => {
+                write!(f, "providers[{index}].config.base_url: {url:?} must start with http:// or https://")
+            }
             SettingsError::ZeroContext { index } => {
                 write!(f, "providers[{index}].config.max_context_tokens: must be above zero")
             }
@@ -255,7 +254,8 @@ impl Settings {
             let url = p.config.base_url.trim();
             if p.config.kind != ProviderKind::ChromeBuiltIn && !url.is_empty() {
                 let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-                if rest.is_none_or(|r| r.is_empty() || r.starts_with('/') || r.contains(char::is_whitespace)) {
+                if rest.is_none_or(|r| r.is_empty() || r.starts_with('/') || r.contains(char::is_whitespace))
+                {
                     return Err(SettingsError::InvalidBaseUrl { index, url: p.config.base_url.clone() });
                 }
             }

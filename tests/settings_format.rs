@@ -27,7 +27,10 @@ fn reading_and_validating() {
     // An empty document is the defaults: Chrome's model on, Ollama off.
     check("{}", Ok("chrome-builtin"));
     check(&with_providers(&[OPENAI, CLAUDE], ""), Ok("openai,claude"));
-    check(&with_providers(&[OPENAI, CLAUDE], r#","router":{"chain":["claude","openai"]}"#), Ok("claude,openai"));
+    check(
+        &with_providers(&[OPENAI, CLAUDE], r#","router":{"chain":["claude","openai"]}"#),
+        Ok("claude,openai"),
+    );
     let disabled = CLAUDE.replace(r#""id":"claude""#, r#""id":"claude","enabled":false"#);
     check(&with_providers(&[OPENAI, &disabled], ""), Ok("openai"));
     check(&with_providers(&[], ""), Ok(""));
@@ -38,7 +41,10 @@ fn reading_and_validating() {
     check(&with_providers(&[&OPENAI.replace("\"openai\"", "\"\"")], ""), Err("providers[0].id"));
     check(&with_providers(&[&OPENAI.replace("\"openai\"", "\"a b\"")], ""), Err("providers[0].id"));
     check(&with_providers(&[OPENAI, OPENAI], ""), Err("\"openai\" is used twice"));
-    check(&with_providers(&[OPENAI, &CLAUDE.replace("claude-3-5-haiku-latest", " ")], ""), Err("providers[1].config.model"));
+    check(
+        &with_providers(&[OPENAI, &CLAUDE.replace("claude-3-5-haiku-latest", " ")], ""),
+        Err("providers[1].config.model"),
+    );
     check(
         &with_providers(&[&OPENAI.replace("https://api.openai.com/v1", "ftp://x")], ""),
         Err("providers[0].config.base_url"),
@@ -46,7 +52,10 @@ fn reading_and_validating() {
     check(&with_providers(&[&OPENAI.replace("https://api.openai.com/v1", "https://")], ""), Err("base_url"));
     check(&with_providers(&[&OPENAI.replace("open_ai_compatible", "telepathy")], ""), Err("unknown variant"));
     check(&with_providers(&[OPENAI], r#","router":{"chain":["nobody"]}"#), Err("router.chain: \"nobody\""));
-    check(&with_providers(&[OPENAI], r#","router":{"stall_timeout_ms":0}"#), Err("router: the first-byte and stall"));
+    check(
+        &with_providers(&[OPENAI], r#","router":{"stall_timeout_ms":0}"#),
+        Err("router: the first-byte and stall"),
+    );
     check(&with_providers(&[OPENAI], r#","max_output_tokens":0"#), Err("max_output_tokens"));
     let zero_ctx = OPENAI.replace(r#""api_key""#, r#""max_context_tokens":0,"api_key""#);
     check(&with_providers(&[&zero_ctx], ""), Err("providers[0].config.max_context_tokens"));
@@ -60,8 +69,9 @@ fn defaults_and_round_trip() {
     assert_eq!(kinds, [(ProviderKind::ChromeBuiltIn, true), (ProviderKind::Ollama, false)]);
     assert!(d.providers.iter().all(|p| p.config.api_key.is_none()));
     assert!(d.validate().is_ok());
-    let s = Settings::from_json(&with_providers(&[OPENAI, CLAUDE], r#","router":{"first_byte_timeout_ms":500}"#))
-        .unwrap();
+    let s =
+        Settings::from_json(&with_providers(&[OPENAI, CLAUDE], r#","router":{"first_byte_timeout_ms":500}"#))
+            .unwrap();
     assert_eq!(s.router.first_byte_timeout_ms, 500);
     assert_eq!(s.router.stall_timeout_ms, 20_000, "unset fields keep their defaults");
     assert_eq!(Settings::from_json(&s.export_json(true)).unwrap(), s);
