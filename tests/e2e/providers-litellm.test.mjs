@@ -110,9 +110,9 @@ function litellm(model) {
   };
 }
 
-async function run(providers, prompt) {
+async function run(providers, prompt, router = {}) {
   if (setupError) throw setupError;
-  await configure(control, providers, { first_byte_timeout_ms: 15000, stall_timeout_ms: 10000 });
+  await configure(control, providers, { first_byte_timeout_ms: 15000, stall_timeout_ms: 10000, ...router });
   await panel.reload();
   await panel.waitForSelector('body[data-ready="true"]');
   return ask(panel, prompt, { timeout: 30000 });
@@ -137,7 +137,8 @@ test('LiteLLM: a 429 falls back to the next provider at once', async () => {
 
 test('LiteLLM: a 500 is retried, then the next provider answers', async () => {
   fake.plan('after-500', ['ok']);
-  const seen = await run([litellm('broken'), provider(fake, 'after-500', 'anthropic')], 'Broken?');
+  // Patient settings: retries (20 ms, 40 ms) on the same provider before switching.
+  const seen = await run([litellm('broken'), provider(fake, 'after-500', 'anthropic')], 'Broken?', { switch_if_wait_over_ms: 1000 });
   assert.equal(seen.state, 'done', seen.error);
   assert.equal(seen.provider, 'after-500');
   assert.equal(seen.decisions.filter((d) => d.startsWith('started: LiteLLM broken')).length, 3, seen.decisions.join('\n'));
