@@ -499,7 +499,11 @@ ext.storage.onChanged.addListener((changes, area) => {
   });
 });
 
-onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'providers.test'], async (message) => {
+onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'providers.test'], async (message, sender) => {
+  // Extension pages only: content scripts run beside pages that must not drive providers.
+  if (sender?.id !== ext.runtime.id || !(sender?.url ?? '').startsWith(ext.runtime.getURL(''))) {
+    throw new Error(`${message.type} is only answered to the extension's own pages`);
+  }
   if (message.type === 'providers.last') return (await ext.storage.session.get(K_LAST))[K_LAST] ?? null;
   if (message.type === 'providers.timeline') return (await ext.storage.session.get(K_TIMELINE))[K_TIMELINE] ?? [];
   const settings = await loadSettings();
@@ -507,7 +511,10 @@ onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'pro
     const router = new core.Router(settings, 0, await loadHealth());
     const availability = router.availability(Date.now());
     router.free();
-    const chain = core.validateSettings(settings) && settings.providers.filter((p) => p.enabled);
+    // The effective chain, in order: router.chain when set, else the list order; enabled only.
+    const byId = new Map(settings.providers.map((p) => [p.id, p]));
+    const ids = settings.router.chain.length > 0 ? settings.router.chain : settings.providers.map((p) => p.id);
+    const chain = ids.map((id) => byId.get(id)).filter((p) => p?.enabled);
     return chain.map((p) => ({ ...publicEntry(p), availability: availability[p.id] ?? { kind: 'available' } }));
   }
   // providers.test: one tiny request to one provider, no router, no retries.
