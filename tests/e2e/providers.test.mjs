@@ -298,3 +298,41 @@ test('providers.test answers for a working and a broken provider', async () => {
   assert.match(no.value.message, /Check the key/);
   assert.doesNotMatch(JSON.stringify(no.value), /key-/);
 });
+
+test('the router handle saves and restores its state as JSON (for storage.session)', async () => {
+  const result = await control.evaluate(async () => {
+    const core = await import('../pkg/understudy.js');
+    await core.default({ module_or_path: new URL('../pkg/understudy_bg.wasm', location.href) });
+    const settings = core.validateSettings({
+      providers: [
+        { id: 'a', config: { kind: 'ollama', model: 'm' } },
+        { id: 'b', config: { kind: 'open_ai_compatible', model: 'm', base_url: 'http://127.0.0.1:1/v1' } },
+      ],
+      router: { first_byte_timeout_ms: 1000 },
+    });
+    const r = new core.Router(settings, 7, '');
+    const start = r.start(1000);
+    const failed = r.failed(1200, { class: 'server', partial_text_len: 5, detail: 'HTTP 503' });
+    const restored = core.Router.restore(r.saveRoute(), r.saveHealth());
+    const same = restored.timerAt() === r.timerAt() && JSON.stringify(restored.decisions()) === JSON.stringify(r.decisions());
+    const phase = restored.phase();
+    const firstByte = restored.firstByte(1250);
+    const chunkIdle = restored.chunk(1300, 3);
+    let refused = '';
+    try {
+      core.Router.restore('{"config":{"stall_timeout_ms":0}}', '');
+    } catch (e) {
+      refused = String(e.message);
+    }
+    return { start, failed, same, phase, firstByte, chunkIdle, refused, availability: restored.availability(1300) };
+  });
+  assert.deepEqual(result.start, { action: 'fetch', fetch: { provider: 'a', attempt: 1, continue_partial: false }, timer_at_ms: 2000 });
+  assert.equal(result.failed.action, 'fetch');
+  assert.deepEqual(result.failed.fetch, { provider: 'b', attempt: 1, continue_partial: true });
+  assert.equal(result.same, true);
+  assert.equal(result.phase, 'awaiting_first_byte');
+  assert.deepEqual(result.firstByte, { action: 'set_timer', at_ms: 1250 + 20_000 });
+  assert.equal(result.chunkIdle, undefined, 'a chunk that needs nothing returns undefined');
+  assert.match(result.refused, /saved route/);
+  assert.equal(result.availability.a.kind, 'available');
+});
