@@ -29,7 +29,8 @@ pub struct Settings {
     /// The alternative providers, in failover order.
     pub providers: Vec<ProviderEntry>,
     /// Timeouts, retries and circuit breaker settings (`chain` may stay empty: see
-    /// [`Settings::router_config`]).
+    /// [`Settings::router_config`]). Fields left out take [`default_router`]'s values.
+    #[serde(deserialize_with = "router_over_defaults")]
     pub router: RouterConfig,
     /// Cap on each answer's length in tokens, when set.
     pub max_output_tokens: Option<u32>,
@@ -93,9 +94,43 @@ impl Default for Settings {
                     },
                 },
             ],
-            router: RouterConfig::default(),
+            router: default_router(),
             max_output_tokens: None,
         }
+    }
+}
+
+/// The extension's router defaults: the router's documented values, except that a retryable
+/// failure switches at once to another healthy provider instead of sleeping first
+/// (`switch_if_wait_over_ms: 0`): the user is waiting, and the provider left keeps its retries
+/// for later in the same request.
+pub fn default_router() -> RouterConfig {
+    RouterConfig { switch_if_wait_over_ms: 0, ..RouterConfig::default() }
+}
+
+/// Reads the router settings over [`default_router`]: fields present override, nested objects
+/// (backoff, breaker) merge field by field.
+fn router_over_defaults<'de, D: serde::Deserializer<'de>>(d: D) -> Result<RouterConfig, D::Error> {
+    use serde::de::Error;
+    let given = serde_json::Value::deserialize(d)?;
+    let mut base = serde_json::to_value(default_router()).map_err(D::Error::custom)?;
+    overlay(&mut base, given);
+    RouterConfig::deserialize(base).map_err(D::Error::custom)
+}
+
+fn overlay(base: &mut serde_json::Value, over: serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => overlay(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
     }
 }
 

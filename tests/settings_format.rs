@@ -74,6 +74,13 @@ fn defaults_and_round_trip() {
             .unwrap();
     assert_eq!(s.router.first_byte_timeout_ms, 500);
     assert_eq!(s.router.stall_timeout_ms, 20_000, "unset fields keep their defaults");
+    assert_eq!(s.router.switch_if_wait_over_ms, 0, "switch at once to a healthy provider by default");
+    let nested =
+        Settings::from_json(r#"{"router":{"backoff":{"initial_ms":20},"switch_if_wait_over_ms":1000}}"#)
+            .unwrap();
+    assert_eq!((nested.router.backoff.initial_ms, nested.router.backoff.cap_ms), (20, 8_000));
+    assert_eq!(nested.router.switch_if_wait_over_ms, 1000);
+    assert_eq!(Settings::default().router.switch_if_wait_over_ms, 0);
     assert_eq!(Settings::from_json(&s.export_json(true)).unwrap(), s);
     assert_eq!(s.providers[1].display_label(), "Claude");
     assert_eq!(s.providers[0].display_label(), "OpenAI-compatible server");

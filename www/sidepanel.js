@@ -17,7 +17,7 @@ const history = $('history');
 
 /** The conversation so far: [{role, content}]. */
 const turns = [];
-/** The request on screen: {port, prompt, text, provider, state}. */
+/** The request on screen: {id, prompt, text, provider, state}. */
 let current = null;
 let ping = null;
 
@@ -112,52 +112,13 @@ function ask({ prompt, partial = '' }) {
   showError('');
   continueButton.hidden = true;
   answer.dataset.request = String(Number(answer.dataset.request ?? 0) + 1);
-  const port = ext.runtime.connect({ name: 'understudy-ask' });
-  const me = { port, prompt, text: partial, provider: null, state: 'streaming', archived: false, conversation: turns.slice() };
+  const port = connection();
+  const me = { id: ++asked, port, prompt, text: partial, provider: null, state: 'streaming', archived: false, conversation: turns.slice() };
   current = me;
   setState('streaming');
   clearInterval(ping);
-  ping = setInterval(() => me.state === 'streaming' && port.postMessage({ type: 'ping' }), 15_000);
-  port.onMessage.addListener((m) => {
-    if (current !== me) return;
-    if (m.type === 'delta') {
-      if (me.provider !== m.provider) {
-        me.provider = m.provider;
-        answer.dataset.provider = m.provider;
-      }
-      me.text += m.text;
-      textNode.appendData(m.text);
-    } else if (m.type === 'decision') {
-      addDecision(m);
-    } else if (m.type === 'done') {
-      end(me, m.outcome === 'cancelled' ? 'done' : 'done');
-      answer.dataset.outcome = m.outcome;
-      if (m.provider) answer.dataset.provider = m.provider;
-      if (m.outcome === 'cancelled') {
-        status.textContent = me.text ? 'Stopped. The partial answer is kept.' : 'Stopped.';
-        continueButton.hidden = !me.text;
-      } else {
-        turns.push({ role: 'user', content: me.prompt }, { role: 'assistant', content: me.text });
-        promptBox.value = '';
-        status.textContent = `Answered by ${label(m.provider)}${m.outcome === 'length' ? ' (cut at the length limit)' : ''}.`;
-      }
-    } else if (m.type === 'error') {
-      end(me, 'error');
-      answer.dataset.errorClass = m.class ?? '';
-      showError(`${m.message}${me.text ? ' The partial answer is kept above.' : ''} Your message is kept: press Send to try again.`);
-      continueButton.hidden = !me.text;
-      status.textContent = 'No answer.';
-    }
-  });
-  port.onDisconnect.addListener(() => {
-    if (current === me && me.state === 'streaming') {
-      end(me, 'error');
-      answer.dataset.errorClass = 'interrupted';
-      showError('The background worker stopped while answering. The partial answer and your message are kept: press "Continue the answer" or Send.');
-      continueButton.hidden = !me.text;
-    }
-  });
-  port.postMessage({ type: 'ask', conversation: me.conversation, prompt, partial });
+  ping = setInterval(() => me.state === 'streaming' && send({ type: 'ping' }), 15_000);
+  send({ type: 'ask', id: me.id, conversation: me.conversation, prompt, partial });
   status.textContent = 'Asking…';
 }
 
@@ -165,9 +126,74 @@ function end(me, state) {
   me.state = state;
   clearInterval(ping);
   setState(state);
+}
+
+// One port for the panel's life (opened at load, reopened after the worker stopped): each ask is
+// one message on it, so asking costs no connection setup. Every answer message carries its ask's id.
+let port = null;
+let asked = 0;
+
+function connection() {
+  if (port) return port;
+  port = ext.runtime.connect({ name: 'understudy-ask' });
+  port.onMessage.addListener(onMessage);
+  port.onDisconnect.addListener(() => {
+    port = null;
+    const me = current;
+    if (me && me.state === 'streaming') {
+      end(me, 'error');
+      answer.dataset.errorClass = 'interrupted';
+      showError('The background worker stopped while answering. The partial answer and your message are kept: press "Continue the answer" or Send.');
+      continueButton.hidden = !me.text;
+    }
+  });
+  return port;
+}
+
+function send(message) {
   try {
-    me.port.disconnect();
-  } catch {}
+    connection().postMessage(message);
+  } catch {
+    port = null;
+    connection().postMessage(message);
+  }
+}
+
+function onMessage(m) {
+  const me = current;
+  if (!me || m.id !== me.id || me.state !== 'streaming') return;
+  if (m.type === 'delta') {
+    if (me.provider !== m.provider) {
+      me.provider = m.provider;
+      answer.dataset.provider = m.provider;
+    }
+    me.text += m.text;
+    answer.firstChild.appendData(m.text);
+  } else if (m.type === 'decision') {
+    addDecision(m);
+  } else if (m.type === 'notice') {
+    decisions.append(el('li', { dataset: { kind: 'notice' } }, `${label(m.provider)}: ${m.text}`));
+    decisionsCount.textContent = `(${decisions.children.length})`;
+  } else if (m.type === 'done') {
+    end(me, 'done');
+    answer.dataset.outcome = m.outcome;
+    if (m.provider) answer.dataset.provider = m.provider;
+    if (m.outcome === 'cancelled') {
+      status.textContent = me.text ? 'Stopped. The partial answer is kept.' : 'Stopped.';
+      continueButton.hidden = !me.text;
+    } else {
+      turns.push({ role: 'user', content: me.prompt }, { role: 'assistant', content: me.text });
+      promptBox.value = '';
+      status.textContent = `Answered by ${label(m.provider)}${m.outcome === 'length' ? ' (cut at the length limit)' : ''}.`;
+    }
+  } else if (m.type === 'error') {
+    end(me, 'error');
+    answer.dataset.errorClass = m.class ?? '';
+    const said = /[.!?]$/.test(m.message.trim()) ? m.message.trim() : `${m.message.trim()}.`;
+    showError(`${said}${me.text ? ' The partial answer is kept above.' : ''} Your message is kept: press Send to try again.`);
+    continueButton.hidden = !me.text;
+    status.textContent = 'No answer.';
+  }
 }
 
 document.getElementById('composer').addEventListener('submit', (event) => {
@@ -188,7 +214,7 @@ promptBox.addEventListener('keydown', (event) => {
 });
 
 stopButton.addEventListener('click', () => {
-  if (current?.state === 'streaming') current.port.postMessage({ type: 'stop' });
+  if (current?.state === 'streaming') send({ type: 'stop', id: current.id });
 });
 
 continueButton.addEventListener('click', () => {
@@ -218,6 +244,7 @@ try {
   status.textContent = `Ready (core ${coreVersion()}). When ChatGPT fails, the conversation continues here.`;
   await renderChain();
   await restoreInterrupted();
+  connection(); // wakes the worker now, so the first ask is as quick as the next
   document.body.dataset.ready = 'true';
   ext.storage.onChanged.addListener((changes, area) => {
     if ((area === 'local' && changes.settings) || (area === 'session' && changes['providers.health'])) renderChain().catch(() => {});

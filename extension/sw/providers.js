@@ -1,11 +1,14 @@
 // Service-worker side of the providers feature: the streaming engine driven by the Wasm router.
 //
-// Port protocol (chrome.runtime.connect({name: 'understudy-ask'})):
-//   page → worker  {type:'ask', conversation:[{role, content}], prompt, partial?}
-//                  {type:'stop'}            cancel: the fetch is aborted, everything released
+// Port protocol (chrome.runtime.connect({name: 'understudy-ask'}); one port may carry many asks,
+// one at a time: a new ask stops the previous one). `id` is the page's id for an ask, optional,
+// echoed in every message about it.
+//   page → worker  {type:'ask', id?, conversation:[{role, content}], prompt, partial?}
+//                  {type:'stop', id?}       cancel: the fetch is aborted, everything released
 //                  {type:'ping'}            keeps the worker alive during long waits (no answer)
 //   worker → page  {type:'delta', provider, text}
 //                  {type:'decision', provider, attempt, outcome, elapsed_ms, at_ms}
+//                  {type:'notice', provider, text}   e.g. older turns left out to fit the context
 //                  {type:'done', provider, outcome: 'complete'|'length'|'cancelled', text}
 //                  {type:'error', message, class, partial, providers}
 // One-shot messages (runtime.sendMessage): providers.chain, providers.last, providers.timeline,
@@ -33,13 +36,24 @@ function queued(fn) {
   return writes;
 }
 
+// Read-through caches for this worker's life: settings and health are read from storage once, then
+// kept current by storage.onChanged (and by our own writes), so a request reaches its fetch without
+// waiting on storage. Storage stays the source of truth: a restarted worker reads it again.
+const cache = { settings: null, health: null };
+
 async function loadSettings() {
+  if (cache.settings) return cache.settings;
   const stored = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
-  return core.validateSettings(stored ?? undefined);
+  const settings = core.validateSettings(stored ?? undefined);
+  cache.settings = settings;
+  return settings;
 }
 
 async function loadHealth() {
-  return (await ext.storage.session.get(K_HEALTH))[K_HEALTH] ?? '';
+  if (cache.health !== null) return cache.health;
+  const health = (await ext.storage.session.get(K_HEALTH))[K_HEALTH] ?? '';
+  if (cache.health === null) cache.health = health;
+  return cache.health;
 }
 
 function saveHealth(router) {
@@ -49,8 +63,19 @@ function saveHealth(router) {
   } catch {
     return;
   }
+  if (json === cache.health) return;
+  cache.health = json;
   queued(() => ext.storage.session.set({ [K_HEALTH]: json }));
 }
+
+ext.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && changes[K_SETTINGS]) cache.settings = null;
+  if (area === 'session' && changes[K_HEALTH]) {
+    const value = changes[K_HEALTH].newValue;
+    // Our own writes come back here too; only a change made elsewhere (or a removal) replaces the cache.
+    if (value === undefined) cache.health = null;
+  }
+});
 
 function appendTimeline(entries) {
   if (entries.length === 0) return;
@@ -68,15 +93,13 @@ function publicEntry(entry) {
 
 // ---- one HTTP or on-device attempt -------------------------------------------------------------
 
-/** Messages for a provider: the conversation, the new prompt, trimmed to its context window. */
-function messagesFor(entry, conversation, prompt) {
+/** The conversation plus the new prompt (buildRequest trims it to the provider's context window). */
+function messagesFor(conversation, prompt) {
   const all = conversation
     .filter((m) => m && typeof m.content === 'string' && ['system', 'user', 'assistant'].includes(m.role))
     .map((m) => ({ role: m.role, content: m.content }));
   if (typeof prompt === 'string' && prompt.length > 0) all.push({ role: 'user', content: prompt });
-  const max = entry.config.max_context_tokens;
-  if (!max) return { messages: all, note: null };
-  return core.fitToContext(all, max);
+  return all;
 }
 
 /**
@@ -84,7 +107,7 @@ function messagesFor(entry, conversation, prompt) {
  * returns {ok: true, finish} or {ok: false, class, detail, retry_after_ms}. A stale attempt (aborted
  * by the caller) resolves with {ok: false, class: 'cancelled'}.
  */
-async function attempt({ entry, messages, continueFrom, maxOutputTokens, signal, onFirstByte, onText }) {
+async function attempt({ entry, messages, continueFrom, maxOutputTokens, signal, onFirstByte, onText, onNote = () => {} }) {
   const kind = entry.config.kind;
   if (kind === 'chrome_built_in') return attemptBuiltIn({ messages, continueFrom, signal, onFirstByte, onText });
   let request;
@@ -97,6 +120,7 @@ async function attempt({ entry, messages, continueFrom, maxOutputTokens, signal,
     const message = String(error?.message ?? error);
     return { ok: false, class: /API key/.test(message) ? 'auth' : 'bad_request', detail: message };
   }
+  if (request.note) onNote(request.note);
   let response;
   try {
     response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal, cache: 'no-store', credentials: 'omit' });
@@ -189,6 +213,7 @@ async function attemptBuiltIn({ messages, continueFrom, signal, onFirstByte, onT
 class Ask {
   constructor(port, message) {
     this.port = port;
+    this.askId = message.id ?? null; // the page's id for this ask, echoed in every message
     this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     this.conversation = Array.isArray(message.conversation) ? message.conversation : [];
     this.prompt = typeof message.prompt === 'string' ? message.prompt : '';
@@ -210,7 +235,7 @@ class Ask {
   post(message) {
     if (this.ended && message.type === 'delta') return;
     try {
-      this.port?.postMessage(message);
+      this.port?.postMessage(this.askId === null ? message : { ...message, id: this.askId });
     } catch {
       this.port = null; // the page went away
     }
@@ -325,7 +350,7 @@ class Ask {
     }
     const controller = new AbortController();
     this.controller = controller;
-    const { messages } = messagesFor(entry, this.conversation, this.prompt);
+    const messages = messagesFor(this.conversation, this.prompt);
     const continueFrom = fetchSpec.continue_partial || this.text ? this.text : null;
     attempt({
       entry,
@@ -334,6 +359,7 @@ class Ask {
       maxOutputTokens: this.settings.max_output_tokens,
       signal: controller.signal,
       onFirstByte: () => live() && this.event((now) => this.router.firstByte(now)),
+      onNote: (text) => live() && this.post({ type: 'notice', provider: fetchSpec.provider, text }),
       onText: (text) => {
         if (!live()) return;
         if (text) {
@@ -443,7 +469,7 @@ ext.runtime.onConnect.addListener((port) => {
       ask?.stop();
       ask = new Ask(port, message);
       ask.start().catch((error) => ask.fail({ message: `Understudy failed: ${error?.message ?? error}`, class: 'bad_request' }));
-    } else if (message.type === 'stop') {
+    } else if (message.type === 'stop' && (message.id === undefined || message.id === ask?.askId)) {
       ask?.stop();
     }
   });
@@ -467,12 +493,17 @@ ext.storage.onChanged.addListener((changes, area) => {
     const settings = core.validateSettings(newValue);
     const router = new core.Router(settings, 0, await loadHealth());
     for (const id of changed) router.markFixed(id);
-    await ext.storage.session.set({ [K_HEALTH]: router.saveHealth() });
+    cache.health = router.saveHealth();
+    await ext.storage.session.set({ [K_HEALTH]: cache.health });
     router.free();
   });
 });
 
-onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'providers.test'], async (message) => {
+onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'providers.test'], async (message, sender) => {
+  // Extension pages only: content scripts run beside pages that must not drive providers.
+  if (sender?.id !== ext.runtime.id || !(sender?.url ?? '').startsWith(ext.runtime.getURL(''))) {
+    throw new Error(`${message.type} is only answered to the extension's own pages`);
+  }
   if (message.type === 'providers.last') return (await ext.storage.session.get(K_LAST))[K_LAST] ?? null;
   if (message.type === 'providers.timeline') return (await ext.storage.session.get(K_TIMELINE))[K_TIMELINE] ?? [];
   const settings = await loadSettings();
@@ -480,7 +511,10 @@ onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'pro
     const router = new core.Router(settings, 0, await loadHealth());
     const availability = router.availability(Date.now());
     router.free();
-    const chain = core.validateSettings(settings) && settings.providers.filter((p) => p.enabled);
+    // The effective chain, in order: router.chain when set, else the list order; enabled only.
+    const byId = new Map(settings.providers.map((p) => [p.id, p]));
+    const ids = settings.router.chain.length > 0 ? settings.router.chain : settings.providers.map((p) => p.id);
+    const chain = ids.map((id) => byId.get(id)).filter((p) => p?.enabled);
     return chain.map((p) => ({ ...publicEntry(p), availability: availability[p.id] ?? { kind: 'available' } }));
   }
   // providers.test: one tiny request to one provider, no router, no retries.

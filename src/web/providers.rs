@@ -97,22 +97,33 @@ struct RequestView {
     url: String,
     headers: serde_json::Map<String, serde_json::Value>,
     body: String,
+    note: Option<String>,
 }
 
 /// Builds the streaming request for a provider config, a conversation and options:
-/// `{method, url, headers: {name: value}, body}`.
+/// `{method, url, headers: {name: value}, body, note}`. When the config has
+/// `max_context_tokens`, the conversation is first trimmed to it (newest turns kept) and `note`
+/// says what was left out.
 #[wasm_bindgen(js_name = buildRequest)]
 pub fn build_request_js(config: JsValue, messages: JsValue, options: JsValue) -> Result<JsValue, JsError> {
     let config: ProviderConfig = from_js(config)?;
-    let messages: Vec<ChatMessage> = from_js(messages)?;
+    let mut messages: Vec<ChatMessage> = from_js(messages)?;
     let options: RequestOptions = if options.is_undefined() || options.is_null() {
         RequestOptions::default()
     } else {
         from_js(options)?
     };
+    let mut note = None;
+    if let Some(max) = config.max_context_tokens {
+        let (kept, dropped) = fit_to_context(&messages, max);
+        if dropped.is_some() {
+            messages = kept;
+            note = dropped;
+        }
+    }
     let request = build_request(&config, &messages, &options).map_err(|e| JsError::new(&e.to_string()))?;
     let headers = request.headers.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
-    to_js(&RequestView { method: request.method, url: request.url, headers, body: request.body })
+    to_js(&RequestView { method: request.method, url: request.url, headers, body: request.body, note })
 }
 
 /// Classifies an HTTP error answer: `{class, message, retry_after_ms}`. `headers` is a list of

@@ -31,7 +31,7 @@ async function workerMark(value) {
 
 test('an open circuit breaker survives a service-worker restart', async () => {
   fake.plan('flaky', ['500']);
-  await configure(control, [provider(fake, 'flaky', 'openai'), provider(fake, 'steady', 'ollama')]);
+  await configure(control, [provider(fake, 'flaky', 'openai'), provider(fake, 'steady', 'ollama')], { switch_if_wait_over_ms: 1000 });
   const panel = await openPanel(browser.context);
   const first = await ask(panel, 'First');
   assert.equal(first.provider, 'steady');
