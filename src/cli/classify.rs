@@ -90,6 +90,6 @@ pub fn run(args: &[String]) -> i32 {
         "evidence": d.evidence.to_string(),
         "retry_after_s": d.retry_after_s,
     });
-    println!("{line}");
+    super::print_line(&line.to_string());
     0
 }

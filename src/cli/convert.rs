@@ -172,7 +172,7 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// Runs the verb with its arguments and returns the exit code.
 pub fn run(args: &[String]) -> i32 {
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
+        super::print_line(USAGE);
         return 0;
     }
     let parsed = match parse_args(args) {

@@ -14,6 +14,14 @@ commands:
                                 decode a saved provider stream; prints one JSON object
   version                       print the core version";
 
+/// Writes one line to standard output. A reader that went away (`understudy ... | head`) is not an
+/// error of ours: the line is dropped instead of panicking on a broken pipe.
+pub(crate) fn print_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
 /// Runs the command line with `args` (without the program name) and returns the exit code.
 pub fn main(args: &[String]) -> i32 {
     match args.first().map(String::as_str) {
@@ -21,11 +29,11 @@ pub fn main(args: &[String]) -> i32 {
         Some("convert") => convert::run(&args[1..]),
         Some("stream") => stream::run(&args[1..]),
         Some("version" | "--version" | "-V") => {
-            println!("understudy {}", crate::VERSION);
+            print_line(&format!("understudy {}", crate::VERSION));
             0
         }
         Some("help" | "--help" | "-h") => {
-            println!("{USAGE}");
+            print_line(USAGE);
             0
         }
         _ => {

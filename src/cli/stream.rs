@@ -72,11 +72,11 @@ pub fn run(args: &[String]) -> i32 {
         _ => serde_json::Value::Null,
     };
     // Written by hand to keep the documented key order.
-    println!(
+    super::print_line(&format!(
         "{{\"text\":{},\"outcome\":\"{}\",\"error\":{}}}",
         serde_json::Value::String(text),
         outcome.kind_name(),
         error
-    );
+    ));
     0
 }
