@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 WASM_BINDGEN_VERSION := 0.2.130
 WASM_TARGET := wasm32-unknown-unknown
+LITELLM_VERSION := 1.108.7
+LITELLM_VENV := target/litellm-venv
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
@@ -16,7 +18,7 @@ WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable
 
 all: build
 
-## setup: install what a fresh machine lacks (wasm32 target, wasm-bindgen-cli, npm tools, Chromium).
+## setup: install what a fresh machine lacks (wasm32 target, wasm-bindgen-cli, npm tools, Chromium, LiteLLM).
 setup:
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
@@ -30,6 +32,12 @@ setup:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  npm ci --no-audit --no-fund; fi
+	@# LiteLLM proxy: a real third-party OpenAI-compatible server for the provider end-to-end tests.
+	@if [ ! -f $(LITELLM_VENV)/.installed-$(LITELLM_VERSION) ]; then \
+	  echo "installing litellm[proxy] $(LITELLM_VERSION) into $(LITELLM_VENV)"; \
+	  python3 -m venv $(LITELLM_VENV) && \
+	  $(LITELLM_VENV)/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]==$(LITELLM_VERSION)' && \
+	  touch $(LITELLM_VENV)/.installed-$(LITELLM_VERSION); fi
 
 ## build: the size-optimised wasm, dist/chrome, dist/firefox and their store zips.
 wasm: setup

@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod provider;
 pub mod router;
 pub mod services;
+pub mod settings;
 pub mod site;
 pub mod status;
 pub mod stream;

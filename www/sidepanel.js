@@ -1,10 +1,254 @@
-// Side panel entry point: thin glue over the Wasm core.
+// Side panel: a small chat that streams answers from the alternative providers through the service
+// worker (port 'understudy-ask'). Provider text is only ever inserted as text nodes.
 import init, { coreVersion } from '../pkg/understudy.js';
 
-const status = document.getElementById('status');
+const ext = globalThis.browser ?? globalThis.chrome;
+const $ = (id) => document.getElementById(id);
+const status = $('status');
+const answer = $('answer');
+const errorBox = $('error');
+const promptBox = $('prompt');
+const sendButton = $('send');
+const stopButton = $('stop');
+const continueButton = $('continue');
+const decisions = $('decisions');
+const decisionsCount = $('decisions-count');
+const history = $('history');
+
+/** The conversation so far: [{role, content}]. */
+const turns = [];
+/** The request on screen: {id, prompt, text, provider, state}. */
+let current = null;
+let ping = null;
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else node.setAttribute(k, v);
+  }
+  node.append(...children.map((c) => (typeof c === 'string' ? document.createTextNode(c) : c)));
+  return node;
+}
+
+function setState(state) {
+  answer.dataset.state = state;
+  answer.setAttribute('aria-busy', String(state === 'streaming'));
+  stopButton.disabled = state !== 'streaming';
+  sendButton.disabled = state === 'streaming';
+}
+
+function showError(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = !message;
+}
+
+function label(provider) {
+  return chainLabels.get(provider) ?? provider ?? '';
+}
+
+const chainLabels = new Map();
+async function renderChain() {
+  const reply = await ext.runtime.sendMessage({ type: 'providers.chain' });
+  const list = $('chain');
+  list.replaceChildren();
+  if (!reply?.ok) {
+    list.append(el('li', { class: 'error' }, `Cannot read the provider settings: ${reply?.error ?? 'no answer'}`));
+    return;
+  }
+  if (reply.value.length === 0) list.append(el('li', {}, 'No provider enabled: add one in the options page.'));
+  for (const p of reply.value) {
+    chainLabels.set(p.id, p.label);
+    const a = p.availability?.kind ?? 'available';
+    const tag = a === 'open' ? 'cooling down' : a === 'misconfigured' ? 'needs its settings fixed' : a === 'probe' ? 'recovering' : '';
+    list.append(el('li', { dataset: { provider: p.id, availability: a } }, p.label, ...(tag ? [el('span', { class: 'tag' }, tag)] : [])));
+  }
+}
+
+function describeDecision(d) {
+  const o = d.outcome ?? {};
+  const who = label(d.provider);
+  switch (o.kind) {
+    case 'started': return `${who}: asked (attempt ${d.attempt})${o.continue_partial ? ', continuing the partial answer' : ''}`;
+    case 'first_byte': return `${who}: answering after ${d.elapsed_ms} ms`;
+    case 'completed': return `${who}: complete`;
+    case 'failed': return `${who}: failed (${o.class})`;
+    case 'timeout': return `${who}: ${o.reason === 'stalled' ? 'stalled' : 'no first byte in time'}, aborted`;
+    case 'skipped': return `${who}: stepped around (${o.reason?.kind?.replace('_', ' ')})`;
+    case 'tried_anyway': return `${who}: tried anyway (${o.reason?.kind?.replace('_', ' ')})`;
+    case 'retry_scheduled': return `${who}: retry in ${o.wait_ms} ms${o.server_retry_after ? ' (as the server asked)' : ''}`;
+    case 'switched': return `${who} → ${label(o.to)}`;
+    case 'breaker_opened': return `${who}: set aside for a while`;
+    case 'marked_misconfigured': return `${who}: its settings need fixing`;
+    case 'gave_up': return 'gave up';
+    case 'cancelled': return 'stopped';
+    default: return `${who}: ${o.kind ?? 'event'}`;
+  }
+}
+
+function addDecision(d) {
+  decisions.append(el('li', { dataset: { kind: d.outcome?.kind ?? '' } }, describeDecision(d)));
+  decisionsCount.textContent = `(${decisions.children.length})`;
+}
+
+/** Moves the answer on screen into the history list. */
+function archiveCurrent() {
+  if (!current || current.archived) return;
+  current.archived = true;
+  history.append(el('li', { class: 'user' }, el('span', { class: 'who' }, 'You'), current.prompt));
+  if (current.text) history.append(el('li', {}, el('span', { class: 'who' }, label(current.provider)), current.text));
+}
+
+function ask({ prompt, partial = '' }) {
+  if (current?.state === 'streaming') return;
+  if (current?.state === 'done' && !current.archived) archiveCurrent();
+  const textNode = document.createTextNode(partial);
+  answer.replaceChildren(textNode);
+  answer.dataset.provider = '';
+  delete answer.dataset.outcome;
+  decisions.replaceChildren();
+  decisionsCount.textContent = '';
+  showError('');
+  continueButton.hidden = true;
+  answer.dataset.request = String(Number(answer.dataset.request ?? 0) + 1);
+  const port = connection();
+  const me = { id: ++asked, port, prompt, text: partial, provider: null, state: 'streaming', archived: false, conversation: turns.slice() };
+  current = me;
+  setState('streaming');
+  clearInterval(ping);
+  ping = setInterval(() => me.state === 'streaming' && send({ type: 'ping' }), 15_000);
+  send({ type: 'ask', id: me.id, conversation: me.conversation, prompt, partial });
+  status.textContent = 'Asking…';
+}
+
+function end(me, state) {
+  me.state = state;
+  clearInterval(ping);
+  setState(state);
+}
+
+// One port for the panel's life (opened at load, reopened after the worker stopped): each ask is
+// one message on it, so asking costs no connection setup. Every answer message carries its ask's id.
+let port = null;
+let asked = 0;
+
+function connection() {
+  if (port) return port;
+  port = ext.runtime.connect({ name: 'understudy-ask' });
+  port.onMessage.addListener(onMessage);
+  port.onDisconnect.addListener(() => {
+    port = null;
+    const me = current;
+    if (me && me.state === 'streaming') {
+      end(me, 'error');
+      answer.dataset.errorClass = 'interrupted';
+      showError('The background worker stopped while answering. The partial answer and your message are kept: press "Continue the answer" or Send.');
+      continueButton.hidden = !me.text;
+    }
+  });
+  return port;
+}
+
+function send(message) {
+  try {
+    connection().postMessage(message);
+  } catch {
+    port = null;
+    connection().postMessage(message);
+  }
+}
+
+function onMessage(m) {
+  const me = current;
+  if (!me || m.id !== me.id || me.state !== 'streaming') return;
+  if (m.type === 'delta') {
+    if (me.provider !== m.provider) {
+      me.provider = m.provider;
+      answer.dataset.provider = m.provider;
+    }
+    me.text += m.text;
+    answer.firstChild.appendData(m.text);
+  } else if (m.type === 'decision') {
+    addDecision(m);
+  } else if (m.type === 'notice') {
+    decisions.append(el('li', { dataset: { kind: 'notice' } }, `${label(m.provider)}: ${m.text}`));
+    decisionsCount.textContent = `(${decisions.children.length})`;
+  } else if (m.type === 'done') {
+    end(me, 'done');
+    answer.dataset.outcome = m.outcome;
+    if (m.provider) answer.dataset.provider = m.provider;
+    if (m.outcome === 'cancelled') {
+      status.textContent = me.text ? 'Stopped. The partial answer is kept.' : 'Stopped.';
+      continueButton.hidden = !me.text;
+    } else {
+      turns.push({ role: 'user', content: me.prompt }, { role: 'assistant', content: me.text });
+      promptBox.value = '';
+      status.textContent = `Answered by ${label(m.provider)}${m.outcome === 'length' ? ' (cut at the length limit)' : ''}.`;
+    }
+  } else if (m.type === 'error') {
+    end(me, 'error');
+    answer.dataset.errorClass = m.class ?? '';
+    const said = /[.!?]$/.test(m.message.trim()) ? m.message.trim() : `${m.message.trim()}.`;
+    showError(`${said}${me.text ? ' The partial answer is kept above.' : ''} Your message is kept: press Send to try again.`);
+    continueButton.hidden = !me.text;
+    status.textContent = 'No answer.';
+  }
+}
+
+document.getElementById('composer').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const prompt = promptBox.value.trim();
+  if (!prompt) {
+    promptBox.focus();
+    return;
+  }
+  ask({ prompt });
+});
+
+promptBox.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    document.getElementById('composer').requestSubmit();
+  }
+});
+
+stopButton.addEventListener('click', () => {
+  if (current?.state === 'streaming') send({ type: 'stop', id: current.id });
+});
+
+continueButton.addEventListener('click', () => {
+  const prev = current;
+  if (!prev || prev.state === 'streaming') return;
+  ask({ prompt: prev.prompt, partial: prev.text });
+});
+
+async function restoreInterrupted() {
+  const reply = await ext.runtime.sendMessage({ type: 'providers.last' });
+  const last = reply?.ok ? reply.value : null;
+  if (!last || last.state !== 'streaming' || !last.text) return;
+  // An answer that was streaming when the worker or this panel stopped: show it, offer to continue.
+  answer.replaceChildren(document.createTextNode(last.text));
+  answer.dataset.provider = last.provider ?? '';
+  setState('error');
+  answer.dataset.errorClass = 'interrupted';
+  current = { prompt: last.prompt, text: last.text, provider: last.provider, state: 'error', archived: false };
+  turns.push(...(last.conversation ?? []));
+  promptBox.value = last.prompt;
+  showError('This answer was interrupted. It is kept: press "Continue the answer" to finish it.');
+  continueButton.hidden = false;
+}
+
 try {
   await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
   status.textContent = `Ready (core ${coreVersion()}). When ChatGPT fails, the conversation continues here.`;
+  await renderChain();
+  await restoreInterrupted();
+  connection(); // wakes the worker now, so the first ask is as quick as the next
+  document.body.dataset.ready = 'true';
+  ext.storage.onChanged.addListener((changes, area) => {
+    if ((area === 'local' && changes.settings) || (area === 'session' && changes['providers.health'])) renderChain().catch(() => {});
+  });
 } catch (error) {
   status.textContent = `Understudy could not start: ${error?.message ?? error}`;
   status.classList.add('error');

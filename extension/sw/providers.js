@@ -1,2 +1,541 @@
-// Service-worker side of the providers feature.
-export {};
+// Service-worker side of the providers feature: the streaming engine driven by the Wasm router.
+//
+// Port protocol (chrome.runtime.connect({name: 'understudy-ask'}); one port may carry many asks,
+// one at a time: a new ask stops the previous one). `id` is the page's id for an ask, optional,
+// echoed in every message about it.
+//   page → worker  {type:'ask', id?, conversation:[{role, content}], prompt, partial?}
+//                  {type:'stop', id?}       cancel: the fetch is aborted, everything released
+//                  {type:'ping'}            keeps the worker alive during long waits (no answer)
+//   worker → page  {type:'delta', provider, text}
+//                  {type:'decision', provider, attempt, outcome, elapsed_ms, at_ms}
+//                  {type:'notice', provider, text}   e.g. older turns left out to fit the context
+//                  {type:'done', provider, outcome: 'complete'|'length'|'cancelled', text}
+//                  {type:'error', message, class, partial, providers}
+// One-shot messages (runtime.sendMessage): providers.chain, providers.last, providers.timeline,
+// providers.test {provider}.
+// Storage: local `settings` (the Settings object, API keys included: read here only, never sent
+// to a page); session `providers.health` (circuit breakers, JSON), `providers.timeline` (last
+// decisions), `providers.lastStream` (the running or last answer, throttled while it grows).
+import { ext } from '../api.js';
+import { core, onMessages, ready } from './core.js';
+
+export const PORT_NAME = 'understudy-ask';
+const K_SETTINGS = 'settings';
+const K_HEALTH = 'providers.health';
+const K_TIMELINE = 'providers.timeline';
+const K_LAST = 'providers.lastStream';
+const TIMELINE_MAX = 200;
+const PERSIST_EVERY_MS = 300;
+const PERSIST_MAX_CHARS = 2_000_000;
+const ERROR_BODY_MAX = 64 * 1024;
+
+// ---- storage helpers (writes to one key are chained so read-modify-write cannot interleave) ----
+let writes = Promise.resolve();
+function queued(fn) {
+  writes = writes.then(fn, fn).catch(() => {});
+  return writes;
+}
+
+// Read-through caches for this worker's life: settings and health are read from storage once, then
+// kept current by storage.onChanged (and by our own writes), so a request reaches its fetch without
+// waiting on storage. Storage stays the source of truth: a restarted worker reads it again.
+const cache = { settings: null, health: null };
+
+async function loadSettings() {
+  if (cache.settings) return cache.settings;
+  const stored = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
+  const settings = core.validateSettings(stored ?? undefined);
+  cache.settings = settings;
+  return settings;
+}
+
+async function loadHealth() {
+  if (cache.health !== null) return cache.health;
+  const health = (await ext.storage.session.get(K_HEALTH))[K_HEALTH] ?? '';
+  if (cache.health === null) cache.health = health;
+  return cache.health;
+}
+
+function saveHealth(router) {
+  let json;
+  try {
+    json = router.saveHealth();
+  } catch {
+    return;
+  }
+  if (json === cache.health) return;
+  cache.health = json;
+  queued(() => ext.storage.session.set({ [K_HEALTH]: json }));
+}
+
+ext.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && changes[K_SETTINGS]) cache.settings = null;
+  if (area === 'session' && changes[K_HEALTH]) {
+    const value = changes[K_HEALTH].newValue;
+    // Our own writes come back here too; only a change made elsewhere (or a removal) replaces the cache.
+    if (value === undefined) cache.health = null;
+  }
+});
+
+function appendTimeline(entries) {
+  if (entries.length === 0) return;
+  queued(async () => {
+    const old = (await ext.storage.session.get(K_TIMELINE))[K_TIMELINE] ?? [];
+    const next = old.concat(entries);
+    await ext.storage.session.set({ [K_TIMELINE]: next.slice(Math.max(0, next.length - TIMELINE_MAX)) });
+  });
+}
+
+function publicEntry(entry) {
+  const { id, label, enabled, config } = entry;
+  return { id, label: label || config.kind, enabled, kind: config.kind, model: config.model, base_url: config.base_url };
+}
+
+// ---- one HTTP or on-device attempt -------------------------------------------------------------
+
+/** The conversation plus the new prompt (buildRequest trims it to the provider's context window). */
+function messagesFor(conversation, prompt) {
+  const all = conversation
+    .filter((m) => m && typeof m.content === 'string' && ['system', 'user', 'assistant'].includes(m.role))
+    .map((m) => ({ role: m.role, content: m.content }));
+  if (typeof prompt === 'string' && prompt.length > 0) all.push({ role: 'user', content: prompt });
+  return all;
+}
+
+/**
+ * Runs one attempt. Callbacks: onFirstByte(), onText(text) for each chunk (text may be empty),
+ * returns {ok: true, finish} or {ok: false, class, detail, retry_after_ms}. A stale attempt (aborted
+ * by the caller) resolves with {ok: false, class: 'cancelled'}.
+ */
+async function attempt({ entry, messages, continueFrom, maxOutputTokens, signal, onFirstByte, onText, onNote = () => {} }) {
+  const kind = entry.config.kind;
+  if (kind === 'chrome_built_in') return attemptBuiltIn({ messages, continueFrom, signal, onFirstByte, onText });
+  let request;
+  try {
+    request = core.buildRequest(entry.config, messages, {
+      continue_from: continueFrom || null,
+      max_output_tokens: maxOutputTokens ?? null,
+    });
+  } catch (error) {
+    const message = String(error?.message ?? error);
+    return { ok: false, class: /API key/.test(message) ? 'auth' : 'bad_request', detail: message };
+  }
+  if (request.note) onNote(request.note);
+  let response;
+  try {
+    response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal, cache: 'no-store', credentials: 'omit' });
+  } catch (error) {
+    if (signal.aborted) return { ok: false, class: 'cancelled' };
+    return { ok: false, class: 'network', detail: `could not reach ${new URL(request.url).origin} (${error?.message ?? error})` };
+  }
+  if (!response.ok) {
+    let body = '';
+    try {
+      body = (await response.text()).slice(0, ERROR_BODY_MAX);
+    } catch {
+      if (signal.aborted) return { ok: false, class: 'cancelled' };
+    }
+    const e = core.classifyHttpError(kind, response.status, [...response.headers], body);
+    return { ok: false, class: e.class, detail: e.message, retry_after_ms: e.retry_after_ms ?? null };
+  }
+  onFirstByte();
+  const decoder = new core.StreamDecoder(core.streamFormatFor(kind));
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      onText(decoder.feed(value));
+      if (decoder.isEnded()) {
+        reader.cancel().catch(() => {});
+        break;
+      }
+    }
+  } catch (error) {
+    decoder.free();
+    if (signal.aborted) return { ok: false, class: 'cancelled' };
+    return { ok: false, class: 'network', detail: `the connection dropped mid-answer (${error?.message ?? error})` };
+  }
+  const end = decoder.finish();
+  decoder.free();
+  if (end.text) onText(end.text);
+  if (end.outcome === 'complete') {
+    if (end.finish === 'content_filter') return { ok: false, class: 'content_filter', detail: 'the provider stopped the answer by its content policy' };
+    return { ok: true, finish: end.finish };
+  }
+  if (end.outcome === 'error') return { ok: false, class: end.error.class, detail: end.error.message };
+  return { ok: false, class: 'network', detail: 'the stream ended before the answer was complete' };
+}
+
+/** Chrome's on-device model through the Prompt API (global LanguageModel), when present. */
+async function attemptBuiltIn({ messages, continueFrom, signal, onFirstByte, onText }) {
+  const LM = globalThis.LanguageModel;
+  const unavailable = (why) => ({ ok: false, class: 'not_found', detail: `Chrome's on-device model is not available in this browser (${why}). Turn it off in the provider list or use Chrome with built-in AI.` });
+  if (!LM || typeof LM.availability !== 'function') return unavailable('no Prompt API');
+  let session;
+  try {
+    const availability = await LM.availability();
+    if (availability !== 'available') {
+      return availability === 'downloadable' || availability === 'downloading'
+        ? { ok: false, class: 'server', detail: "Chrome's on-device model is still being downloaded; try again in a few minutes." }
+        : unavailable(`availability: ${availability}`);
+    }
+    const turns = messages.slice();
+    if (continueFrom) {
+      turns.push({ role: 'assistant', content: continueFrom });
+      turns.push({ role: 'user', content: 'Your previous answer was cut off. Continue it exactly where it stopped, without repeating anything.' });
+    }
+    const last = turns.pop();
+    session = await LM.create({ initialPrompts: turns, signal });
+    const stream = session.promptStreaming(last?.content ?? '', { signal });
+    let first = true;
+    for await (const chunk of stream) {
+      if (first) {
+        onFirstByte();
+        first = false;
+      }
+      onText(String(chunk));
+    }
+    if (first) onFirstByte();
+    return { ok: true, finish: 'stop' };
+  } catch (error) {
+    if (signal.aborted) return { ok: false, class: 'cancelled' };
+    return { ok: false, class: 'server', detail: `Chrome's on-device model failed: ${error?.message ?? error}` };
+  } finally {
+    try {
+      session?.destroy();
+    } catch {}
+  }
+}
+
+// ---- one request driven by the router ------------------------------------------------------------
+
+class Ask {
+  constructor(port, message) {
+    this.port = port;
+    this.askId = message.id ?? null; // the page's id for this ask, echoed in every message
+    this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    this.conversation = Array.isArray(message.conversation) ? message.conversation : [];
+    this.prompt = typeof message.prompt === 'string' ? message.prompt : '';
+    this.text = typeof message.partial === 'string' ? message.partial : '';
+    this.router = null;
+    this.settings = null;
+    this.timer = null;
+    this.controller = null;
+    this.attemptSeq = 0;
+    this.current = null; // {provider, attempt, seq}
+    this.provider = null;
+    this.seen = 0;
+    this.ended = false;
+    this.lastPersist = 0;
+    this.persistTimer = null;
+    this.keepAlive = null;
+  }
+
+  post(message) {
+    if (this.ended && message.type === 'delta') return;
+    try {
+      this.port?.postMessage(this.askId === null ? message : { ...message, id: this.askId });
+    } catch {
+      this.port = null; // the page went away
+    }
+  }
+
+  async start() {
+    await ready;
+    try {
+      this.settings = await loadSettings();
+    } catch (error) {
+      return this.fail({ message: `The provider settings are invalid: ${error?.message ?? error}. Fix them in the options page.`, class: 'bad_request' });
+    }
+    if (!this.prompt.trim() && !this.text) return this.fail({ message: 'There is nothing to ask: type a prompt first.', class: 'bad_request' });
+    const seed = Math.floor(Math.random() * 2 ** 52);
+    try {
+      this.router = new core.Router(this.settings, seed, await loadHealth());
+    } catch (error) {
+      return this.fail({ message: `The router settings are invalid: ${error?.message ?? error}`, class: 'bad_request' });
+    }
+    // Extension API calls keep the worker alive while we wait (retry waits can exceed 30 s).
+    this.keepAlive = setInterval(() => ext.runtime.getPlatformInfo?.().catch?.(() => {}), 20_000);
+    this.persist(true);
+    this.perform(this.router.start(Date.now()));
+  }
+
+  /** Performs a router action, then records the decisions it made. */
+  perform(action) {
+    if (this.ended || !action) return;
+    switch (action.action) {
+      case 'fetch':
+        this.arm(action.timer_at_ms);
+        this.launch(action.fetch);
+        break;
+      case 'wait_until':
+      case 'set_timer':
+        this.arm(action.at_ms);
+        break;
+      case 'continue':
+        break;
+      case 'abort':
+        this.abortCurrent();
+        this.flushDecisions();
+        this.perform(action.then);
+        return;
+      case 'finished':
+        this.finish({ type: 'done', provider: action.provider, outcome: this.finishReason === 'length' ? 'length' : 'complete', text: this.text });
+        break;
+      case 'gave_up': {
+        const providers = action.providers.map((p) => ({ provider: p.provider, class: p.class, message: p.message }));
+        this.finish({ type: 'error', message: humanGiveUp(action, this.settings), class: action.last_class ?? 'bad_request', partial: this.text, providers });
+        break;
+      }
+      case 'cancelled':
+        this.finish({ type: 'done', provider: this.provider, outcome: 'cancelled', text: this.text });
+        break;
+      default:
+        break;
+    }
+    this.flushDecisions();
+    if (action.action !== 'continue') saveHealth(this.router);
+  }
+
+  flushDecisions() {
+    let all;
+    try {
+      all = this.router.decisions();
+    } catch {
+      return;
+    }
+    const fresh = all.slice(Math.min(this.seen, all.length));
+    this.seen = all.length;
+    for (const d of fresh) this.post({ type: 'decision', ...d });
+    appendTimeline(fresh.map((d) => ({ request: this.id, ...d })));
+  }
+
+  arm(at) {
+    clearTimeout(this.timer);
+    if (typeof at !== 'number') return;
+    this.timer = setTimeout(() => this.event((now) => this.router.tick(now)), Math.max(0, at - Date.now()));
+  }
+
+  event(fn) {
+    if (this.ended) return;
+    let action;
+    try {
+      action = fn(Date.now());
+    } catch (error) {
+      // A late or misplaced event: the route refused it and is unchanged.
+      console.warn('understudy: router refused an event:', error?.message ?? error);
+      return;
+    }
+    this.perform(action);
+  }
+
+  abortCurrent() {
+    this.current = null;
+    const c = this.controller;
+    this.controller = null;
+    c?.abort();
+  }
+
+  launch(fetchSpec) {
+    this.abortCurrent();
+    const entry = this.settings.providers.find((p) => p.id === fetchSpec.provider);
+    const seq = ++this.attemptSeq;
+    this.current = { ...fetchSpec, seq };
+    this.provider = fetchSpec.provider;
+    const live = () => this.current?.seq === seq && !this.ended;
+    if (!entry) {
+      queueMicrotask(() => live() && this.event((now) => this.router.failed(now, { class: 'not_found', detail: 'this provider is not configured' })));
+      return;
+    }
+    const controller = new AbortController();
+    this.controller = controller;
+    const messages = messagesFor(this.conversation, this.prompt);
+    const continueFrom = fetchSpec.continue_partial || this.text ? this.text : null;
+    attempt({
+      entry,
+      messages,
+      continueFrom,
+      maxOutputTokens: this.settings.max_output_tokens,
+      signal: controller.signal,
+      onFirstByte: () => live() && this.event((now) => this.router.firstByte(now)),
+      onNote: (text) => live() && this.post({ type: 'notice', provider: fetchSpec.provider, text }),
+      onText: (text) => {
+        if (!live()) return;
+        if (text) {
+          this.text += text;
+          this.post({ type: 'delta', provider: fetchSpec.provider, text });
+          this.persist(false);
+        }
+        let action;
+        try {
+          action = this.router.chunk(Date.now(), text.length);
+        } catch {
+          return; // a chunk the route no longer expects (the attempt was just aborted)
+        }
+        if (action !== undefined) this.perform(action);
+      },
+    }).then(
+      (result) => {
+        if (!live()) return;
+        this.controller = null;
+        if (result.ok) {
+          this.finishReason = result.finish;
+          this.event((now) => this.router.completed(now));
+        } else {
+          const failure = { class: result.class, partial_text_len: this.text.length, detail: result.detail ?? null, retry_after_ms: result.retry_after_ms ?? null };
+          this.event((now) => this.router.failed(now, failure));
+        }
+      },
+      (error) => live() && this.event((now) => this.router.failed(now, { class: 'network', partial_text_len: this.text.length, detail: String(error?.message ?? error) })),
+    );
+  }
+
+  stop() {
+    if (this.ended || !this.router) {
+      this.ended = true;
+      return;
+    }
+    this.event((now) => this.router.cancel(now));
+  }
+
+  fail({ message, class: cls }) {
+    this.finish({ type: 'error', message, class: cls, partial: this.text, providers: [] });
+  }
+
+  finish(message) {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    clearInterval(this.keepAlive);
+    this.abortCurrent();
+    this.state = message.type === 'error' ? 'error' : message.outcome === 'cancelled' ? 'stopped' : 'done';
+    this.post(message);
+    this.persist(true, message);
+  }
+
+  /** Keeps the growing answer in storage.session (throttled) so a stopped worker loses nothing. */
+  persist(now, end = null) {
+    const write = () => {
+      this.persistTimer = null;
+      this.lastPersist = Date.now();
+      const record = {
+        id: this.id,
+        prompt: this.prompt,
+        conversation: this.conversation,
+        text: this.text.length > PERSIST_MAX_CHARS ? this.text.slice(0, PERSIST_MAX_CHARS) : this.text,
+        truncated: this.text.length > PERSIST_MAX_CHARS,
+        provider: this.provider,
+        state: this.state ?? 'streaming',
+        error: end?.type === 'error' ? { message: end.message, class: end.class } : null,
+        updated_at: Date.now(),
+      };
+      queued(() => ext.storage.session.set({ [K_LAST]: record }));
+    };
+    if (now) {
+      clearTimeout(this.persistTimer);
+      write();
+    } else if (!this.persistTimer) {
+      this.persistTimer = setTimeout(write, Math.max(0, PERSIST_EVERY_MS - (Date.now() - this.lastPersist)));
+    }
+  }
+}
+
+function humanGiveUp(action, settings) {
+  const label = (id) => {
+    const e = settings?.providers.find((p) => p.id === id);
+    return e?.label || id;
+  };
+  if (action.reason === 'empty_chain') return 'No alternative provider is enabled. Add one (an API key, or a local Ollama) in the options page.';
+  if (action.providers.length === 0) return action.message;
+  const lines = action.providers.map((p) => `${label(p.provider)}: ${p.message}`);
+  const lead = action.reason === 'request_rejected' ? 'The provider refused the request.' : 'No provider could answer.';
+  return `${lead} ${lines.join(' · ')}`;
+}
+
+// ---- listeners (registered synchronously) -------------------------------------------------------
+
+ext.runtime.onConnect.addListener((port) => {
+  if (port.name !== PORT_NAME) return;
+  const page = port.sender?.url ?? '';
+  if (port.sender?.id !== ext.runtime.id || !page.startsWith(ext.runtime.getURL(''))) {
+    port.disconnect(); // pages only: a content script never drives a provider
+    return;
+  }
+  let ask = null;
+  port.onMessage.addListener((message) => {
+    if (!message || typeof message !== 'object') return;
+    if (message.type === 'ask') {
+      ask?.stop();
+      ask = new Ask(port, message);
+      ask.start().catch((error) => ask.fail({ message: `Understudy failed: ${error?.message ?? error}`, class: 'bad_request' }));
+    } else if (message.type === 'stop' && (message.id === undefined || message.id === ask?.askId)) {
+      ask?.stop();
+    }
+  });
+  port.onDisconnect.addListener(() => {
+    if (ask) {
+      ask.port = null;
+      ask.stop();
+    }
+  });
+});
+
+// Editing a provider's settings clears its "misconfigured" flag (the user fixed the key).
+ext.storage.onChanged.addListener((changes, area) => {
+  if (area !== 'local' || !changes[K_SETTINGS]) return;
+  const { oldValue, newValue } = changes[K_SETTINGS];
+  const before = new Map((oldValue?.providers ?? []).map((p) => [p.id, JSON.stringify(p.config)]));
+  const changed = (newValue?.providers ?? []).filter((p) => before.get(p.id) !== JSON.stringify(p.config)).map((p) => p.id);
+  if (changed.length === 0) return;
+  queued(async () => {
+    await ready;
+    const settings = core.validateSettings(newValue);
+    const router = new core.Router(settings, 0, await loadHealth());
+    for (const id of changed) router.markFixed(id);
+    cache.health = router.saveHealth();
+    await ext.storage.session.set({ [K_HEALTH]: cache.health });
+    router.free();
+  });
+});
+
+onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'providers.test'], async (message) => {
+  if (message.type === 'providers.last') return (await ext.storage.session.get(K_LAST))[K_LAST] ?? null;
+  if (message.type === 'providers.timeline') return (await ext.storage.session.get(K_TIMELINE))[K_TIMELINE] ?? [];
+  const settings = await loadSettings();
+  if (message.type === 'providers.chain') {
+    const router = new core.Router(settings, 0, await loadHealth());
+    const availability = router.availability(Date.now());
+    router.free();
+    const chain = core.validateSettings(settings) && settings.providers.filter((p) => p.enabled);
+    return chain.map((p) => ({ ...publicEntry(p), availability: availability[p.id] ?? { kind: 'available' } }));
+  }
+  // providers.test: one tiny request to one provider, no router, no retries.
+  const entry = settings.providers.find((p) => p.id === message.provider);
+  if (!entry) throw new Error(`no provider with id ${JSON.stringify(message.provider)}`);
+  const controller = new AbortController();
+  const started = Date.now();
+  const timeout = setTimeout(() => controller.abort(), settings.router.first_byte_timeout_ms + settings.router.stall_timeout_ms);
+  let text = '';
+  let firstByteMs = null;
+  const result = await attempt({
+    entry,
+    messages: [{ role: 'user', content: 'Reply with the single word OK.' }],
+    continueFrom: null,
+    maxOutputTokens: 16,
+    signal: controller.signal,
+    onFirstByte: () => (firstByteMs = Date.now() - started),
+    onText: (t) => (text += t),
+  });
+  clearTimeout(timeout);
+  const timedOut = controller.signal.aborted;
+  return {
+    provider: entry.id,
+    ok: result.ok,
+    class: result.ok ? null : timedOut ? 'timeout' : result.class,
+    message: result.ok ? `${entry.label || entry.id} answered.` : timedOut ? 'No answer in time.' : result.detail ?? result.class,
+    text: text.slice(0, 200),
+    first_byte_ms: firstByteMs,
+    total_ms: Date.now() - started,
+  };
+});
