@@ -21,6 +21,7 @@ pub mod conversation;
 pub mod detect;
 pub mod protocol;
 pub mod provider;
+pub mod rescue;
 pub mod router;
 pub mod services;
 pub mod settings;

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod detect;
 pub mod interop;
 pub mod providers;
+pub mod rescue;
 
 use wasm_bindgen::prelude::*;
 
