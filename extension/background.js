@@ -6,6 +6,7 @@ import { core, onMessages, refuseUnclaimed } from './sw/core.js';
 import './sw/detect.js';
 import './sw/cache.js';
 import './sw/providers.js';
+import './sw/rescue.js';
 
 // Messages the core answers by itself (hello; anything unknown is refused with the core's reason).
 onMessages(ext, ['hello'], (message) => core.handleMessage(message));
