@@ -100,8 +100,8 @@
 
   function inline(parent, text) {
     let at = 0;
-    INLINE.lastIndex = 0;
-    for (let m; (m = INLINE.exec(text)); ) {
+    // matchAll works on a copy of the pattern, so the recursion below cannot disturb this loop.
+    for (const m of text.matchAll(INLINE)) {
       if (m.index > at) parent.append(text.slice(at, m.index));
       if (m[2] !== undefined) parent.append(el('code', {}, m[2]));
       else if (m[3] !== undefined || m[4] !== undefined) inline(parent.appendChild(el('strong')), m[3] ?? m[4]);
