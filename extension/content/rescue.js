@@ -21,8 +21,9 @@
   const ROLE_SEL = '[data-message-author-role]';
   const MAX_TURN = 200_000;
   const CSS = `
-    .rescue { display: contents; }
-    .menu-wrap { position: relative; display: inline-block; }
+    .actions > button, .actions > .menu-wrap { flex: 1 1 auto; }
+    .menu-wrap { position: relative; display: inline-flex; }
+    .menu-wrap > button { flex: 1 1 auto; }
     .menu { position: absolute; z-index: 2; top: calc(100% + 4px); left: 0; min-width: 12rem; margin: 0; padding: 4px;
       list-style: none; border-radius: 8px; border: 1px solid currentColor; background: #fff; color: #1f2328;
       box-shadow: 0 6px 20px rgba(0,0,0,.18); }

@@ -80,9 +80,11 @@ try {
   await notice.screenshot({ path: path.join(OUT, 'notice-answer.png') });
   await page.setViewportSize({ width: 400, height: 800 });
   await page.waitForTimeout(100);
-  await page.screenshot({ path: path.join(OUT, 'notice-400.png') });
+  await notice.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(OUT, 'page-400.png') });
+  await notice.screenshot({ path: path.join(OUT, 'notice-400.png') });
   await page.setViewportSize({ width: 1280, height: 800 });
-  log('screenshots: target/demo/rescue-answer.png, notice-answer.png, notice-400.png (400 px wide)');
+  log('screenshots: target/demo/rescue-answer.png, notice-answer.png, page-400.png and notice-400.png (400 px wide)');
 
   const panel = await openExtensionPage(browser.context, 'www/sidepanel.html');
   await panel.setViewportSize({ width: 400, height: 800 });
