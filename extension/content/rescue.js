@@ -292,14 +292,23 @@
     providers().then((list) => {
       if (ui !== me) return;
       fill(me, list);
-      // Auto mode: redirect without asking on the kinds the user chose.
-      if (list.providers.length) {
-        send({ type: 'rescue.auto', kind: detection.kind }).then((r) => {
-          if (r?.ok && r.value === true && ui === me && !me.ask) start(me, cont.dataset.provider, true);
-        });
-      }
+      // After the notice is painted: auto mode (redirect without asking on the kinds the user
+      // chose), and a port that wakes the worker now, so a click reaches a running one.
+      afterPaint(() => {
+        if (ui !== me) return;
+        if (list.providers.length) {
+          send({ type: 'rescue.auto', kind: detection.kind }).then((r) => {
+            if (r?.ok && r.value === true && ui === me && !me.ask) start(me, cont.dataset.provider, true);
+          });
+        }
+        if (!me.port) connect(me);
+      });
     });
-    connect(me); // wakes the worker now, so the click reaches a running one
+  }
+
+  /** Runs fn once the next frame is painted (messaging the worker costs the frame nothing then). */
+  function afterPaint(fn) {
+    requestAnimationFrame(() => setTimeout(fn, 0));
   }
 
   function fill(me, { providers: list, sites }) {
