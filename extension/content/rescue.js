@@ -254,7 +254,9 @@
     const cont = el('button', { type: 'button', class: 'primary', 'data-testid': 'understudy-continue', hidden: '' }, 'Continue with another provider');
     const cache = el('button', { type: 'button', 'data-testid': 'understudy-open-cache' }, 'Open my cached conversation');
     const status = el('p', { class: 'status', role: 'status', 'data-testid': 'understudy-rescue-status' });
-    const answer = el('section', { class: 'answer', 'data-testid': 'understudy-answer', 'aria-live': 'polite', 'aria-label': 'Answer from another provider', hidden: '' });
+    // Its own polite, non-atomic live region (the notice around it is an assertive atomic alert),
+    // busy while streaming so a screen reader reads the answer once, not every token.
+    const answer = el('section', { class: 'answer', 'data-testid': 'understudy-answer', 'aria-live': 'polite', 'aria-atomic': 'false', 'aria-label': 'Answer from another provider', hidden: '' });
     const name = el('span', { class: 'name' });
     const stop = el('button', { type: 'button', 'data-testid': 'understudy-stop' }, 'Stop');
     const copy = el('button', { type: 'button', 'data-testid': 'understudy-copy' }, 'Copy');
@@ -384,6 +386,7 @@
     const a = me.answer;
     a.hidden = false;
     a.dataset.state = 'streaming';
+    a.setAttribute('aria-busy', 'true');
     a.dataset.provider = provider ?? '';
     if (auto) a.dataset.auto = 'true';
     me.name.textContent = auto ? 'Continuing automatically…' : 'Asking…';
@@ -452,6 +455,7 @@
     if (a.frame) cancelAnimationFrame(a.frame);
     paint(me);
     me.answer.dataset.state = state;
+    me.answer.setAttribute('aria-busy', 'false');
     me.stop.hidden = true;
     if (!a.text && state === 'error') me.name.textContent = 'No answer';
     say(me, words, state === 'error');
