@@ -425,13 +425,42 @@ async function autoSwitches() {
   return cache.auto;
 }
 
-async function openSidePanel(tabId, path) {
-  if (!ext.sidePanel && ext.sidebarAction) return ext.sidebarAction.open(); // Firefox's sidebar
-  if (!ext.sidePanel || tabId === undefined) throw new Error('this browser has no side panel');
-  // open() must run while the click's user gesture lasts: call it first, set the path after.
-  const opening = ext.sidePanel.open({ tabId });
-  if (path) await ext.sidePanel.setOptions({ tabId, path, enabled: true }).catch(() => {});
-  await opening;
+// sidePanel.open() must run while the click's user gesture lasts, i.e. synchronously in the
+// message listener (onMessages awaits the Wasm core first, which ends the gesture). This raw
+// listener opens the panel at once and leaves the answer to the onMessages handler below, which
+// waits for the outcome kept here.
+const opening = new Map(); // tab id -> the open() promise
+ext.runtime.onMessage.addListener((message, sender) => {
+  if (message?.type !== 'rescue.sidePanel' && message?.type !== 'rescue.continue') return false;
+  const tabId = sender?.tab?.id;
+  if (tabId === undefined) return false;
+  const ours = message.type === 'rescue.sidePanel' ? fromChatPage(sender) : (sender.url ?? '').startsWith(ext.runtime.getURL(''));
+  if (!ours || sender.id !== ext.runtime.id) return false;
+  const id = typeof message.id === 'string' ? message.id.slice(0, 120) : '';
+  const path = message.type === 'rescue.continue' ? `www/sidepanel.html?c=${encodeURIComponent(id)}` : 'www/sidepanel.html?from=rescue';
+  let open;
+  try {
+    if (ext.sidePanel) {
+      ext.sidePanel.setOptions({ tabId, path, enabled: true }).catch(() => {});
+      open = ext.sidePanel.open({ tabId });
+    } else if (ext.sidebarAction) {
+      open = ext.sidebarAction.open(); // Firefox's sidebar
+    } else {
+      open = Promise.reject(new Error('this browser has no side panel'));
+    }
+  } catch (error) {
+    open = Promise.reject(error);
+  }
+  open.catch(() => {});
+  opening.set(tabId, open);
+  return false; // answered by the onMessages handler
+});
+
+async function openedPanel(tabId) {
+  const open = opening.get(tabId);
+  opening.delete(tabId);
+  if (!open) throw new Error('the side panel opens only from a click');
+  await open;
 }
 
 onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.openCache', 'rescue.sidePanel'], async (message, sender) => {
@@ -476,9 +505,8 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
         conversation_id: null,
         at: Date.now(),
       };
-      const opening = openSidePanel(sender.tab?.id, 'www/sidepanel.html?from=rescue');
       await ext.storage.session.set({ [K_PANEL]: panel });
-      await opening;
+      await openedPanel(sender.tab?.id);
       return { opened: true };
     }
     default:
@@ -491,9 +519,7 @@ onMessages(ext, ['rescue.continue'], async (message, sender) => {
   if (sender?.id !== ext.runtime.id || !(sender.url ?? '').startsWith(ext.runtime.getURL(''))) throw new Error('extension pages only');
   const id = typeof message.id === 'string' ? message.id.slice(0, 120) : '';
   if (!id) throw new Error('rescue.continue needs a conversation id');
-  const tabId = sender.tab?.id;
-  const opening = openSidePanel(tabId, `www/sidepanel.html?c=${encodeURIComponent(id)}`);
   await ext.storage.session.set({ [K_PANEL]: { conversation: [], prompt: '', text: '', provider: null, conversation_id: id, at: Date.now() } });
-  await opening;
+  await openedPanel(sender.tab?.id);
   return { opened: true, conversation_id: id };
 });

@@ -4,7 +4,7 @@
 // received); auto mode; web handoff; stop; keys never reach the page.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch, openExtensionPage } from './browser.mjs';
+import { launch, openExtensionPage, serviceWorker } from './browser.mjs';
 import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
@@ -48,17 +48,17 @@ async function setup({ auto = null, faults = [{ fault: 'ok', tokenDelayMs: 5 }],
 }
 
 /** A chat with one good exchange, then a prompt that fails the way `failure` says. */
-async function failedChat(failure = { mode: 'status', status: 503 }, prompt = 'Now add a day trip to Sintra', init = null) {
+async function failedChat(failure = { mode: 'status', status: 503 }, prompt = 'Now add a day trip to Sintra', init = null, url = 'https://chatgpt.com/') {
   site.setMode({ mode: 'healthy' });
   let page;
   if (init) {
     page = await browser.context.newPage();
     await page.addInitScript(init);
-    await page.goto('https://chatgpt.com/');
+    await page.goto(url);
     await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
     await waitObserved(browser.context, page);
   } else {
-    page = await openChat(browser.context, 'https://chatgpt.com/');
+    page = await openChat(browser.context, url);
   }
   await sendPrompt(page, 'Plan a weekend in Lisbon');
   await page.waitForFunction((a) => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent === a, FIRST_ANSWER);
@@ -290,4 +290,48 @@ test('keys never reach the page: a hostile page script finds none in the DOM, th
   }));
   assert.equal(refused, true);
   await chat.close();
+});
+
+test('"Continue in side panel" opens the side panel on this tab with the conversation and the answer', async () => {
+  const { name } = await setup();
+  const page = await failedChat();
+  await page.click(CONTINUE);
+  assert.equal((await waitAnswer(page)).state, 'done');
+  await page.click('[data-testid="understudy-open-panel"]');
+  const worker = await serviceWorker(browser.context);
+  let panel = null;
+  for (let i = 0; i < 100 && !panel; i++) {
+    panel = (await worker.evaluate(() => chrome.storage.session.get('rescue.panel')))['rescue.panel'] ?? null;
+    if (!panel) await page.waitForTimeout(20);
+  }
+  await page.waitForTimeout(300);
+  const status = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent);
+  assert.equal(status, '', 'no error opening the side panel');
+  assert.equal(panel.provider, name);
+  assert.equal(panel.prompt, 'Now add a day trip to Sintra');
+  assert.equal(panel.text, `The quick brown fox jumps over the lazy dog, one token at a time. [${name}]`);
+  assert.deepEqual(panel.conversation.slice(0, 2), [
+    { role: 'user', content: 'Plan a weekend in Lisbon' },
+    { role: 'assistant', content: FIRST_ANSWER },
+  ]);
+  await page.close();
+});
+
+test('"Open my cached conversation" opens the library on this conversation', async () => {
+  await setup();
+  const page = await failedChat(undefined, undefined, null, 'https://chatgpt.com/c/6a1f0c3e-2b4d-4e5f');
+  const worker = await serviceWorker(browser.context);
+  await page.click('[data-testid="understudy-open-cache"]');
+  let opened = null;
+  for (let i = 0; i < 100 && !opened; i++) {
+    opened = await worker.evaluate(async () => (await chrome.tabs.query({})).map((t) => t.pendingUrl || t.url || '').find((u) => u.includes('/www/library.html')) ?? null);
+    if (!opened) await page.waitForTimeout(20);
+  }
+  const url = new URL(opened);
+  assert.equal(url.protocol, 'chrome-extension:');
+  assert.equal(url.pathname, '/www/library.html');
+  assert.equal(url.searchParams.get('c'), '6a1f0c3e-2b4d-4e5f');
+  const tab = browser.context.pages().find((p) => p.url().includes('library.html'));
+  await tab?.close();
+  await page.close();
 });
