@@ -415,6 +415,14 @@ ext.runtime.onConnect.addListener((port) => {
   });
 });
 
+async function builtInReady() {
+  try {
+    return typeof globalThis.LanguageModel?.availability === 'function' && (await globalThis.LanguageModel.availability()) === 'available';
+  } catch {
+    return false;
+  }
+}
+
 async function autoSwitches() {
   if (cache.auto === undefined) {
     const settings = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
@@ -476,8 +484,11 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
         availability = router.availability(Date.now());
         router.free();
       } catch {}
+      // Chrome's on-device model is offered only where this browser has it ready: a user without
+      // keys then sees the web handoff first instead of a button that cannot answer.
+      const builtIn = await builtInReady();
       const providers = settings.providers
-        .filter((p) => p.enabled)
+        .filter((p) => p.enabled && (p.config.kind !== 'chrome_built_in' || builtIn))
         .map((p) => ({ id: p.id, label: labelOf(p), available: (availability[p.id]?.kind ?? 'available') === 'available' }));
       return { providers, sites: core.rescueHandoffSites() };
     }

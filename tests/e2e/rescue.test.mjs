@@ -335,3 +335,17 @@ test('"Open my cached conversation" opens the library on this conversation', asy
   await tab?.close();
   await page.close();
 });
+
+test('without keys (default settings, no on-device model): no continue button, the web handoff is offered instead', async () => {
+  await control.evaluate(async () => {
+    await chrome.storage.local.remove(['settings', 'understudy.auto_mode']);
+  });
+  const page = await failedChat();
+  await page.waitForSelector('[data-testid="understudy-handoff"]');
+  const seen = await page.evaluate(() => {
+    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
+    return { cont: root.querySelector('[data-testid="understudy-continue"]').hidden, handoff: root.querySelector('[data-testid="understudy-handoff"]').textContent };
+  });
+  assert.deepEqual(seen, { cont: true, handoff: 'Ask another chat site' });
+  await page.close();
+});
