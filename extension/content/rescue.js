@@ -176,6 +176,14 @@
     return frag;
   }
 
+  /**
+   * Only a person's click or key acts: the page's own scripts can reach this open shadow root, and
+   * a synthetic click must not spend the user's provider quota or open tabs.
+   */
+  const trusted = (fn) => (event) => {
+    if (event.isTrusted) fn(event);
+  };
+
   // ---- menus (keyboard: arrows, Home/End, Enter/Space, Esc) ----
 
   function menu(testid, label, items, onPick) {
@@ -185,10 +193,10 @@
     for (const it of items) {
       const li = el('li', { role: 'menuitem', tabindex: '-1', 'data-testid': it.testid, [it.attr]: it.value }, it.label);
       if (it.disabled) li.setAttribute('aria-disabled', 'true');
-      li.addEventListener('click', () => {
+      li.addEventListener('click', trusted(() => {
         closeMenu(false);
         onPick(it.value);
-      });
+      }));
       list.append(li);
     }
     const entries = () => [...list.children];
@@ -221,9 +229,11 @@
         e.preventDefault();
         e.stopPropagation();
         closeMenu();
-      } else if (e.key === 'Enter' || e.key === ' ') {
+      } else if ((e.key === 'Enter' || e.key === ' ') && e.isTrusted && all.includes(e.target)) {
         e.preventDefault();
-        e.target.click();
+        if (e.target.getAttribute('aria-disabled') === 'true') return;
+        closeMenu(false);
+        onPick(items[at].value);
       } else if (e.key === 'Tab') {
         closeMenu(false);
       }
@@ -269,27 +279,27 @@
     const me = { actions, box, cont, cache, status, answer, name, body, stop, copy, panel, detection, port: null, ask: null, menus: [] };
     ui = me;
 
-    cont.addEventListener('click', () => start(me, cont.dataset.provider));
-    cache.addEventListener('click', async () => {
+    cont.addEventListener('click', trusted(() => start(me, cont.dataset.provider)));
+    cache.addEventListener('click', trusted(async () => {
       const reply = await send({ type: 'rescue.openCache', conversation_id: conversationId() });
       if (!reply?.ok) say(me, `Cannot open the library: ${reply?.error ?? 'no answer'}`, true);
-    });
+    }));
     stop.addEventListener('click', () => {
       if (me.ask?.state === 'streaming') me.port?.postMessage({ type: 'stop', id: me.ask.id });
     });
-    copy.addEventListener('click', async () => {
+    copy.addEventListener('click', trusted(async () => {
       try {
         await navigator.clipboard.writeText(me.ask?.text ?? '');
         say(me, 'Answer copied.');
       } catch {
         say(me, 'The browser refused the clipboard; select the text to copy it.', true);
       }
-    });
-    panel.addEventListener('click', async () => {
+    }));
+    panel.addEventListener('click', trusted(async () => {
       const a = me.ask;
       const reply = await send({ type: 'rescue.sidePanel', conversation: a?.transcript ?? transcript(), prompt: a?.prompt ?? '', text: a?.text ?? '', provider: a?.provider ?? null });
       if (!reply?.ok) say(me, `Cannot open the side panel: ${reply?.error ?? 'no answer'}`, true);
-    });
+    }));
 
     providers().then((list) => {
       if (ui !== me) return;

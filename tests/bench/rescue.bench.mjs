@@ -15,35 +15,39 @@ const RUNS = 40;
 const p95 = (xs) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 const round = (x) => Math.round(x * 100) / 100;
 
-/** Clicks Continue RUNS times on the notice of PAGE; the time to the first visible answer text. */
-function clickToFirstToken(page, runs) {
-  return page.evaluate(async (n) => {
-    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
-    const cont = root.querySelector('[data-testid="understudy-continue"]');
-    const answer = root.querySelector('[data-testid="understudy-answer"]');
-    const times = [];
-    for (let i = 0; i < n; i++) {
-      const body = answer.querySelector('.body');
-      const first = new Promise((resolve) => {
+/**
+ * Clicks Continue RUNS times on the notice of PAGE (real, trusted clicks: the rescue ignores
+ * synthetic ones); the time from the click event to the first answer text visible.
+ */
+async function clickToFirstToken(page, runs) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    await page.evaluate(() => {
+      const host = document.querySelector('[data-testid="understudy-notice"]');
+      const answer = host.shadowRoot.querySelector('[data-testid="understudy-answer"]');
+      window.__first = new Promise((resolve) => {
+        let t0 = 0;
+        host.addEventListener('click', (e) => (t0 = e.timeStamp), { capture: true, once: true });
+        const body = answer.querySelector('.body');
         const obs = new MutationObserver(() => {
-          if (answer.dataset.state === 'streaming' && body.textContent.length > 0) {
+          if (t0 && answer.dataset.state === 'streaming' && body.textContent.length > 0) {
             obs.disconnect();
-            resolve(performance.now());
+            resolve(performance.now() - t0);
           }
         });
         obs.observe(body, { childList: true, subtree: true, characterData: true });
       });
-      const t0 = performance.now();
-      cont.click();
-      times.push((await first) - t0);
-      await new Promise((resolve) => {
-        const check = () => (answer.dataset.state !== 'streaming' ? resolve() : setTimeout(check, 2));
-        check();
-      });
-      if (answer.dataset.state !== 'done') throw new Error(`the answer ended in ${answer.dataset.state}`);
-    }
-    return times;
-  }, runs);
+    });
+    await page.click('[data-testid="understudy-continue"]');
+    times.push(await page.evaluate(() => window.__first));
+    const state = await page.evaluate(() => new Promise((resolve) => {
+      const answer = document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-answer"]');
+      const check = () => (answer.dataset.state !== 'streaming' ? resolve(answer.dataset.state) : setTimeout(check, 2));
+      check();
+    }));
+    if (state !== 'done') throw new Error(`the answer ended in ${state}`);
+  }
+  return times;
 }
 
 /** Detection events sent by the worker straight to the tab → the notice painted, RUNS times. */

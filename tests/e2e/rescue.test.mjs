@@ -261,6 +261,18 @@ test('keys never reach the page: a hostile page script finds none in the DOM, th
     for (const t of ['click', 'copy', 'keydown', 'focusin']) document.addEventListener(t, (e) => window.__seen.push(`${t}:${e.composedPath?.()[0]?.outerHTML ?? ''}`), true);
   };
   const chat = await failedChat(undefined, undefined, hostile);
+  // The page's script clicks our buttons itself: a synthetic click spends no quota, opens no tab.
+  const pagesBefore = browser.context.pages().length;
+  await chat.evaluate(() => {
+    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
+    root.querySelector('[data-testid="understudy-continue"]').click();
+    root.querySelector('[data-testid="understudy-open-cache"]').click();
+    root.querySelector('[data-testid="understudy-handoff-item"]').click();
+  });
+  await chat.waitForTimeout(400);
+  assert.equal(fake.to(name).length, 0, 'a synthetic click asked no provider');
+  assert.equal((await answerState(chat)).hidden, true);
+  assert.equal(browser.context.pages().length, pagesBefore, 'a synthetic click opened no tab');
   await chat.click(CONTINUE);
   assert.equal((await waitAnswer(chat)).state, 'done');
   const loot = await chat.evaluate(() => {
