@@ -21,9 +21,9 @@
   const ROLE_SEL = '[data-message-author-role]';
   const MAX_TURN = 200_000;
   const CSS = `
-    .actions > button, .actions > .menu-wrap { flex: 1 1 auto; }
     .menu-wrap { position: relative; display: inline-flex; }
     .menu-wrap > button { flex: 1 1 auto; }
+    @media (max-width: 640px) { .actions > button, .actions > .menu-wrap { flex: 1 1 auto; } }
     .menu { position: absolute; z-index: 2; top: calc(100% + 4px); left: 0; min-width: 12rem; margin: 0; padding: 4px;
       list-style: none; border-radius: 8px; border: 1px solid currentColor; background: #fff; color: #1f2328;
       box-shadow: 0 6px 20px rgba(0,0,0,.18); }
@@ -31,7 +31,8 @@
     .menu[hidden] { display: none; }
     .menu li { padding: 6px 10px; border-radius: 6px; cursor: pointer; white-space: nowrap; }
     .menu li:focus, .menu li:hover { outline: none; background: rgba(127,127,127,.2); }
-    .menu li[aria-disabled="true"] { opacity: .6; }
+    .menu li[aria-disabled="true"] { opacity: .6; cursor: default; }
+    button[aria-haspopup]::after { content: " ▾"; }
     button.primary { background: #1a735c; border-color: #1a735c; color: #fff; }
     button[hidden], .menu-wrap[hidden] { display: none; }
     .answer { flex: 1 0 100%; box-sizing: border-box; min-width: 0; border-top: 1px solid rgba(127,127,127,.35);
@@ -189,7 +190,7 @@
   function menu(testid, label, items, onPick) {
     const wrap = el('span', { class: 'menu-wrap' });
     const button = el('button', { type: 'button', 'data-testid': testid, 'aria-haspopup': 'menu', 'aria-expanded': 'false' }, label);
-    const list = el('ul', { role: 'menu', 'aria-label': label, hidden: '' });
+    const list = el('ul', { class: 'menu', role: 'menu', 'aria-label': label, hidden: '' });
     for (const it of items) {
       const li = el('li', { role: 'menuitem', tabindex: '-1', 'data-testid': it.testid, [it.attr]: it.value }, it.label);
       if (it.disabled) li.setAttribute('aria-disabled', 'true');

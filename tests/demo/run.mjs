@@ -38,7 +38,10 @@ try {
   log(`fake chatgpt.com on 127.0.0.1:${site.port} (strict CSP), Chromium ${browser.context.browser()?.version() ?? ''} with Understudy`);
   const control = await openExtensionPage(browser.context, 'www/options.html');
   await control.evaluate(async (base) => {
-    await chrome.storage.local.set({ settings: { version: 1, providers: [{ id: 'local', label: 'Local model', enabled: true, config: { kind: 'open_ai_compatible', base_url: base, model: 'demo', api_key: 'demo-key' } }] } });
+    await chrome.storage.local.set({ settings: { version: 1, providers: [
+      { id: 'local', label: 'Local model', enabled: true, config: { kind: 'open_ai_compatible', base_url: base, model: 'demo', api_key: 'demo-key' } },
+      { id: 'backup', label: 'Backup model', enabled: true, config: { kind: 'open_ai_compatible', base_url: base.replace('/local/', '/backup/'), model: 'demo', api_key: 'demo-key' } },
+    ] } });
   }, local.base('local', 'openai'));
   await control.close();
   log(`a local OpenAI-compatible provider on 127.0.0.1:${local.port} is configured as the alternative`);
@@ -68,6 +71,14 @@ try {
   await page.screenshot({ path: path.join(OUT, 'chatgpt-outage.png') });
   await notice.screenshot({ path: path.join(OUT, 'notice.png') });
   log('screenshots: target/demo/chatgpt-outage.png, target/demo/notice.png (1280x800)');
+
+  await page.click('[data-testid="understudy-providers"]');
+  await page.screenshot({ path: path.join(OUT, 'notice-menu.png') });
+  await page.keyboard.press('Escape');
+  await page.click('[data-testid="understudy-handoff"]');
+  await page.screenshot({ path: path.join(OUT, 'notice-handoff-menu.png') });
+  await page.keyboard.press('Escape');
+  log('screenshots: target/demo/notice-menu.png, notice-handoff-menu.png (the provider and chat-site menus)');
 
   const clicked = Date.now();
   await page.click('[data-testid="understudy-continue"]');
