@@ -97,6 +97,22 @@ try {
   await page.setViewportSize({ width: 1280, height: 800 });
   log('screenshots: target/demo/rescue-answer.png, notice-answer.png, page-400.png and notice-400.png (400 px wide)');
 
+  // The same in a dark page: the notice, its menus and the answer follow the page's theme.
+  const dark = await browser.context.newPage();
+  await dark.goto('https://chatgpt.com/');
+  await dark.waitForSelector('html[data-understudy-core]');
+  await dark.addStyleTag({ content: 'html, body, body * { background-color: #212121 !important; color: #ececec !important; border-color: #444 !important; }' });
+  await dark.evaluate(() => document.documentElement.classList.add('dark'));
+  await dark.fill('#prompt-textarea', 'Now add a day trip to Sintra');
+  await dark.click('[data-testid="send-button"]');
+  await dark.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector('[data-testid="understudy-continue"]:not([hidden])'));
+  await dark.click('[data-testid="understudy-continue"]');
+  await dark.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-answer"]').dataset.state === 'done', null, { timeout: 15000 });
+  await dark.click('[data-testid="understudy-providers"]');
+  await dark.screenshot({ path: path.join(OUT, 'notice-dark.png') });
+  await dark.close();
+  log('screenshot: target/demo/notice-dark.png (a dark page)');
+
   const panel = await openExtensionPage(browser.context, 'www/sidepanel.html');
   await panel.setViewportSize({ width: 400, height: 800 });
   await panel.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
