@@ -7,6 +7,7 @@ import './sw/detect.js';
 import './sw/cache.js';
 import './sw/providers.js';
 import './sw/settings.js';
+import './sw/rescue.js';
 
 // Messages the core answers by itself (hello; anything unknown is refused with the core's reason).
 onMessages(ext, ['hello'], (message) => core.handleMessage(message));

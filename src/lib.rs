@@ -23,6 +23,7 @@ pub mod detect;
 pub mod preferences;
 pub mod protocol;
 pub mod provider;
+pub mod rescue;
 pub mod router;
 pub mod services;
 pub mod settings;

@@ -1,1 +1,524 @@
-// Content script: detect (isolated world).
+// Content script: detect (isolated world). Plain JS, no Wasm, no secrets.
+//
+// Watches the chat page with one batched MutationObserver (extracting the DOM observation with
+// UnderstudyObserve at most once per frame, and only when something error-like changed), listens to
+// the MAIN-world fetch hook (content/page-hook.js) through window messages that it treats as
+// untrusted input, runs the stall timers, and sends observations to the service worker, where the
+// Wasm core judges them. It shows the in-page notice.
+//
+// Stable hooks for other features (the rescue builds on these):
+// - The notice: a host element `[data-testid="understudy-notice"]` with `data-kind="<kind>"`, an
+//   open shadow root holding `[role=alert]`, the words, `[data-testid="understudy-actions"]` (an
+//   empty container reserved for actions such as "Continue with a provider") and
+//   `[data-testid="understudy-dismiss"]`.
+// - `UnderstudyDetect` (a global of the extension's isolated world, shared with the other content
+//   scripts): `current()`, `onChange(fn)` (fn(detection | null) on every change), `actions()` (the
+//   actions container of the notice on screen, or null), `onNotice(fn)` (fn(actions, detection)
+//   each time a notice is built).
+// - The service worker also sends `{type: 'detect.event', event, current}` to the tab.
+const UnderstudyDetect = (() => {
+  const ext = UnderstudyPage.ext;
+  const HOOK = 'understudy-hook';
+  const MIN_GAP_MS = 16; // at most one DOM extraction per frame
+  const MAX_PENDING = 64;
+  const MAX_PATH = 2048;
+  const MAX_DETAIL = 2048;
+  const MAX_PROMPT = 32768;
+  const FACTS_PER_SECOND = 200;
+  const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+  let adapter = null;
+  let endpoints = [];
+  let hotSel = '';
+  let regionSel = '';
+  let current = null; // the detection in force, as the worker presents it
+  let lastDomJson = '';
+  let lastExtract = -Infinity;
+  let extractTimer = 0;
+  let observer = null;
+  let lastPrompt = null;
+  let sending = Promise.resolve();
+  const early = []; // hook facts that arrived before the adapter
+  const pending = new Map(); // hook request id -> request
+  const changeListeners = [];
+  const noticeListeners = [];
+  const cold = new WeakSet(); // elements known to sit outside every error-like region
+  let bucket = FACTS_PER_SECOND;
+  let bucketAt = 0;
+
+  // ---- talking to the worker ----
+
+  function lastUserText() {
+    const s = adapter?.selectors;
+    if (!s?.role || !s.role_attr) return null;
+    try {
+      const users = document.querySelectorAll(`${s.role}[${s.role_attr}="user"]`);
+      const last = users[users.length - 1];
+      return last ? (last.textContent || '').trim().slice(0, MAX_PROMPT) || null : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function send(observation) {
+    const message = { type: 'detect.observe', observation, prompt: lastPrompt ?? lastUserText(), url: location.href };
+    sending = sending.then(async () => {
+      try {
+        const reply = await ext.runtime.sendMessage(message);
+        if (reply?.ok) apply(reply.value?.current ?? null);
+      } catch {
+        // the extension was reloaded or the worker is restarting; the next observation retries
+      }
+    });
+    return sending;
+  }
+
+  ext.runtime.onMessage.addListener((message) => {
+    if (message?.type === 'detect.event' && adapter) apply(message.current ?? null);
+    return false;
+  });
+
+  // ---- DOM ----
+
+  function extractNow() {
+    extractTimer = 0;
+    lastExtract = performance.now();
+    if (!adapter || document.readyState === 'loading') return;
+    const obs = UnderstudyObserve.extract(document, adapter);
+    const json = JSON.stringify(obs);
+    if (json === lastDomJson) return;
+    lastDomJson = json;
+    send(obs);
+  }
+
+  function schedule() {
+    if (extractTimer) return;
+    const wait = lastExtract + MIN_GAP_MS - performance.now();
+    if (wait <= 0) extractNow();
+    else extractTimer = setTimeout(extractNow, wait);
+  }
+
+  const matches = (el, sel) => {
+    try { return el.matches(sel); } catch { return false; }
+  };
+  const contains = (el, sel) => {
+    try { return el.firstElementChild !== null && el.querySelector(sel) !== null; } catch { return false; }
+  };
+  // Whether an element (where text changed) sits inside an error-like region; cached when not.
+  function inRegion(el) {
+    if (!el || cold.has(el)) return false;
+    let hit = false;
+    try { hit = el.closest(regionSel) !== null; } catch { hit = false; }
+    if (!hit) cold.add(el);
+    return hit;
+  }
+  const hotNode = (n) => n.nodeType === 1 && (matches(n, hotSel) || contains(n, hotSel));
+
+  function hot(records) {
+    for (const r of records) {
+      const t = r.target;
+      if (r.type === 'childList') {
+        for (const n of r.addedNodes) {
+          if (hotNode(n)) return true;
+          if (n.nodeType === 3 && inRegion(t)) return true;
+        }
+        for (const n of r.removedNodes) if (hotNode(n) || (n.nodeType === 3 && inRegion(t))) return true;
+      } else if (r.type === 'characterData') {
+        if (inRegion(t.parentElement)) return true;
+      } else if (t.nodeType === 1) {
+        if (matches(t, hotSel) || inRegion(t)) return true;
+        if (r.attributeName !== 'class' && contains(t, hotSel)) return true;
+      }
+    }
+    return false;
+  }
+
+  function startObserving() {
+    const s = adapter.selectors;
+    regionSel = [s.error, s.toast, s.banner].filter(Boolean).join(', ');
+    hotSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.turn, s.composer, s.cloudflare, s.challenge]
+      .filter(Boolean).join(', ');
+    observer = new MutationObserver((records) => {
+      // While a failure is shown, any change may be the recovery; otherwise only error-like ones count.
+      if (current || hot(records)) schedule();
+    });
+    observer.observe(document, {
+      childList: true, subtree: true, characterData: true,
+      attributes: true, attributeFilter: ['class', 'style', 'hidden', 'aria-hidden', 'open'],
+    });
+    if (document.readyState === 'loading') {
+      document.addEventListener('DOMContentLoaded', schedule, { once: true });
+    } else {
+      schedule();
+    }
+    window.addEventListener('load', schedule, { once: true });
+  }
+
+  // ---- network facts from the MAIN world ----
+
+  function endpointOf(method, path) {
+    for (const e of endpoints) {
+      if (e.method && e.method !== method) continue;
+      if (e.parts.length !== path.length) continue;
+      let ok = true;
+      for (let i = 0; i < e.parts.length && ok; i++) ok = e.parts[i] === null ? path[i] !== '' : e.parts[i] === path[i];
+      if (ok) return e.kind;
+    }
+    return 'other';
+  }
+  const segments = (p) => p.replace(/\/+$/, '').split('/');
+
+  const isStr = (max) => (v) => typeof v === 'string' && v.length <= max;
+  const isStrOrNull = (max) => (v) => v === null || (typeof v === 'string' && v.length <= max);
+  const isBool = (v) => typeof v === 'boolean';
+  const isId = (v) => Number.isSafeInteger(v) && v > 0;
+  const isPath = (v) => typeof v === 'string' && v.length <= MAX_PATH && v.startsWith('/');
+  const isMethod = (v) => typeof v === 'string' && METHODS.has(v);
+  const isStatus = (v) => Number.isInteger(v) && v >= 100 && v <= 599;
+  const isError = (v) => {
+    if (v === null) return true;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+    let n = 0;
+    for (const k in v) {
+      if (++n > 3) return false;
+      if (k === 'message' || k === 'code') {
+        if (!isStrOrNull(k === 'code' ? 128 : MAX_DETAIL)(v[k])) return false;
+      } else if (k === 'clears_in') {
+        if (v[k] !== null && !(Number.isSafeInteger(v[k]) && v[k] >= 0)) return false;
+      } else return false;
+    }
+    return true;
+  };
+  const SPECS = {
+    request_start: { id: isId, path: isPath, method: isMethod, prompt: isStrOrNull(MAX_PROMPT) },
+    request_failed: { id: isId, path: isPath, method: isMethod, aborted: isBool },
+    response: {
+      id: isId, path: isPath, method: isMethod, status: isStatus, retry_after: isStrOrNull(64),
+      challenge: isBool, streaming: isBool, detail: isStrOrNull(MAX_DETAIL),
+    },
+    stream_progress: { id: isId, path: isPath },
+    stream_end: { id: isId, path: isPath, done: isBool, error: isError, interrupted: isBool, aborted: isBool },
+  };
+  const OPTIONAL = new Set(['prompt', 'retry_after', 'detail', 'error', 'aborted', 'interrupted', 'challenge', 'streaming']);
+
+  /** The fact if it has exactly the expected shape, else null. */
+  function validFact(d) {
+    if (!d || typeof d !== 'object' || Array.isArray(d) || d.source !== HOOK) return null;
+    const spec = typeof d.kind === 'string' && Object.hasOwn(SPECS, d.kind) ? SPECS[d.kind] : null;
+    if (!spec) return null;
+    let n = 0;
+    for (const k in d) {
+      if (++n > 12) return null;
+      if (k === 'source' || k === 'kind') continue;
+      if (!Object.hasOwn(spec, k) || !spec[k](d[k])) return null;
+    }
+    for (const k in spec) if (!(k in d) && !OPTIONAL.has(k)) return null;
+    return d;
+  }
+
+  function allowFact() {
+    const now = performance.now();
+    bucket = Math.min(FACTS_PER_SECOND, bucket + ((now - bucketAt) * FACTS_PER_SECOND) / 1000);
+    bucketAt = now;
+    if (bucket < 1) return false;
+    bucket -= 1;
+    return true;
+  }
+
+  // The error object of an error response body, compact; `challenge` for a challenge page.
+  function bodyError(detail) {
+    if (!detail) return { error: null, challenge: false };
+    const text = detail.trim();
+    if (text.startsWith('<')) {
+      return { error: null, challenge: /challenge-form|cf-challenge|just a moment/i.test(text) };
+    }
+    try {
+      const v = JSON.parse(text);
+      const e = v && typeof v === 'object' ? ('detail' in v ? v.detail : v.error) : null;
+      if (typeof e === 'string') return { error: { message: e.slice(0, MAX_DETAIL), code: null, clears_in: null }, challenge: false };
+      if (e && typeof e === 'object' && !Array.isArray(e)) {
+        return {
+          error: {
+            message: typeof e.message === 'string' ? e.message.slice(0, MAX_DETAIL) : null,
+            code: typeof e.code === 'string' ? e.code.slice(0, 128) : null,
+            clears_in: Number.isSafeInteger(e.clears_in) && e.clears_in >= 0 ? e.clears_in : null,
+          },
+          challenge: false,
+        };
+      }
+    } catch {
+      // not JSON: the status speaks
+    }
+    return { error: null, challenge: false };
+  }
+
+  const network = (req, fields) => send({
+    type: 'network', endpoint: req.endpoint, status: null, failed: false, retry_after: null,
+    challenge: false, error: null, incomplete: false, ...fields,
+  });
+
+  function clearTimers(req) {
+    clearTimeout(req.noStart);
+    clearTimeout(req.stall);
+    req.noStart = req.stall = 0;
+  }
+
+  function armStall(req) {
+    clearTimeout(req.stall);
+    const since = performance.now();
+    req.stall = setTimeout(() => {
+      req.stall = 0;
+      send({ type: 'stall', phase: 'stalled', ms: Math.round(performance.now() - since) });
+    }, adapter.timing.stall_ms);
+  }
+
+  function onFact(d) {
+    if (d.kind === 'request_start') {
+      if (pending.has(d.id) || pending.size >= MAX_PENDING) return;
+      const endpoint = endpointOf(d.method, segments(d.path));
+      if (endpoint === 'other') return;
+      const req = { id: d.id, path: d.path, method: d.method, endpoint, noStart: 0, stall: 0, started: performance.now() };
+      pending.set(d.id, req);
+      if (endpoint === 'conversation_send') {
+        if (typeof d.prompt === 'string' && d.prompt) lastPrompt = d.prompt;
+        req.noStart = setTimeout(() => {
+          req.noStart = 0;
+          send({ type: 'stall', phase: 'no_start', ms: Math.round(performance.now() - req.started) });
+        }, adapter.timing.no_start_ms);
+      }
+      return;
+    }
+    const req = pending.get(d.id);
+    if (!req || req.path !== d.path || (d.method && d.method !== req.method)) return;
+    switch (d.kind) {
+      case 'request_failed':
+        clearTimers(req);
+        pending.delete(d.id);
+        if (!d.aborted) network(req, { failed: true });
+        break;
+      case 'response':
+        if (d.status >= 400) {
+          clearTimers(req);
+          pending.delete(d.id);
+          const body = bodyError(d.detail);
+          network(req, {
+            status: d.status, retry_after: d.retry_after ?? null, challenge: !!d.challenge || body.challenge, error: body.error,
+          });
+        } else if (!d.streaming) {
+          clearTimers(req);
+          pending.delete(d.id);
+          // A successful send clears everything; other endpoints only matter while a failure shows.
+          if (req.endpoint === 'conversation_send' || current) network(req, { status: d.status });
+        } else {
+          req.streaming = true;
+        }
+        break;
+      case 'stream_progress':
+        if (!req.streaming) return;
+        clearTimeout(req.noStart);
+        req.noStart = 0;
+        armStall(req);
+        break;
+      case 'stream_end':
+        if (!req.streaming) return;
+        clearTimers(req);
+        pending.delete(d.id);
+        if (d.aborted) break; // the user stopped the answer
+        if (d.error) network(req, { status: 200, error: d.error });
+        else if (!d.done) network(req, { status: 200, incomplete: true });
+        else network(req, { status: 200 });
+        break;
+      default:
+        break;
+    }
+  }
+
+  window.addEventListener('message', (event) => {
+    if (event.source !== window || event.origin !== location.origin) return;
+    const data = event.data;
+    if (!data || typeof data !== 'object' || data.source !== HOOK) return;
+    if (!allowFact()) return;
+    const fact = validFact(data);
+    if (!fact) return;
+    if (!adapter) {
+      if (early.length < MAX_PENDING) early.push(fact);
+      return;
+    }
+    onFact(fact);
+  });
+
+  // ---- the notice ----
+
+  const WORDS = {
+    generation_error: () => 'ChatGPT could not finish this answer.',
+    network_error: (d) => (d.evidence?.signal === 'stall' ? 'ChatGPT stopped answering.' : 'The connection to ChatGPT broke off.'),
+    rate_limited: (d) => (d.retry_at ? `ChatGPT is rate-limiting you until ${clock(d.retry_at)}.` : 'ChatGPT is rate-limiting you for now.'),
+    capacity: () => 'ChatGPT is at capacity right now.',
+    service_down: () => 'ChatGPT is down.',
+    blocked: () => 'ChatGPT wants you to sign in or prove you are human. This is not an outage.',
+    conversation_unavailable: () => 'ChatGPT cannot load this conversation right now.',
+    unknown_error: () => 'ChatGPT shows an error that Understudy does not recognise.',
+  };
+
+  function clock(ms) {
+    const at = new Date(ms);
+    const hm = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+    if (ms - Date.now() < 20 * 3600 * 1000) return hm;
+    return `${at.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${hm}`;
+  }
+
+  const CSS = `
+    :host { all: initial; display: block; }
+    .box { box-sizing: border-box; margin: 8px auto; max-width: 48rem; padding: 10px 14px; border-radius: 10px;
+      font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; display: flex; flex-wrap: wrap;
+      align-items: center; gap: 8px 12px; border: 1px solid #e4b4ae; background: #fff4f2; color: #3b0d08; }
+    .box.dark { background: #2b1714; color: #f6d9d4; border-color: #6b2a22; }
+    :host([data-placement="fixed"]) { position: fixed; left: 50%; bottom: 88px; transform: translateX(-50%);
+      z-index: 2147483646; width: min(48rem, calc(100vw - 32px)); }
+    :host([data-placement="fixed"]) .box { margin: 0; box-shadow: 0 4px 18px rgba(0,0,0,.18); }
+    .words { flex: 1 1 16rem; margin: 0; }
+    .what { display: block; font-size: 12px; opacity: .75; margin-top: 2px; overflow-wrap: anywhere; }
+    .actions { display: flex; gap: 8px; flex-wrap: wrap; }
+    .actions:empty { display: none; }
+    button { font: inherit; border-radius: 8px; border: 1px solid currentColor; background: transparent; color: inherit;
+      padding: 4px 12px; cursor: pointer; }
+    button:focus-visible { outline: 2px solid #1a735c; outline-offset: 2px; }
+  `;
+  let sheet = null;
+  let notice = null; // {host, box, words, what, actions, key}
+  let dismissed = '';
+
+  const keyOf = (d) => `${d.kind}|${d.since_ms ?? ''}`;
+
+  function pageIsDark() {
+    const root = document.documentElement;
+    if (root.classList.contains('dark')) return true;
+    if (root.classList.contains('light')) return false;
+    const bg = getComputedStyle(document.body || root).backgroundColor;
+    const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?/.exec(bg);
+    if (m && (m[4] === undefined || Number(m[4]) > 0.5)) return 0.2126 * m[1] + 0.7152 * m[2] + 0.0722 * m[3] < 128;
+    return matchMedia('(prefers-color-scheme: dark)').matches;
+  }
+
+  function latestTurn() {
+    const s = adapter?.selectors;
+    if (!s?.turn) return null;
+    try {
+      const turns = document.querySelectorAll(s.turn);
+      return turns[turns.length - 1] ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs ?? {})) node.setAttribute(k, v);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function build() {
+    const host = document.createElement('understudy-notice');
+    host.setAttribute('data-testid', 'understudy-notice');
+    const root = host.attachShadow({ mode: 'open' });
+    try {
+      sheet ??= new CSSStyleSheet();
+      if (!sheet.cssRules.length) sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch {
+      root.append(el('style', {}, CSS));
+    }
+    const box = el('div', { class: 'box', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true' });
+    const words = el('p', { class: 'words' });
+    const what = el('span', { class: 'what' });
+    const actions = el('div', { class: 'actions', 'data-testid': 'understudy-actions' });
+    const dismiss = el('button', { type: 'button', 'data-testid': 'understudy-dismiss' }, 'Dismiss');
+    dismiss.addEventListener('click', () => {
+      if (notice) dismissed = notice.key;
+      removeNotice();
+    });
+    box.append(words, actions, dismiss);
+    root.append(box);
+    return { host, box, words, what, actions, key: '' };
+  }
+
+  function removeNotice() {
+    notice?.host.remove();
+    notice = null;
+  }
+
+  function render(d) {
+    if (!d || d.kind === 'healthy') {
+      removeNotice();
+      return;
+    }
+    const key = keyOf(d);
+    if (key === dismissed) return;
+    const created = !notice;
+    if (created) notice = build();
+    const n = notice;
+    n.key = key;
+    n.host.setAttribute('data-kind', d.kind);
+    n.words.textContent = (WORDS[d.kind] ?? WORDS.unknown_error)(d);
+    n.what.textContent = d.evidence?.text ? `What Understudy saw: ${d.evidence.text}` : '';
+    n.words.append(n.what);
+    n.box.classList.toggle('dark', pageIsDark());
+    const turn = latestTurn();
+    if (turn && turn.isConnected) {
+      n.host.setAttribute('data-placement', 'turn');
+      if (turn.nextSibling !== n.host) turn.after(n.host);
+    } else {
+      n.host.setAttribute('data-placement', 'fixed');
+      const parent = document.body || document.documentElement;
+      if (n.host.parentNode !== parent) parent.append(n.host);
+    }
+    if (created) for (const fn of noticeListeners) safe(fn, n.actions, d);
+  }
+
+  function safe(fn, ...args) {
+    try { fn(...args); } catch (error) { console.warn('Understudy: a detection listener failed', error); }
+  }
+
+  function apply(next) {
+    const before = current ? keyOf(current) : '';
+    current = next && next.kind !== 'healthy' ? next : null;
+    render(current);
+    if ((current ? keyOf(current) : '') !== before) for (const fn of changeListeners) safe(fn, current);
+  }
+
+  // ---- start ----
+
+  UnderstudyPage.onReady(async (hello) => {
+    if (!hello.site) return;
+    let reply;
+    try {
+      reply = await ext.runtime.sendMessage({ type: 'detect.adapter' });
+    } catch {
+      return;
+    }
+    if (!reply?.ok || !reply.value?.selectors) return;
+    adapter = reply.value;
+    endpoints = (adapter.endpoints ?? []).map((e) => ({
+      kind: e.kind,
+      method: (e.method ?? '').toUpperCase(),
+      parts: segments(e.path).map((p) => (p.startsWith('{') && p.endsWith('}') ? null : p)),
+    }));
+    startObserving();
+    for (const fact of early.splice(0)) onFact(fact);
+  });
+
+  return {
+    /** The detection in force on this page, or null. */
+    current: () => current,
+    /** Calls fn(detection | null) whenever the detection in force changes. */
+    onChange(fn) { changeListeners.push(fn); },
+    /** The actions container of the notice on screen, or null. */
+    actions: () => notice?.actions ?? null,
+    /** Calls fn(actionsContainer, detection) each time a notice is built (at once if one shows). */
+    onNotice(fn) {
+      noticeListeners.push(fn);
+      if (notice && current) safe(fn, notice.actions, current);
+    },
+  };
+})();

@@ -1,29 +1,83 @@
 // MAIN-world observer of the page's own traffic (runs in the page's JS world at document_start).
 // It wraps `fetch` and forwards facts, never content it does not need, to the isolated content
 // script with window.postMessage. It holds no secrets and has no extension APIs; the page can forge
-// anything it posts, so the receiving side validates every message and the Wasm core judges it.
-// It never makes a request of its own.
+// anything it posts, so the receiving side (content/detect.js) validates every message and the Wasm
+// core judges it. It never makes a request of its own.
+//
+// Facts posted (all with source: 'understudy-hook' and a numeric id per request):
+//   request_start   {id, path, method, prompt|null}        prompt: the last user text of a JSON body
+//   request_failed  {id, path, method, aborted}
+//   response        {id, path, method, status, retry_after|null, challenge, streaming, detail|null}
+//   stream_progress {id, path}                               at the first chunk, then at most 1/s
+//   stream_end      {id, path, done, error|null, interrupted, aborted}
+//                   error: {message|null, code|null, clears_in|null} from an error event in the stream
 (() => {
   if (window.__understudyHook) return;
   Object.defineProperty(window, '__understudyHook', { value: true });
 
   const SOURCE = 'understudy-hook';
   const MAX_DETAIL = 2048;
+  const MAX_PROMPT = 32768;
+  const MAX_LINE = 1 << 20;
   const PROGRESS_EVERY_MS = 1000;
+  // An SSE event whose `error` (or `detail`) is set to something other than null.
+  const ERROR_RE = /"(?:error|detail)"\s*:\s*(?!null\b)["{]/;
   const nativeFetch = window.fetch;
+  const post = window.postMessage.bind(window);
+  const origin = location.origin;
   let nextId = 1;
 
-  const post = (fact) => window.postMessage({ source: SOURCE, ...fact }, location.origin);
+  const send = (fact) => post({ source: SOURCE, ...fact }, origin);
 
   // Only the page's own API traffic is of interest; static files and third parties are not.
-  const watched = (url) => url.origin === location.origin && /^\/(backend-api|api)\//.test(url.pathname);
+  const watched = (url) => url.origin === origin && /^\/(backend-api|api)\//.test(url.pathname);
 
   function retryAfter(headers) {
     const ms = Number(headers.get('retry-after-ms'));
-    if (Number.isFinite(ms) && ms > 0) return Math.ceil(ms / 1000);
-    const s = headers.get('retry-after');
-    if (s && /^\d+$/.test(s.trim())) return Number(s.trim());
+    if (Number.isFinite(ms) && ms > 0) return String(Math.ceil(ms / 1000));
+    const v = headers.get('retry-after');
+    return v ? v.trim().slice(0, 64) : null;
+  }
+
+  // The text of the last user message of a ChatGPT-style JSON body, so a failed prompt can be
+  // carried elsewhere. Nothing else of the body leaves this function.
+  function promptOf(body) {
+    if (typeof body !== 'string' || body.length > 4 * MAX_PROMPT * 64) return null;
+    try {
+      const messages = JSON.parse(body)?.messages;
+      if (!Array.isArray(messages)) return null;
+      for (let i = messages.length - 1; i >= 0; i--) {
+        const m = messages[i];
+        if (m?.author?.role !== 'user') continue;
+        const parts = m?.content?.parts;
+        if (!Array.isArray(parts)) return null;
+        return parts.filter((p) => typeof p === 'string').join('\n').slice(0, MAX_PROMPT);
+      }
+    } catch {
+      // not JSON
+    }
     return null;
+  }
+
+  // The error object of one SSE data line, compact: {message, code, clears_in}.
+  function errorOf(line) {
+    const data = line.replace(/^data:\s*/, '');
+    try {
+      const v = JSON.parse(data);
+      const e = v?.error ?? v?.detail;
+      if (typeof e === 'string') return { message: e.slice(0, MAX_DETAIL), code: null, clears_in: null };
+      if (e && typeof e === 'object') {
+        const clears = Number.isSafeInteger(e.clears_in) && e.clears_in >= 0 ? e.clears_in : null;
+        return {
+          message: typeof e.message === 'string' ? e.message.slice(0, MAX_DETAIL) : null,
+          code: typeof e.code === 'string' ? e.code.slice(0, 128) : null,
+          clears_in: clears,
+        };
+      }
+    } catch {
+      // cut or not JSON
+    }
+    return { message: data.slice(0, 256), code: null, clears_in: null };
   }
 
   async function errorDetail(response) {
@@ -31,20 +85,31 @@
       const text = await response.clone().text();
       return text.slice(0, MAX_DETAIL);
     } catch {
-      return '';
+      return null;
     }
   }
 
-  // Reads a clone of an event stream: progress (throttled), an error object inside the stream,
-  // and whether it ended with [DONE]. Only error texts leave this function, never the answer.
-  async function watchStream(id, path, response) {
+  // Reads a clone of an event stream: progress (throttled), an error event, and whether it ended
+  // with [DONE]. Only error texts leave this function, never the answer.
+  async function watchStream(id, path, response, signal) {
     const reader = response.clone().body?.getReader();
     if (!reader) return;
     const decoder = new TextDecoder();
     let lastProgress = 0;
-    let tail = '';
+    let partial = '';
     let done = false;
     let error = null;
+    const scan = (complete) => {
+      if (!done && complete.includes('[DONE]')) done = true;
+      if (error === null && ERROR_RE.test(complete)) {
+        for (const line of complete.split('\n')) {
+          if (ERROR_RE.test(line)) {
+            error = errorOf(line);
+            break;
+          }
+        }
+      }
+    };
     try {
       for (;;) {
         const chunk = await reader.read();
@@ -52,20 +117,22 @@
         const now = Date.now();
         if (now - lastProgress >= PROGRESS_EVERY_MS) {
           lastProgress = now;
-          post({ kind: 'stream_progress', id, path });
+          send({ kind: 'stream_progress', id, path });
         }
-        const text = tail + decoder.decode(chunk.value, { stream: true });
-        if (text.includes('[DONE]')) done = true;
-        const at = text.indexOf('"error"');
-        if (at >= 0 && error === null) {
-          const line = text.slice(text.lastIndexOf('\n', at) + 1, text.indexOf('\n', at) >>> 0 || undefined);
-          error = line.replace(/^data:\s*/, '').slice(0, MAX_DETAIL);
+        const text = decoder.decode(chunk.value, { stream: true });
+        const nl = text.lastIndexOf('\n');
+        if (nl < 0) {
+          partial = partial.length + text.length > MAX_LINE ? '' : partial + text;
+          continue;
         }
-        tail = text.slice(-16);
+        scan(partial + text.slice(0, nl));
+        partial = text.slice(nl + 1);
       }
-      post({ kind: 'stream_end', id, path, done, error });
+      scan(partial);
+      send({ kind: 'stream_end', id, path, done, error, interrupted: false, aborted: false });
     } catch {
-      post({ kind: 'stream_end', id, path, done, error: error ?? 'stream interrupted', interrupted: true });
+      const aborted = !!signal?.aborted;
+      send({ kind: 'stream_end', id, path, done, error, interrupted: true, aborted });
     }
   }
 
@@ -78,23 +145,33 @@
     }
     if (!watched(url)) return nativeFetch.apply(this, arguments);
     const id = nextId++;
-    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    const method = String(init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const path = url.pathname;
-    post({ kind: 'request_start', id, path, method });
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : null);
+    const prompt = method === 'POST' ? promptOf(init?.body) : null;
+    send({ kind: 'request_start', id, path, method, prompt });
     let response;
     try {
       response = await nativeFetch.apply(this, arguments);
     } catch (e) {
-      post({ kind: 'request_failed', id, path, method, aborted: e?.name === 'AbortError' });
+      send({ kind: 'request_failed', id, path, method, aborted: e?.name === 'AbortError' || !!signal?.aborted });
       throw e;
     }
-    const type = response.headers.get('content-type') ?? '';
-    const fact = { kind: 'response', id, path, method, status: response.status, retry_after_s: retryAfter(response.headers) };
+    const headers = response.headers;
+    const streaming = (headers.get('content-type') ?? '').includes('text/event-stream');
+    const fact = {
+      kind: 'response', id, path, method,
+      status: response.status,
+      retry_after: retryAfter(headers),
+      challenge: headers.get('cf-mitigated') === 'challenge',
+      streaming: response.ok && streaming,
+      detail: null,
+    };
     if (!response.ok) {
-      post({ ...fact, detail: await errorDetail(response) });
+      errorDetail(response).then((detail) => send({ ...fact, detail }));
     } else {
-      post({ ...fact, streaming: type.includes('text/event-stream') });
-      if (type.includes('text/event-stream')) watchStream(id, path, response);
+      send(fact);
+      if (streaming) watchStream(id, path, response, signal);
     }
     return response;
   };

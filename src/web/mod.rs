@@ -7,6 +7,7 @@ pub mod cache;
 pub mod detect;
 pub mod interop;
 pub mod providers;
+pub mod rescue;
 pub mod settings;
 
 use wasm_bindgen::prelude::*;

@@ -35,6 +35,8 @@ export const STRICT_CSP =
  * - status: answers `status` with `body` (JSON or HTML) and optional headers.
  * - stream_error: streams some tokens, then an error object inside the stream, no [DONE].
  * - stall: streams some tokens, then stops sending (the connection stays open).
+ * - hang: never answers (no headers, no byte) until the client gives up.
+ * The page itself takes `?quiet=1` to show no error boxes of its own (network-only detection).
  */
 const DEFAULT_STATE = {
   mode: 'healthy',
@@ -115,6 +117,9 @@ function readBody(req) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function conversation(state, res, common) {
+  if (state.mode === 'hang') {
+    return; // no headers, no body: the request stays open until the client gives up
+  }
   if (state.mode === 'status') {
     const isHtml = String(state.body).trimStart().startsWith('<');
     res.writeHead(state.status, {

@@ -1,0 +1,363 @@
+// The rescue end to end: the real extension in Chromium on the fake chatgpt.com, a local
+// OpenAI-compatible server as the alternative provider. Each failure kind shows its notice with the
+// continue action; one click carries the conversation to the provider (asserted on the request it
+// received); auto mode; web handoff; stop; keys never reach the page.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, openExtensionPage, serviceWorker } from './browser.mjs';
+import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
+import { startFakeProviders } from './fake-providers/server.mjs';
+import { configure, provider } from './fake-providers/harness.mjs';
+import { NOTICE, noticeKind, openChat, sendPrompt, waitObserved } from './detect-helpers.mjs';
+
+const CONTINUE = '[data-testid="understudy-continue"]';
+const ANSWER = '[data-testid="understudy-answer"]';
+const FIRST_ANSWER = 'Here is a short answer, streamed the way ChatGPT streams it.';
+let site;
+let fake;
+let browser;
+let control;
+let serial = 0;
+const fresh = (base) => `${base}-${++serial}`;
+
+before(async () => {
+  site = await startFakeChatgpt();
+  fake = await startFakeProviders();
+  // Web handoff targets land on the fake server too (any page; the test reads the URL).
+  browser = await launch({ chatgptPort: site.port, hostRules: { 'claude.ai': site.port, 'gemini.google.com': site.port } });
+  control = await openExtensionPage(browser.context, 'www/options.html');
+});
+
+after(async () => {
+  await browser?.close();
+  await fake?.close();
+  await site?.close();
+});
+
+/** Two providers on the local server (the first one answers), auto mode as given. */
+async function setup({ auto = null, faults = [{ fault: 'ok', tokenDelayMs: 5 }], answer } = {}) {
+  const name = fresh('local');
+  const second = fresh('spare');
+  fake.plan(name, faults.map((f) => ({ answer, ...f })));
+  await configure(control, [provider(fake, name, 'openai'), provider(fake, second, 'openai')]);
+  await control.evaluate(async (a) => {
+    if (a) await chrome.storage.local.set({ 'understudy.auto_mode': a });
+    else await chrome.storage.local.remove('understudy.auto_mode');
+  }, auto);
+  return { name, second };
+}
+
+/** A chat with one good exchange, then a prompt that fails the way `failure` says. */
+async function failedChat(failure = { mode: 'status', status: 503 }, prompt = 'Now add a day trip to Sintra', init = null, url = 'https://chatgpt.com/') {
+  site.setMode({ mode: 'healthy' });
+  let page;
+  if (init) {
+    page = await browser.context.newPage();
+    await page.addInitScript(init);
+    await page.goto(url);
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(browser.context, page);
+  } else {
+    page = await openChat(browser.context, url);
+  }
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await page.waitForFunction((a) => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent === a, FIRST_ANSWER);
+  await page.waitForTimeout(200);
+  site.setMode(failure);
+  await sendPrompt(page, prompt);
+  await page.waitForSelector(NOTICE, { timeout: 10000 });
+  return page;
+}
+
+const answerState = (page) =>
+  page.evaluate((sel) => {
+    const a = document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector(sel);
+    return a ? { state: a.dataset.state ?? null, provider: a.dataset.provider ?? null, auto: a.dataset.auto ?? null, hidden: a.hidden, text: a.querySelector('.body')?.textContent ?? '' } : null;
+  }, ANSWER);
+
+async function waitAnswer(page, states = ['done', 'error']) {
+  await page.waitForFunction(
+    ([sel, s]) => s.includes(document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector(sel)?.dataset.state),
+    [ANSWER, states],
+    { timeout: 15000 },
+  );
+  return answerState(page);
+}
+
+const DOM_CASES = [
+  ['generation_error', 'There was an error generating a response'],
+  ['network_error', 'A network error occurred. Please check your connection and try again.'],
+  ['rate_limited', "You've reached the current usage cap for GPT-5. You can continue with the default model now, or try again after 14:20."],
+  ['capacity', 'ChatGPT is at capacity right now'],
+  ['service_down', 'Hmm...something seems to have gone wrong. Maybe try me again in a little bit.'],
+  ['blocked', 'Our systems have detected unusual activity from your system. Please try again later.'],
+  ['conversation_unavailable', 'Unable to load conversation 6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b'],
+  ['unknown_error', 'Beim Generieren der Antwort ist ein Fehler aufgetreten.'],
+];
+
+test('each failure kind shows its notice with "Continue with <first provider>", the other providers, the cache and the handoff', async () => {
+  const { name, second } = await setup();
+  site.setMode({ mode: 'healthy' });
+  const page = await openChat(browser.context, 'https://chatgpt.com/');
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await page.waitForFunction(() => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent.endsWith('streams it.'));
+  await page.waitForTimeout(300);
+  const seen = [];
+  for (const [kind, text] of DOM_CASES) {
+    await page.evaluate((t) => {
+      const box = document.createElement('div');
+      box.className = 'text-token-text-error';
+      box.id = 'injected-error';
+      box.textContent = t;
+      [...document.querySelectorAll('[data-testid^="conversation-turn-"]')].at(-1).append(box);
+    }, text);
+    await page.waitForFunction((k) => document.querySelector('[data-testid="understudy-notice"]')?.dataset.kind === k, kind, { timeout: 5000 });
+    await page.waitForFunction((sel) => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector(sel)?.hidden === false, CONTINUE);
+    seen.push(await page.evaluate(() => {
+      const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
+      const q = (s) => root.querySelector(s);
+      return {
+        kind: document.querySelector('[data-testid="understudy-notice"]').dataset.kind,
+        cont: q('[data-testid="understudy-continue"]').textContent,
+        provider: q('[data-testid="understudy-continue"]').dataset.provider,
+        others: [...root.querySelectorAll('[data-testid="understudy-provider-item"]')].map((li) => li.dataset.provider),
+        cache: !!q('[data-testid="understudy-open-cache"]'),
+        sites: [...root.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((li) => li.dataset.site),
+        dismiss: !!q('[data-testid="understudy-dismiss"]'),
+      };
+    }));
+    await page.evaluate(() => document.getElementById('injected-error')?.remove());
+    await page.waitForFunction(() => !document.querySelector('[data-testid="understudy-notice"]'), null, { timeout: 5000 });
+  }
+  for (const [i, [kind]] of DOM_CASES.entries()) {
+    assert.deepEqual(seen[i], {
+      kind, cont: `Continue with ${name} (openai)`, provider: name, others: [second], cache: true,
+      sites: ['claude', 'perplexity', 'le_chat', 'gemini'], dismiss: true,
+    });
+  }
+  await page.close();
+});
+
+test('one click: the answer streams into the notice from the local provider, which received the whole conversation and the failed prompt', async () => {
+  const answer = 'Take the **train** from Rossio:\n\n- 40 minutes\n- every 20 minutes\n\n<img src=x onerror="window.__pwned=1">';
+  const { name } = await setup({ answer });
+  const page = await failedChat();
+  assert.equal(await noticeKind(page), 'service_down');
+  await page.click(CONTINUE);
+  const seen = await waitAnswer(page);
+  assert.equal(seen.state, 'done');
+  assert.equal(seen.provider, name);
+  const [req] = fake.to(name);
+  assert.deepEqual(req.json.messages, [
+    { role: 'user', content: 'Plan a weekend in Lisbon' },
+    { role: 'assistant', content: FIRST_ANSWER },
+    { role: 'user', content: 'Now add a day trip to Sintra' },
+  ]);
+  // Rendered from Markdown as DOM nodes; the HTML in the answer stays text.
+  const dom = await page.evaluate((sel) => {
+    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
+    const body = root.querySelector(sel).querySelector('.body');
+    return {
+      strong: body.querySelector('strong')?.textContent, items: [...body.querySelectorAll('li')].map((li) => li.textContent),
+      img: body.querySelectorAll('img').length, named: root.querySelector('.who .name').textContent, pwned: window.__pwned ?? null,
+      text: body.textContent,
+    };
+  }, ANSWER);
+  assert.equal(dom.strong, 'train');
+  assert.deepEqual(dom.items, ['40 minutes', 'every 20 minutes']);
+  assert.equal(dom.img, 0);
+  assert.equal(dom.pwned, null);
+  assert.match(dom.text, /<img src=x onerror=/);
+  assert.equal(dom.named, `Answer from ${name} (openai)`);
+  await page.close();
+});
+
+test('the providers menu works from the keyboard and picks another provider', async () => {
+  const { second } = await setup();
+  const page = await failedChat();
+  await page.focus('[data-testid="understudy-providers"]');
+  await page.keyboard.press('ArrowDown');
+  const focused = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.activeElement?.dataset.provider);
+  assert.equal(focused, second);
+  await page.keyboard.press('Escape');
+  const closed = await page.evaluate(() => {
+    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
+    return { hidden: root.querySelector('[role="menu"]').hidden, focus: root.activeElement?.dataset.testid };
+  });
+  assert.deepEqual(closed, { hidden: true, focus: 'understudy-providers' });
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  const seen = await waitAnswer(page);
+  assert.equal(seen.state, 'done');
+  assert.equal(seen.provider, second);
+  assert.equal(fake.to(second).at(-1).json.messages.at(-1).content, 'Now add a day trip to Sintra');
+  await page.close();
+});
+
+test('auto mode redirects without a click on the kinds chosen (service_down) and not on others (rate_limited)', async () => {
+  const { name } = await setup({ auto: { service_down: true, capacity: true } });
+  const page = await failedChat();
+  const seen = await waitAnswer(page);
+  assert.equal(seen.state, 'done');
+  assert.equal(seen.auto, 'true');
+  assert.equal(seen.provider, name);
+  assert.equal(fake.to(name).length, 1);
+  await page.close();
+
+  const limited = await failedChat({ mode: 'status', status: 429, body: '{"detail":"Too many requests in 1 hour. Try again later."}' });
+  assert.equal(await noticeKind(limited), 'rate_limited');
+  await limited.waitForTimeout(500);
+  assert.equal((await answerState(limited)).hidden, true, 'no answer without a click on rate_limited');
+  assert.equal(fake.to(name).length, 1, 'the provider was not asked');
+  await limited.close();
+});
+
+test('web handoff: a new tab opens the other chat site with the prompt and its context in the URL; Gemini goes through the clipboard', async () => {
+  await setup();
+  const page = await failedChat();
+  await page.click('[data-testid="understudy-handoff"]');
+  const [tab] = await Promise.all([browser.context.waitForEvent('page'), page.click('[data-testid="understudy-handoff-item"][data-site="claude"]')]);
+  const url = new URL(tab.url());
+  assert.equal(url.origin + url.pathname, 'https://claude.ai/new');
+  const q = url.searchParams.get('q');
+  assert.match(q, /Me: Plan a weekend in Lisbon/);
+  assert.match(q, /Assistant: Here is a short answer/);
+  assert.match(q, /My next message: Now add a day trip to Sintra$/);
+  await tab.close();
+  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: 'https://chatgpt.com' });
+  await page.click('[data-testid="understudy-handoff"]');
+  const [gem] = await Promise.all([browser.context.waitForEvent('page'), page.click('[data-testid="understudy-handoff-item"][data-site="gemini"]')]);
+  assert.equal(new URL(gem.url()).href, 'https://gemini.google.com/app');
+  await page.waitForFunction(() => /clipboard/.test(document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent));
+  await gem.close();
+  await page.close();
+});
+
+test('stop: the answer stops where it is, the provider connection is closed', async () => {
+  const { name } = await setup({ faults: [{ fault: 'ok', tokenDelayMs: 150 }] });
+  const page = await failedChat();
+  await page.click(CONTINUE);
+  await page.waitForFunction((sel) => (document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector(sel).querySelector('.body')?.textContent.length ?? 0) > 0, ANSWER);
+  await page.click('[data-testid="understudy-stop"]');
+  const seen = await waitAnswer(page);
+  assert.equal(seen.state, 'done');
+  assert.ok(seen.text.length > 0 && seen.text.length < 40, `kept the partial answer: ${JSON.stringify(seen.text)}`);
+  const status = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent);
+  assert.equal(status, 'Stopped.');
+  await page.waitForTimeout(300);
+  const req = fake.to(name).at(-1);
+  assert.equal(req.clientClosed, true);
+  assert.equal(req.finished, false);
+  await page.close();
+});
+
+test('keys never reach the page: a hostile page script finds none in the DOM, the shadow root or the messages it can observe', async () => {
+  const { name } = await setup();
+  const key = `key-${name}`;
+  // The hostile script runs in the page before anything else and listens to everything it can.
+  const hostile = () => {
+    window.__seen = [];
+    window.addEventListener('message', (e) => window.__seen.push(JSON.stringify(e.data ?? null)), true);
+    for (const t of ['click', 'copy', 'keydown', 'focusin']) document.addEventListener(t, (e) => window.__seen.push(`${t}:${e.composedPath?.()[0]?.outerHTML ?? ''}`), true);
+  };
+  const chat = await failedChat(undefined, undefined, hostile);
+  // The page's script clicks our buttons itself: a synthetic click spends no quota, opens no tab.
+  const pagesBefore = browser.context.pages().length;
+  await chat.evaluate(() => {
+    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
+    root.querySelector('[data-testid="understudy-continue"]').click();
+    root.querySelector('[data-testid="understudy-open-cache"]').click();
+    root.querySelector('[data-testid="understudy-handoff-item"]').click();
+  });
+  await chat.waitForTimeout(400);
+  assert.equal(fake.to(name).length, 0, 'a synthetic click asked no provider');
+  assert.equal((await answerState(chat)).hidden, true);
+  assert.equal(browser.context.pages().length, pagesBefore, 'a synthetic click opened no tab');
+  await chat.click(CONTINUE);
+  assert.equal((await waitAnswer(chat)).state, 'done');
+  const loot = await chat.evaluate(() => {
+    const host = document.querySelector('[data-testid="understudy-notice"]');
+    const parts = [document.documentElement.outerHTML, host.shadowRoot.innerHTML, JSON.stringify(localStorage), document.cookie];
+    let runtime = null;
+    try {
+      runtime = typeof chrome !== 'undefined' && chrome.runtime ? Object.keys(chrome.runtime) : null;
+    } catch {}
+    parts.push(...window.__seen);
+    return { text: parts.join('\n'), runtime, sendMessage: typeof globalThis.chrome?.runtime?.sendMessage, observed: window.__seen.length };
+  });
+  assert.ok(loot.observed > 0, 'the hostile script did observe the page');
+  assert.ok(!loot.text.includes(key), 'no key in the DOM, the shadow root or the events and messages the page saw');
+  assert.equal(loot.sendMessage, 'undefined', 'the page cannot message the extension');
+  // The keyless list the content script gets.
+  const list = await control.evaluate(() => chrome.runtime.sendMessage({ type: 'rescue.providers' }));
+  assert.ok(list.ok && list.value.providers.length === 2);
+  assert.ok(!JSON.stringify(list.value).includes(key), 'no key in the provider list');
+  // A page cannot drive the rescue port: only our content script on a chat site may (an extension
+  // page is refused too: it is disconnected at once).
+  const refused = await control.evaluate(() => new Promise((resolve) => {
+    const port = chrome.runtime.connect({ name: 'understudy-rescue' });
+    port.onDisconnect.addListener(() => resolve(true));
+    port.postMessage({ type: 'ask', id: 1, transcript: [], prompt: 'hi', kind: 'service_down' });
+    setTimeout(() => resolve(false), 2000);
+  }));
+  assert.equal(refused, true);
+  await chat.close();
+});
+
+test('"Continue in side panel" opens the side panel on this tab with the conversation and the answer', async () => {
+  const { name } = await setup();
+  const page = await failedChat();
+  await page.click(CONTINUE);
+  assert.equal((await waitAnswer(page)).state, 'done');
+  await page.click('[data-testid="understudy-open-panel"]');
+  const worker = await serviceWorker(browser.context);
+  let panel = null;
+  for (let i = 0; i < 100 && !panel; i++) {
+    panel = (await worker.evaluate(() => chrome.storage.session.get('rescue.panel')))['rescue.panel'] ?? null;
+    if (!panel) await page.waitForTimeout(20);
+  }
+  await page.waitForTimeout(300);
+  const status = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent);
+  assert.equal(status, '', 'no error opening the side panel');
+  assert.equal(panel.provider, name);
+  assert.equal(panel.prompt, 'Now add a day trip to Sintra');
+  assert.equal(panel.text, `The quick brown fox jumps over the lazy dog, one token at a time. [${name}]`);
+  assert.deepEqual(panel.conversation.slice(0, 2), [
+    { role: 'user', content: 'Plan a weekend in Lisbon' },
+    { role: 'assistant', content: FIRST_ANSWER },
+  ]);
+  await page.close();
+});
+
+test('"Open my cached conversation" opens the library on this conversation', async () => {
+  await setup();
+  const page = await failedChat(undefined, undefined, null, 'https://chatgpt.com/c/6a1f0c3e-2b4d-4e5f');
+  const worker = await serviceWorker(browser.context);
+  await page.click('[data-testid="understudy-open-cache"]');
+  let opened = null;
+  for (let i = 0; i < 100 && !opened; i++) {
+    opened = await worker.evaluate(async () => (await chrome.tabs.query({})).map((t) => t.pendingUrl || t.url || '').find((u) => u.includes('/www/library.html')) ?? null);
+    if (!opened) await page.waitForTimeout(20);
+  }
+  const url = new URL(opened);
+  assert.equal(url.protocol, 'chrome-extension:');
+  assert.equal(url.pathname, '/www/library.html');
+  assert.equal(url.searchParams.get('c'), '6a1f0c3e-2b4d-4e5f');
+  const tab = browser.context.pages().find((p) => p.url().includes('library.html'));
+  await tab?.close();
+  await page.close();
+});
+
+test('without keys (default settings, no on-device model): no continue button, the web handoff is offered instead', async () => {
+  await control.evaluate(async () => {
+    await chrome.storage.local.remove(['settings', 'understudy.auto_mode']);
+  });
+  const page = await failedChat();
+  await page.waitForSelector('[data-testid="understudy-handoff"]');
+  const seen = await page.evaluate(() => {
+    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
+    return { cont: root.querySelector('[data-testid="understudy-continue"]').hidden, handoff: root.querySelector('[data-testid="understudy-handoff"]').textContent };
+  });
+  assert.deepEqual(seen, { cont: true, handoff: 'Ask another chat site' });
+  await page.close();
+});
