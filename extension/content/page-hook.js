@@ -18,7 +18,7 @@
   const SOURCE = 'understudy-hook';
   const MAX_DETAIL = 2048;
   const MAX_PROMPT = 32768;
-  const MAX_LINE = 1 << 20;
+  const SCAN_BYTES = 512;
   const PROGRESS_EVERY_MS = 1000;
   // An SSE event whose `error` (or `detail`) is set to something other than null.
   const ERROR_RE = /"(?:error|detail)"\s*:\s*(?!null\b)["{]/;
@@ -89,51 +89,62 @@
     }
   }
 
-  // Reads a clone of an event stream: progress (throttled), an error event, and whether it ended
-  // with [DONE]. Only error texts leave this function, never the answer.
-  async function watchStream(id, path, response, signal) {
-    const reader = response.clone().body?.getReader();
-    if (!reader) return;
+  const tailOf = (chunk, n) => (chunk.byteLength > n ? chunk.subarray(chunk.byteLength - n) : chunk);
+
+  // Passes an event stream through to the page unchanged (no copy, no second reader) and watches it
+  // on the way: progress (throttled), an error event, and whether it ended with [DONE]. Only the
+  // tail of each chunk is decoded, where ChatGPT's small error events sit; never the answer.
+  function watchStream(id, path, response, signal) {
+    const source = response.body;
+    if (!source) return response;
     const decoder = new TextDecoder();
     let lastProgress = 0;
-    let partial = '';
-    let done = false;
     let error = null;
-    const scan = (complete) => {
-      if (!done && complete.includes('[DONE]')) done = true;
-      if (error === null && ERROR_RE.test(complete)) {
-        for (const line of complete.split('\n')) {
-          if (ERROR_RE.test(line)) {
-            error = errorOf(line);
-            break;
-          }
-        }
-      }
+    let prev = null;
+    let last = null;
+    let ended = false;
+    const end = (fact) => {
+      if (ended) return;
+      ended = true;
+      send({ kind: 'stream_end', id, path, done: false, error, interrupted: false, aborted: false, ...fact });
     };
-    try {
-      for (;;) {
-        const chunk = await reader.read();
-        if (chunk.done) break;
+    const pass = new TransformStream({
+      transform(chunk, controller) {
+        controller.enqueue(chunk);
         const now = Date.now();
         if (now - lastProgress >= PROGRESS_EVERY_MS) {
           lastProgress = now;
           send({ kind: 'stream_progress', id, path });
         }
-        const text = decoder.decode(chunk.value, { stream: true });
-        const nl = text.lastIndexOf('\n');
-        if (nl < 0) {
-          partial = partial.length + text.length > MAX_LINE ? '' : partial + text;
-          continue;
+        if (!(chunk instanceof Uint8Array) || chunk.byteLength === 0) return;
+        prev = last;
+        last = chunk;
+        if (error !== null) return;
+        const text = decoder.decode(tailOf(chunk, SCAN_BYTES));
+        if (ERROR_RE.test(text)) {
+          for (const line of text.split('\n')) {
+            if (ERROR_RE.test(line)) {
+              error = errorOf(line);
+              break;
+            }
+          }
         }
-        scan(partial + text.slice(0, nl));
-        partial = text.slice(nl + 1);
+      },
+      flush() {
+        const tail = (prev ? decoder.decode(tailOf(prev, 16)) : '') + (last ? decoder.decode(tailOf(last, 32)) : '');
+        end({ done: tail.includes('[DONE]') });
+      },
+    });
+    source.pipeTo(pass.writable).catch(() => end({ interrupted: true, aborted: !!signal?.aborted }));
+    const out = new Response(pass.readable, { status: response.status, statusText: response.statusText, headers: response.headers });
+    for (const key of ['url', 'redirected', 'type']) {
+      try {
+        Object.defineProperty(out, key, { value: response[key] });
+      } catch {
+        // keep the default
       }
-      scan(partial);
-      send({ kind: 'stream_end', id, path, done, error, interrupted: false, aborted: false });
-    } catch {
-      const aborted = !!signal?.aborted;
-      send({ kind: 'stream_end', id, path, done, error, interrupted: true, aborted });
     }
+    return out;
   }
 
   window.fetch = async function understudyFetch(input, init) {
@@ -171,7 +182,7 @@
       errorDetail(response).then((detail) => send({ ...fact, detail }));
     } else {
       send(fact);
-      if (streaming) watchStream(id, path, response, signal);
+      if (streaming) return watchStream(id, path, response, signal);
     }
     return response;
   };

@@ -19,14 +19,14 @@ export function extensionId() {
  * server on loopback. `userDataDir` keeps a profile across launches (for restart tests); by default a
  * fresh temporary profile is used and removed on close. `hostRules` maps more hosts to loopback ports.
  */
-export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 }, hostRules = {} } = {}) {
-  if (!fs.existsSync(path.join(EXTENSION_DIR, 'manifest.json'))) {
+export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 }, hostRules = {}, extension = true } = {}) {
+  if (extension && !fs.existsSync(path.join(EXTENSION_DIR, 'manifest.json'))) {
     throw new Error(`no built extension at ${EXTENSION_DIR}: run 'make build' first`);
   }
   const profile = userDataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'understudy-profile-'));
   const args = [
-    `--disable-extensions-except=${EXTENSION_DIR}`,
-    `--load-extension=${EXTENSION_DIR}`,
+    // `extension: false` gives the same browser without Understudy (for overhead comparisons).
+    ...(extension ? [`--disable-extensions-except=${EXTENSION_DIR}`, `--load-extension=${EXTENSION_DIR}`] : []),
     '--no-sandbox',
     '--disable-gpu',
     '--disable-quic',
