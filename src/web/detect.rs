@@ -133,8 +133,8 @@ pub fn detect_observe(
         None | Some("") => Detector::new(site),
         Some(s) if s.len() > MAX_STATE_BYTES => return Err(JsError::new("detector state too large")),
         Some(s) => {
-            let check: StateCheck =
-                serde_json::from_str(s).map_err(|e| JsError::new(&format!("malformed detector state: {e}")))?;
+            let check: StateCheck = serde_json::from_str(s)
+                .map_err(|e| JsError::new(&format!("malformed detector state: {e}")))?;
             if check.site != site.id() {
                 return Err(JsError::new("detector state belongs to another site"));
             }
