@@ -16,6 +16,8 @@ import { NOTICE, stopWorker } from '../e2e/detect-helpers.mjs';
 const RUNS = Number(process.env.DETECT_BENCH_RUNS ?? 40);
 const STREAM_RUNS = Number(process.env.DETECT_BENCH_STREAM_RUNS ?? 5);
 const TOKENS = 2000;
+// A calm moment between runs, as between real failures (each run measures one detection, not a burst).
+const PAUSE_MS = 100;
 
 const p95 = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -68,6 +70,7 @@ async function domRun(page) {
     document.getElementById('bench-error').remove();
     await gone;
   });
+  await page.waitForTimeout(PAUSE_MS);
   return ms;
 }
 
@@ -91,6 +94,7 @@ async function networkRun(page, site, i) {
     await response.text();
     await gone;
   }, conversationBody);
+  await page.waitForTimeout(PAUSE_MS);
   return ms;
 }
 
