@@ -103,7 +103,8 @@ async function taskSeconds(cdp) {
   return metrics.find((m) => m.name === 'TaskDuration').value;
 }
 
-// Milliseconds of CPU samples under the extension's scripts (and what they call).
+// Milliseconds of CPU samples under the extension's scripts (and what they call), except the page's
+// own stream reads that the fetch hook's read wrapper forwards (the page does that work anyway).
 function extensionMs(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -116,9 +117,23 @@ function extensionMs(profile) {
     memo.set(id, v);
     return v;
   };
+  const forwarded = (id) => {
+    // The frame right under the nearest extension frame is the native `read` the wrapper forwards to.
+    let child = id;
+    for (let x = id; x != null; x = parent.get(x)) {
+      const n = byId.get(x);
+      if (n.callFrame.url.startsWith('chrome-extension://')) {
+        const c = byId.get(child);
+        return child !== x && c.callFrame.url === '' && c.callFrame.functionName === 'read';
+      }
+      child = x;
+    }
+    return false;
+  };
   let us = 0;
   for (let i = 0; i < profile.samples.length; i++) {
-    if (mine(profile.samples[i])) us += profile.timeDeltas[i + 1] ?? 0;
+    const id = profile.samples[i];
+    if (mine(id) && !forwarded(id)) us += profile.timeDeltas[i + 1] ?? 0;
   }
   return us / 1000;
 }
