@@ -103,37 +103,33 @@ async function taskSeconds(cdp) {
   return metrics.find((m) => m.name === 'TaskDuration').value;
 }
 
-// Milliseconds of CPU samples under the extension's scripts (and what they call), except the page's
-// own stream reads that the fetch hook's read wrapper forwards (the page does that work anyway).
+// Milliseconds of CPU samples under the extension's scripts (and what they call). The fetch hook's
+// read wrapper only forwards the page's own `reader.read()` (the native read is inlined into the
+// wrapper's frames, so its samples are the page's work): samples whose deepest extension frame is
+// the wrapper or its forwarding callback are left out; the hook's per-chunk work (`chunk`, a frame
+// of its own) counts.
+const FORWARDERS = new Set(['reader.read']);
 function extensionMs(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const memo = new Map();
-  const mine = (id) => {
-    if (memo.has(id)) return memo.get(id);
-    const n = byId.get(id);
-    const v = n.callFrame.url.startsWith('chrome-extension://') || (parent.has(id) && mine(parent.get(id)));
-    memo.set(id, v);
-    return v;
-  };
-  const forwarded = (id) => {
-    // The frame right under the nearest extension frame is the native `read` the wrapper forwards to.
-    let child = id;
+  const deepestOwn = (id) => {
     for (let x = id; x != null; x = parent.get(x)) {
-      const n = byId.get(x);
-      if (n.callFrame.url.startsWith('chrome-extension://')) {
-        const c = byId.get(child);
-        return child !== x && c.callFrame.url === '' && c.callFrame.functionName === 'read';
-      }
-      child = x;
+      if (byId.get(x).callFrame.url.startsWith('chrome-extension://')) return byId.get(x);
     }
-    return false;
+    return null;
+  };
+  const forwarding = (n) => {
+    if (FORWARDERS.has(n.callFrame.functionName)) return true;
+    // The anonymous `.then` callback inside the wrapper.
+    const up = parent.get(n.id);
+    return n.callFrame.functionName === '' && n.callFrame.url.endsWith('/page-hook.js') && up != null &&
+      !byId.get(up).callFrame.url.startsWith('chrome-extension://');
   };
   let us = 0;
   for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    if (mine(id) && !forwarded(id)) us += profile.timeDeltas[i + 1] ?? 0;
+    const own = deepestOwn(profile.samples[i]);
+    if (own && !forwarding(own)) us += profile.timeDeltas[i + 1] ?? 0;
   }
   return us / 1000;
 }
