@@ -38,3 +38,115 @@ fn a_forged_message_becomes_a_js_error_with_a_reason() {
     let message = js_sys::Error::from(error).message().as_string().unwrap_or_default();
     assert!(message.contains("malformed message"), "{message}");
 }
+
+mod detection {
+    use super::{field, js_object};
+    use understudy::detect::{Rules, extract_html};
+    use understudy::site::Site;
+    use understudy::web::detect::{
+        detect_adapter, detect_next_poll_delay_ms, detect_observe, detect_parse_status, detect_site,
+    };
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_test::*;
+
+    const NOW: f64 = 1_795_600_800_000.0;
+
+    fn text(value: &JsValue, path: &[&str]) -> Option<String> {
+        let mut v = value.clone();
+        for name in path {
+            v = field(&v, name);
+        }
+        v.as_string()
+    }
+
+    fn error_message(e: wasm_bindgen::JsError) -> String {
+        let value: JsValue = e.into();
+        js_sys::Error::from(value).message().as_string().unwrap_or_default()
+    }
+
+    /// Judges a saved page the way the extension does: extract, then the Wasm export.
+    fn check_page(html: &str, kind: &str) {
+        let obs = extract_html(html, Rules::builtin(Site::Chatgpt));
+        let json = serde_json::to_string(&understudy::detect::Observation::Dom(obs)).expect("serialisable");
+        let answer = detect_observe(None, "chatgpt", &json, NOW, JsValue::NULL).expect("a valid observation");
+        let current = field(&answer, "current");
+        let got =
+            if current.is_null() { "healthy".into() } else { text(&current, &["kind"]).unwrap_or_default() };
+        assert_eq!(got, kind);
+    }
+
+    #[wasm_bindgen_test]
+    fn saved_pages_are_judged_through_the_export() {
+        check_page(include_str!("fixtures/pages/service-down-cloudflare-502.html"), "service_down");
+        check_page(include_str!("fixtures/pages/rate-limited-json-429-1-hour.html"), "rate_limited");
+        check_page(include_str!("fixtures/pages/network-error-turn-box.html"), "network_error");
+        check_page(include_str!("fixtures/pages/blocked-cloudflare-challenge.html"), "blocked");
+        check_page(include_str!("fixtures/pages/unknown-error-german-ui.html"), "unknown_error");
+        check_page(include_str!("fixtures/pages/trap-user-quotes-errors.html"), "healthy");
+        check_page(include_str!("fixtures/pages/trap-old-error-recovered.html"), "healthy");
+    }
+
+    #[wasm_bindgen_test]
+    fn the_state_round_trips_one_event_per_page_state() {
+        let obs = r#"{"type":"network","endpoint":"conversation_send","status":429,"retry_after":"120"}"#;
+        let first = detect_observe(None, "chatgpt", obs, NOW, JsValue::NULL).expect("valid");
+        assert_eq!(text(&first, &["event", "event"]).as_deref(), Some("raised"));
+        assert_eq!(text(&first, &["current", "kind"]).as_deref(), Some("rate_limited"));
+        assert_eq!(field(&field(&first, "current"), "retry_after_s").as_f64(), Some(120.0));
+        let state = text(&first, &["state"]).expect("state is a string");
+        let again =
+            detect_observe(Some(state.clone()), "chatgpt", obs, NOW + 1000.0, JsValue::NULL).expect("valid");
+        assert!(field(&again, "event").is_null(), "the same failure does not fire twice");
+        let ok = r#"{"type":"network","endpoint":"conversation_send","status":200}"#;
+        let state = text(&again, &["state"]).expect("state");
+        let healed = detect_observe(Some(state), "chatgpt", ok, NOW + 2000.0, JsValue::NULL).expect("valid");
+        assert_eq!(text(&healed, &["event", "event"]).as_deref(), Some("recovered"));
+        assert!(field(&healed, "current").is_null());
+    }
+
+    #[wasm_bindgen_test]
+    fn stall_timing_can_be_shortened_within_bounds() {
+        let stall = r#"{"type":"stall","phase":"stalled","ms":1500}"#;
+        let default = detect_observe(None, "chatgpt", stall, NOW, JsValue::NULL).expect("valid");
+        assert!(field(&default, "current").is_null(), "1.5 s is no stall by default");
+        let short = js_object(r#"{"stall_ms":1200,"no_start_ms":1200}"#);
+        let judged = detect_observe(None, "chatgpt", stall, NOW, short.clone()).expect("valid");
+        assert_eq!(text(&judged, &["current", "kind"]).as_deref(), Some("network_error"));
+        let adapter = detect_adapter("chatgpt", short).expect("adapter");
+        assert_eq!(field(&field(&adapter, "timing"), "stall_ms").as_f64(), Some(1200.0));
+        let silly = js_object(r#"{"stall_ms":1,"no_start_ms":1200}"#);
+        assert!(error_message(detect_adapter("chatgpt", silly).expect_err("too short")).contains("stall_ms"));
+    }
+
+    #[wasm_bindgen_test]
+    fn bad_input_is_a_clear_error() {
+        let check = |state: Option<&str>, site: &str, obs: &str, now: f64, expect: &str| {
+            let e = detect_observe(state.map(str::to_owned), site, obs, now, JsValue::NULL).expect_err(obs);
+            let message = error_message(e);
+            assert!(message.contains(expect), "{message}");
+        };
+        let ok = r#"{"type":"stall","phase":"no_start","ms":1}"#;
+        check(None, "chatgpt", "{", NOW, "malformed observation");
+        check(None, "chatgpt", r#"{"type":"dom","evil":1}"#, NOW, "malformed observation");
+        check(None, "claude", ok, NOW, "unknown site");
+        check(Some("[1,2]"), "chatgpt", ok, NOW, "malformed detector state");
+        check(Some(r#"{"site":"other","active":null,"stale":null}"#), "chatgpt", ok, NOW, "another site");
+        check(None, "chatgpt", ok, f64::NAN, "nowMs");
+        assert!(error_message(detect_parse_status("<html>").expect_err("not JSON")).contains("status page"));
+    }
+
+    #[wasm_bindgen_test]
+    fn adapter_site_and_status_exports() {
+        assert_eq!(detect_site("https://chatgpt.com/c/1").as_deref(), Some("chatgpt"));
+        assert_eq!(detect_site("https://example.com/"), None);
+        let adapter = detect_adapter("chatgpt", JsValue::UNDEFINED).expect("adapter");
+        assert_eq!(text(&adapter, &["selectors", "error"]).as_deref(), Some(".text-token-text-error"));
+        let report = detect_parse_status(
+            r#"{"components":[{"name":"Conversations","status":"major_outage"}],"incidents":[]}"#,
+        )
+        .expect("valid summary");
+        assert_eq!(text(&report, &["level"]).as_deref(), Some("major_outage"));
+        assert_eq!(detect_next_poll_delay_ms(0), 120_000.0);
+        assert_eq!(detect_next_poll_delay_ms(1), 240_000.0);
+    }
+}

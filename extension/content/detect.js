@@ -19,7 +19,9 @@
 const UnderstudyDetect = (() => {
   const ext = UnderstudyPage.ext;
   const HOOK = 'understudy-hook';
-  const MIN_GAP_MS = 16; // at most one DOM extraction per frame
+  const MIN_GAP_MS = 16; // at most one DOM extraction per frame under steady change
+  const BURST = 4;
+  const PAUSED_SAMPLE_MS = 500;
   const MAX_PENDING = 64;
   const MAX_PATH = 2048;
   const MAX_DETAIL = 2048;
@@ -35,6 +37,7 @@ const UnderstudyDetect = (() => {
   let lastDomJson = '';
   let lastExtract = -Infinity;
   let extractTimer = 0;
+  let burst = BURST;
   let observer = null;
   let lastPrompt = null;
   let sending = Promise.resolve();
@@ -91,11 +94,43 @@ const UnderstudyDetect = (() => {
     send(obs);
   }
 
+  // A small burst of extractions runs at once (an error right after another change is not delayed);
+  // under a steady stream of changes they settle to one per frame.
   function schedule() {
     if (extractTimer) return;
-    const wait = lastExtract + MIN_GAP_MS - performance.now();
-    if (wait <= 0) extractNow();
-    else extractTimer = setTimeout(extractNow, wait);
+    const now = performance.now();
+    burst = Math.min(BURST, burst + (now - lastExtract) / MIN_GAP_MS);
+    if (burst >= 1) {
+      burst -= 1;
+      extractNow();
+    } else {
+      extractTimer = setTimeout(extractNow, MIN_GAP_MS * (1 - burst));
+    }
+  }
+
+  // While the page streams an answer (the hook says so), its thousands of text mutations are not
+  // worth a callback each: the observer pauses and the DOM is sampled every PAUSED_SAMPLE_MS
+  // instead. It resumes, with an extraction at once, when the last stream ends.
+  let streams = 0;
+  let sampler = 0;
+  const OBSERVE = {
+    childList: true, subtree: true, characterData: true,
+    attributes: true, attributeFilter: ['class', 'style', 'hidden', 'aria-hidden', 'open'],
+  };
+  function streamStarted() {
+    streams += 1;
+    if (streams !== 1 || !observer) return;
+    observer.disconnect();
+    sampler = setInterval(schedule, PAUSED_SAMPLE_MS);
+  }
+  function streamEnded() {
+    if (streams === 0) return;
+    streams -= 1;
+    if (streams !== 0 || !observer) return;
+    clearInterval(sampler);
+    sampler = 0;
+    observer.observe(document, OBSERVE);
+    schedule();
   }
 
   const matches = (el, sel) => {
@@ -115,14 +150,21 @@ const UnderstudyDetect = (() => {
   const hotNode = (n) => n.nodeType === 1 && (matches(n, hotSel) || contains(n, hotSel));
 
   function hot(records) {
-    for (const r of records) {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
       const t = r.target;
       if (r.type === 'childList') {
-        for (const n of r.addedNodes) {
-          if (hotNode(n)) return true;
-          if (n.nodeType === 3 && inRegion(t)) return true;
+        const quietTarget = cold.has(t);
+        for (const list of [r.addedNodes, r.removedNodes]) {
+          for (let j = 0; j < list.length; j++) {
+            const n = list[j];
+            if (n.nodeType === 1) {
+              if (hotNode(n)) return true;
+            } else if (!quietTarget && n.nodeType === 3 && inRegion(t)) {
+              return true;
+            }
+          }
         }
-        for (const n of r.removedNodes) if (hotNode(n) || (n.nodeType === 3 && inRegion(t))) return true;
       } else if (r.type === 'characterData') {
         if (inRegion(t.parentElement)) return true;
       } else if (t.nodeType === 1) {
@@ -142,10 +184,7 @@ const UnderstudyDetect = (() => {
       // While a failure is shown, any change may be the recovery; otherwise only error-like ones count.
       if (current || hot(records)) schedule();
     });
-    observer.observe(document, {
-      childList: true, subtree: true, characterData: true,
-      attributes: true, attributeFilter: ['class', 'style', 'hidden', 'aria-hidden', 'open'],
-    });
+    observer.observe(document, OBSERVE);
     if (document.readyState === 'loading') {
       document.addEventListener('DOMContentLoaded', schedule, { once: true });
     } else {
@@ -309,8 +348,9 @@ const UnderstudyDetect = (() => {
           pending.delete(d.id);
           // A successful send clears everything; other endpoints only matter while a failure shows.
           if (req.endpoint === 'conversation_send' || current) network(req, { status: d.status });
-        } else {
+        } else if (!req.streaming) {
           req.streaming = true;
+          streamStarted();
         }
         break;
       case 'stream_progress':
@@ -323,6 +363,7 @@ const UnderstudyDetect = (() => {
         if (!req.streaming) return;
         clearTimers(req);
         pending.delete(d.id);
+        streamEnded();
         if (d.aborted) break; // the user stopped the answer
         if (d.error) network(req, { status: 200, error: d.error });
         else if (!d.done) network(req, { status: 200, incomplete: true });

@@ -18,7 +18,7 @@
   const SOURCE = 'understudy-hook';
   const MAX_DETAIL = 2048;
   const MAX_PROMPT = 32768;
-  const MAX_LINE = 1 << 20;
+  const SCAN_BYTES = 512;
   const PROGRESS_EVERY_MS = 1000;
   // An SSE event whose `error` (or `detail`) is set to something other than null.
   const ERROR_RE = /"(?:error|detail)"\s*:\s*(?!null\b)["{]/;
@@ -89,51 +89,147 @@
     }
   }
 
-  // Reads a clone of an event stream: progress (throttled), an error event, and whether it ended
-  // with [DONE]. Only error texts leave this function, never the answer.
-  async function watchStream(id, path, response, signal) {
-    const reader = response.clone().body?.getReader();
-    if (!reader) return;
+  // Whether the bytes hold `"error":` or `"detail":` followed by a string or an object (not null):
+  // a cheap byte scan, so the text is decoded only when an error event may be there.
+  const ERROR_KEY = [0x65, 0x72, 0x72, 0x6f, 0x72, 0x22]; // error"
+  const DETAIL_KEY = [0x64, 0x65, 0x74, 0x61, 0x69, 0x6c, 0x22]; // detail"
+  function keyAt(b, i, key) {
+    if (i + key.length > b.length) return -1;
+    for (let k = 0; k < key.length; k++) if (b[i + k] !== key[k]) return -1;
+    return i + key.length;
+  }
+  function hasErrorKey(b) {
+    for (let i = b.indexOf(0x22); i >= 0; i = b.indexOf(0x22, i + 1)) {
+      let j = keyAt(b, i + 1, ERROR_KEY);
+      if (j < 0) j = keyAt(b, i + 1, DETAIL_KEY);
+      if (j < 0) continue;
+      while (j < b.length && (b[j] === 0x20 || b[j] === 0x3a)) j++;
+      if (j < b.length && (b[j] === 0x22 || b[j] === 0x7b)) return true;
+    }
+    return false;
+  }
+
+  const DONE = [0x44, 0x4f, 0x4e, 0x45, 0x5d]; // DONE]
+  function hasDone(b) {
+    for (let i = b.indexOf(0x5b); i >= 0; i = b.indexOf(0x5b, i + 1)) if (keyAt(b, i + 1, DONE) > 0) return true;
+    return false;
+  }
+
+  const tailOf = (chunk, n) => (chunk.byteLength > n ? chunk.subarray(chunk.byteLength - n) : chunk);
+
+  // Watches an event stream as the page reads it: progress (throttled), an error event, and whether
+  // it ended with [DONE]. Only the tail of each chunk is decoded, where ChatGPT's small error events
+  // sit; never the answer.
+  //
+  // The usual way a page reads a stream is `response.body.getReader()`: then the page's own reads
+  // are watched (one extra promise step per chunk, no copy, no second stream). Any other way of
+  // consuming the body (pipeThrough, pipeTo, tee, async iteration, text(), json(), ...) goes through
+  // a pass-through TransformStream made on first use.
+  function watchStream(id, path, response, signal) {
+    const body = response.body;
+    if (!body) return response;
     const decoder = new TextDecoder();
     let lastProgress = 0;
-    let partial = '';
-    let done = false;
     let error = null;
-    const scan = (complete) => {
-      if (!done && complete.includes('[DONE]')) done = true;
-      if (error === null && ERROR_RE.test(complete)) {
-        for (const line of complete.split('\n')) {
+    let prev = null;
+    let last = null;
+    let ended = false;
+    let taken = false;
+    const end = (fact) => {
+      if (ended) return;
+      ended = true;
+      send({ kind: 'stream_end', id, path, done: false, error, interrupted: false, aborted: false, ...fact });
+    };
+    const chunk = (value) => {
+      if (ended) return;
+      const now = Date.now();
+      if (now - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now;
+        send({ kind: 'stream_progress', id, path });
+      }
+      if (!(value instanceof Uint8Array) || value.byteLength === 0) return;
+      prev = last;
+      last = value;
+      const tailBytes = tailOf(value, SCAN_BYTES);
+      // A page may stop reading right after [DONE] or an error event: end the watch there.
+      if (hasDone(tailOf(value, 32))) {
+        finish();
+        return;
+      }
+      if (!hasErrorKey(tailBytes)) return;
+      const text = decoder.decode(tailBytes);
+      if (ERROR_RE.test(text)) {
+        for (const line of text.split('\n')) {
           if (ERROR_RE.test(line)) {
             error = errorOf(line);
+            end({});
             break;
           }
         }
       }
     };
-    try {
-      for (;;) {
-        const chunk = await reader.read();
-        if (chunk.done) break;
-        const now = Date.now();
-        if (now - lastProgress >= PROGRESS_EVERY_MS) {
-          lastProgress = now;
-          send({ kind: 'stream_progress', id, path });
-        }
-        const text = decoder.decode(chunk.value, { stream: true });
-        const nl = text.lastIndexOf('\n');
-        if (nl < 0) {
-          partial = partial.length + text.length > MAX_LINE ? '' : partial + text;
-          continue;
-        }
-        scan(partial + text.slice(0, nl));
-        partial = text.slice(nl + 1);
-      }
-      scan(partial);
-      send({ kind: 'stream_end', id, path, done, error, interrupted: false, aborted: false });
-    } catch {
-      const aborted = !!signal?.aborted;
-      send({ kind: 'stream_end', id, path, done, error, interrupted: true, aborted });
+    const finish = () => {
+      const tail = (prev ? decoder.decode(tailOf(prev, 16)) : '') + (last ? decoder.decode(tailOf(last, 32)) : '');
+      end({ done: tail.includes('[DONE]') });
+    };
+    // The page stopping its own read (stop button, abort) is not a failure.
+    const stopped = () => end({ interrupted: true, aborted: true });
+    const broke = () => end({ interrupted: true, aborted: !!signal?.aborted });
+
+    const proto = ReadableStream.prototype;
+    const getReader = body.getReader;
+    body.getReader = function (...args) {
+      const reader = getReader.apply(this, args);
+      if (taken) return reader;
+      taken = true;
+      const read = reader.read;
+      const cancel = reader.cancel;
+      reader.read = function (...a) {
+        return read.apply(this, a).then((r) => {
+          if (r.done) finish();
+          else chunk(r.value);
+          return r;
+        }, (e) => {
+          broke();
+          throw e;
+        });
+      };
+      reader.cancel = function (...a) {
+        stopped();
+        return cancel.apply(this, a);
+      };
+      return reader;
+    };
+
+    let piped = null;
+    const watched = () => {
+      if (piped) return piped;
+      taken = true;
+      const pass = new TransformStream({
+        transform(value, controller) {
+          controller.enqueue(value);
+          chunk(value);
+        },
+        flush: finish,
+        cancel: stopped,
+      });
+      piped = proto.pipeThrough.call(body, pass);
+      piped.closed?.catch?.(() => {});
+      return piped;
+    };
+    for (const name of ['pipeThrough', 'pipeTo', 'tee', 'values']) {
+      body[name] = (...args) => proto[name].apply(watched(), args);
     }
+    body[Symbol.asyncIterator] = (...args) => proto[Symbol.asyncIterator].apply(watched(), args);
+    const head = { status: response.status, statusText: response.statusText, headers: response.headers };
+    for (const name of ['text', 'json', 'arrayBuffer', 'blob', 'formData', 'bytes']) {
+      if (typeof response[name] !== 'function') continue;
+      response[name] = (...args) => new Response(watched(), head)[name](...args).catch((e) => {
+        broke();
+        throw e;
+      });
+    }
+    return response;
   }
 
   window.fetch = async function understudyFetch(input, init) {
@@ -171,7 +267,7 @@
       errorDetail(response).then((detail) => send({ ...fact, detail }));
     } else {
       send(fact);
-      if (streaming) watchStream(id, path, response, signal);
+      if (streaming) return watchStream(id, path, response, signal);
     }
     return response;
   };

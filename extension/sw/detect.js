@@ -187,17 +187,22 @@ async function observe(message, sender) {
         at: result.event.at_ms,
       };
     }
-    const saved = saveTab(tabId, next);
+    // Write-through: the memory cache answers at once; the write is issued now (in order) and the
+    // answer does not wait for it.
+    saveTab(tabId, next).catch(() => {});
     if (event) {
-      setBadge(tabId, event.type === 'raised' ? event.kind : null);
-      ext.tabs.sendMessage(tabId, { type: 'detect.event', event, current }).catch(() => {});
-      record({
-        type: event.type, kind: event.kind, signal: event.evidence?.signal ?? null,
-        evidence: event.evidence?.text ?? null, retry_at: event.retry_at, tab: tabId,
-        conversation_id: event.conversation_id, at: event.at,
-      }).catch(() => {});
+      // After the answer has gone back to the tab: the badge, the broadcast and the timeline are
+      // browser calls of their own and must not delay it.
+      setTimeout(() => {
+        setBadge(tabId, event.type === 'raised' ? event.kind : null);
+        ext.tabs.sendMessage(tabId, { type: 'detect.event', event, current }).catch(() => {});
+        record({
+          type: event.type, kind: event.kind, signal: event.evidence?.signal ?? null,
+          evidence: event.evidence?.text ?? null, retry_at: event.retry_at, tab: tabId,
+          conversation_id: event.conversation_id, at: event.at,
+        }).catch(() => {});
+      }, 0);
     }
-    await saved;
     return { event, current };
   });
 }

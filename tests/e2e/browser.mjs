@@ -21,14 +21,14 @@ export function extensionId() {
  * extension (e.g. a copy with its own key, so its id is unique to one test). `hostRules` maps more
  * hosts to loopback ports.
  */
-export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 }, extensionDir = EXTENSION_DIR, hostRules = {} } = {}) {
-  if (!fs.existsSync(path.join(extensionDir, 'manifest.json'))) {
+export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 }, extensionDir = EXTENSION_DIR, hostRules = {}, extension = true } = {}) {
+  if (extension && !fs.existsSync(path.join(extensionDir, 'manifest.json'))) {
     throw new Error(`no built extension at ${extensionDir}: run 'make build' first`);
   }
   const profile = userDataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'understudy-profile-'));
   const args = [
-    `--disable-extensions-except=${extensionDir}`,
-    `--load-extension=${extensionDir}`,
+    // `extension: false` gives the same browser without Understudy (for overhead comparisons).
+    ...(extension ? [`--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`] : []),
     '--no-sandbox',
     '--disable-gpu',
     '--disable-quic',

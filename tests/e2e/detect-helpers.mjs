@@ -1,12 +1,24 @@
 // Shared steps of the detection end-to-end tests (not a test file itself).
-import { serviceWorker } from './browser.mjs';
+import { openExtensionPage } from './browser.mjs';
 
 export const NOTICE = '[data-testid="understudy-notice"]';
 
+// An extension page kept open per browser to read the extension's storage without going through the
+// service worker (which may be stopped on purpose).
+const probes = new WeakMap();
+async function probe(context) {
+  let page = probes.get(context);
+  if (!page || page.isClosed()) {
+    page = await openExtensionPage(context, 'www/popup.html');
+    probes.set(context, page);
+  }
+  return page;
+}
+
 /** The worker's saved detection entry of the tab showing `url`, or null. */
 export async function tabEntry(context, url) {
-  const worker = await serviceWorker(context);
-  return worker.evaluate(async (u) => {
+  const page = await probe(context);
+  return page.evaluate(async (u) => {
     const all = await chrome.storage.session.get(null);
     return Object.entries(all).find(([k, v]) => k.startsWith('detect.tab.') && v?.url === u)?.[1] ?? null;
   }, url);
@@ -49,6 +61,34 @@ export async function sendPrompt(page, text) {
 
 /** The timeline the worker keeps. */
 export async function timeline(context) {
-  const worker = await serviceWorker(context);
-  return worker.evaluate(async () => (await chrome.storage.session.get('detect.timeline'))['detect.timeline'] ?? []);
+  const page = await probe(context);
+  return page.evaluate(async () => (await chrome.storage.session.get('detect.timeline'))['detect.timeline'] ?? []);
+}
+
+/**
+ * Stops the extension's service worker through CDP (as Chromium does after 30 s idle) and waits
+ * until it has stopped. Do not evaluate in the worker while it is stopped; the next extension event
+ * starts it again.
+ */
+export async function stopWorker(context, page) {
+  const cdp = await context.newCDPSession(page);
+  const status = new Map();
+  let changed = () => {};
+  cdp.on('ServiceWorker.workerVersionUpdated', (e) => {
+    for (const v of e.versions) if (v.scriptURL.startsWith('chrome-extension://')) status.set(v.versionId, v.runningStatus);
+    changed();
+  });
+  const waitFor = async (pred, what) => {
+    const until = Date.now() + 10000;
+    while (!pred()) {
+      if (Date.now() > until) throw new Error(`service worker: ${what} (${JSON.stringify([...status])})`);
+      await new Promise((r) => { changed = r; setTimeout(r, 50); });
+    }
+  };
+  await cdp.send('ServiceWorker.enable');
+  await waitFor(() => status.size > 0, 'not found');
+  for (const [versionId, s] of status) if (s !== 'stopped') await cdp.send('ServiceWorker.stopWorker', { versionId });
+  await waitFor(() => [...status.values()].every((s) => s === 'stopped'), 'did not stop');
+  await cdp.send('ServiceWorker.disable').catch(() => {});
+  await cdp.detach().catch(() => {});
 }

@@ -31,7 +31,7 @@ export async function startFakeStatus({ port = 0 } = {}) {
     polls,
     /** What the summary answers from now on: a summary object, or {status, body}. */
     set(next) {
-      answer = next.status ? next : { status: 200, body: JSON.stringify(next) };
+      answer = typeof next.status === 'number' ? next : { status: 200, body: JSON.stringify(next) };
     },
     close: () => new Promise((resolve) => {
       server.closeAllConnections();

@@ -1,0 +1,229 @@
+// Outage detection, measured in headless Chromium with the real extension on the fake chatgpt.com.
+// - detect_dom_latency_ms_p95: an error box inserted in the latest turn -> the notice in the page
+//   (the event delivered back from the worker), worker awake. p95 over RUNS.
+// - detect_dom_latency_cold_ms_p95: the same with the service worker stopped first (CDP).
+// - detect_network_latency_ms_p95: the page's conversation request answered 503 or 429 -> the notice.
+// - content_script_overhead_pct: main-thread time (CDP Performance.getMetrics TaskDuration) while the
+//   page streams a 2,000-token answer (thousands of DOM mutations), with the extension vs without it
+//   (a second browser without the extension), medians over alternating runs.
+// - content_script_overhead_profiled_pct: the same overhead from one profile: CPU samples under the
+//   extension's own scripts (content scripts and the fetch hook, with what they call) over the
+//   main-thread time of the run. Less noisy than the A/B difference.
+import { launch } from '../e2e/browser.mjs';
+import { startFakeChatgpt } from '../e2e/fake-chatgpt/server.mjs';
+import { NOTICE, stopWorker } from '../e2e/detect-helpers.mjs';
+
+const RUNS = Number(process.env.DETECT_BENCH_RUNS ?? 40);
+const STREAM_RUNS = Number(process.env.DETECT_BENCH_STREAM_RUNS ?? 5);
+const TOKENS = 2000;
+// A calm moment between runs, as between real failures (each run measures one detection, not a burst).
+const PAUSE_MS = 100;
+
+const p95 = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil(s.length * 0.95) - 1)];
+};
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+// Installed in the page: resolves with performance.now() when the notice shows (or is gone).
+function installWaiter(page) {
+  return page.evaluate((sel) => {
+    window.__benchNotice = (present) => new Promise((resolve) => {
+      const ok = () => {
+        const host = document.querySelector(sel);
+        return present ? !!host?.getAttribute('data-kind') : !host;
+      };
+      if (ok()) return resolve(performance.now());
+      const mo = new MutationObserver(() => {
+        if (ok()) {
+          mo.disconnect();
+          resolve(performance.now());
+        }
+      });
+      mo.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-kind'] });
+    });
+  }, NOTICE);
+}
+
+async function ready(page) {
+  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+  await page.waitForTimeout(300);
+}
+
+async function domRun(page) {
+  const ms = await page.evaluate(async () => {
+    const shown = window.__benchNotice(true);
+    const t0 = performance.now();
+    const turns = document.querySelectorAll('[data-testid^="conversation-turn-"]');
+    const box = document.createElement('div');
+    box.className = 'text-token-text-error';
+    box.id = 'bench-error';
+    box.textContent = 'There was an error generating a response';
+    turns[turns.length - 1].append(box);
+    return (await shown) - t0;
+  });
+  await page.evaluate(async () => {
+    const gone = window.__benchNotice(false);
+    document.getElementById('bench-error').remove();
+    await gone;
+  });
+  await page.waitForTimeout(PAUSE_MS);
+  return ms;
+}
+
+const conversationBody = JSON.stringify({ action: 'next', messages: [{ author: { role: 'user' }, content: { content_type: 'text', parts: ['bench'] } }] });
+
+async function networkRun(page, site, i) {
+  site.setMode(i % 2
+    ? { mode: 'status', status: 429, body: '{"detail":"Too many requests in 1 minute. Try again later."}', headers: { 'retry-after': '60' } }
+    : { mode: 'status', status: 503, body: '{"detail":"Service Unavailable"}' });
+  const ms = await page.evaluate(async (body) => {
+    const shown = window.__benchNotice(true);
+    const response = await fetch('/backend-api/f/conversation', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const answered = performance.now();
+    response.text();
+    return (await shown) - answered;
+  }, conversationBody);
+  site.setMode({ mode: 'healthy', answer: 'fine ', tokenDelayMs: 0 });
+  await page.evaluate(async (body) => {
+    const gone = window.__benchNotice(false);
+    const response = await fetch('/backend-api/f/conversation', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await response.text();
+    await gone;
+  }, conversationBody);
+  await page.waitForTimeout(PAUSE_MS);
+  return ms;
+}
+
+async function taskSeconds(cdp) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return metrics.find((m) => m.name === 'TaskDuration').value;
+}
+
+// Milliseconds of CPU samples under the extension's scripts (and what they call). The fetch hook's
+// read wrapper only forwards the page's own `reader.read()` (the native read is inlined into the
+// wrapper's frames, so its samples are the page's work): samples whose deepest extension frame is
+// the wrapper or its forwarding callback are left out; the hook's per-chunk work (`chunk`, a frame
+// of its own) counts.
+const FORWARDERS = new Set(['reader.read']);
+function extensionMs(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const deepestOwn = (id) => {
+    for (let x = id; x != null; x = parent.get(x)) {
+      if (byId.get(x).callFrame.url.startsWith('chrome-extension://')) return byId.get(x);
+    }
+    return null;
+  };
+  const forwarding = (n) => {
+    if (FORWARDERS.has(n.callFrame.functionName)) return true;
+    // The anonymous `.then` callback inside the wrapper.
+    const up = parent.get(n.id);
+    return n.callFrame.functionName === '' && n.callFrame.url.endsWith('/page-hook.js') && up != null &&
+      !byId.get(up).callFrame.url.startsWith('chrome-extension://');
+  };
+  let us = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const own = deepestOwn(profile.samples[i]);
+    if (own && !forwarding(own)) us += profile.timeDeltas[i + 1] ?? 0;
+  }
+  return us / 1000;
+}
+
+async function streamRun(browser, site, withProfile) {
+  const page = await browser.context.newPage();
+  await page.goto('https://chatgpt.com/');
+  if (browser.extension) await ready(page);
+  else await page.waitForTimeout(300);
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  if (withProfile) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await cdp.send('Profiler.start');
+  }
+  site.setMode({ mode: 'healthy', answer: 'tok '.repeat(TOKENS), tokenDelayMs: 1 });
+  const before = await taskSeconds(cdp);
+  await page.fill('#prompt-textarea', 'Stream a long answer');
+  await page.click('[data-testid="send-button"]');
+  await page.waitForFunction((n) => (document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent.length ?? 0) >= n * 4 - 1, TOKENS, { polling: 100, timeout: 60000 });
+  const busyMs = ((await taskSeconds(cdp)) - before) * 1000;
+  let extMs = null;
+  if (withProfile) {
+    const { profile } = await cdp.send('Profiler.stop');
+    extMs = extensionMs(profile);
+  }
+  await cdp.detach();
+  await page.close();
+  return { busyMs, extMs };
+}
+
+export async function run() {
+  const site = await startFakeChatgpt();
+  const withExt = await launch({ chatgptPort: site.port });
+  withExt.extension = true;
+  const metrics = [];
+  try {
+    const page = await withExt.context.newPage();
+    await page.goto('https://chatgpt.com/');
+    await ready(page);
+    site.setMode({ mode: 'healthy' });
+    await page.fill('#prompt-textarea', 'Hello');
+    await page.click('[data-testid="send-button"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent.endsWith('streams it.'));
+    await page.waitForTimeout(300);
+    await installWaiter(page);
+
+    for (let i = 0; i < 3; i++) await domRun(page); // warm-up
+    const warm = [];
+    for (let i = 0; i < RUNS; i++) warm.push(await domRun(page));
+    const cold = [];
+    for (let i = 0; i < Math.max(30, Math.round(RUNS * 0.75)); i++) {
+      await stopWorker(withExt.context, page);
+      cold.push(await domRun(page));
+    }
+    const net = [];
+    for (let i = 0; i < 3; i++) await networkRun(page, site, i);
+    for (let i = 0; i < RUNS; i++) net.push(await networkRun(page, site, i));
+    await page.close();
+
+    metrics.push(
+      { name: 'detect_dom_latency_ms_p95', value: p95(warm), unit: 'ms', lower_is_better: true, peer: null },
+      { name: 'detect_dom_latency_cold_ms_p95', value: p95(cold), unit: 'ms', lower_is_better: true, peer: null },
+      { name: 'detect_network_latency_ms_p95', value: p95(net), unit: 'ms', lower_is_better: true, peer: null },
+    );
+    console.error(`detect latency medians: dom ${median(warm).toFixed(1)} ms, cold ${median(cold).toFixed(1)} ms, network ${median(net).toFixed(1)} ms`);
+
+    const without = await launch({ chatgptPort: site.port, extension: false });
+    without.extension = false;
+    try {
+      await streamRun(withExt, site, false); // warm-up both
+      await streamRun(without, site, false);
+      const a = [];
+      const b = [];
+      const profiled = [];
+      for (let i = 0; i < STREAM_RUNS; i++) {
+        a.push((await streamRun(withExt, site, false)).busyMs);
+        b.push((await streamRun(without, site, false)).busyMs);
+        const p = await streamRun(withExt, site, true);
+        profiled.push((p.extMs / (p.busyMs - p.extMs)) * 100);
+      }
+      const ab = ((median(a) - median(b)) / median(b)) * 100;
+      console.error(`stream main-thread ms: with ${a.map((x) => x.toFixed(0)).join(' ')} | without ${b.map((x) => x.toFixed(0)).join(' ')} | profiled % ${profiled.map((x) => x.toFixed(2)).join(' ')}`);
+      metrics.push(
+        { name: 'content_script_overhead_pct', value: ab, unit: '%', lower_is_better: true, peer: null },
+        { name: 'content_script_overhead_profiled_pct', value: median(profiled), unit: '%', lower_is_better: true, peer: null },
+      );
+    } finally {
+      await without.close();
+    }
+  } finally {
+    await withExt.close();
+    await site.close();
+  }
+  return metrics;
+}
