@@ -4,8 +4,8 @@
 //! - [`carry_over`]: the conversation sent to another provider, built from the page's transcript and
 //!   the prompt that failed (never retyped by the user);
 //! - [`describe`]: what failed, in words a person understands;
-//! - [`AutoMode`]: whether to redirect without asking, per failure kind (off by default; never on
-//!   `blocked`, which is not an outage);
+//! - [`rescuable`]: which failure kinds may be carried elsewhere (auto mode itself is a preference,
+//!   `crate::preferences::AutoMode`);
 //! - [`handoff`]: for users without keys, the URL that opens the prompt with its context in another
 //!   chat site, or the text to copy when the site takes no prompt in its URL.
 
@@ -22,16 +22,12 @@ pub const MAX_TURNS: usize = 400;
 pub const MAX_CHARS: usize = 1_000_000;
 /// The longest handoff URL produced; a longer prompt goes through the clipboard.
 pub const MAX_URL_LEN: usize = 8_000;
-/// The storage key (chrome.storage.local) of the auto-mode switches, until the settings format has them.
-pub const AUTO_MODE_KEY: &str = "understudy.auto_mode";
 
 /// Why a rescue cannot be prepared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RescueError {
     /// Neither the detection nor the page gave a prompt to carry over.
     NoPrompt,
-    /// The auto-mode switches are not a JSON object of kind → boolean.
-    BadAutoMode(String),
     /// No chat site with that id is known for a web handoff.
     UnknownSite(String),
 }
@@ -42,7 +38,6 @@ impl fmt::Display for RescueError {
             RescueError::NoPrompt => {
                 f.write_str("there is no prompt to carry over: the page shows no question")
             }
-            RescueError::BadAutoMode(why) => write!(f, "auto mode settings are invalid: {why}"),
             RescueError::UnknownSite(id) => write!(f, "no chat site '{id}' is known for a web handoff"),
         }
     }
@@ -170,71 +165,6 @@ pub fn describe(kind: Kind, until: Option<&str>) -> String {
 /// sign in or prove they are human (that is not an outage; another provider would hide it).
 pub fn rescuable(kind: Kind) -> bool {
     !matches!(kind, Kind::Healthy | Kind::Blocked)
-}
-
-/// Auto mode: redirect to another provider without asking, per failure kind. Off for every kind by
-/// default. Stored as a JSON object `{"service_down": true, "capacity": true, ...}` under
-/// [`AUTO_MODE_KEY`]; kinds left out are off.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AutoMode([bool; Kind::ALL.len()]);
-
-fn slot(kind: Kind) -> usize {
-    Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
-}
-
-impl AutoMode {
-    /// Reads the switches; `null` or an empty string means all off. Unknown kinds are an error
-    /// naming them (a typo would otherwise silently leave auto mode off).
-    pub fn from_json(json: &str) -> Result<Self, RescueError> {
-        let json = json.trim();
-        if json.is_empty() || json == "null" {
-            return Ok(Self::default());
-        }
-        let raw: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(json).map_err(|e| RescueError::BadAutoMode(e.to_string()))?;
-        let mut mode = Self::default();
-        for (name, value) in raw {
-            let kind = Kind::ALL
-                .into_iter()
-                .find(|k| k.as_str() == name)
-                .ok_or_else(|| RescueError::BadAutoMode(format!("unknown failure kind '{name}'")))?;
-            let on = value
-                .as_bool()
-                .ok_or_else(|| RescueError::BadAutoMode(format!("'{name}' must be true or false")))?;
-            mode.set(kind, on);
-        }
-        Ok(mode)
-    }
-
-    /// The switches as JSON: every rescuable kind with its state.
-    pub fn to_json(&self) -> String {
-        let map: serde_json::Map<String, serde_json::Value> = Kind::ALL
-            .into_iter()
-            .filter(|k| rescuable(*k))
-            .map(|k| (k.as_str().to_owned(), serde_json::Value::Bool(self.0[slot(k)])))
-            .collect();
-        serde_json::Value::Object(map).to_string()
-    }
-
-    /// The suggested switches: on when ChatGPT itself is failing (down, at capacity, broken
-    /// answers), off when it is only rate-limiting you or wants you to sign in.
-    pub fn suggested() -> Self {
-        let mut mode = Self::default();
-        for k in [Kind::ServiceDown, Kind::Capacity, Kind::GenerationError, Kind::NetworkError] {
-            mode.set(k, true);
-        }
-        mode
-    }
-
-    /// Turns one kind on or off.
-    pub fn set(&mut self, kind: Kind, on: bool) {
-        self.0[slot(kind)] = on;
-    }
-
-    /// Whether to redirect without asking on this kind (never when the kind is not [`rescuable`]).
-    pub fn redirects(&self, kind: Kind) -> bool {
-        rescuable(kind) && self.0[slot(kind)]
-    }
 }
 
 /// Another chat site a prompt can be handed to in a new tab.

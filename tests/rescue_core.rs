@@ -4,8 +4,8 @@
 use understudy::detect::Kind;
 use understudy::provider::chat::{ChatMessage, Role};
 use understudy::rescue::{
-    AutoMode, CarryOver, HandoffSite, MAX_TURNS, MAX_URL_LEN, RescueError, carry_over, describe, handoff,
-    handoff_text, rescuable,
+    CarryOver, HandoffSite, MAX_TURNS, MAX_URL_LEN, RescueError, carry_over, describe, handoff, handoff_text,
+    rescuable,
 };
 
 /// Turns written as "u:text" / "a:text" / "s:text".
@@ -109,46 +109,6 @@ fn the_words_say_what_failed() {
     assert!(describe(Kind::Blocked, None).contains("not an outage"));
     for kind in Kind::ALL {
         assert!(describe(kind, None).ends_with('.'), "{kind:?}");
-    }
-}
-
-#[test]
-fn auto_mode_is_off_by_default_and_follows_the_switches() {
-    let check = |json: &str, kind: Kind, want: bool| {
-        let mode = AutoMode::from_json(json).unwrap_or_else(|e| panic!("{json}: {e}"));
-        assert_eq!(mode.redirects(kind), want, "{json} on {kind:?}");
-    };
-    for kind in Kind::ALL {
-        check("", kind, false);
-        check("null", kind, false);
-        check("{}", kind, false);
-    }
-    check(r#"{"service_down": true, "capacity": true}"#, Kind::ServiceDown, true);
-    check(r#"{"service_down": true, "capacity": true}"#, Kind::Capacity, true);
-    check(r#"{"service_down": true, "capacity": true}"#, Kind::RateLimited, false);
-    check(r#"{"service_down": false}"#, Kind::ServiceDown, false);
-    // Never on a sign-in or challenge page, never when healthy, whatever the switches say.
-    check(r#"{"blocked": true, "healthy": true}"#, Kind::Blocked, false);
-    check(r#"{"blocked": true, "healthy": true}"#, Kind::Healthy, false);
-    let suggested = AutoMode::suggested();
-    assert!(suggested.redirects(Kind::ServiceDown) && suggested.redirects(Kind::Capacity));
-    assert!(!suggested.redirects(Kind::RateLimited) && !suggested.redirects(Kind::Blocked));
-    // Round trip through the stored form.
-    let back = AutoMode::from_json(&suggested.to_json()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(back, suggested);
-    assert!(!suggested.to_json().contains("healthy"));
-}
-
-#[test]
-fn bad_auto_mode_switches_name_the_fault() {
-    for (json, says) in [
-        (r#"{"service_dwn": true}"#, "service_dwn"),
-        (r#"{"capacity": "yes"}"#, "true or false"),
-        ("[true]", "invalid"),
-        ("{", "EOF"),
-    ] {
-        let err = AutoMode::from_json(json).unwrap_err().to_string();
-        assert!(err.contains(says), "{json}: {err}");
     }
 }
 

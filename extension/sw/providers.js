@@ -211,8 +211,9 @@ async function attemptBuiltIn({ messages, continueFrom, signal, onFirstByte, onT
 // ---- one request driven by the router ------------------------------------------------------------
 
 class Ask {
-  constructor(port, message) {
+  constructor(port, message, options = {}) {
     this.port = port;
+    this.options = options; // {prefer: provider id asked first, persist: keep the answer in storage.session}
     this.askId = message.id ?? null; // the page's id for this ask, echoed in every message
     this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     this.conversation = Array.isArray(message.conversation) ? message.conversation : [];
@@ -244,7 +245,7 @@ class Ask {
   async start() {
     await ready;
     try {
-      this.settings = await loadSettings();
+      this.settings = preferring(await loadSettings(), this.options.prefer);
     } catch (error) {
       return this.fail({ message: `The provider settings are invalid: ${error?.message ?? error}. Fix them in the options page.`, class: 'bad_request' });
     }
@@ -348,6 +349,7 @@ class Ask {
       queueMicrotask(() => live() && this.event((now) => this.router.failed(now, { class: 'not_found', detail: 'this provider is not configured' })));
       return;
     }
+    this.post({ type: 'attempt', provider: fetchSpec.provider, label: entry.label || entry.id, attempt: fetchSpec.attempt });
     const controller = new AbortController();
     this.controller = controller;
     const messages = messagesFor(this.conversation, this.prompt);
@@ -416,6 +418,7 @@ class Ask {
 
   /** Keeps the growing answer in storage.session (throttled) so a stopped worker loses nothing. */
   persist(now, end = null) {
+    if (this.options.persist === false) return;
     const write = () => {
       this.persistTimer = null;
       this.lastPersist = Date.now();
@@ -439,6 +442,26 @@ class Ask {
       this.persistTimer = setTimeout(write, Math.max(0, PERSIST_EVERY_MS - (Date.now() - this.lastPersist)));
     }
   }
+}
+
+/** Settings with `first` moved to the front of the chain (the user picked it). */
+function preferring(settings, first) {
+  if (!first || !settings.providers.some((p) => p.id === first && p.enabled)) return settings;
+  const providers = [...settings.providers.filter((p) => p.id === first), ...settings.providers.filter((p) => p.id !== first)];
+  const chain = settings.router?.chain?.length ? [first, ...settings.router.chain.filter((id) => id !== first)] : settings.router?.chain;
+  return { ...settings, providers, router: { ...settings.router, chain } };
+}
+
+/**
+ * Starts one request driven by the router, for other worker modules (the in-page rescue). `sink`
+ * receives the same messages as the `understudy-ask` port (`attempt`, `delta`, `decision`, `notice`,
+ * `done`, `error`) through `sink.postMessage`. Keys never leave the worker. Returns a handle with
+ * `stop()`.
+ */
+export function startAsk(sink, message, options = {}) {
+  const ask = new Ask(sink, message, options);
+  ask.start().catch((error) => ask.fail({ message: `Understudy failed: ${error?.message ?? error}`, class: 'bad_request' }));
+  return { stop: () => ask.stop() };
 }
 
 function humanGiveUp(action, settings) {

@@ -23,31 +23,27 @@
 //   rescue.sidePanel {conversation, prompt, text, provider} -> opens the side panel on this tab
 //   rescue.continue {id}                (from the library page) -> opens the side panel on that conversation
 // Storage:
-//   local `understudy.auto_mode`  {"service_down": true, "capacity": true, ...}: auto mode per failure
-//       kind, off when absent (read from `settings.auto_mode` instead once the settings format has it).
+//   local `settings`             the settings document; its `auto_mode` decides auto mode per kind.
 //   session `rescue.panel`       the conversation handed to the side panel {conversation, prompt,
 //       text, provider, conversation_id, at}.
 //   session `rescue.timeline`    the last rescues [{tab, kind, provider, outcome, first_token_ms, at}].
 //   session `providers.health`   shared with the providers module (circuit breakers).
 import { ext } from '../api.js';
 import { core, onMessages, ready } from './core.js';
+import { startAsk } from './providers.js';
 
 export const RESCUE_PORT = 'understudy-rescue';
 const K_SETTINGS = 'settings';
-const K_HEALTH = 'providers.health';
-const K_AUTO = 'understudy.auto_mode';
 const K_PANEL = 'rescue.panel';
 const K_TIMELINE = 'rescue.timeline';
 const TIMELINE_MAX = 50;
 const MAX_TRANSCRIPT = 2_000;
-const ERROR_BODY_MAX = 64 * 1024;
 const CHAT_ORIGINS = ['https://chatgpt.com/', 'https://chat.openai.com/'];
 
 // Read-through caches for this worker's life (storage stays the truth; cleared on change).
-const cache = { settings: null, auto: undefined };
+const cache = { settings: null };
 ext.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && changes[K_SETTINGS]) cache.settings = null;
-  if (area === 'local' && changes[K_AUTO]) cache.auto = undefined;
 });
 
 async function loadSettings() {
@@ -58,16 +54,7 @@ async function loadSettings() {
   return cache.settings;
 }
 
-const health = async () => (await ext.storage.session.get(K_HEALTH))[K_HEALTH] ?? '';
 const labelOf = (entry) => entry?.label || entry?.config?.kind || entry?.id || '';
-
-/** Settings with `first` moved to the front of the chain (the user picked it). */
-function preferring(settings, first) {
-  if (!first || !settings.providers.some((p) => p.id === first && p.enabled)) return settings;
-  const providers = [...settings.providers.filter((p) => p.id === first), ...settings.providers.filter((p) => p.id !== first)];
-  const chain = settings.router?.chain?.length ? [first, ...settings.router.chain.filter((id) => id !== first)] : settings.router?.chain;
-  return { ...settings, providers, router: { ...settings.router, chain } };
-}
 
 function fromChatPage(sender) {
   const url = sender?.url ?? '';
@@ -100,108 +87,19 @@ function record(entry) {
   }).catch(() => {});
 }
 
-// ---- one HTTP attempt (keys are used here and nowhere else) -------------------------------------
-
-async function attempt({ entry, messages, continueFrom, maxOutputTokens, signal, onFirstByte, onText }) {
-  const kind = entry.config.kind;
-  if (kind === 'chrome_built_in') return attemptBuiltIn({ messages, signal, onFirstByte, onText });
-  let request;
-  try {
-    request = core.buildRequest(entry.config, messages, { continue_from: continueFrom || null, max_output_tokens: maxOutputTokens ?? null });
-  } catch (error) {
-    const message = String(error?.message ?? error);
-    return { ok: false, class: /API key/.test(message) ? 'auth' : 'bad_request', detail: message };
-  }
-  let response;
-  try {
-    response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal, cache: 'no-store', credentials: 'omit' });
-  } catch (error) {
-    if (signal.aborted) return { ok: false, class: 'cancelled' };
-    return { ok: false, class: 'network', detail: `could not reach ${new URL(request.url).origin}` };
-  }
-  if (!response.ok) {
-    let body = '';
-    try {
-      body = (await response.text()).slice(0, ERROR_BODY_MAX);
-    } catch {
-      if (signal.aborted) return { ok: false, class: 'cancelled' };
-    }
-    const e = core.classifyHttpError(kind, response.status, [...response.headers], body);
-    return { ok: false, class: e.class, detail: e.message, retry_after_ms: e.retry_after_ms ?? null };
-  }
-  onFirstByte();
-  const decoder = new core.StreamDecoder(core.streamFormatFor(kind));
-  const reader = response.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      onText(decoder.feed(value));
-      if (decoder.isEnded()) {
-        reader.cancel().catch(() => {});
-        break;
-      }
-    }
-  } catch {
-    decoder.free();
-    if (signal.aborted) return { ok: false, class: 'cancelled' };
-    return { ok: false, class: 'network', detail: 'the connection dropped mid-answer' };
-  }
-  const end = decoder.finish();
-  decoder.free();
-  if (end.text) onText(end.text);
-  if (end.outcome === 'complete') {
-    if (end.finish === 'content_filter') return { ok: false, class: 'content_filter', detail: 'the provider stopped the answer by its content policy' };
-    return { ok: true, finish: end.finish };
-  }
-  if (end.outcome === 'error') return { ok: false, class: end.error.class, detail: end.error.message };
-  return { ok: false, class: 'network', detail: 'the stream ended before the answer was complete' };
-}
-
-async function attemptBuiltIn({ messages, signal, onFirstByte, onText }) {
-  const LM = globalThis.LanguageModel;
-  if (!LM || typeof LM.availability !== 'function' || (await LM.availability().catch(() => 'no')) !== 'available') {
-    return { ok: false, class: 'not_found', detail: "Chrome's on-device model is not available in this browser" };
-  }
-  let session;
-  try {
-    const turns = messages.slice();
-    const last = turns.pop();
-    session = await LM.create({ initialPrompts: turns, signal });
-    let first = true;
-    for await (const chunk of session.promptStreaming(last?.content ?? '', { signal })) {
-      if (first) onFirstByte();
-      first = false;
-      onText(String(chunk));
-    }
-    if (first) onFirstByte();
-    return { ok: true, finish: 'stop' };
-  } catch (error) {
-    if (signal.aborted) return { ok: false, class: 'cancelled' };
-    return { ok: false, class: 'server', detail: `Chrome's on-device model failed: ${error?.message ?? error}` };
-  } finally {
-    try { session?.destroy(); } catch {}
-  }
-}
-
-// ---- one rescue, driven by the providers' router -------------------------------------------------
+// ---- one rescue, run by the providers' engine (keys stay there) ---------------------------------
 
 class Rescue {
   constructor(port, message) {
     this.port = port;
     this.id = message.id ?? null;
     this.message = message;
-    this.text = '';
-    this.ended = false;
-    this.router = null;
-    this.timer = null;
-    this.controller = null;
-    this.seq = 0;
-    this.live = 0;
     this.provider = null;
     this.startedAt = Date.now();
     this.firstTokenMs = null;
-    this.keepAlive = null;
+    this.ended = false;
+    this.ask = null;
+    this.stopped = false;
   }
 
   post(message) {
@@ -212,179 +110,52 @@ class Rescue {
     }
   }
 
-  label(id) {
-    return labelOf(this.settings?.providers.find((p) => p.id === id)) || id;
-  }
-
   async start() {
     await ready;
-    const tabId = this.port.sender?.tab?.id;
     let plan;
     try {
-      plan = await planFor(this.message, tabId);
+      plan = await planFor(this.message, this.port.sender?.tab?.id);
     } catch (error) {
-      return this.fail(`Understudy cannot carry this over: ${error?.message ?? error}.`);
+      return this.finish({ type: 'error', message: `Understudy cannot carry this over: ${error?.message ?? error}.` });
     }
-    this.plan = plan;
-    try {
-      this.settings = preferring(await loadSettings(), this.message.provider);
-      this.router = new core.Router(this.settings, Math.floor(Math.random() * 2 ** 52), await health());
-    } catch (error) {
-      return this.fail(`The provider settings are invalid: ${error?.message ?? error}. Fix them in the options page.`);
-    }
-    this.keepAlive = setInterval(() => ext.runtime.getPlatformInfo?.().catch?.(() => {}), 20_000);
-    this.perform(this.router.start(Date.now()));
-  }
-
-  perform(action) {
-    if (this.ended || !action) return;
-    switch (action.action) {
-      case 'fetch':
-        this.arm(action.timer_at_ms);
-        this.launch(action.fetch);
-        break;
-      case 'wait_until':
-      case 'set_timer':
-        this.arm(action.at_ms);
-        break;
-      case 'abort':
-        this.abort();
-        this.perform(action.then);
-        return;
-      case 'finished':
-        this.finish({ type: 'done', provider: action.provider, label: this.label(action.provider), outcome: this.finishReason === 'length' ? 'length' : 'complete' });
-        break;
-      case 'gave_up':
-        this.fail(giveUpWords(action, (id) => this.label(id)));
-        break;
-      case 'cancelled':
-        this.finish({ type: 'done', provider: this.provider, label: this.label(this.provider), outcome: 'cancelled' });
-        break;
-      default:
-        break;
-    }
-    if (action.action !== 'continue') this.saveHealth();
-  }
-
-  saveHealth() {
-    try {
-      const json = this.router.saveHealth();
-      ext.storage.session.set({ [K_HEALTH]: json }).catch(() => {});
-    } catch {}
-  }
-
-  arm(at) {
-    clearTimeout(this.timer);
-    if (typeof at === 'number') this.timer = setTimeout(() => this.event((now) => this.router.tick(now)), Math.max(0, at - Date.now()));
-  }
-
-  event(fn) {
-    if (this.ended) return;
-    let action;
-    try {
-      action = fn(Date.now());
-    } catch {
-      return; // a late event the route no longer expects
-    }
-    this.perform(action);
-  }
-
-  abort() {
-    this.live = 0;
-    const c = this.controller;
-    this.controller = null;
-    c?.abort();
-  }
-
-  launch(spec) {
-    this.abort();
-    const seq = ++this.seq;
-    this.live = seq;
-    const live = () => this.live === seq && !this.ended;
-    const entry = this.settings.providers.find((p) => p.id === spec.provider);
-    if (!entry) {
-      queueMicrotask(() => live() && this.event((now) => this.router.failed(now, { class: 'not_found', detail: 'this provider is not configured' })));
-      return;
-    }
-    if (this.provider !== spec.provider) {
-      this.provider = spec.provider;
-      this.post({ type: 'start', provider: spec.provider, label: this.label(spec.provider), dropped: this.plan.dropped });
-    }
-    const controller = new AbortController();
-    this.controller = controller;
-    const messages = [...this.plan.conversation, { role: 'user', content: this.plan.prompt }];
-    attempt({
-      entry,
-      messages,
-      continueFrom: spec.continue_partial || this.text ? this.text : null,
-      maxOutputTokens: this.settings.max_output_tokens,
-      signal: controller.signal,
-      onFirstByte: () => live() && this.event((now) => this.router.firstByte(now)),
-      onText: (text) => {
-        if (!live()) return;
-        if (text) {
+    if (this.stopped) return this.finish({ type: 'done', provider: null, label: '', outcome: 'cancelled' });
+    const labels = new Map();
+    // The engine's messages, translated for the notice (which names providers by label).
+    const sink = {
+      postMessage: (m) => {
+        if (m.type === 'attempt') {
+          labels.set(m.provider, m.label);
+          if (this.provider !== m.provider) {
+            this.provider = m.provider;
+            this.post({ type: 'start', provider: m.provider, label: m.label, dropped: plan.dropped });
+          }
+        } else if (m.type === 'delta') {
           if (this.firstTokenMs === null) this.firstTokenMs = Date.now() - this.startedAt;
-          this.text += text;
-          this.post({ type: 'delta', provider: spec.provider, label: this.label(spec.provider), text });
-        }
-        let action;
-        try {
-          action = this.router.chunk(Date.now(), text.length);
-        } catch {
-          return;
-        }
-        if (action !== undefined) this.perform(action);
-      },
-    }).then(
-      (result) => {
-        if (!live()) return;
-        this.controller = null;
-        if (result.ok) {
-          this.finishReason = result.finish;
-          this.event((now) => this.router.completed(now));
-        } else {
-          const failure = { class: result.class, partial_text_len: this.text.length, detail: result.detail ?? null, retry_after_ms: result.retry_after_ms ?? null };
-          this.event((now) => this.router.failed(now, failure));
+          this.post({ type: 'delta', provider: m.provider, label: labels.get(m.provider) ?? m.provider, text: m.text });
+        } else if (m.type === 'done') {
+          this.finish({ type: 'done', provider: m.provider, label: labels.get(m.provider) ?? m.provider ?? '', outcome: m.outcome });
+        } else if (m.type === 'error') {
+          this.finish({ type: 'error', message: m.message });
         }
       },
-      (error) => live() && this.event((now) => this.router.failed(now, { class: 'network', partial_text_len: this.text.length, detail: String(error?.message ?? error) })),
-    );
+    };
+    this.ask = startAsk(sink, { conversation: plan.conversation, prompt: plan.prompt }, { prefer: this.message.provider, persist: false });
   }
 
   stop() {
-    if (this.ended) return;
-    if (!this.router) {
-      this.ended = true;
-      return;
-    }
-    this.event((now) => this.router.cancel(now));
-  }
-
-  fail(message) {
-    this.finish({ type: 'error', message });
+    this.stopped = true;
+    this.ask?.stop();
   }
 
   finish(message) {
     if (this.ended) return;
     this.ended = true;
-    clearTimeout(this.timer);
-    clearInterval(this.keepAlive);
-    this.abort();
     this.post(message);
-    try { this.router?.free(); } catch {}
-    this.router = null;
     record({
       tab: this.port?.sender?.tab?.id ?? null, kind: this.message.kind ?? null, provider: this.provider,
       outcome: message.type === 'error' ? 'error' : message.outcome, first_token_ms: this.firstTokenMs,
     });
   }
-}
-
-function giveUpWords(action, label) {
-  if (action.reason === 'empty_chain') return 'No alternative provider is enabled. Add one (an API key, or a local Ollama) in the options page, or ask another chat site.';
-  if (!action.providers?.length) return String(action.message ?? 'No provider could answer.');
-  const lines = action.providers.map((p) => `${label(p.provider)}: ${p.message}`);
-  return `No provider could answer. ${lines.join(' · ')}`;
 }
 
 // ---- listeners (registered synchronously) ---------------------------------------------------------
@@ -402,7 +173,7 @@ ext.runtime.onConnect.addListener((port) => {
       rescue?.stop();
       rescue = new Rescue(port, message);
       const mine = rescue;
-      mine.start().catch((error) => mine.fail(`Understudy failed: ${error?.message ?? error}`));
+      mine.start().catch((error) => mine.finish({ type: 'error', message: `Understudy failed: ${error?.message ?? error}` }));
     } else if (message.type === 'stop' && (message.id === undefined || message.id === rescue?.id)) {
       rescue?.stop();
     }
@@ -421,16 +192,6 @@ async function builtInReady() {
   } catch {
     return false;
   }
-}
-
-async function autoSwitches() {
-  if (cache.auto === undefined) {
-    const settings = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
-    const fromSettings = settings && typeof settings.auto_mode === 'object' ? settings.auto_mode : null;
-    const stored = fromSettings ?? (await ext.storage.local.get(K_AUTO))[K_AUTO] ?? null;
-    cache.auto = stored ? JSON.stringify(stored) : '';
-  }
-  return cache.auto;
 }
 
 // sidePanel.open() must run while the click's user gesture lasts, i.e. synchronously in the
@@ -493,7 +254,8 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
       return { providers, sites: core.rescueHandoffSites() };
     }
     case 'rescue.auto':
-      return core.rescueAutoRedirects(await autoSwitches(), String(message.kind ?? 'unknown_error'));
+      // Auto mode is a preference of the settings document (off by default); never on `blocked`.
+      return core.autoModeRedirects(JSON.stringify((await ext.storage.local.get(K_SETTINGS))[K_SETTINGS] ?? {}), String(message.kind ?? ''));
     case 'rescue.handoff': {
       const plan = await planFor(message, sender.tab?.id);
       const handoff = core.rescueHandoff(String(message.site ?? ''), plan);

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::interop;
 use crate::detect::Kind;
 use crate::provider::chat::ChatMessage;
-use crate::rescue::{self, AutoMode, CarryOver, HandoffSite};
+use crate::rescue::{self, CarryOver, HandoffSite};
 
 /// The rescue plan for one failure, as the worker uses it.
 #[derive(Serialize)]
@@ -44,14 +44,6 @@ pub fn rescue_plan(
         words: rescue::describe(kind, None),
         rescuable: rescue::rescuable(kind),
     })
-}
-
-/// Whether auto mode redirects on `kind`, given the stored switches (a JSON string, or empty).
-#[wasm_bindgen(js_name = rescueAutoRedirects)]
-pub fn rescue_auto_redirects(switches_json: &str, kind: JsValue) -> Result<bool, JsError> {
-    let kind: Kind = interop::from_js(kind)?;
-    let mode = AutoMode::from_json(switches_json).map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(mode.redirects(kind))
 }
 
 /// One chat site offered for a web handoff.

@@ -40,9 +40,10 @@ async function setup({ auto = null, faults = [{ fault: 'ok', tokenDelayMs: 5 }],
   const second = fresh('spare');
   fake.plan(name, faults.map((f) => ({ answer, ...f })));
   await configure(control, [provider(fake, name, 'openai'), provider(fake, second, 'openai')]);
+  // Auto mode is part of the settings document (off unless enabled).
   await control.evaluate(async (a) => {
-    if (a) await chrome.storage.local.set({ 'understudy.auto_mode': a });
-    else await chrome.storage.local.remove('understudy.auto_mode');
+    const { settings } = await chrome.storage.local.get('settings');
+    await chrome.storage.local.set({ settings: { ...settings, auto_mode: a ? { enabled: true, ...a } : { enabled: false } } });
   }, auto);
   return { name, second };
 }
