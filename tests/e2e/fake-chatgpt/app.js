@@ -57,7 +57,11 @@
       response = await fetch('/backend-api/f/conversation', {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-        body: JSON.stringify({ action: 'next', messages: [{ author: { role: 'user' }, content: { content_type: 'text', parts: [prompt] } }] }),
+        body: JSON.stringify({
+          action: 'next',
+          messages: [{ author: { role: 'user' }, content: { content_type: 'text', parts: [prompt] } }],
+          ...(new URLSearchParams(location.search).get('temporary-chat') === 'true' ? { history_and_training_disabled: true } : {}),
+        }),
       });
     } catch {
       showError(article, ERRORS.network);
@@ -109,6 +113,22 @@
     } finally {
       clearTimeout(stallTimer);
     }
+  }
+
+  // A conversation page loads its conversation, as ChatGPT does, and shows the main line.
+  const open = /^\/c\/([0-9A-Za-z_-]{1,100})$/.exec(location.pathname);
+  if (open) {
+    fetch(`/backend-api/conversation/${open[1]}`).then((r) => (r.ok ? r.json() : null)).then((conv) => {
+      if (!conv?.mapping) return;
+      const line = [];
+      for (let id = conv.current_node; id && conv.mapping[id]; id = conv.mapping[id].parent) line.unshift(conv.mapping[id]);
+      for (const node of line) {
+        const m = node.message;
+        if (!m || !['user', 'assistant'].includes(m.author?.role)) continue;
+        const { article } = addTurn(m.author.role, (m.content?.parts ?? []).filter((p) => typeof p === 'string').join('\n'));
+        article.querySelector('[data-message-id]').dataset.messageId = m.id;
+      }
+    }, () => {});
   }
 
   composer.addEventListener('submit', (event) => {
