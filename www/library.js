@@ -13,7 +13,6 @@ const CHUNK = 4 << 20;
 const PREFS_KEY = 'understudy.preferences';
 const STATUS_KEY = 'understudy.cache.status';
 const $ = (id) => document.getElementById(id);
-const started = performance.now();
 
 function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
@@ -481,7 +480,8 @@ async function start() {
   db = await openCache(core);
   state.metas = await db.firstMetas(Math.ceil((list.clientHeight || 1200) / ROW) + 8);
   resetList();
-  const firstScreenMs = performance.now() - started;
+  // Since navigation started (performance.now() counts from the time origin).
+  const firstScreenMs = performance.now();
   document.body.dataset.ready = '1';
   document.body.dataset.firstScreenMs = String(firstScreenMs);
   state.indexReady = loadIndex();

@@ -62,10 +62,15 @@
     if (!reader) return;
     const decoder = new TextDecoder();
     const pending = sent.conversation_id ? null : `pending-${sent.prompt.message_id}`;
-    const latest = new Map(); // message id -> {conversation_id, message}
+    const latest = new Map(); // message id -> {conversation_id, message}: not posted yet
+    const last = new Map(); // message id -> the last state seen
     const postedAt = new Map();
+    const timers = new Map();
     let buffer = '';
+    let finished = false;
     const emit = (id) => {
+      clearTimeout(timers.get(id));
+      timers.delete(id);
       const e = latest.get(id);
       if (!e) return;
       latest.delete(id);
@@ -73,7 +78,11 @@
       post({ kind: 'message', conversation_id: e.conversation_id, message: e.message, prompt: sent.prompt, pending });
     };
     const onData = (data) => {
-      if (data === '[DONE]' || data.length > MAX_JSON) return;
+      if (data === '[DONE]') {
+        finished = true;
+        return;
+      }
+      if (data.length > MAX_JSON) return;
       let ev;
       try {
         ev = JSON.parse(data);
@@ -83,8 +92,12 @@
       const message = ev?.message;
       if (!message || typeof message !== 'object' || typeof message.id !== 'string') return;
       if (typeof ev.conversation_id !== 'string') return;
-      latest.set(message.id, { conversation_id: ev.conversation_id, message });
-      if (Date.now() - (postedAt.get(message.id) ?? 0) >= THROTTLE_MS) emit(message.id);
+      const entry = { conversation_id: ev.conversation_id, message };
+      latest.set(message.id, entry);
+      last.set(message.id, entry);
+      const wait = THROTTLE_MS - (Date.now() - (postedAt.get(message.id) ?? 0));
+      if (wait <= 0) emit(message.id);
+      else if (!timers.has(message.id)) timers.set(message.id, setTimeout(() => emit(message.id), wait));
     };
     try {
       for (;;) {
@@ -101,6 +114,14 @@
       }
     } catch {
       // the stream broke: what arrived is posted below, still marked in progress
+    }
+    // A stream that ended with [DONE] is complete even if its last event still said in progress.
+    if (finished) {
+      for (const [id, e] of last) {
+        if (e.message.status === 'in_progress') {
+          latest.set(id, { ...e, message: { ...e.message, status: 'finished_successfully' } });
+        }
+      }
     }
     for (const id of [...latest.keys()]) emit(id);
   }

@@ -3,7 +3,7 @@
 //
 // Messages:
 // - `cache.capture` {capture}: one capture (see src/conversation/capture.rs). Captures arriving
-//   within a few milliseconds share one transaction. Answers {id, changed}; a full disk answers an
+//   while a write is in flight share the next transaction. Answers {id, changed}; a full disk answers an
 //   error `storage quota exceeded` and the tab gets `cache.quota`.
 // - `cache.delete` {id}, `cache.deleteAll`: privacy controls (the library page calls them too).
 // - `cache.status`: {count, quota_error}.
@@ -13,7 +13,6 @@ import { core, onMessages, ready } from './core.js';
 
 const PREFS_KEY = 'understudy.preferences';
 const STATUS_KEY = 'understudy.cache.status';
-const FLUSH_MS = 4;
 
 let dbPromise = null;
 const db = () => (dbPromise ??= ready.then(() => openCache(core)).catch((e) => {
@@ -21,8 +20,10 @@ const db = () => (dbPromise ??= ready.then(() => openCache(core)).catch((e) => {
   throw e;
 }));
 
+// Batching: a capture is written at once when no write is in flight; captures that arrive while one
+// is (a burst of streamed events) wait for it and then share the next transaction.
 let queue = [];
-let timer = null;
+let writing = false;
 
 async function captureEnabled() {
   try {
@@ -54,10 +55,10 @@ async function reportQuota(tabIds, message) {
 }
 
 async function flush() {
-  timer = null;
+  if (writing || queue.length === 0) return;
+  writing = true;
   const batch = queue;
   queue = [];
-  if (batch.length === 0) return;
   try {
     const cache = await db();
     const results = await cache.applyCaptures(batch.map((b) => b.capture));
@@ -68,13 +69,16 @@ async function flush() {
       await reportQuota(tabs, 'Understudy cannot save this conversation: the browser storage for the extension is full.');
     }
     batch.forEach((b) => b.reject(error));
+  } finally {
+    writing = false;
+    if (queue.length) flush();
   }
 }
 
 function enqueue(capture, tabId) {
   return new Promise((resolve, reject) => {
     queue.push({ capture, tabId, resolve, reject });
-    timer ??= setTimeout(flush, FLUSH_MS);
+    flush();
   });
 }
 

@@ -355,3 +355,23 @@ mod tests {
         assert_eq!(apply(Some(Conversation::new("c")), &c, 1.0).err(), Some(CaptureError::WrongConversation));
     }
 }
+
+#[cfg(test)]
+mod round_trip {
+    use crate::conversation::Conversation;
+
+    /// Times written back must be the very numbers read (an export must import and export equal).
+    fn check(time: &str) {
+        let doc = format!(r#"{{"id":"c","create_time":{time},"mapping":{{}}}}"#);
+        let conv: Conversation = serde_json::from_str(&doc).unwrap();
+        let back = serde_json::to_string(&conv).unwrap();
+        assert!(back.contains(&format!(r#""create_time":{time}"#)), "{time}: {back}");
+    }
+
+    #[test]
+    fn float_times_round_trip_exactly() {
+        for t in ["1700003974.5640001", "1700003928.5990002", "1767225600.123456", "0.1", "1e-7"] {
+            check(t);
+        }
+    }
+}
