@@ -9,7 +9,7 @@ import { openCache, QuotaError } from './library-db.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
-const CHUNK = 4 << 20;
+const CHUNK = 1 << 20; // small enough that no task blocks the page for long
 const PREFS_KEY = 'understudy.preferences';
 const STATUS_KEY = 'understudy.cache.status';
 const $ = (id) => document.getElementById(id);

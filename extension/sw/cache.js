@@ -25,13 +25,18 @@ const db = () => (dbPromise ??= ready.then(() => openCache(core)).catch((e) => {
 let queue = [];
 let writing = false;
 
-async function captureEnabled() {
-  try {
-    const prefs = (await ext.storage.local.get(PREFS_KEY))[PREFS_KEY];
-    return prefs?.capture_enabled !== false;
-  } catch {
-    return true;
-  }
+// The capture preference, read once per worker life and kept current by storage.onChanged.
+let enabledPromise = null;
+ext.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && changes[PREFS_KEY]) enabledPromise = Promise.resolve(changes[PREFS_KEY].newValue?.capture_enabled !== false);
+});
+
+function captureEnabled() {
+  enabledPromise ??= ext.storage.local.get(PREFS_KEY).then(
+    (v) => v?.[PREFS_KEY]?.capture_enabled !== false,
+    () => true,
+  );
+  return enabledPromise;
 }
 
 function isTemporary(url) {

@@ -185,7 +185,11 @@ fn upsert_prompt(conv: &mut Conversation, p: &Prompt, now: f64) -> Result<bool, 
 /// Applies a capture to the stored copy (`None` when nothing is stored under its key) and
 /// returns the new copy and whether anything changed. Applying the same capture twice changes
 /// nothing the second time. `now` (float Unix seconds) stamps new prompts and the update time.
-pub fn apply(stored: Option<Conversation>, capture: &Capture, now: f64) -> Result<(Conversation, bool), CaptureError> {
+pub fn apply(
+    stored: Option<Conversation>,
+    capture: &Capture,
+    now: f64,
+) -> Result<(Conversation, bool), CaptureError> {
     let key = capture.key()?;
     let fresh = stored.is_none();
     let mut conv = stored.unwrap_or_else(|| Conversation::new(key.clone()));
@@ -212,8 +216,8 @@ pub fn apply(stored: Option<Conversation>, capture: &Capture, now: f64) -> Resul
                 changed |= upsert_prompt(&mut conv, p, now)?;
                 prompt_id = Some(p.message_id.clone());
             }
-            let mut m: Message =
-                serde_json::from_value(message.clone()).map_err(|e| CaptureError::Malformed(e.to_string()))?;
+            let mut m: Message = serde_json::from_value(message.clone())
+                .map_err(|e| CaptureError::Malformed(e.to_string()))?;
             if !valid_id(&m.id) {
                 return Err(CaptureError::Malformed("bad message id".into()));
             }
@@ -222,7 +226,8 @@ pub fn apply(stored: Option<Conversation>, capture: &Capture, now: f64) -> Resul
             }
             if m.create_time.is_none() {
                 // Keep the first arrival time stable across the events of one stream.
-                m.create_time = conv.nodes.get(&m.id).and_then(|n| n.message.as_ref()?.create_time).or(Some(now));
+                m.create_time =
+                    conv.nodes.get(&m.id).and_then(|n| n.message.as_ref()?.create_time).or(Some(now));
             }
             let parent = m
                 .metadata
@@ -246,7 +251,7 @@ pub fn apply(stored: Option<Conversation>, capture: &Capture, now: f64) -> Resul
                     continue;
                 }
                 // A message already known from traffic is richer: keep it.
-                if !conv.nodes.get(&t.id).is_some_and(|n| n.message.is_some()) {
+                if conv.nodes.get(&t.id).is_none_or(|n| n.message.is_none()) {
                     let mut m = Message::new(t.id.clone(), Role::parse(&t.role), t.text.clone());
                     m.status = Some("finished_successfully".into());
                     changed |= conv.upsert_message(parent.as_deref(), m, true);
@@ -272,7 +277,13 @@ mod tests {
     use crate::conversation::main_line;
 
     fn prompt(id: &str, text: &str) -> Prompt {
-        Prompt { message_id: id.into(), parent_id: None, text: text.into(), model: None, create_time: Some(1.0) }
+        Prompt {
+            message_id: id.into(),
+            parent_id: None,
+            text: text.into(),
+            model: None,
+            create_time: Some(1.0),
+        }
     }
 
     fn answer(id: &str, text: &str, status: &str) -> Value {
@@ -281,7 +292,13 @@ mod tests {
 
     /// Applies captures in order to an empty store keyed by id; returns the main line texts
     /// of `key`, its incomplete flag and the change flags.
-    fn check(captures: &[Capture], key: &str, expect_line: &[&str], expect_incomplete: bool, expect_changed: &[bool]) {
+    fn check(
+        captures: &[Capture],
+        key: &str,
+        expect_line: &[&str],
+        expect_incomplete: bool,
+        expect_changed: &[bool],
+    ) {
         let mut store: std::collections::BTreeMap<String, Conversation> = Default::default();
         let mut changes = Vec::new();
         for c in captures {
@@ -301,7 +318,7 @@ mod tests {
     fn prompts_answers_and_pages() {
         let p = Capture::Prompt { conversation_id: None, prompt: prompt("u1", "hello") };
         // A failed send keeps the prompt under its pending key.
-        check(&[p.clone()], "pending-u1", &["hello"], false, &[true]);
+        check(std::slice::from_ref(&p), "pending-u1", &["hello"], false, &[true]);
         // The same prompt twice changes nothing.
         check(&[p.clone(), p.clone()], "pending-u1", &["hello"], false, &[true, false]);
         let m = |text: &str, st: &str| Capture::Message {
@@ -321,9 +338,13 @@ mod tests {
         // A stream cut mid-answer keeps what arrived, marked incomplete.
         check(&[m("Hi", "in_progress")], "c1", &["hello", "Hi"], true, &[true]);
         // An older event after the final one changes nothing.
-        check(&[m("Hi there", "finished_successfully"), m("Hi", "in_progress")], "c1", &["hello", "Hi there"], false, &[
-            true, false,
-        ]);
+        check(
+            &[m("Hi there", "finished_successfully"), m("Hi", "in_progress")],
+            "c1",
+            &["hello", "Hi there"],
+            false,
+            &[true, false],
+        );
         let page = r#"{"id":"c1","title":"T","current_node":"b","mapping":{"r":{"id":"r","children":["a"]},"a":{"id":"a","parent":"r","children":["b"],"message":{"id":"a","author":{"role":"user"},"content":{"content_type":"text","parts":["q"]}}},"b":{"id":"b","parent":"a","children":[],"message":{"id":"b","author":{"role":"assistant"},"content":{"content_type":"text","parts":["ans"]},"status":"finished_successfully"}}}}"#;
         let c = Capture::Conversation { json: page.into() };
         check(&[c.clone(), c.clone()], "c1", &["q", "ans"], false, &[true, false]);
@@ -343,9 +364,15 @@ mod tests {
         for (json, expect) in [
             (r#"{"kind":"nope"}"#, "malformed capture"),
             (r#"{"kind":"prompt","prompt":{"message_id":"","text":"x"}}"#, "bad message id"),
-            (r#"{"kind":"prompt","conversation_id":"","prompt":{"message_id":"m","text":"x"}}"#, "bad conversation id"),
+            (
+                r#"{"kind":"prompt","conversation_id":"","prompt":{"message_id":"m","text":"x"}}"#,
+                "bad conversation id",
+            ),
             (r#"{"kind":"conversation","json":"[1]"}"#, "malformed capture"),
-            (r#"{"kind":"message","conversation_id":"c","message":{"id":"","author":{"role":"assistant"},"content":{"content_type":"text","parts":[]}}}"#, "bad message id"),
+            (
+                r#"{"kind":"message","conversation_id":"c","message":{"id":"","author":{"role":"assistant"},"content":{"content_type":"text","parts":[]}}}"#,
+                "bad message id",
+            ),
             (r#"{"kind":"message","conversation_id":"c","message":7}"#, "malformed capture"),
         ] {
             let err = Capture::from_json(json).and_then(|c| apply(None, &c, 1.0).map(|_| ()));

@@ -40,8 +40,17 @@ struct Stored<'a> {
     changed: bool,
 }
 
+/// A [`ConversationRecord`] by reference: the same JSON without cloning the tree.
+#[derive(Serialize)]
+struct RecordRef<'a> {
+    version: u32,
+    id: &'a str,
+    source: &'a Option<String>,
+    conversation: &'a Conversation,
+}
+
 fn stored(conv: &Conversation, changed: bool) -> Result<JsValue, JsError> {
-    let rec = ConversationRecord::of(conv);
+    let rec = RecordRef { version: SCHEMA_VERSION, id: &conv.id, source: &conv.source, conversation: conv };
     let json = serde_json::to_string(&rec).map_err(err)?;
     to_js(&Stored { id: &conv.id, json, meta: ConversationMeta::of(conv), changed })
 }
@@ -130,7 +139,8 @@ pub fn cache_view(json: &str) -> Result<JsValue, JsError> {
 #[wasm_bindgen(js_name = cacheExport)]
 pub fn cache_export(jsons: Vec<String>, format: &str) -> Result<String, JsError> {
     let format = Format::parse(format).ok_or_else(|| JsError::new("unknown export format"))?;
-    let convs = jsons.iter().map(|j| read_record(j).map(|r| r.conversation)).collect::<Result<Vec<_>, _>>()?;
+    let convs =
+        jsons.iter().map(|j| read_record(j).map(|r| r.conversation)).collect::<Result<Vec<_>, _>>()?;
     Ok(match format {
         Format::Json => render::to_json(&convs),
         Format::Markdown => convs.iter().map(render::to_markdown).collect::<Vec<_>>().join("\n\n---\n\n"),
@@ -342,8 +352,11 @@ impl Importer {
             id: Option<&'a str>,
             reason: &'a str,
         }
-        let v: Vec<Issue> =
-            self.issues.iter().map(|i| Issue { index: i.index, id: i.id.as_deref(), reason: &i.reason }).collect();
+        let v: Vec<Issue> = self
+            .issues
+            .iter()
+            .map(|i| Issue { index: i.index, id: i.id.as_deref(), reason: &i.reason })
+            .collect();
         to_js(&v)
     }
 

@@ -163,6 +163,23 @@ test('a temporary chat is not captured', async () => {
   await lib.close();
 });
 
+test('capture can be turned off from the library', async () => {
+  const lib = await library();
+  await lib.uncheck('#capture-enabled');
+  await lib.waitForFunction(async () => (await chrome.storage.local.get('understudy.preferences'))['understudy.preferences']?.capture_enabled === false);
+  site.setMode({ mode: 'healthy', answer: 'Not kept.' });
+  const page = await browser.context.newPage();
+  await page.goto('https://chatgpt.com/');
+  await send(page, 'Nobody should keep this one');
+  await page.waitForFunction(() => document.querySelector('.markdown')?.textContent.includes('Not kept.'));
+  await new Promise((r) => setTimeout(r, 600));
+  await page.close();
+  assert.ok(!JSON.stringify(await cached(lib)).includes('Nobody should keep this one'));
+  await lib.check('#capture-enabled');
+  await lib.waitForFunction(async () => (await chrome.storage.local.get('understudy.preferences'))['understudy.preferences']?.capture_enabled === true);
+  await lib.close();
+});
+
 const HOSTILE_ID = 'c0ffee00-1111-4222-8333-444455556666';
 
 test('a conversation the page loads is captured, and hostile content renders as text', async () => {
