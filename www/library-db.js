@@ -232,23 +232,29 @@ export class CacheDb {
 
   /**
    * Stores what an Importer read so far, merged with stored copies, in one transaction; indexes
-   * them in `library`. Returns how many were stored.
+   * them in `library`. Resolves once the records are handed to the transaction with
+   * `{count, committed}`: `committed` settles when the transaction commits (or fails, e.g. with
+   * QuotaError), so the caller can parse the next chunk while the browser writes this one.
+   * `known` (a Set of stored ids, optional): when none of the ids is in it, stored copies are not
+   * read, so nothing waits for the previous transaction to commit.
    */
-  async importPending(importer, library) {
+  async importPending(importer, library, known = null) {
     const ids = importer.pendingIds();
-    if (ids.length === 0) return 0;
+    if (ids.length === 0) return { count: 0, committed: Promise.resolve() };
+    const fresh = known && !ids.some((id) => known.has(id));
+    const out = fresh ? importer.drain([], library) : null;
     const tx = this.db.transaction(['conversations', 'metas'], 'readwrite');
-    const finished = done(tx);
+    const committed = done(tx);
+    committed.catch(() => {}); // observed by the caller
     const records = tx.objectStore('conversations');
     const metas = tx.objectStore('metas');
-    const existing = await Promise.all(ids.map((id) => req(records.get(id))));
-    const out = importer.drain(existing.map((r) => r?.json), library);
-    for (const r of out) {
+    const merged = out ?? importer.drain((await Promise.all(ids.map((id) => req(records.get(id))))).map((r) => r?.json), library);
+    for (const r of merged) {
       if (!r.changed) continue;
       records.put({ id: r.id, json: r.json });
       metas.put(withT(r.meta));
     }
-    await finished;
-    return out.length;
+    if (known) for (const id of ids) known.add(id);
+    return { count: merged.length, committed };
   }
 }

@@ -351,6 +351,14 @@ async function importFiles(files) {
   const total = files.reduce((s, f) => s + f.size, 0);
   let read = 0;
   const t0 = performance.now();
+  // At most two transactions in flight: the browser commits one while the next chunk is parsed.
+  let inflight = Promise.resolve();
+  const known = new Set((await db.allMetas()).map((m) => m.id));
+  const store = async () => {
+    const { committed } = await db.importPending(importer, library, known);
+    await inflight;
+    inflight = committed;
+  };
   progressRow.hidden = false;
   progress.value = 0;
   document.body.dataset.importing = '1';
@@ -360,7 +368,7 @@ async function importFiles(files) {
       if (head[0] === 0x50 && head[1] === 0x4b) {
         importer.feedZip(new Uint8Array(await file.arrayBuffer()));
         read += file.size;
-        await db.importPending(importer, library);
+        await store();
       } else {
         let next = file.slice(0, CHUNK).arrayBuffer();
         for (let at = 0; at < file.size; at += CHUNK) {
@@ -368,14 +376,15 @@ async function importFiles(files) {
           if (at + CHUNK < file.size) next = file.slice(at + CHUNK, at + 2 * CHUNK).arrayBuffer();
           importer.feed(new Uint8Array(buf));
           read += buf.byteLength;
-          await db.importPending(importer, library);
+          await store();
           progress.value = total ? read / total : 1;
           importStatus.textContent = `Importing ${file.name}: ${Math.round((100 * read) / Math.max(1, total))}% (${importer.imported()} conversations)`;
         }
         importer.finish();
-        await db.importPending(importer, library);
+        await store();
       }
     }
+    await inflight;
     const issues = importer.issues();
     const ms = performance.now() - t0;
     progress.value = 1;
