@@ -345,7 +345,7 @@ const progress = $('import-progress');
 const importStatus = $('import-status');
 
 /** Imports files (JSON, split JSON or the zip); returns {imported, issues, bytes, ms}. */
-async function importFiles(files) {
+async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   const library = await state.indexReady;
   const importer = new core.Importer();
   const total = files.reduce((s, f) => s + f.size, 0);
@@ -370,13 +370,19 @@ async function importFiles(files) {
         read += file.size;
         await store();
       } else {
-        let next = file.slice(0, CHUNK).arrayBuffer();
-        for (let at = 0; at < file.size; at += CHUNK) {
+        let next = file.slice(0, chunk).arrayBuffer();
+        for (let at = 0; at < file.size; at += chunk) {
+          let t = performance.now();
           const buf = await next;
-          if (at + CHUNK < file.size) next = file.slice(at + CHUNK, at + 2 * CHUNK).arrayBuffer();
+          if (at + chunk < file.size) next = file.slice(at + chunk, at + 2 * chunk).arrayBuffer();
+          if (profile) profile.read += performance.now() - t;
+          t = performance.now();
           importer.feed(new Uint8Array(buf));
+          if (profile) profile.feed += performance.now() - t;
           read += buf.byteLength;
+          t = performance.now();
           await store();
+          if (profile) profile.store += performance.now() - t;
           progress.value = total ? read / total : 1;
           importStatus.textContent = `Importing ${file.name}: ${Math.round((100 * read) / Math.max(1, total))}% (${importer.imported()} conversations)`;
         }
