@@ -212,6 +212,25 @@ test('a conversation the page loads is captured, and hostile content renders as 
   await lib.close();
 });
 
+test('without traffic, the turns are read from the DOM', async () => {
+  const page = await browser.context.newPage();
+  await page.goto('https://chatgpt.com/c/dom-only-1?noload=1');
+  await page.evaluate(() => {
+    for (const [id, role, text] of [['d-u1', 'user', 'Seen only in the DOM'], ['d-a1', 'assistant', 'An answer read from the page']]) {
+      const turn = document.createElement('article');
+      const msg = document.createElement('div');
+      msg.dataset.messageAuthorRole = role;
+      msg.dataset.messageId = id;
+      msg.textContent = text;
+      turn.append(msg);
+      document.getElementById('thread').append(turn);
+    }
+  });
+  const all = await waitCached((cs) => cs.some((c) => c.id === 'dom-only-1'));
+  assert.deepEqual(all.find((c) => c.id === 'dom-only-1').texts, ['Seen only in the DOM', 'An answer read from the page']);
+  await page.close();
+});
+
 test('the cache survives a service-worker restart', async () => {
   const lib = await library();
   const cdp = await browser.context.newCDPSession(lib);

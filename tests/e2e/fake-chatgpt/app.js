@@ -115,9 +115,10 @@
     }
   }
 
-  // A conversation page loads its conversation, as ChatGPT does, and shows the main line.
+  // A conversation page loads its conversation, as ChatGPT does, and shows the main line
+  // (`?noload=1` skips it, as when the page had the conversation already).
   const open = /^\/c\/([0-9A-Za-z_-]{1,100})$/.exec(location.pathname);
-  if (open) {
+  if (open && !new URLSearchParams(location.search).has('noload')) {
     fetch(`/backend-api/conversation/${open[1]}`).then((r) => (r.ok ? r.json() : null)).then((conv) => {
       if (!conv?.mapping) return;
       const line = [];
