@@ -3,7 +3,7 @@
 //
 // Messages:
 // - `cache.capture` {capture}: one capture (see src/conversation/capture.rs). Captures arriving
-//   while a write is in flight share the next transaction. Answers {id, changed}; a full disk answers an
+//   while a write is in flight share the next transaction. Answers {id, changed, committed_ms}; a full disk answers an
 //   error `storage quota exceeded` and the tab gets `cache.quota`.
 // - `cache.delete` {id}, `cache.deleteAll`: privacy controls (the library page calls them too).
 // - `cache.status`: {count, quota_error}.
@@ -90,12 +90,14 @@ function enqueue(capture, tabId) {
 onMessages(ext, ['cache.capture', 'cache.delete', 'cache.deleteAll', 'cache.status'], async (message, sender) => {
   switch (message.type) {
     case 'cache.capture': {
+      const arrived = performance.now();
       if (!message.capture || typeof message.capture !== 'object') throw new Error('malformed capture');
       if (sender?.tab?.url && isTemporary(sender.tab.url)) return { skipped: 'temporary chat' };
       if (!(await captureEnabled())) return { skipped: 'capture is off' };
       const result = await enqueue(message.capture, sender?.tab?.id);
       if (!result.ok) throw new Error(result.error);
-      return { id: result.id, changed: result.changed };
+      // committed_ms: from arrival in the worker until the transaction committed.
+      return { id: result.id, changed: result.changed, committed_ms: performance.now() - arrived };
     }
     case 'cache.delete':
       if (typeof message.id !== 'string') throw new Error('malformed delete');
