@@ -61,7 +61,11 @@
       response = await fetch('/backend-api/f/conversation', {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-        body: JSON.stringify({ action: 'next', messages: [{ author: { role: 'user' }, content: { content_type: 'text', parts: [prompt] } }] }),
+        body: JSON.stringify({
+          action: 'next',
+          messages: [{ author: { role: 'user' }, content: { content_type: 'text', parts: [prompt] } }],
+          ...(new URLSearchParams(location.search).get('temporary-chat') === 'true' ? { history_and_training_disabled: true } : {}),
+        }),
       });
     } catch {
       showError(article, ERRORS.network);
@@ -113,6 +117,23 @@
     } finally {
       clearTimeout(stallTimer);
     }
+  }
+
+  // A conversation page loads its conversation, as ChatGPT does, and shows the main line
+  // (`?noload=1` skips it, as when the page had the conversation already).
+  const open = /^\/c\/([0-9A-Za-z_-]{1,100})$/.exec(location.pathname);
+  if (open && !new URLSearchParams(location.search).has('noload')) {
+    fetch(`/backend-api/conversation/${open[1]}`).then((r) => (r.ok ? r.json() : null)).then((conv) => {
+      if (!conv?.mapping) return;
+      const line = [];
+      for (let id = conv.current_node; id && conv.mapping[id]; id = conv.mapping[id].parent) line.unshift(conv.mapping[id]);
+      for (const node of line) {
+        const m = node.message;
+        if (!m || !['user', 'assistant'].includes(m.author?.role)) continue;
+        const { article } = addTurn(m.author.role, (m.content?.parts ?? []).filter((p) => typeof p === 'string').join('\n'));
+        article.querySelector('[data-message-id]').dataset.messageId = m.id;
+      }
+    }, () => {});
   }
 
   composer.addEventListener('submit', (event) => {

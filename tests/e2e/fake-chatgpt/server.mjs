@@ -37,6 +37,8 @@ export const STRICT_CSP =
  * - stall: streams some tokens, then stops sending (the connection stays open).
  * - hang: never answers (no headers, no byte) until the client gives up.
  * The page itself takes `?quiet=1` to show no error boxes of its own (network-only detection).
+ * `conversations` ({id: conversation}) answers GET /backend-api/conversation/<id>, which the page
+ * loads on /c/<id> (any other id gets `sampleConversation(id)`).
  */
 const DEFAULT_STATE = {
   mode: 'healthy',
@@ -46,7 +48,28 @@ const DEFAULT_STATE = {
   body: '{"detail":"Hmm...something seems to have gone wrong. Maybe try me again in a little bit."}',
   headers: {},
   streamError: 'Something went wrong while generating the response.',
+  // GET /backend-api/conversation/<id>: export-shaped conversations by id (others get a small default).
+  conversations: {},
 };
+
+/** A small export-shaped conversation, as GET /backend-api/conversation/<id> returns it. */
+export function sampleConversation(id, { title = 'Trip planning for Lisbon', question = 'What should I see in Lisbon?', answer = 'Start in **Alfama**, then take tram 28.' } = {}) {
+  const t = 1767225600;
+  const msg = (mid, role, text, dt) => ({
+    id: mid, author: { role, name: null, metadata: {} }, create_time: t + dt, update_time: null,
+    content: { content_type: 'text', parts: [text] }, status: 'finished_successfully', end_turn: role === 'assistant' ? true : null,
+    weight: 1, metadata: role === 'assistant' ? { model_slug: 'gpt-4o' } : {}, recipient: 'all',
+  });
+  return {
+    id, conversation_id: id, title, create_time: t, update_time: t + 60, current_node: `${id}-a1`,
+    default_model_slug: 'gpt-4o', is_archived: false,
+    mapping: {
+      [`${id}-root`]: { id: `${id}-root`, parent: null, children: [`${id}-u1`], message: null },
+      [`${id}-u1`]: { id: `${id}-u1`, parent: `${id}-root`, children: [`${id}-a1`], message: msg(`${id}-u1`, 'user', question, 1) },
+      [`${id}-a1`]: { id: `${id}-a1`, parent: `${id}-u1`, children: [], message: msg(`${id}-a1`, 'assistant', answer, 2) },
+    },
+  };
+}
 
 export async function startFakeChatgpt({ port = 0 } = {}) {
   let state = { ...DEFAULT_STATE };
@@ -71,6 +94,12 @@ export async function startFakeChatgpt({ port = 0 } = {}) {
     }
     if (url.pathname === '/backend-api/f/conversation' && req.method === 'POST') {
       await conversation(state, res, common);
+      return;
+    }
+    const load = /^\/backend-api\/conversation\/([0-9A-Za-z_-]{1,100})$/.exec(url.pathname);
+    if (load && req.method === 'GET') {
+      res.writeHead(200, { ...common, 'content-type': 'application/json' });
+      res.end(JSON.stringify(state.conversations?.[load[1]] ?? sampleConversation(load[1])));
       return;
     }
     if (url.pathname.startsWith('/fixtures/')) {

@@ -1,0 +1,404 @@
+//! Applying what the page showed (captures) to the stored copy of a conversation.
+//!
+//! The MAIN-world observer sees three things on chatgpt.com, passively: the conversation JSON the
+//! page loads, the prompt the user sends (the request body) and the streamed answer events. A
+//! DOM reading is the fallback when no traffic was seen. Each becomes one [`Capture`]; the web
+//! edge reads the stored record (if any) for [`Capture::key`], calls [`apply`] and writes back
+//! the result in one transaction.
+//!
+//! A prompt sent in a new conversation has no conversation id yet (a failed send never gets
+//! one): it is stored under a pending key (`pending-<message id>`). The first answer event
+//! carries the real conversation id, the prompt again and the pending key; the edge then stores
+//! under the real id and deletes the pending record.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::{Conversation, Message, Role};
+
+/// The longest text accepted in one captured message (bytes).
+pub const MAX_TEXT: usize = 2 << 20;
+/// The largest conversation document accepted in one capture (bytes).
+pub const MAX_CONVERSATION: usize = 64 << 20;
+
+/// The prompt the user sent, read from the request body.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Prompt {
+    /// The message id (the page's own, or one made by the observer).
+    pub message_id: String,
+    /// The parent message id (`parent_message_id`), if any.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// The text typed.
+    pub text: String,
+    /// The model asked for.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// When it was sent, float Unix seconds.
+    #[serde(default)]
+    pub create_time: Option<f64>,
+}
+
+/// One thing seen on the page.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Capture {
+    /// A whole conversation, as `GET /backend-api/conversation/{id}` returns it (JSON text).
+    Conversation {
+        /// The response body.
+        json: String,
+    },
+    /// The user sent a prompt (before any answer).
+    Prompt {
+        /// The conversation, if it already has an id.
+        #[serde(default)]
+        conversation_id: Option<String>,
+        /// The prompt.
+        prompt: Prompt,
+    },
+    /// A streamed answer event (`data: {message, conversation_id}`), the latest state of one message.
+    Message {
+        /// The conversation id from the event.
+        conversation_id: String,
+        /// The message object from the event.
+        message: Value,
+        /// The prompt that started this answer, so it lands in the same conversation.
+        #[serde(default)]
+        prompt: Option<Prompt>,
+        /// The pending key the prompt was stored under, to be deleted.
+        #[serde(default)]
+        pending: Option<String>,
+    },
+    /// Turns read from the page's DOM (no traffic seen).
+    Dom {
+        /// The conversation id from the URL.
+        conversation_id: String,
+        /// The title shown, if any.
+        #[serde(default)]
+        title: Option<String>,
+        /// The turns, in page order.
+        turns: Vec<DomTurn>,
+    },
+}
+
+/// One turn read from the DOM.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DomTurn {
+    /// `data-message-id`.
+    pub id: String,
+    /// `data-message-author-role`.
+    pub role: String,
+    /// The visible text.
+    pub text: String,
+}
+
+/// Why a capture was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaptureError {
+    /// The capture did not have the expected shape.
+    Malformed(String),
+    /// The capture exceeds a size bound.
+    TooLarge(&'static str),
+    /// The capture names a different conversation than the stored one.
+    WrongConversation,
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Malformed(m) => write!(f, "malformed capture: {m}"),
+            CaptureError::TooLarge(what) => write!(f, "capture too large: {what}"),
+            CaptureError::WrongConversation => f.write_str("capture belongs to another conversation"),
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// The pending key of a prompt sent before its conversation had an id.
+pub fn pending_key(message_id: &str) -> String {
+    format!("pending-{message_id}")
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 200 && !id.chars().any(char::is_control)
+}
+
+impl Capture {
+    /// Parses a capture from JSON.
+    pub fn from_json(s: &str) -> Result<Capture, CaptureError> {
+        serde_json::from_str(s).map_err(|e| CaptureError::Malformed(e.to_string()))
+    }
+
+    /// The key the capture is stored under. The conversation JSON is parsed for it, so call
+    /// [`apply`] with the parsed value via [`Capture::parse_conversation`] when you need both.
+    pub fn key(&self) -> Result<String, CaptureError> {
+        let key = match self {
+            Capture::Conversation { json } => Self::parse_conversation(json)?.id,
+            Capture::Prompt { conversation_id: Some(c), .. } => c.clone(),
+            Capture::Prompt { conversation_id: None, prompt } => pending_key(&prompt.message_id),
+            Capture::Message { conversation_id, .. } | Capture::Dom { conversation_id, .. } => {
+                conversation_id.clone()
+            }
+        };
+        if !valid_id(&key) {
+            return Err(CaptureError::Malformed("bad conversation id".into()));
+        }
+        Ok(key)
+    }
+
+    /// Parses the body of a conversation capture.
+    pub fn parse_conversation(json: &str) -> Result<Conversation, CaptureError> {
+        if json.len() > MAX_CONVERSATION {
+            return Err(CaptureError::TooLarge("conversation"));
+        }
+        serde_json::from_str(json).map_err(|e| CaptureError::Malformed(e.to_string()))
+    }
+}
+
+fn prompt_message(p: &Prompt, now: f64) -> Result<Message, CaptureError> {
+    if !valid_id(&p.message_id) {
+        return Err(CaptureError::Malformed("bad message id".into()));
+    }
+    if p.text.len() > MAX_TEXT {
+        return Err(CaptureError::TooLarge("prompt"));
+    }
+    let mut m = Message::new(p.message_id.clone(), Role::User, p.text.clone());
+    m.create_time = Some(p.create_time.unwrap_or(now));
+    m.status = Some("finished_successfully".into());
+    Ok(m)
+}
+
+fn upsert_prompt(conv: &mut Conversation, p: &Prompt, now: f64) -> Result<bool, CaptureError> {
+    let m = prompt_message(p, now)?;
+    let parent = p.parent_id.as_deref().filter(|id| valid_id(id));
+    let mut changed = conv.upsert_message(parent, m, true);
+    if conv.model_slug.is_none() && p.model.is_some() {
+        conv.model_slug.clone_from(&p.model);
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// Applies a capture to the stored copy (`None` when nothing is stored under its key) and
+/// returns the new copy and whether anything changed. Applying the same capture twice changes
+/// nothing the second time. `now` (float Unix seconds) stamps new prompts and the update time.
+pub fn apply(
+    stored: Option<Conversation>,
+    capture: &Capture,
+    now: f64,
+) -> Result<(Conversation, bool), CaptureError> {
+    let key = capture.key()?;
+    let fresh = stored.is_none();
+    let mut conv = stored.unwrap_or_else(|| Conversation::new(key.clone()));
+    if conv.id != key {
+        return Err(CaptureError::WrongConversation);
+    }
+    let mut changed = fresh;
+    match capture {
+        Capture::Conversation { json } => {
+            let mut incoming = Capture::parse_conversation(json)?;
+            incoming.source.get_or_insert_with(|| "capture".into());
+            if fresh {
+                conv = incoming;
+            } else {
+                changed |= conv.merge(&incoming);
+            }
+        }
+        Capture::Prompt { prompt, .. } => {
+            changed |= upsert_prompt(&mut conv, prompt, now)?;
+        }
+        Capture::Message { message, prompt, .. } => {
+            let mut prompt_id = None;
+            if let Some(p) = prompt {
+                changed |= upsert_prompt(&mut conv, p, now)?;
+                prompt_id = Some(p.message_id.clone());
+            }
+            let mut m: Message = serde_json::from_value(message.clone())
+                .map_err(|e| CaptureError::Malformed(e.to_string()))?;
+            if !valid_id(&m.id) {
+                return Err(CaptureError::Malformed("bad message id".into()));
+            }
+            if m.content.size() > MAX_TEXT {
+                return Err(CaptureError::TooLarge("message"));
+            }
+            if m.create_time.is_none() {
+                // Keep the first arrival time stable across the events of one stream.
+                m.create_time =
+                    conv.nodes.get(&m.id).and_then(|n| n.message.as_ref()?.create_time).or(Some(now));
+            }
+            let parent = m
+                .metadata
+                .get("parent_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or(prompt_id)
+                .or_else(|| conv.current_node.clone().filter(|c| c != &m.id));
+            let make_current = m.is_visible();
+            changed |= conv.upsert_message(parent.as_deref(), m, make_current);
+            changed |= conv.refresh_incomplete() != conv.incomplete;
+        }
+        Capture::Dom { title, turns, .. } => {
+            if conv.title.is_none() && title.is_some() {
+                conv.title.clone_from(title);
+                changed = true;
+            }
+            let mut parent: Option<String> = None;
+            for t in turns {
+                if !valid_id(&t.id) || t.text.len() > MAX_TEXT {
+                    continue;
+                }
+                // A message already known from traffic is richer: keep it.
+                if conv.nodes.get(&t.id).is_none_or(|n| n.message.is_none()) {
+                    let mut m = Message::new(t.id.clone(), Role::parse(&t.role), t.text.clone());
+                    m.status = Some("finished_successfully".into());
+                    changed |= conv.upsert_message(parent.as_deref(), m, true);
+                }
+                parent = Some(t.id.clone());
+            }
+        }
+    }
+    if changed {
+        conv.refresh_incomplete();
+        conv.update_time = Some(conv.update_time.map_or(now, |t| t.max(now)));
+        if conv.create_time.is_none() {
+            conv.create_time = Some(now);
+        }
+        conv.source.get_or_insert_with(|| "capture".into());
+    }
+    Ok((conv, changed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::main_line;
+
+    fn prompt(id: &str, text: &str) -> Prompt {
+        Prompt {
+            message_id: id.into(),
+            parent_id: None,
+            text: text.into(),
+            model: None,
+            create_time: Some(1.0),
+        }
+    }
+
+    fn answer(id: &str, text: &str, status: &str) -> Value {
+        serde_json::json!({"id": id, "author": {"role": "assistant"}, "content": {"content_type": "text", "parts": [text]}, "status": status})
+    }
+
+    /// Applies captures in order to an empty store keyed by id; returns the main line texts
+    /// of `key`, its incomplete flag and the change flags.
+    fn check(
+        captures: &[Capture],
+        key: &str,
+        expect_line: &[&str],
+        expect_incomplete: bool,
+        expect_changed: &[bool],
+    ) {
+        let mut store: std::collections::BTreeMap<String, Conversation> = Default::default();
+        let mut changes = Vec::new();
+        for c in captures {
+            let k = c.key().unwrap();
+            let (conv, changed) = apply(store.remove(&k), c, 100.0).unwrap();
+            store.insert(k, conv);
+            changes.push(changed);
+        }
+        let conv = &store[key];
+        let line: Vec<String> = main_line(conv).iter().map(|m| m.content.plain_text()).collect();
+        assert_eq!(line, expect_line);
+        assert_eq!(conv.incomplete, expect_incomplete);
+        assert_eq!(changes, expect_changed);
+    }
+
+    #[test]
+    fn prompts_answers_and_pages() {
+        let p = Capture::Prompt { conversation_id: None, prompt: prompt("u1", "hello") };
+        // A failed send keeps the prompt under its pending key.
+        check(std::slice::from_ref(&p), "pending-u1", &["hello"], false, &[true]);
+        // The same prompt twice changes nothing.
+        check(&[p.clone(), p.clone()], "pending-u1", &["hello"], false, &[true, false]);
+        let m = |text: &str, st: &str| Capture::Message {
+            conversation_id: "c1".into(),
+            message: answer("a1", text, st),
+            prompt: Some(prompt("u1", "hello")),
+            pending: Some("pending-u1".into()),
+        };
+        // A streamed answer grows, then finishes; the prompt is its parent.
+        check(
+            &[m("Hi", "in_progress"), m("Hi there", "in_progress"), m("Hi there", "finished_successfully")],
+            "c1",
+            &["hello", "Hi there"],
+            false,
+            &[true, true, true],
+        );
+        // A stream cut mid-answer keeps what arrived, marked incomplete.
+        check(&[m("Hi", "in_progress")], "c1", &["hello", "Hi"], true, &[true]);
+        // An older event after the final one changes nothing.
+        check(
+            &[m("Hi there", "finished_successfully"), m("Hi", "in_progress")],
+            "c1",
+            &["hello", "Hi there"],
+            false,
+            &[true, false],
+        );
+        let page = r#"{"id":"c1","title":"T","current_node":"b","mapping":{"r":{"id":"r","children":["a"]},"a":{"id":"a","parent":"r","children":["b"],"message":{"id":"a","author":{"role":"user"},"content":{"content_type":"text","parts":["q"]}}},"b":{"id":"b","parent":"a","children":[],"message":{"id":"b","author":{"role":"assistant"},"content":{"content_type":"text","parts":["ans"]},"status":"finished_successfully"}}}}"#;
+        let c = Capture::Conversation { json: page.into() };
+        check(&[c.clone(), c.clone()], "c1", &["q", "ans"], false, &[true, false]);
+        let dom = Capture::Dom {
+            conversation_id: "c2".into(),
+            title: None,
+            turns: vec![
+                DomTurn { id: "d1".into(), role: "user".into(), text: "from dom".into() },
+                DomTurn { id: "d2".into(), role: "assistant".into(), text: "reply".into() },
+            ],
+        };
+        check(&[dom.clone(), dom], "c2", &["from dom", "reply"], false, &[true, false]);
+    }
+
+    #[test]
+    fn bad_captures_are_refused() {
+        for (json, expect) in [
+            (r#"{"kind":"nope"}"#, "malformed capture"),
+            (r#"{"kind":"prompt","prompt":{"message_id":"","text":"x"}}"#, "bad message id"),
+            (
+                r#"{"kind":"prompt","conversation_id":"","prompt":{"message_id":"m","text":"x"}}"#,
+                "bad conversation id",
+            ),
+            (r#"{"kind":"conversation","json":"[1]"}"#, "malformed capture"),
+            (
+                r#"{"kind":"message","conversation_id":"c","message":{"id":"","author":{"role":"assistant"},"content":{"content_type":"text","parts":[]}}}"#,
+                "bad message id",
+            ),
+            (r#"{"kind":"message","conversation_id":"c","message":7}"#, "malformed capture"),
+        ] {
+            let err = Capture::from_json(json).and_then(|c| apply(None, &c, 1.0).map(|_| ()));
+            assert!(err.as_ref().is_err_and(|e| e.to_string().contains(expect)), "{json}: {err:?}");
+        }
+        let c = Capture::Prompt { conversation_id: Some("other".into()), prompt: prompt("u", "x") };
+        assert_eq!(apply(Some(Conversation::new("c")), &c, 1.0).err(), Some(CaptureError::WrongConversation));
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use crate::conversation::Conversation;
+
+    /// Times written back must be the very numbers read (an export must import and export equal).
+    fn check(time: &str) {
+        let doc = format!(r#"{{"id":"c","create_time":{time},"mapping":{{}}}}"#);
+        let conv: Conversation = serde_json::from_str(&doc).unwrap();
+        let back = serde_json::to_string(&conv).unwrap();
+        assert!(back.contains(&format!(r#""create_time":{time}"#)), "{time}: {back}");
+    }
+
+    #[test]
+    fn float_times_round_trip_exactly() {
+        for t in ["1700003974.5640001", "1700003928.5990002", "1767225600.123456", "0.1", "1e-7"] {
+            check(t);
+        }
+    }
+}

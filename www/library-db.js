@@ -1,0 +1,260 @@
+// The conversation cache in the extension origin's IndexedDB, shared by the service worker (captures)
+// and the library page (list, search, import, export). Thin glue: the Wasm core (passed in as `core`)
+// merges captures, migrates records, renders and indexes; this file only moves strings in and out of
+// transactions.
+//
+// Database `understudy-cache`, version = core.cacheSchemaVersion():
+// - `conversations` {id, json}: the whole record (ConversationRecord as JSON text).
+// - `metas` {id, title, update_time, model, incomplete, message_count, source, version, t}: index `t`
+//   (update time) lists the library newest first without reading records.
+// - `dirty` {id}: conversations changed by captures since the library last updated its search index.
+// - `search` {key: 'main', bytes}: the saved search index.
+// History: v1 had `conversations` and `metas` only (v1 records); v2 adds the `t` index, `dirty`,
+// `search`, and migrates every v1 record and meta through the core.
+
+export const DB_NAME = 'understudy-cache';
+
+/** A store write refused because the origin's storage is full. */
+export class QuotaError extends Error {
+  constructor(message) {
+    super(message || 'storage quota exceeded');
+    this.name = 'QuotaExceededError';
+  }
+}
+
+const req = (r) => new Promise((resolve, reject) => {
+  r.onsuccess = () => resolve(r.result);
+  r.onerror = () => reject(r.error);
+});
+
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    const fail = () => {
+      const e = tx.error;
+      reject(e?.name === 'QuotaExceededError' ? new QuotaError(e.message) : e ?? new Error('transaction aborted'));
+    };
+    tx.onerror = fail;
+    tx.onabort = fail;
+  });
+}
+
+const withT = (meta) => ({ ...meta, t: meta.update_time ?? 0 });
+
+function upgrade(core, db, tx, oldVersion) {
+  if (oldVersion < 1) {
+    db.createObjectStore('conversations', { keyPath: 'id' });
+    db.createObjectStore('metas', { keyPath: 'id' });
+  }
+  if (oldVersion < 2) {
+    tx.objectStore('metas').createIndex('t', 't');
+    db.createObjectStore('dirty', { keyPath: 'id' });
+    db.createObjectStore('search', { keyPath: 'key' });
+    if (oldVersion >= 1) {
+      // Every stored record and meta through the core's migrations; records that cannot be read
+      // are kept as they are (never lost) and left out of the list.
+      const records = tx.objectStore('conversations');
+      const metas = tx.objectStore('metas');
+      const dirty = tx.objectStore('dirty');
+      records.openCursor().onsuccess = (e) => {
+        const cursor = e.target.result;
+        if (!cursor) return;
+        try {
+          const out = core.cacheMigrateRecord(cursor.value.json);
+          cursor.update({ id: out.id, json: out.json });
+          metas.put(withT(out.meta));
+          dirty.put({ id: out.id });
+        } catch (error) {
+          console.warn('Understudy: unreadable cached record', cursor.key, error);
+        }
+        cursor.continue();
+      };
+    }
+  }
+}
+
+/** Opens (creating or migrating) the cache. */
+export function openCache(core) {
+  const version = core.cacheSchemaVersion();
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.open(DB_NAME, version);
+    r.onupgradeneeded = (e) => upgrade(core, r.result, r.transaction, e.oldVersion);
+    r.onsuccess = () => {
+      const db = r.result;
+      db.onversionchange = () => db.close();
+      resolve(new CacheDb(core, db));
+    };
+    r.onerror = () => reject(r.error);
+    r.onblocked = () => reject(new Error('the cache is open in an older version elsewhere'));
+  });
+}
+
+export class CacheDb {
+  constructor(core, db) {
+    this.core = core;
+    this.db = db;
+  }
+
+  /**
+   * Applies captures in one transaction (a burst of streamed events costs one commit). Returns one
+   * `{ok, id, changed}` or `{ok: false, error}` per capture, in order. Rejects with QuotaError when
+   * the browser refuses the write.
+   */
+  async applyCaptures(captures) {
+    const core = this.core;
+    const results = captures.map(() => null);
+    const groups = new Map(); // key -> [index]
+    captures.forEach((c, i) => {
+      try {
+        const key = core.cacheCaptureKey(c);
+        if (!groups.has(key)) groups.set(key, []);
+        groups.get(key).push(i);
+      } catch (error) {
+        results[i] = { ok: false, error: String(error?.message ?? error) };
+      }
+    });
+    if (groups.size === 0) return results;
+    const tx = this.db.transaction(['conversations', 'metas', 'dirty'], 'readwrite');
+    const finished = done(tx);
+    const records = tx.objectStore('conversations');
+    const metas = tx.objectStore('metas');
+    const dirty = tx.objectStore('dirty');
+    const now = Date.now() / 1000;
+    await Promise.all([...groups].map(async ([key, indices]) => {
+      const stored = await req(records.get(key));
+      let json = stored?.json;
+      let changed = false;
+      for (const i of indices) {
+        try {
+          const out = core.cacheApply(json, captures[i], now);
+          json = out.json;
+          if (out.changed) {
+            changed = true;
+            metas.put(withT(out.meta));
+          }
+          results[i] = { ok: true, id: key, changed: out.changed };
+          const pending = captures[i].pending;
+          if (typeof pending === 'string' && pending !== key) {
+            records.delete(pending);
+            metas.delete(pending);
+            dirty.put({ id: pending });
+          }
+        } catch (error) {
+          results[i] = { ok: false, error: String(error?.message ?? error) };
+        }
+      }
+      if (changed) {
+        records.put({ id: key, json });
+        dirty.put({ id: key });
+      }
+    }));
+    await finished;
+    return results;
+  }
+
+  /** The newest `n` metas (for the first screen). */
+  async firstMetas(n) {
+    const tx = this.db.transaction('metas');
+    const out = [];
+    await new Promise((resolve, reject) => {
+      const r = tx.objectStore('metas').index('t').openCursor(null, 'prev');
+      r.onsuccess = () => {
+        const c = r.result;
+        if (!c || out.length >= n) return resolve();
+        out.push(c.value);
+        c.continue();
+      };
+      r.onerror = () => reject(r.error);
+    });
+    return out;
+  }
+
+  /** Every meta, newest first. */
+  async allMetas() {
+    const all = await req(this.db.transaction('metas').objectStore('metas').index('t').getAll());
+    return all.reverse();
+  }
+
+  async count() {
+    return req(this.db.transaction('metas').objectStore('metas').count());
+  }
+
+  /** The stored record JSON of `id`, or undefined. */
+  async getJson(id) {
+    return (await req(this.db.transaction('conversations').objectStore('conversations').get(id)))?.json;
+  }
+
+  /** Record JSONs of `ids` (missing ones left out). */
+  async getJsons(ids) {
+    const store = this.db.transaction('conversations').objectStore('conversations');
+    const all = await Promise.all(ids.map((id) => req(store.get(id))));
+    return all.filter(Boolean).map((r) => r.json);
+  }
+
+  /** Every record JSON (in id order). */
+  async allJsons() {
+    const all = await req(this.db.transaction('conversations').objectStore('conversations').getAll());
+    return all.map((r) => r.json);
+  }
+
+  async delete(id) {
+    const tx = this.db.transaction(['conversations', 'metas', 'dirty'], 'readwrite');
+    tx.objectStore('conversations').delete(id);
+    tx.objectStore('metas').delete(id);
+    tx.objectStore('dirty').put({ id });
+    await done(tx);
+  }
+
+  async deleteAll() {
+    const tx = this.db.transaction(['conversations', 'metas', 'dirty', 'search'], 'readwrite');
+    for (const s of ['conversations', 'metas', 'dirty', 'search']) tx.objectStore(s).clear();
+    await done(tx);
+  }
+
+  /** Ids changed by captures since the search index was last saved. */
+  async dirtyIds() {
+    return req(this.db.transaction('dirty').objectStore('dirty').getAllKeys());
+  }
+
+  /** The saved search index bytes, or undefined. */
+  async loadIndex() {
+    return (await req(this.db.transaction('search').objectStore('search').get('main')))?.bytes;
+  }
+
+  /** Saves the search index and clears the dirty ids it covers. */
+  async saveIndex(bytes, coveredDirty = []) {
+    const tx = this.db.transaction(['search', 'dirty'], 'readwrite');
+    tx.objectStore('search').put({ key: 'main', bytes });
+    const dirty = tx.objectStore('dirty');
+    for (const id of coveredDirty) dirty.delete(id);
+    await done(tx);
+  }
+
+  /**
+   * Stores what an Importer read so far, merged with stored copies, in one transaction; indexes
+   * them in `library`. Resolves once the records are handed to the transaction with
+   * `{count, committed}`: `committed` settles when the transaction commits (or fails, e.g. with
+   * QuotaError), so the caller can parse the next chunk while the browser writes this one.
+   * `known` (a Set of stored ids, optional): when none of the ids is in it, stored copies are not
+   * read, so nothing waits for the previous transaction to commit.
+   */
+  async importPending(importer, library, known = null) {
+    const ids = importer.pendingIds();
+    if (ids.length === 0) return { count: 0, committed: Promise.resolve() };
+    const fresh = known && !ids.some((id) => known.has(id));
+    const out = fresh ? importer.drain([], library) : null;
+    const tx = this.db.transaction(['conversations', 'metas'], 'readwrite');
+    const committed = done(tx);
+    committed.catch(() => {}); // observed by the caller
+    const records = tx.objectStore('conversations');
+    const metas = tx.objectStore('metas');
+    const merged = out ?? importer.drain((await Promise.all(ids.map((id) => req(records.get(id))))).map((r) => r?.json), library);
+    for (const r of merged) {
+      if (!r.changed) continue;
+      records.put({ id: r.id, json: r.json });
+      metas.put(withT(r.meta));
+    }
+    if (known) for (const id of ids) known.add(id);
+    return { count: merged.length, committed };
+  }
+}

@@ -1,0 +1,521 @@
+// The library page: the cached conversations, offline. Lists them (virtualised: only the visible
+// rows exist), opens one (Markdown subset built as DOM nodes: model text is data, never HTML),
+// searches all of them (the core's index, saved in IndexedDB), imports the official export
+// (streamed in chunks through the core) and exports Markdown, JSON or HTML.
+// Stable hooks: [data-testid="understudy-library-continue"] on an opened conversation sends
+// {type: 'rescue.continue', conversation_id}; `window.understudyLibrary` is for tests and benchmarks.
+import init, * as core from '../pkg/understudy.js';
+import { openCache, QuotaError } from './library-db.js';
+
+const ext = globalThis.browser ?? globalThis.chrome;
+const ROW = 52;
+const CHUNK = 1 << 20; // small enough that no task blocks the page for long
+const PREFS_KEY = 'understudy.preferences';
+const STATUS_KEY = 'understudy.cache.status';
+const $ = (id) => document.getElementById(id);
+
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('data-')) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+}
+
+const state = {
+  metas: [], // newest first
+  selected: new Set(),
+  active: -1, // index in metas (list mode) or in hits (search mode)
+  hits: null,
+  openId: null,
+  library: null,
+  indexReady: null,
+};
+let db;
+
+function banner(text) {
+  const b = $('banner');
+  b.textContent = text;
+  b.hidden = !text;
+}
+
+function dateOf(t) {
+  return t ? new Date(t * 1000).toLocaleString() : '';
+}
+
+// ---------- list (virtualised) ----------
+const list = $('list');
+const spacer = $('list-spacer');
+const rows = new Map(); // index -> element
+
+function rowFor(i) {
+  const m = state.metas[i];
+  const check = el('input', { type: 'checkbox', checked: state.selected.has(m.id), title: 'Select' });
+  check.addEventListener('click', (e) => {
+    e.stopPropagation();
+    if (check.checked) state.selected.add(m.id);
+    else state.selected.delete(m.id);
+  });
+  const title = el('div', { class: 'title', text: m.title?.trim() || 'Untitled' });
+  if (m.incomplete) title.append(el('span', { class: 'badge', text: 'incomplete', title: 'The answer was still arriving when it was saved' }));
+  const row = el('div', { class: 'row', role: 'option', 'data-id': m.id }, check, title,
+    el('div', { class: 'sub', text: [dateOf(m.update_time), m.model, `${m.message_count} messages`].filter(Boolean).join(' · ') }));
+  row.style.top = `${i * ROW}px`;
+  if (i === state.active && !state.hits) row.classList.add('active');
+  row.addEventListener('click', () => activate(i));
+  return row;
+}
+
+function renderList() {
+  spacer.style.height = `${state.metas.length * ROW}px`;
+  const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 4);
+  const last = Math.min(state.metas.length, Math.ceil((list.scrollTop + (list.clientHeight || 800)) / ROW) + 4);
+  for (const [i, r] of rows) {
+    if (i < first || i >= last) {
+      r.remove();
+      rows.delete(i);
+    }
+  }
+  for (let i = first; i < last; i++) {
+    if (!rows.has(i)) {
+      const r = rowFor(i);
+      rows.set(i, r);
+      list.append(r);
+    }
+  }
+}
+
+function resetList() {
+  for (const r of rows.values()) r.remove();
+  rows.clear();
+  renderList();
+  $('count').textContent = `${state.metas.length} conversation${state.metas.length === 1 ? '' : 's'} cached`;
+}
+
+list.addEventListener('scroll', renderList, { passive: true });
+
+function activate(i) {
+  if (state.hits) {
+    state.active = i;
+    for (const [j, li] of [...$('results').children].entries()) li.classList.toggle('active', j === i);
+    const hit = state.hits[i];
+    if (hit) openConversation(hit.id);
+    return;
+  }
+  if (i < 0 || i >= state.metas.length) return;
+  state.active = i;
+  for (const [j, r] of rows) r.classList.toggle('active', j === i);
+  const top = i * ROW;
+  if (top < list.scrollTop) list.scrollTop = top;
+  else if (top + ROW > list.scrollTop + list.clientHeight) list.scrollTop = top + ROW - list.clientHeight;
+  renderList();
+  openConversation(state.metas[i].id);
+}
+
+// ---------- Markdown subset as DOM ----------
+function inline(text, parent) {
+  // `code`, **bold**, *em* / _em_; everything else is text.
+  const re = /(`+)([\s\S]+?)\1|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|\b_([^_]+)_\b/g;
+  let at = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > at) parent.append(text.slice(at, m.index));
+    if (m[1]) parent.append(el('code', { text: m[2] }));
+    else if (m[3]) parent.append(el('strong', { text: m[3] }));
+    else parent.append(el('em', { text: m[4] ?? m[5] }));
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) parent.append(text.slice(at));
+  return parent;
+}
+
+const cells = (line) => line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+
+/** Renders a Markdown subset (paragraphs, headings, lists, code fences, tables, emphasis) as nodes. */
+export function renderMarkdown(text) {
+  const out = document.createDocumentFragment();
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  let para = [];
+  const flush = () => {
+    if (para.length) out.append(inline(para.join('\n'), el('p')));
+    para = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const fence = /^\s*(```+|~~~+)\s*([\w+#.-]*)/.exec(line);
+    if (fence) {
+      flush();
+      const code = [];
+      for (i++; i < lines.length && !lines[i].trim().startsWith(fence[1]); i++) code.push(lines[i]);
+      const pre = el('pre');
+      if (fence[2]) pre.append(el('span', { class: 'lang', text: fence[2] }));
+      pre.append(el('code', { text: code.join('\n') }));
+      out.append(pre);
+      continue;
+    }
+    const h = /^(#{1,6})\s+(.*)$/.exec(line);
+    if (h) {
+      flush();
+      out.append(inline(h[2], el(`h${Math.min(6, h[1].length + 2)}`)));
+      continue;
+    }
+    if (/^\s*\|.*\|\s*$/.test(line) && i + 1 < lines.length && /^\s*\|?\s*:?-{2,}/.test(lines[i + 1])) {
+      flush();
+      const table = el('table');
+      const head = el('tr');
+      for (const c of cells(line)) head.append(inline(c, el('th')));
+      table.append(el('thead', {}, head));
+      const body = el('tbody');
+      for (i += 2; i < lines.length && /^\s*\|.*\|\s*$/.test(lines[i]); i++) {
+        const tr = el('tr');
+        for (const c of cells(lines[i])) tr.append(inline(c, el('td')));
+        body.append(tr);
+      }
+      i--;
+      table.append(body);
+      out.append(table);
+      continue;
+    }
+    const item = /^\s*([-*+]|\d+[.)])\s+(.*)$/.exec(line);
+    if (item) {
+      flush();
+      const ordered = /\d/.test(item[1]);
+      const listEl = el(ordered ? 'ol' : 'ul');
+      for (; i < lines.length; i++) {
+        const it = /^\s*([-*+]|\d+[.)])\s+(.*)$/.exec(lines[i]);
+        if (!it || /\d/.test(it[1]) !== ordered) break;
+        listEl.append(inline(it[2], el('li')));
+      }
+      i--;
+      out.append(listEl);
+      continue;
+    }
+    if (!line.trim()) flush();
+    else para.push(line);
+  }
+  flush();
+  return out;
+}
+
+// ---------- one conversation ----------
+async function openConversation(id) {
+  state.openId = id;
+  const json = await db.getJson(id);
+  if (state.openId !== id) return;
+  const view = $('view');
+  view.replaceChildren();
+  if (!json) {
+    view.append(el('p', { class: 'muted', text: 'This conversation is no longer cached.' }));
+    return;
+  }
+  const v = core.cacheView(json);
+  const title = el('h1', { text: v.title, 'data-testid': 'understudy-library-title' });
+  const sub = el('p', { class: 'muted', text: [dateOf(v.update_time), v.model, v.incomplete ? 'incomplete: the answer was still arriving when saved' : null].filter(Boolean).join(' · ') });
+  const actions = el('div', { class: 'actions' });
+  const cont = el('button', { type: 'button', class: 'primary', text: 'Continue with another provider', 'data-testid': 'understudy-library-continue' });
+  cont.addEventListener('click', async () => {
+    const reply = await ext.runtime.sendMessage({ type: 'rescue.continue', conversation_id: id }).catch((e) => ({ ok: false, error: String(e) }));
+    if (!reply?.ok) banner(`Continuing is not available: ${reply?.error ?? 'no answer'}`);
+  });
+  actions.append(cont);
+  for (const [fmt, label] of [['markdown', 'Markdown'], ['json', 'JSON'], ['html', 'HTML']]) {
+    const b = el('button', { type: 'button', text: `Export ${label}`, 'data-testid': `understudy-library-export-${fmt}` });
+    b.addEventListener('click', () => exportIds([id], fmt));
+    actions.append(b);
+  }
+  const del = el('button', { type: 'button', class: 'danger', text: 'Delete', 'data-testid': 'understudy-library-delete' });
+  del.addEventListener('click', () => deleteOne(id));
+  actions.append(del);
+  view.append(title, sub, actions);
+  for (const m of v.messages) {
+    const who = el('div', { class: 'who', text: m.label + (m.incomplete ? ' (incomplete)' : '') });
+    const body = el('div', { class: 'body' }, renderMarkdown(m.text));
+    view.append(el('article', { class: `msg ${m.role}`, 'data-message-id': m.id }, who, body));
+  }
+  view.scrollTop = 0;
+}
+
+// ---------- search ----------
+function highlighted(text, ranges, tag = 'span') {
+  const out = el(tag);
+  let at = 0;
+  for (const [a, b] of ranges) {
+    if (a < at || b <= a) continue;
+    out.append(text.slice(at, a), el('mark', { text: text.slice(a, b) }));
+    at = b;
+  }
+  out.append(text.slice(at));
+  return out;
+}
+
+let searchSeq = 0;
+async function runSearch() {
+  const q = $('search').value;
+  const seq = ++searchSeq;
+  const results = $('results');
+  if (!q.trim()) {
+    state.hits = null;
+    results.hidden = true;
+    list.hidden = false;
+    $('count').textContent = `${state.metas.length} conversations cached`;
+    return;
+  }
+  const library = await state.indexReady;
+  if (seq !== searchSeq) return;
+  const t0 = performance.now();
+  const hits = library.search(q, 100);
+  state.lastSearchMs = performance.now() - t0;
+  state.hits = hits;
+  state.active = -1;
+  list.hidden = true;
+  results.hidden = false;
+  results.replaceChildren(...hits.map((h, i) => {
+    const li = el('li', { 'data-id': h.id }, highlighted(h.title || 'Untitled', h.title_highlights, 'div'),
+      highlighted(h.snippet, h.highlights, 'div'));
+    li.lastChild.className = 'snippet';
+    li.addEventListener('click', () => activate(i));
+    return li;
+  }));
+  $('count').textContent = `${hits.length} result${hits.length === 1 ? '' : 's'}`;
+}
+
+$('search').addEventListener('input', runSearch);
+
+document.addEventListener('keydown', (e) => {
+  const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
+  if (e.key === '/' && !typing) {
+    e.preventDefault();
+    $('search').focus();
+    return;
+  }
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    if (typing && e.target !== $('search')) return;
+    e.preventDefault();
+    const n = state.hits ? state.hits.length : state.metas.length;
+    if (n === 0) return;
+    const next = Math.max(0, Math.min(n - 1, state.active + (e.key === 'ArrowDown' ? 1 : -1)));
+    activate(next);
+  }
+});
+
+// ---------- search index upkeep ----------
+let saveTimer = null;
+function scheduleSave(covered = []) {
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(async () => {
+    const library = await state.indexReady;
+    await db.saveIndex(library.toBytes(), covered).catch((e) => banner(`Cannot save the search index: ${e.message}`));
+  }, 300);
+}
+
+async function loadIndex() {
+  let library = null;
+  const bytes = await db.loadIndex();
+  if (bytes) {
+    try {
+      library = core.Library.fromBytes(bytes);
+    } catch (error) {
+      console.warn('Understudy: rebuilding the search index', error);
+    }
+  }
+  let covered;
+  if (!library) {
+    library = new core.Library();
+    covered = await db.dirtyIds();
+    for (const json of await db.allJsons()) library.upsertRecord(json);
+  } else {
+    covered = await db.dirtyIds();
+    for (const id of covered) {
+      const json = await db.getJson(id);
+      if (json) library.upsertRecord(json);
+      else library.remove(id);
+    }
+  }
+  if (covered.length || !bytes) await db.saveIndex(library.toBytes(), covered);
+  document.body.dataset.searchReady = '1';
+  return library;
+}
+
+// ---------- import ----------
+const progressRow = $('progress-row');
+const progress = $('import-progress');
+const importStatus = $('import-status');
+
+/** Imports files (JSON, split JSON or the zip); returns {imported, issues, bytes, ms}. */
+async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
+  const library = await state.indexReady;
+  const importer = new core.Importer();
+  const total = files.reduce((s, f) => s + f.size, 0);
+  let read = 0;
+  const t0 = performance.now();
+  // At most two transactions in flight: the browser commits one while the next chunk is parsed.
+  let inflight = Promise.resolve();
+  const known = new Set((await db.allMetas()).map((m) => m.id));
+  const store = async () => {
+    const { committed } = await db.importPending(importer, library, known);
+    await inflight;
+    inflight = committed;
+  };
+  progressRow.hidden = false;
+  progress.value = 0;
+  document.body.dataset.importing = '1';
+  try {
+    for (const file of files) {
+      const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+      if (head[0] === 0x50 && head[1] === 0x4b) {
+        importer.feedZip(new Uint8Array(await file.arrayBuffer()));
+        read += file.size;
+        await store();
+      } else {
+        let next = file.slice(0, chunk).arrayBuffer();
+        for (let at = 0; at < file.size; at += chunk) {
+          let t = performance.now();
+          const buf = await next;
+          if (at + chunk < file.size) next = file.slice(at + chunk, at + 2 * chunk).arrayBuffer();
+          if (profile) profile.read += performance.now() - t;
+          t = performance.now();
+          importer.feed(new Uint8Array(buf));
+          if (profile) profile.feed += performance.now() - t;
+          read += buf.byteLength;
+          t = performance.now();
+          await store();
+          if (profile) profile.store += performance.now() - t;
+          progress.value = total ? read / total : 1;
+          importStatus.textContent = `Importing ${file.name}: ${Math.round((100 * read) / Math.max(1, total))}% (${importer.imported()} conversations)`;
+        }
+        importer.finish();
+        await store();
+      }
+    }
+    await inflight;
+    const issues = importer.issues();
+    const ms = performance.now() - t0;
+    progress.value = 1;
+    importStatus.textContent = `Imported ${importer.imported()} conversations` + (issues.length ? `; ${issues.length} malformed entr${issues.length === 1 ? 'y' : 'ies'} skipped` : '') + '.';
+    if (issues.length) {
+      banner(`Skipped ${issues.length} malformed entr${issues.length === 1 ? 'y' : 'ies'}: ${issues.slice(0, 3).map((i) => `#${i.index}${i.id ? ` (${i.id})` : ''}: ${i.reason}`).join('; ')}`);
+    }
+    await db.saveIndex(library.toBytes());
+    await refreshMetas();
+    return { imported: importer.imported(), issues, bytes: total, ms };
+  } catch (error) {
+    const text = error instanceof QuotaError || error?.name === 'QuotaExceededError'
+      ? 'The import stopped: the browser storage for the extension is full.'
+      : `The import failed: ${error?.message ?? error}`;
+    banner(text);
+    importStatus.textContent = text;
+    throw error;
+  } finally {
+    delete document.body.dataset.importing;
+    importer.free();
+  }
+}
+
+$('import-file').addEventListener('change', (e) => {
+  const files = [...e.target.files].sort((a, b) => a.name.localeCompare(b.name));
+  e.target.value = '';
+  if (files.length) importFiles(files).catch(() => {});
+});
+
+// ---------- export, delete ----------
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = el('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+const TYPES = { markdown: ['md', 'text/markdown'], json: ['json', 'application/json'], html: ['html', 'text/html'] };
+
+async function exportIds(ids, format) {
+  const jsons = ids ? await db.getJsons(ids) : await db.allJsons();
+  if (jsons.length === 0) return banner('Nothing to export.');
+  const text = core.cacheExport(jsons, format);
+  const [extName, type] = TYPES[format];
+  const name = jsons.length === 1 && ids?.length === 1 ? `${ids[0]}.${extName}` : format === 'json' ? 'conversations.json' : `understudy-export.${extName}`;
+  download(name, text, type);
+  return text;
+}
+
+$('export-selected').addEventListener('click', () => {
+  const ids = state.selected.size ? [...state.selected] : state.openId ? [state.openId] : [];
+  if (!ids.length) return banner('Select conversations to export first.');
+  exportIds(ids, $('export-format').value);
+});
+$('export-all').addEventListener('click', () => exportIds(null, $('export-format').value));
+
+async function deleteOne(id) {
+  await db.delete(id);
+  const library = await state.indexReady;
+  library.remove(id);
+  scheduleSave([id]);
+  state.selected.delete(id);
+  state.openId = null;
+  $('view').replaceChildren(el('p', { class: 'muted', text: 'Deleted.' }));
+  await refreshMetas();
+  if (state.hits) runSearch();
+}
+
+$('delete-all').addEventListener('click', async () => {
+  if (!confirm('Delete every cached conversation? This cannot be undone.')) return;
+  await db.deleteAll();
+  state.indexReady = Promise.resolve(new core.Library());
+  state.selected.clear();
+  $('view').replaceChildren(el('p', { class: 'muted', text: 'Every cached conversation was deleted.' }));
+  await refreshMetas();
+  runSearch();
+});
+
+// ---------- capture preference ----------
+async function initPrefs() {
+  const box = $('capture-enabled');
+  const prefs = (await ext.storage.local.get(PREFS_KEY))[PREFS_KEY] ?? {};
+  box.checked = prefs.capture_enabled !== false;
+  box.addEventListener('change', async () => {
+    const now = (await ext.storage.local.get(PREFS_KEY))[PREFS_KEY] ?? {};
+    await ext.storage.local.set({ [PREFS_KEY]: { ...now, capture_enabled: box.checked } });
+  });
+  const status = (await ext.storage.local.get(STATUS_KEY))[STATUS_KEY];
+  if (status?.quota_error) banner(status.quota_error);
+}
+
+async function refreshMetas() {
+  state.metas = await db.allMetas();
+  resetList();
+}
+
+// ---------- start ----------
+async function start() {
+  await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
+  db = await openCache(core);
+  state.metas = await db.firstMetas(Math.ceil((list.clientHeight || 1200) / ROW) + 8);
+  resetList();
+  // Since navigation started (performance.now() counts from the time origin).
+  const firstScreenMs = performance.now();
+  document.body.dataset.ready = '1';
+  document.body.dataset.firstScreenMs = String(firstScreenMs);
+  state.indexReady = loadIndex();
+  initPrefs().catch(() => {});
+  await refreshMetas();
+  document.body.dataset.listed = '1';
+  await state.indexReady;
+}
+
+window.understudyLibrary = {
+  started: start().catch((error) => {
+    banner(`The library could not start: ${error?.message ?? error}`);
+    throw error;
+  }),
+  core,
+  get db() { return db; },
+  index: () => state.indexReady,
+  importFiles,
+  exportIds,
+  renderMarkdown,
+  lastSearchMs: () => state.lastSearchMs,
+};
