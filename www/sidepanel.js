@@ -1,6 +1,7 @@
 // Side panel: a small chat that streams answers from the alternative providers through the service
 // worker (port 'understudy-ask'). Provider text is only ever inserted as text nodes.
-import init, { coreVersion } from '../pkg/understudy.js';
+import init, * as core from '../pkg/understudy.js';
+import { openCache } from './library-db.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
@@ -239,11 +240,55 @@ async function restoreInterrupted() {
   continueButton.hidden = false;
 }
 
+/**
+ * A conversation handed over by the in-page rescue ("Continue in side panel") or the library
+ * ("Continue with another provider"): its turns become this chat's history, read from the cache
+ * when only its id was handed over.
+ */
+async function restoreHandoff() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has('c') && params.get('from') !== 'rescue') return;
+  const panel = (await ext.storage.session.get('rescue.panel'))['rescue.panel'] ?? {};
+  let conversation = Array.isArray(panel.conversation) ? panel.conversation : [];
+  let title = '';
+  const id = params.get('c') || panel.conversation_id;
+  if (conversation.length === 0 && id) {
+    const db = await openCache(core);
+    const json = await db.getJson(id);
+    if (!json) {
+      showError('That conversation is no longer in the cache.');
+      return;
+    }
+    const view = core.cacheView(json);
+    title = view.title;
+    conversation = view.messages
+      .filter((m) => (m.role === 'user' || m.role === 'assistant') && m.text)
+      .map((m) => ({ role: m.role, content: m.text }));
+  }
+  for (const turn of conversation) {
+    if (typeof turn?.content !== 'string') continue;
+    turns.push({ role: turn.role === 'assistant' ? 'assistant' : 'user', content: turn.content });
+    history.append(el('li', turn.role === 'assistant' ? {} : { class: 'user' }, el('span', { class: 'who' }, turn.role === 'assistant' ? 'Answer' : 'You'), turn.content));
+  }
+  if (typeof panel.prompt === 'string' && panel.prompt && !params.has('c')) {
+    if (panel.text) {
+      turns.push({ role: 'user', content: panel.prompt }, { role: 'assistant', content: panel.text });
+      history.append(el('li', { class: 'user' }, el('span', { class: 'who' }, 'You'), panel.prompt));
+      history.append(el('li', {}, el('span', { class: 'who' }, label(panel.provider)), panel.text));
+    } else {
+      promptBox.value = panel.prompt;
+    }
+  }
+  document.body.dataset.handoff = String(turns.length);
+  status.textContent = `Continuing ${title ? `“${title}”` : 'your conversation'}: ${turns.length} earlier messages carried over. Ask a follow-up below.`;
+}
+
 try {
   await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
-  status.textContent = `Ready (core ${coreVersion()}). When ChatGPT fails, the conversation continues here.`;
+  status.textContent = `Ready (core ${core.coreVersion()}). When ChatGPT fails, the conversation continues here.`;
   await renderChain();
   await restoreInterrupted();
+  await restoreHandoff();
   connection(); // wakes the worker now, so the first ask is as quick as the next
   document.body.dataset.ready = 'true';
   ext.storage.onChanged.addListener((changes, area) => {

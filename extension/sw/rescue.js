@@ -21,7 +21,7 @@
 //   rescue.handoff {site, kind, transcript, prompt?} -> {label, url, clipboard}; opens the site in a new tab
 //   rescue.openCache {conversation_id?} -> opens the library page (www/library.html?c=<id>)
 //   rescue.sidePanel {conversation, prompt, text, provider} -> opens the side panel on this tab
-//   rescue.continue {id}                (from the library page) -> opens the side panel on that conversation
+//   rescue.continue {conversation_id}   (from the library page) -> opens the side panel on that conversation
 // Storage:
 //   local `settings`             the settings document; its `auto_mode` decides auto mode per kind.
 //   session `rescue.panel`       the conversation handed to the side panel {conversation, prompt,
@@ -205,7 +205,8 @@ ext.runtime.onMessage.addListener((message, sender) => {
   if (tabId === undefined) return false;
   const ours = message.type === 'rescue.sidePanel' ? fromChatPage(sender) : (sender.url ?? '').startsWith(ext.runtime.getURL(''));
   if (!ours || sender.id !== ext.runtime.id) return false;
-  const id = typeof message.id === 'string' ? message.id.slice(0, 120) : '';
+  const given = message.conversation_id ?? message.id;
+  const id = typeof given === 'string' ? given.slice(0, 120) : '';
   const path = message.type === 'rescue.continue' ? `www/sidepanel.html?c=${encodeURIComponent(id)}` : 'www/sidepanel.html?from=rescue';
   let open;
   try {
@@ -290,7 +291,8 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
 // From the library page: continue a cached conversation in the side panel of the current tab.
 onMessages(ext, ['rescue.continue'], async (message, sender) => {
   if (sender?.id !== ext.runtime.id || !(sender.url ?? '').startsWith(ext.runtime.getURL(''))) throw new Error('extension pages only');
-  const id = typeof message.id === 'string' ? message.id.slice(0, 120) : '';
+  const given = message.conversation_id ?? message.id;
+  const id = typeof given === 'string' ? given.slice(0, 120) : '';
   if (!id) throw new Error('rescue.continue needs a conversation id');
   await ext.storage.session.set({ [K_PANEL]: { conversation: [], prompt: '', text: '', provider: null, conversation_id: id, at: Date.now() } });
   await openedPanel(sender.tab?.id);

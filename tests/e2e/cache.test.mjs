@@ -212,6 +212,23 @@ test('a conversation the page loads is captured, and hostile content renders as 
   await lib.close();
 });
 
+test('"Continue with another provider" hands the cached conversation to the side panel', async () => {
+  const lib = await library();
+  await lib.click(`#list .row[data-id="${HOSTILE_ID}"]`);
+  await lib.waitForSelector('[data-testid="understudy-library-continue"]');
+  const reply = await lib.evaluate((id) => chrome.runtime.sendMessage({ type: 'rescue.continue', conversation_id: id }), HOSTILE_ID);
+  assert.deepEqual(reply, { ok: true, value: { opened: true, conversation_id: HOSTILE_ID } });
+  // The side panel, opened on that conversation, carries its turns over as the chat's history.
+  const panel = await openExtensionPage(browser.context, `www/sidepanel.html?c=${HOSTILE_ID}`);
+  await panel.waitForSelector('body[data-ready="true"]');
+  const carried = Number(await panel.getAttribute('body', 'data-handoff'));
+  assert.ok(carried >= 2, `turns carried over: ${carried}`);
+  assert.match(await panel.textContent('#history'), /<script>alert\(1\)<\/script>/);
+  assert.equal(await panel.locator('#history script, #history img').count(), 0);
+  await panel.close();
+  await lib.close();
+});
+
 test('without traffic, the turns are read from the DOM', async () => {
   const page = await browser.context.newPage();
   await page.goto('https://chatgpt.com/c/dom-only-1?noload=1');
