@@ -127,18 +127,30 @@ try {
   await popup.screenshot({ path: path.join(OUT, 'popup.png') });
   log('screenshot: target/demo/popup.png');
 
+  // Nothing was lost: the conversation, with the prompt whose send failed, is in the library.
+  const lib = await openExtensionPage(browser.context, 'www/library.html');
+  await lib.fill('#search', 'Sintra');
+  await lib.waitForSelector('#results li mark', { timeout: 15000 });
+  log(`the library finds the conversation offline: "${(await lib.textContent('#results li .snippet')).trim().slice(0, 70)}"`);
+  await lib.screenshot({ path: path.join(OUT, 'library.png') });
+  log('screenshot: target/demo/library.png');
+
   const worker = await serviceWorker(browser.context);
   const kept = await worker.evaluate(async () => chrome.storage.session.get(['detect.timeline', 'rescue.timeline', 'providers.timeline']));
   console.log('\nTimeline kept by the extension:');
   const rows = [
-    ...(kept['detect.timeline'] ?? []).map((e) => [e.at, `detection ${e.type}: ${e.kind}${e.evidence ? ` ("${String(e.evidence).slice(0, 50)}")` : ''}`]),
-    ...(kept['providers.timeline'] ?? []).map((e) => [e.at_ms, `router: ${e.provider} ${e.attempt ?? ''} ${e.outcome}`]),
+    ...(kept['detect.timeline'] ?? []).map((e) => [e.at, `detection ${e.type}: ${e.kind}${e.evidence ? ` (${typeof e.evidence === 'object' ? `${e.evidence.signal}: "${String(e.evidence.text ?? '').slice(0, 50)}"` : `"${String(e.evidence).slice(0, 50)}"`})` : ''}`]),
+    ...(kept['providers.timeline'] ?? []).map((e) => [e.at_ms, `router: ${e.provider} attempt ${e.attempt ?? '-'}: ${typeof e.outcome === 'object' ? [e.outcome.kind, e.outcome.class].filter(Boolean).join(' ') : e.outcome}${e.elapsed_ms != null ? ` after ${e.elapsed_ms} ms` : ''}`]),
     ...(kept['rescue.timeline'] ?? []).map((e) => [e.at, `rescue on ${e.kind}: ${e.provider} ${e.outcome}, first token ${e.first_token_ms} ms`]),
   ].sort((a, b) => a[0] - b[0]);
   for (const [at, what] of rows) console.log(`  ${new Date(at).toISOString().slice(11, 23)}  ${what}`);
 } catch (error) {
   failed = true;
   log(`demo failed: ${error?.message ?? error}`);
+  for (const p of browser.context.pages()) {
+    const notice = await p.evaluate(() => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.textContent ?? null).catch(() => null);
+    if (notice !== null) log(`  ${p.url()}: the notice says "${notice.slice(0, 300)}"`);
+  }
 } finally {
   await browser.close();
   await site.close();
