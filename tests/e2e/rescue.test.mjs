@@ -332,7 +332,8 @@ test('"Continue in side panel" opens the side panel on this tab with the convers
 
 test('"Open my cached conversation" opens the library on this conversation', async () => {
   await setup();
-  const page = await failedChat(undefined, undefined, null, 'https://chatgpt.com/c/6a1f0c3e-2b4d-4e5f');
+  // `noload`: the fake page would otherwise load a saved conversation first (other turn numbers).
+  const page = await failedChat(undefined, undefined, null, 'https://chatgpt.com/c/6a1f0c3e-2b4d-4e5f?noload=1');
   const worker = await serviceWorker(browser.context);
   await page.click('[data-testid="understudy-open-cache"]');
   let opened = null;
