@@ -427,6 +427,13 @@ const UnderstudyDetect = (() => {
   `;
   let sheet = null;
   let notice = null; // {host, box, words, what, actions, key}
+  // A notice built ahead of time (host, shadow root, adopted sheet), so showing one on an event is
+  // only filling text and one insertion.
+  let spare = null;
+  const prepare = () => {
+    spare ??= build();
+  };
+  const prepareLater = () => (window.requestIdleCallback ?? setTimeout)(prepare);
   let dismissed = '';
 
   const keyOf = (d) => `${d.kind}|${d.since_ms ?? ''}`;
@@ -485,8 +492,10 @@ const UnderstudyDetect = (() => {
   }
 
   function removeNotice() {
-    notice?.host.remove();
+    if (!notice) return;
+    notice.host.remove();
     notice = null;
+    prepareLater();
   }
 
   function render(d) {
@@ -497,7 +506,10 @@ const UnderstudyDetect = (() => {
     const key = keyOf(d);
     if (key === dismissed) return;
     const created = !notice;
-    if (created) notice = build();
+    if (created) {
+      notice = spare ?? build();
+      spare = null;
+    }
     const n = notice;
     n.key = key;
     n.host.setAttribute('data-kind', d.kind);
@@ -547,6 +559,7 @@ const UnderstudyDetect = (() => {
     }));
     startObserving();
     for (const fact of early.splice(0)) onFact(fact);
+    prepareLater();
   });
 
   return {

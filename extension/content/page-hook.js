@@ -11,6 +11,11 @@
 //   stream_progress {id, path}                               at the first chunk, then at most 1/s
 //   stream_end      {id, path, done, error|null, interrupted, aborted}
 //                   error: {message|null, code|null, clears_in|null} from an error event in the stream
+//
+// Shared stream tap: the page's stream is read once, here. A response this hook watches carries a
+// function under Symbol.for('understudy.tap'); the cache observer (capture-hook.js, which wraps this
+// fetch) calls it with {chunk(bytes), close(broken)} to see the same chunks as the page reads them,
+// with no clone or second decode of the stream.
 (() => {
   if (window.__understudyHook) return;
   Object.defineProperty(window, '__understudyHook', { value: true });
@@ -125,9 +130,24 @@
   // are watched (one extra promise step per chunk, no copy, no second stream). Any other way of
   // consuming the body (pipeThrough, pipeTo, tee, async iteration, text(), json(), ...) goes through
   // a pass-through TransformStream made on first use.
+  const TAP = Symbol.for('understudy.tap');
+
   function watchStream(id, path, response, signal) {
     const body = response.body;
     if (!body) return response;
+    // Other observers of the same bytes (at most a few): every chunk, then close(broken) once.
+    const taps = [];
+    let tapsClosed = false;
+    const closeTaps = (broken) => {
+      if (tapsClosed) return;
+      tapsClosed = true;
+      for (const t of taps) t.close(broken);
+    };
+    Object.defineProperty(response, TAP, {
+      value: (t) => {
+        if (!tapsClosed && taps.length < 4 && typeof t?.chunk === 'function' && typeof t?.close === 'function') taps.push(t);
+      },
+    });
     const decoder = new TextDecoder();
     let lastProgress = 0;
     let error = null;
@@ -141,6 +161,7 @@
       send({ kind: 'stream_end', id, path, done: false, error, interrupted: false, aborted: false, ...fact });
     };
     const chunk = (value) => {
+      if (taps.length && !tapsClosed && value instanceof Uint8Array) for (const t of taps) t.chunk(value);
       if (ended) return;
       const now = Date.now();
       if (now - lastProgress >= PROGRESS_EVERY_MS) {
@@ -173,8 +194,18 @@
       end({ done: tail.includes('[DONE]') });
     };
     // The page stopping its own read (stop button, abort) is not a failure.
-    const stopped = () => end({ interrupted: true, aborted: true });
-    const broke = () => end({ interrupted: true, aborted: !!signal?.aborted });
+    const stopped = () => {
+      closeTaps(true);
+      end({ interrupted: true, aborted: true });
+    };
+    const broke = () => {
+      closeTaps(true);
+      end({ interrupted: true, aborted: !!signal?.aborted });
+    };
+    const closed = () => {
+      closeTaps(false);
+      finish();
+    };
 
     const proto = ReadableStream.prototype;
     const getReader = body.getReader;
@@ -186,7 +217,7 @@
       const cancel = reader.cancel;
       reader.read = function (...a) {
         return read.apply(this, a).then((r) => {
-          if (r.done) finish();
+          if (r.done) closed();
           else chunk(r.value);
           return r;
         }, (e) => {
@@ -210,7 +241,7 @@
           controller.enqueue(value);
           chunk(value);
         },
-        flush: finish,
+        flush: closed,
         cancel: stopped,
       });
       piped = proto.pipeThrough.call(body, pass);

@@ -16,6 +16,11 @@ import { NOTICE, stopWorker } from '../e2e/detect-helpers.mjs';
 const RUNS = Number(process.env.DETECT_BENCH_RUNS ?? 40);
 const STREAM_RUNS = Number(process.env.DETECT_BENCH_STREAM_RUNS ?? 5);
 const TOKENS = 2000;
+// DETECT_BENCH_PARTS=stream runs only the stream overhead part; DETECT_BENCH_TOP=n prints the n
+// extension functions with the most samples (to see where the time goes).
+const PARTS = process.env.DETECT_BENCH_PARTS ?? 'latency,stream';
+const TOP = Number(process.env.DETECT_BENCH_TOP ?? 0);
+const EXTENSION_DIR = process.env.DETECT_BENCH_EXTENSION_DIR || undefined;
 // A calm moment between runs, as between real failures (each run measures one detection, not a burst).
 const PAUSE_MS = 100;
 
@@ -127,9 +132,25 @@ function extensionMs(profile) {
       !byId.get(up).callFrame.url.startsWith('chrome-extension://');
   };
   let us = 0;
+  const byFunction = new Map();
   for (let i = 0; i < profile.samples.length; i++) {
     const own = deepestOwn(profile.samples[i]);
-    if (own && !forwarding(own)) us += profile.timeDeltas[i + 1] ?? 0;
+    if (own && !forwarding(own)) {
+      const dt = profile.timeDeltas[i + 1] ?? 0;
+      us += dt;
+      if (TOP) {
+        // The extension frame and the native or page frame it was in, if any.
+        const leaf = byId.get(profile.samples[i]);
+        const f = own.callFrame;
+        const key = `${f.url.split('/').pop()}:${f.functionName || '(anonymous)'}:${f.lineNumber + 1}`
+          + (leaf !== own ? ` > ${leaf.callFrame.functionName || leaf.callFrame.url.split('/').pop() || '(native)'}` : '');
+        byFunction.set(key, (byFunction.get(key) ?? 0) + dt);
+      }
+    }
+  }
+  if (TOP) {
+    const top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, TOP);
+    console.error(top.map(([k, v]) => `  ${(v / 1000).toFixed(1).padStart(7)} ms  ${k}`).join('\n'));
   }
   return us / 1000;
 }
@@ -164,10 +185,11 @@ async function streamRun(browser, site, withProfile) {
 
 export async function run() {
   const site = await startFakeChatgpt();
-  const withExt = await launch({ chatgptPort: site.port });
+  const withExt = await launch({ chatgptPort: site.port, extensionDir: EXTENSION_DIR });
   withExt.extension = true;
   const metrics = [];
   try {
+    if (PARTS.includes('latency')) {
     const page = await withExt.context.newPage();
     await page.goto('https://chatgpt.com/');
     await ready(page);
@@ -197,6 +219,8 @@ export async function run() {
       { name: 'detect_network_latency_ms_p95', value: p95(net), unit: 'ms', lower_is_better: true, peer: null },
     );
     console.error(`detect latency medians: dom ${median(warm).toFixed(1)} ms, cold ${median(cold).toFixed(1)} ms, network ${median(net).toFixed(1)} ms`);
+    }
+    if (!PARTS.includes('stream')) return metrics;
 
     const without = await launch({ chatgptPort: site.port, extension: false });
     without.extension = false;
