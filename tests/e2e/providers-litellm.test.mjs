@@ -123,7 +123,9 @@ test('LiteLLM: the answer streams into the side panel', async () => {
   assert.equal(seen.state, 'done', seen.error);
   assert.equal(seen.provider, 'litellm-happy');
   assert.equal(seen.text, HAPPY);
-  assert.ok(seen.lengths.some((n) => n > 0 && n < HAPPY.length), `streamed in steps: ${seen.lengths}`);
+  // LiteLLM's mock answer streams its chunks back to back, so on a loaded machine they may reach the
+  // page in one network read: incremental display is asserted against our own servers, which pace
+  // their tokens (providers.test.mjs), not here.
 });
 
 test('LiteLLM: a 429 falls back to the next provider at once', async () => {
