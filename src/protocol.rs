@@ -9,14 +9,43 @@ use serde::{Deserialize, Serialize};
 use crate::site::{Site, site_for_url};
 
 /// A request sent to the service worker.
+///
+/// JSON: `{"type": "hello", "url": "..."}`; unknown types and fields are refused.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "RequestWire")]
 pub enum Request {
     /// A content script announces itself from a page.
     Hello {
         /// The page's URL, as the content script sees it.
         url: String,
     },
+}
+
+// Read through a flat record: serde's internally tagged reader buffers the whole message first
+// and compiles to several times the code.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RequestType {
+    Hello,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestWire {
+    #[serde(rename = "type")]
+    kind: RequestType,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+impl TryFrom<RequestWire> for Request {
+    type Error = &'static str;
+
+    fn try_from(w: RequestWire) -> Result<Self, &'static str> {
+        match w.kind {
+            RequestType::Hello => Ok(Request::Hello { url: w.url.ok_or("missing field `url`")? }),
+        }
+    }
 }
 
 /// The service worker's answer to a [`Request`].

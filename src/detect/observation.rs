@@ -22,6 +22,8 @@
 //! {"type":"stall", "phase":"no_start|stalled", "ms":N}
 //! ```
 
+use serde::de::value::{MapAccessDeserializer, StrDeserializer};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::DetectError;
@@ -51,8 +53,22 @@ impl Observation {
         if json.len() > MAX_OBSERVATION_BYTES {
             return Err(DetectError::TooLarge { bytes: json.len(), limit: MAX_OBSERVATION_BYTES });
         }
-        let mut obs: Observation =
-            serde_json::from_str(json).map_err(|e| DetectError::BadObservation(e.to_string()))?;
+        let bad = |e: serde_json::Error| DetectError::BadObservation(e.to_string());
+        // Two passes instead of the derived reader (which buffers the whole object before it
+        // looks at `type`, and compiles to several times the code): the tag first, then the
+        // variant's own struct, strict as before, with the `type` key passed over.
+        let head: Head = serde_json::from_str(json).map_err(bad)?;
+        let mut obs = match head.kind {
+            ObservationType::Dom => {
+                Observation::Dom(serde_json::from_str::<Untagged<_>>(json).map_err(bad)?.0)
+            }
+            ObservationType::Network => {
+                Observation::Network(serde_json::from_str::<Untagged<_>>(json).map_err(bad)?.0)
+            }
+            ObservationType::Stall => {
+                Observation::Stall(serde_json::from_str::<Untagged<_>>(json).map_err(bad)?.0)
+            }
+        };
         obs.bound();
         Ok(obs)
     }
@@ -64,6 +80,88 @@ impl Observation {
             Observation::Network(n) => n.bound(),
             Observation::Stall(_) => {}
         }
+    }
+}
+
+/// The variants' tags.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ObservationType {
+    Dom,
+    Network,
+    Stall,
+}
+
+/// An observation's tag alone (other fields are passed over).
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "type")]
+    kind: ObservationType,
+}
+
+/// A variant's struct read from the tagged object, the `type` key passed over.
+struct Untagged<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Untagged<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Whole<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Whole<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an observation object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(SkipType(map)))
+            }
+        }
+        d.deserialize_map(Whole(std::marker::PhantomData)).map(Untagged)
+    }
+}
+
+/// A map without its `type` entry.
+struct SkipType<A>(A);
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipType<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, mut seed: K) -> Result<Option<K::Value>, A::Error> {
+        loop {
+            match self.0.next_key_seed(KeySeed(seed))? {
+                None => return Ok(None),
+                Some(Ok(key)) => return Ok(Some(key)),
+                Some(Err(back)) => {
+                    self.0.next_value::<IgnoredAny>()?;
+                    seed = back;
+                }
+            }
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.0.next_value_seed(seed)
+    }
+}
+
+/// Reads a key with the inner seed, or hands the seed back for the `type` key.
+struct KeySeed<K>(K);
+
+impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<K> {
+    type Value = Result<K::Value, K>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, K: DeserializeSeed<'de>> Visitor<'de> for KeySeed<K> {
+    type Value = Result<K::Value, K>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        if key == "type" { Ok(Err(self.0)) } else { self.0.deserialize(StrDeserializer::new(key)).map(Ok) }
     }
 }
 
@@ -308,5 +406,35 @@ pub(crate) fn truncate_to(s: &mut String, max: usize) {
             cut -= 1;
         }
         s.truncate(cut);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses `json` and compares with `expect`: `Ok(observation)` or `Err(part of the message)`.
+    fn check(json: &str, expect: Result<Observation, &str>) {
+        match (Observation::from_json(json), expect) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want, "{json}"),
+            (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{json}: {e}"),
+            (got, want) => panic!("{json}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn the_tag_may_stand_anywhere_and_the_variant_stays_strict() {
+        let stall = Observation::Stall(StallObservation { phase: StallPhase::Stalled, ms: 9 });
+        check(r#"{"type":"stall","phase":"stalled","ms":9}"#, Ok(stall.clone()));
+        check(r#"{"phase":"stalled","ms":9,"type":"stall"}"#, Ok(stall));
+        check(r#"{"type":"dom"}"#, Ok(Observation::Dom(DomObservation::default())));
+        check(r#"{"type":"dom","streaming":true,"ms":1}"#, Err("unknown field `ms`"));
+        check(r#"{"type":"stall","phase":"stalled"}"#, Err("missing field `ms`"));
+        check(r#"{"type":"network","endpoint":"other","status":"x"}"#, Err("invalid type"));
+        check(r#"{"type":"telepathy"}"#, Err("unknown variant `telepathy`"));
+        check(r#"{"phase":"stalled","ms":9}"#, Err("missing field `type`"));
+        check(r#"{"type":"stall","phase":"stalled","ms":9,"type":"dom"}"#, Err("duplicate field `type`"));
+        check(r#"["stall"]"#, Err("malformed observation"));
+        check("", Err("malformed observation"));
     }
 }

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::config::BreakerConfig;
+use super::wire::{WireError, need};
 use crate::provider::ErrorClass;
 use crate::services::Millis;
 
@@ -29,7 +30,7 @@ const MAX_RETRY_AFTER_OPEN_MS: u64 = 3_600_000;
 
 /// A provider's circuit-breaker state as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "BreakerStateWire")]
 pub enum BreakerState {
     /// Calls go through.
     #[default]
@@ -44,6 +45,36 @@ pub enum BreakerState {
         /// When the running probe started, if one is running.
         probe_since: Option<Millis>,
     },
+}
+
+// Read through a flat record (see `super::wire`): the same JSON without buffering.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum BreakerName {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+#[derive(Deserialize)]
+struct BreakerStateWire {
+    state: BreakerName,
+    #[serde(default)]
+    until: Option<Millis>,
+    #[serde(default)]
+    probe_since: Option<Millis>,
+}
+
+impl TryFrom<BreakerStateWire> for BreakerState {
+    type Error = WireError;
+
+    fn try_from(w: BreakerStateWire) -> Result<Self, WireError> {
+        Ok(match w.state {
+            BreakerName::Closed => BreakerState::Closed,
+            BreakerName::Open => BreakerState::Open { until: need(w.until, "until")? },
+            BreakerName::HalfOpen => BreakerState::HalfOpen { probe_since: w.probe_since },
+        })
+    }
 }
 
 /// One provider's health.

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::ProviderId;
+use super::wire::{WireError, need};
 use crate::provider::ErrorClass;
 use crate::services::Millis;
 
@@ -30,7 +31,7 @@ impl AbortReason {
 
 /// Why a provider was stepped around (or tried despite its state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "SkipReasonWire")]
 pub enum SkipReason {
     /// Its circuit breaker is open until `until`.
     BreakerOpen {
@@ -63,7 +64,7 @@ pub enum GiveUpReason {
 
 /// What happened at one step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "OutcomeWire")]
 pub enum Outcome {
     /// A fetch started; `continue_partial` when it continues a kept partial answer.
     Started {
@@ -128,6 +129,165 @@ pub enum Outcome {
     },
     /// The user cancelled.
     Cancelled,
+}
+
+// Reading the tagged enums back (a saved route). The derived reader of an internally tagged enum
+// buffers the whole object before it looks at the tag, which compiles to several times the code of
+// a plain struct; these flat records read the same JSON in one pass and are checked on conversion.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SkipKind {
+    BreakerOpen,
+    ProbeBusy,
+    Misconfigured,
+}
+
+#[derive(Deserialize)]
+struct SkipReasonWire {
+    kind: SkipKind,
+    #[serde(default)]
+    until: Option<Millis>,
+    #[serde(default)]
+    class: Option<ErrorClass>,
+}
+
+impl TryFrom<SkipReasonWire> for SkipReason {
+    type Error = WireError;
+
+    fn try_from(w: SkipReasonWire) -> Result<Self, WireError> {
+        Ok(match w.kind {
+            SkipKind::BreakerOpen => SkipReason::BreakerOpen { until: need(w.until, "until")? },
+            SkipKind::ProbeBusy => SkipReason::ProbeBusy { until: need(w.until, "until")? },
+            SkipKind::Misconfigured => SkipReason::Misconfigured { class: need(w.class, "class")? },
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OutcomeKind {
+    Started,
+    FirstByte,
+    Completed,
+    Failed,
+    Timeout,
+    Skipped,
+    TriedAnyway,
+    RetryScheduled,
+    Switched,
+    BreakerOpened,
+    MarkedMisconfigured,
+    GaveUp,
+    Cancelled,
+}
+
+/// `reason` is a name (a timeout's or giving up's) or a [`SkipReason`] object.
+enum ReasonWire {
+    Name(String),
+    Skip(SkipReason),
+}
+
+impl<'de> Deserialize<'de> for ReasonWire {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ReasonWire;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a reason name or object")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ReasonWire, E> {
+                Ok(ReasonWire::Name(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ReasonWire, A::Error> {
+                SkipReason::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ReasonWire::Skip)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct OutcomeWire {
+    kind: OutcomeKind,
+    #[serde(default)]
+    continue_partial: Option<bool>,
+    #[serde(default)]
+    chunks: Option<u32>,
+    #[serde(default)]
+    text_len: Option<u64>,
+    #[serde(default)]
+    class: Option<ErrorClass>,
+    #[serde(default)]
+    reason: Option<ReasonWire>,
+    #[serde(default)]
+    wait_ms: Option<u64>,
+    #[serde(default)]
+    server_retry_after: Option<bool>,
+    #[serde(default)]
+    to: Option<ProviderId>,
+    #[serde(default)]
+    until: Option<Millis>,
+}
+
+fn skip_reason(r: Option<ReasonWire>) -> Result<SkipReason, WireError> {
+    match need(r, "reason")? {
+        ReasonWire::Skip(s) => Ok(s),
+        ReasonWire::Name(_) => Err(WireError::Invalid("reason must be an object here")),
+    }
+}
+
+fn reason_name(r: Option<ReasonWire>) -> Result<String, WireError> {
+    match need(r, "reason")? {
+        ReasonWire::Name(n) => Ok(n),
+        ReasonWire::Skip(_) => Err(WireError::Invalid("reason must be a name here")),
+    }
+}
+
+impl TryFrom<OutcomeWire> for Outcome {
+    type Error = WireError;
+
+    fn try_from(w: OutcomeWire) -> Result<Self, WireError> {
+        Ok(match w.kind {
+            OutcomeKind::Started => {
+                Outcome::Started { continue_partial: need(w.continue_partial, "continue_partial")? }
+            }
+            OutcomeKind::FirstByte => Outcome::FirstByte,
+            OutcomeKind::Completed => Outcome::Completed {
+                chunks: need(w.chunks, "chunks")?,
+                text_len: need(w.text_len, "text_len")?,
+            },
+            OutcomeKind::Failed => Outcome::Failed { class: need(w.class, "class")? },
+            OutcomeKind::Timeout => Outcome::Timeout {
+                reason: match reason_name(w.reason)?.as_str() {
+                    "first_byte_timeout" => AbortReason::FirstByteTimeout,
+                    "stalled" => AbortReason::Stalled,
+                    _ => return Err(WireError::Invalid("unknown timeout reason")),
+                },
+            },
+            OutcomeKind::Skipped => Outcome::Skipped { reason: skip_reason(w.reason)? },
+            OutcomeKind::TriedAnyway => Outcome::TriedAnyway { reason: skip_reason(w.reason)? },
+            OutcomeKind::RetryScheduled => Outcome::RetryScheduled {
+                wait_ms: need(w.wait_ms, "wait_ms")?,
+                server_retry_after: need(w.server_retry_after, "server_retry_after")?,
+            },
+            OutcomeKind::Switched => Outcome::Switched { to: need(w.to, "to")? },
+            OutcomeKind::BreakerOpened => Outcome::BreakerOpened { until: need(w.until, "until")? },
+            OutcomeKind::MarkedMisconfigured => {
+                Outcome::MarkedMisconfigured { class: need(w.class, "class")? }
+            }
+            OutcomeKind::GaveUp => Outcome::GaveUp {
+                reason: match reason_name(w.reason)?.as_str() {
+                    "empty_chain" => GiveUpReason::EmptyChain,
+                    "request_rejected" => GiveUpReason::RequestRejected,
+                    "all_failed" => GiveUpReason::AllFailed,
+                    _ => return Err(WireError::Invalid("unknown give-up reason")),
+                },
+            },
+            OutcomeKind::Cancelled => Outcome::Cancelled,
+        })
+    }
 }
 
 /// One entry of the timeline.

@@ -56,6 +56,7 @@ pub mod health;
 pub mod log;
 pub mod retry;
 pub mod route;
+mod wire;
 
 pub use config::{BackoffConfig, BreakerConfig, ConfigError, RouterConfig};
 pub use health::{Availability, BreakerState, Health, HealthBook};

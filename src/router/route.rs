@@ -7,6 +7,7 @@ use super::config::{ConfigError, RouterConfig};
 use super::health::{Availability, HealthBook};
 use super::log::{AbortReason, Decision, DecisionLog, GiveUpReason, Outcome, SkipReason};
 use super::retry::{Jitter, backoff_ms};
+use super::wire::{WireError, need};
 use crate::provider::ErrorClass;
 use crate::services::Millis;
 
@@ -165,7 +166,7 @@ pub enum Event {
 
 /// Where a route stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
+#[serde(tag = "phase", rename_all = "snake_case", try_from = "PhaseWire")]
 pub enum Phase {
     /// Not started.
     Idle,
@@ -254,7 +255,7 @@ impl std::fmt::Display for RouteError {
 impl std::error::Error for RouteError {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "VisitStateWire")]
 enum VisitState {
     Unvisited,
     Active,
@@ -263,6 +264,80 @@ enum VisitState {
         at: Millis,
     },
     Done,
+}
+
+// The saved phase and visit states are read through flat records (see `super::wire`).
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PhaseName {
+    Idle,
+    AwaitingFirstByte,
+    Streaming,
+    Waiting,
+    Finished,
+    GaveUp,
+    Cancelled,
+}
+
+#[derive(Deserialize)]
+struct PhaseWire {
+    phase: PhaseName,
+    #[serde(default)]
+    deadline: Option<Millis>,
+    #[serde(default)]
+    until: Option<Millis>,
+    #[serde(default)]
+    visit: Option<u32>,
+}
+
+impl TryFrom<PhaseWire> for Phase {
+    type Error = WireError;
+
+    fn try_from(w: PhaseWire) -> Result<Self, WireError> {
+        Ok(match w.phase {
+            PhaseName::Idle => Phase::Idle,
+            PhaseName::AwaitingFirstByte => {
+                Phase::AwaitingFirstByte { deadline: need(w.deadline, "deadline")? }
+            }
+            PhaseName::Streaming => Phase::Streaming,
+            PhaseName::Waiting => {
+                Phase::Waiting { until: need(w.until, "until")?, visit: need(w.visit, "visit")? }
+            }
+            PhaseName::Finished => Phase::Finished,
+            PhaseName::GaveUp => Phase::GaveUp,
+            PhaseName::Cancelled => Phase::Cancelled,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum VisitStateName {
+    Unvisited,
+    Active,
+    Resumable,
+    Done,
+}
+
+#[derive(Deserialize)]
+struct VisitStateWire {
+    state: VisitStateName,
+    #[serde(default)]
+    at: Option<Millis>,
+}
+
+impl TryFrom<VisitStateWire> for VisitState {
+    type Error = WireError;
+
+    fn try_from(w: VisitStateWire) -> Result<Self, WireError> {
+        Ok(match w.state {
+            VisitStateName::Unvisited => VisitState::Unvisited,
+            VisitStateName::Active => VisitState::Active,
+            VisitStateName::Resumable => VisitState::Resumable { at: need(w.at, "at")? },
+            VisitStateName::Done => VisitState::Done,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

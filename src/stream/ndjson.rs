@@ -56,6 +56,11 @@ impl NdjsonSplitter {
     where
         F: FnMut(&[u8]),
     {
+        self.feed_dyn(input, &mut on_line)
+    }
+
+    /// [`NdjsonSplitter::feed`] with the callback behind a pointer: compiled once, not per caller.
+    fn feed_dyn(&mut self, input: &[u8], on_line: &mut dyn FnMut(&[u8])) -> Result<(), LineTooLong> {
         if self.failed {
             return Err(LineTooLong { limit: self.max_bytes });
         }
@@ -72,11 +77,11 @@ impl NdjsonSplitter {
                 break;
             };
             if self.carry.is_empty() {
-                self.deliver(&rest[..i], &mut on_line);
+                self.deliver(&rest[..i], on_line);
             } else {
                 self.carry.extend_from_slice(&rest[..i]);
                 let line = std::mem::take(&mut self.carry);
-                self.deliver(&line, &mut on_line);
+                self.deliver(&line, on_line);
                 self.carry = line;
                 self.carry.clear();
             }
@@ -99,10 +104,7 @@ impl NdjsonSplitter {
         self.failed = false;
     }
 
-    fn deliver<F>(&mut self, mut line: &[u8], on_line: &mut F)
-    where
-        F: FnMut(&[u8]),
-    {
+    fn deliver(&mut self, mut line: &[u8], on_line: &mut dyn FnMut(&[u8])) {
         if self.first_line {
             self.first_line = false;
             line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);

@@ -136,10 +136,16 @@ impl SseParser {
     /// Feeds one chunk of bytes; `on_event` receives every event the chunk completes.
     ///
     /// After an error the parser ignores further input and returns the same error.
-    pub fn feed<F>(&mut self, mut input: &[u8], mut on_event: F) -> Result<(), SseError>
+    pub fn feed<F>(&mut self, input: &[u8], mut on_event: F) -> Result<(), SseError>
     where
         F: FnMut(SseEvent<'_>),
     {
+        self.feed_dyn(input, &mut on_event)
+    }
+
+    /// [`SseParser::feed`] with the callback behind a pointer: the parser is compiled once, not
+    /// once per caller (a call per event costs nothing next to the event itself).
+    fn feed_dyn(&mut self, mut input: &[u8], on_event: &mut dyn FnMut(SseEvent<'_>)) -> Result<(), SseError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
@@ -153,7 +159,7 @@ impl SseParser {
             self.bom_checked = true;
             let head = std::mem::take(&mut self.line);
             let head_body = if head.as_slice() == BOM { &[][..] } else { &head[..] };
-            let result = self.process(head_body, &mut on_event);
+            let result = self.process(head_body, on_event);
             let mut head = head;
             head.clear();
             if self.line.is_empty() {
@@ -162,7 +168,7 @@ impl SseParser {
             }
             result?;
         }
-        self.process(input, &mut on_event)
+        self.process(input, on_event)
     }
 
     /// Ends the stream: an unterminated last event is dropped, as the standard requires.
@@ -181,10 +187,7 @@ impl SseParser {
         dropped
     }
 
-    fn process<F>(&mut self, input: &[u8], on_event: &mut F) -> Result<(), SseError>
-    where
-        F: FnMut(SseEvent<'_>),
-    {
+    fn process(&mut self, input: &[u8], on_event: &mut dyn FnMut(SseEvent<'_>)) -> Result<(), SseError> {
         let mut pos = 0;
         if self.pending_cr && !input.is_empty() {
             self.pending_cr = false;
@@ -205,16 +208,13 @@ impl SseParser {
         result
     }
 
-    fn lines<F>(
+    fn lines(
         &mut self,
         input: &[u8],
         mut pos: usize,
         borrowed: &mut Option<(usize, usize)>,
-        on_event: &mut F,
-    ) -> Result<(), SseError>
-    where
-        F: FnMut(SseEvent<'_>),
-    {
+        on_event: &mut dyn FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
         while pos < input.len() {
             let rest = &input[pos..];
             let Some(i) = memchr::memchr2(b'\n', b'\r', rest) else {
@@ -286,10 +286,7 @@ impl SseParser {
         err
     }
 
-    fn line_done<F>(&mut self, line: &[u8], on_event: &mut F) -> Result<(), SseError>
-    where
-        F: FnMut(SseEvent<'_>),
-    {
+    fn line_done(&mut self, line: &[u8], on_event: &mut dyn FnMut(SseEvent<'_>)) -> Result<(), SseError> {
         if line.is_empty() {
             self.emit(None, on_event);
             return Ok(());
@@ -333,10 +330,7 @@ impl SseParser {
 
     /// Dispatches the event being built; `lone_data` is its only data line when that was not
     /// copied into the data buffer.
-    fn emit<F>(&mut self, lone_data: Option<&[u8]>, on_event: &mut F)
-    where
-        F: FnMut(SseEvent<'_>),
-    {
+    fn emit(&mut self, lone_data: Option<&[u8]>, on_event: &mut dyn FnMut(SseEvent<'_>)) {
         let data = match lone_data {
             Some(d) => d,
             None if self.data.is_empty() => {
