@@ -23,11 +23,11 @@ pub enum Request {
 
 // Read through a flat record: serde's internally tagged reader buffers the whole message first
 // and compiles to several times the code.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 enum RequestType {
     Hello,
 }
+deserialize_by_name!(RequestType { Hello = "hello" });
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +89,47 @@ pub fn handle(request: &Request) -> Response {
         Request::Hello { url } => Response::Hello { core_version: crate::VERSION, site: site_for_url(url) },
     }
 }
+
+/// Reads a unit enum from its name: `names[i]` is the JSON name of `all[i]`.
+///
+/// serde's derived reader for a unit enum goes through the whole enum-access protocol (a field
+/// visitor for strings and for bytes, a variant access) once per enum and per input format; this
+/// reader is compiled once per input format and shared by every enum that uses it (through
+/// [`deserialize_by_name`]). Unknown names give serde's usual "unknown variant" error.
+pub(crate) fn unit_variant<'de, D, T>(d: D, all: &[T], names: &'static [&'static str]) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Copy,
+{
+    let i = d.deserialize_str(NameVisitor(names))?;
+    all.get(i).copied().ok_or_else(|| serde::de::Error::custom("unknown variant"))
+}
+
+struct NameVisitor(&'static [&'static str]);
+
+impl serde::de::Visitor<'_> for NameVisitor {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a variant name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<usize, E> {
+        self.0.iter().position(|n| *n == v).ok_or_else(|| E::unknown_variant(v, self.0))
+    }
+}
+
+/// Implements `Deserialize` for a unit enum from `Variant = "name"` pairs, with [`unit_variant`].
+macro_rules! deserialize_by_name {
+    ($ty:ident { $($variant:ident = $name:literal),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::protocol::unit_variant(d, &[$($ty::$variant),+], &[$($name),+])
+            }
+        }
+    };
+}
+pub(crate) use deserialize_by_name;
 
 #[cfg(test)]
 mod tests {

@@ -49,10 +49,10 @@ pub use observation::{
 };
 pub use rules::{Rules, adapter_json};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The kind of failure (or health) a page shows. Serialised in snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// No failure is visible.
@@ -74,6 +74,9 @@ pub enum Kind {
     /// A structural error element whose text no rule knows (e.g. another UI language).
     UnknownError,
 }
+
+// Read by name (one shared reader, see `protocol::unit_variant`).
+crate::protocol::deserialize_by_name!(Kind { Healthy = "healthy", GenerationError = "generation_error", NetworkError = "network_error", RateLimited = "rate_limited", Capacity = "capacity", ServiceDown = "service_down", Blocked = "blocked", ConversationUnavailable = "conversation_unavailable", UnknownError = "unknown_error" });
 
 impl Kind {
     /// Every kind, healthy first.

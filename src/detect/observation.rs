@@ -84,13 +84,13 @@ impl Observation {
 }
 
 /// The variants' tags.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 enum ObservationType {
     Dom,
     Network,
     Stall,
 }
+crate::protocol::deserialize_by_name!(ObservationType { Dom = "dom", Network = "network", Stall = "stall" });
 
 /// An observation's tag alone (other fields are passed over).
 #[derive(Deserialize)]

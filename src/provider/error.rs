@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of failure a provider reported; decides retry, fallback and circuit breaking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// 400 or 413: the request itself is wrong; fail fast and show the provider's message.
@@ -37,6 +37,9 @@ pub enum ErrorClass {
     /// The user stopped the request.
     Cancelled,
 }
+
+// Read by name (one shared reader, see `protocol::unit_variant`).
+crate::protocol::deserialize_by_name!(ErrorClass { BadRequest = "bad_request", ContextLength = "context_length", Auth = "auth", OriginNotAllowed = "origin_not_allowed", ContentFilter = "content_filter", NotFound = "not_found", Timeout = "timeout", Conflict = "conflict", RateLimited = "rate_limited", QuotaExhausted = "quota_exhausted", Server = "server", Overloaded = "overloaded", Network = "network", Malformed = "malformed", Cancelled = "cancelled" });
 
 impl ErrorClass {
     /// Whether retrying the same provider may help (after the backoff or the server's retry time).

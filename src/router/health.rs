@@ -48,13 +48,13 @@ pub enum BreakerState {
 }
 
 // Read through a flat record (see `super::wire`): the same JSON without buffering.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 enum BreakerName {
     Closed,
     Open,
     HalfOpen,
 }
+crate::protocol::deserialize_by_name!(BreakerName { Closed = "closed", Open = "open", HalfOpen = "half_open" });
 
 #[derive(Deserialize)]
 struct BreakerStateWire {

@@ -135,13 +135,13 @@ pub enum Outcome {
 // buffers the whole object before it looks at the tag, which compiles to several times the code of
 // a plain struct; these flat records read the same JSON in one pass and are checked on conversion.
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 enum SkipKind {
     BreakerOpen,
     ProbeBusy,
     Misconfigured,
 }
+crate::protocol::deserialize_by_name!(SkipKind { BreakerOpen = "breaker_open", ProbeBusy = "probe_busy", Misconfigured = "misconfigured" });
 
 #[derive(Deserialize)]
 struct SkipReasonWire {
@@ -164,8 +164,7 @@ impl TryFrom<SkipReasonWire> for SkipReason {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 enum OutcomeKind {
     Started,
     FirstByte,
@@ -181,6 +180,7 @@ enum OutcomeKind {
     GaveUp,
     Cancelled,
 }
+crate::protocol::deserialize_by_name!(OutcomeKind { Started = "started", FirstByte = "first_byte", Completed = "completed", Failed = "failed", Timeout = "timeout", Skipped = "skipped", TriedAnyway = "tried_anyway", RetryScheduled = "retry_scheduled", Switched = "switched", BreakerOpened = "breaker_opened", MarkedMisconfigured = "marked_misconfigured", GaveUp = "gave_up", Cancelled = "cancelled" });
 
 /// `reason` is a name (a timeout's or giving up's) or a [`SkipReason`] object.
 enum ReasonWire {

@@ -268,8 +268,7 @@ enum VisitState {
 
 // The saved phase and visit states are read through flat records (see `super::wire`).
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 enum PhaseName {
     Idle,
     AwaitingFirstByte,
@@ -279,6 +278,7 @@ enum PhaseName {
     GaveUp,
     Cancelled,
 }
+crate::protocol::deserialize_by_name!(PhaseName { Idle = "idle", AwaitingFirstByte = "awaiting_first_byte", Streaming = "streaming", Waiting = "waiting", Finished = "finished", GaveUp = "gave_up", Cancelled = "cancelled" });
 
 #[derive(Deserialize)]
 struct PhaseWire {
@@ -311,14 +311,14 @@ impl TryFrom<PhaseWire> for Phase {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 enum VisitStateName {
     Unvisited,
     Active,
     Resumable,
     Done,
 }
+crate::protocol::deserialize_by_name!(VisitStateName { Unvisited = "unvisited", Active = "active", Resumable = "resumable", Done = "done" });
 
 #[derive(Deserialize)]
 struct VisitStateWire {
