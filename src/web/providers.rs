@@ -155,14 +155,13 @@ pub fn fit_to_context_js(messages: JsValue, max_tokens: u32) -> Result<JsValue, 
 }
 
 fn settings_from(value: JsValue) -> Result<Settings, JsError> {
-    if value.is_undefined() || value.is_null() {
-        let settings = Settings::default();
-        settings.validate().map_err(|e| JsError::new(&e.to_string()))?;
-        return Ok(settings);
-    }
-    // The same reader as an import (one compiled reader for the settings, not one per source).
-    let text = super::interop::json_of(&value)?;
-    Settings::from_json(&text).map_err(|e| JsError::new(&e.to_string()))
+    let settings: Settings = if value.is_undefined() || value.is_null() {
+        Settings::default()
+    } else {
+        serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("settings: {e}")))?
+    };
+    settings.validate().map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(settings)
 }
 
 /// The default settings as a plain object.
