@@ -65,7 +65,13 @@ async function commit(outcome, current) {
   if (!outcome.ok) return { saved: false, error: outcome.error };
   const next = JSON.stringify(outcome.document);
   const writes = { [K_MANAGED_IDS]: outcome.managed_ids };
-  if (next !== current) writes[K_SETTINGS] = outcome.document;
+  if (next !== current) {
+    // Stored meanwhile by another writer (a page writing storage directly, e.g. while this worker
+    // started): theirs wins; ours was computed from what they replaced.
+    const now = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
+    if ((now === undefined ? '' : JSON.stringify(now)) !== current) return { saved: false, error: { field: '', message: 'the settings changed meanwhile: try again' } };
+    writes[K_SETTINGS] = outcome.document;
+  }
   await ext.storage.local.set(writes);
   return { saved: true, view: outcome.public };
 }
