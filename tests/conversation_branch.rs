@@ -114,7 +114,8 @@ fn check(stored: Option<Conversation>, a: BranchAnswer, expect: Expect) {
         }
     }
     // Saving the same answer again changes nothing.
-    let (again, twice) = branch::save(Some(c.clone()), &a).unwrap_or_else(|e| panic!("second save failed: {e}"));
+    let (again, twice) =
+        branch::save(Some(c.clone()), &a).unwrap_or_else(|e| panic!("second save failed: {e}"));
     assert!(!twice.changed, "the second save changed the copy");
     assert_eq!(again, c);
     assert_eq!(twice.answer_node, saved.answer_node);
@@ -210,9 +211,11 @@ fn the_page_prompt_id_wins_over_the_text() {
 
 #[test]
 fn follow_ups_extend_the_branch() {
-    let (c, first) =
-        branch::save(Some(failed_capture()), &answer("r1", "Now add a day trip to Sintra", "Train.", Outcome::Complete))
-            .unwrap();
+    let (c, first) = branch::save(
+        Some(failed_capture()),
+        &answer("r1", "Now add a day trip to Sintra", "Train.", Outcome::Complete),
+    )
+    .unwrap();
     let mut next = answer("r2", "And back?", "The same train.", Outcome::Complete);
     next.parent = Some(first.answer_node.clone());
     next.started_s = 40.0;
@@ -225,7 +228,10 @@ fn follow_ups_extend_the_branch() {
     );
     assert_eq!(tip(&c), Some("understudy-r2-answer"));
     let line: Vec<&str> = line_to(&c, "understudy-r2-answer").iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(line, ["u1", "a1", "u2", "understudy-r1-answer", "understudy-r2-prompt", "understudy-r2-answer"]);
+    assert_eq!(
+        line,
+        ["u1", "a1", "u2", "understudy-r1-answer", "understudy-r2-prompt", "understudy-r2-answer"]
+    );
     assert_eq!(main_ids(&c), "u1 a1 u2");
     // A parent the cache no longer has: the follow-up lands after the failed prompt's line.
     let mut lost = answer("r3", "Lost?", "No.", Outcome::Complete);
@@ -244,9 +250,11 @@ fn the_answer_names_its_provider_and_how_it_ended() {
         (Outcome::Error, "finished_partial_completion", "interrupted", true),
     ];
     for (outcome, status, finish, incomplete) in cases {
-        let (c, saved) =
-            branch::save(Some(failed_capture()), &answer("r1", "Now add a day trip to Sintra", "Half an", outcome))
-                .unwrap();
+        let (c, saved) = branch::save(
+            Some(failed_capture()),
+            &answer("r1", "Now add a day trip to Sintra", "Half an", outcome),
+        )
+        .unwrap();
         let m = c.nodes[&saved.answer_node].message.as_ref().unwrap();
         assert_eq!(m.status.as_deref(), Some(status), "{outcome:?}");
         assert_eq!(m.finish.as_deref(), Some(finish), "{outcome:?}");
@@ -270,7 +278,10 @@ fn bad_input_is_refused_with_a_reason() {
         (BranchAnswer { answer: "  ".into(), ..ok.clone() }, BranchError::EmptyAnswer),
         (BranchAnswer { key: String::new(), ..ok.clone() }, BranchError::BadId("rescue key")),
         (BranchAnswer { key: "x".repeat(101), ..ok.clone() }, BranchError::BadId("rescue key")),
-        (BranchAnswer { conversation_id: "a\nb".into(), ..ok.clone() }, BranchError::BadId("conversation id")),
+        (
+            BranchAnswer { conversation_id: "a\nb".into(), ..ok.clone() },
+            BranchError::BadId("conversation id"),
+        ),
         (BranchAnswer { conversation_id: "other".into(), ..ok.clone() }, BranchError::WrongConversation),
     ];
     for (a, want) in cases {
@@ -282,9 +293,11 @@ fn bad_input_is_refused_with_a_reason() {
 #[test]
 fn the_json_export_keeps_chatgpts_main_line() {
     let original = failed_capture();
-    let (c, _) =
-        branch::save(Some(original.clone()), &answer("r1", "Now add a day trip to Sintra", "Train.", Outcome::Complete))
-            .unwrap();
+    let (c, _) = branch::save(
+        Some(original.clone()),
+        &answer("r1", "Now add a day trip to Sintra", "Train.", Outcome::Complete),
+    )
+    .unwrap();
     let exported = render::to_json(std::slice::from_ref(&c));
     let back: Vec<Conversation> = serde_json::from_str(&exported).unwrap();
     assert_eq!(main_ids(&back[0]), main_ids(&original));
@@ -298,9 +311,11 @@ fn the_json_export_keeps_chatgpts_main_line() {
 #[test]
 fn a_long_answer_is_kept_cut_and_marked() {
     let long = "é".repeat(understudy::conversation::capture::MAX_TEXT); // twice the bytes allowed
-    let (c, saved) =
-        branch::save(Some(failed_capture()), &answer("r1", "Now add a day trip to Sintra", &long, Outcome::Complete))
-            .unwrap();
+    let (c, saved) = branch::save(
+        Some(failed_capture()),
+        &answer("r1", "Now add a day trip to Sintra", &long, Outcome::Complete),
+    )
+    .unwrap();
     let m = c.nodes[&saved.answer_node].message.as_ref().unwrap();
     assert!(m.content.plain_text().len() <= understudy::conversation::capture::MAX_TEXT);
     assert!(branch::is_cut_short(m));

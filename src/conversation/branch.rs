@@ -240,7 +240,10 @@ fn failed_prompt_node(conv: &Conversation, prompt_id: Option<&str>, prompt: &str
 fn mark(extra: Option<(&AnsweredBy, Outcome, bool)>) -> Map<String, Value> {
     let mut u = json!({ "produced_by": "understudy" });
     if let (Some((p, outcome, incomplete)), Some(o)) = (extra, u.as_object_mut()) {
-        o.insert("provider".into(), json!({ "id": p.id, "kind": p.kind, "model": p.model, "label": p.label }));
+        o.insert(
+            "provider".into(),
+            json!({ "id": p.id, "kind": p.kind, "model": p.model, "label": p.label }),
+        );
         o.insert("outcome".into(), Value::from(outcome.as_str()));
         o.insert("incomplete".into(), Value::Bool(incomplete));
     }

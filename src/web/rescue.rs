@@ -122,7 +122,8 @@ pub fn rescue_save_branch(stored_json: Option<String>, answer: JsValue) -> Resul
         None => None,
     };
     let (conv, saved) = branch::save(existing, &answer).map_err(js_err)?;
-    let rec = RecordRef { version: store::SCHEMA_VERSION, id: &conv.id, source: &conv.source, conversation: &conv };
+    let rec =
+        RecordRef { version: store::SCHEMA_VERSION, id: &conv.id, source: &conv.source, conversation: &conv };
     let json = serde_json::to_string(&rec).map_err(js_err)?;
     interop::to_js(&BranchStored {
         id: &conv.id,
