@@ -233,7 +233,7 @@ async function openConversation(id) {
   view.append(title, sub, actions);
   for (const m of v.messages) {
     const who = el('div', { class: 'who', text: m.label + (m.incomplete ? ' (incomplete)' : '') });
-    if (m.answered_by) who.append(' ', el('span', { class: 'muted', text: `answered by ${m.answered_by}`, 'data-testid': 'understudy-answered-by' }));
+    if (m.answered_by) who.append(' · ', el('span', { class: 'muted', text: `answered by ${m.answered_by}`, 'data-testid': 'understudy-answered-by' }));
     const body = el('div', { class: 'body' }, renderMarkdown(m.text));
     view.append(el('article', { class: `msg ${m.role}`, 'data-message-id': m.id }, who, body));
   }

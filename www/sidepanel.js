@@ -103,9 +103,9 @@ function addDecision(d) {
 
 /** One turn of the history; `by` marks an answer kept by Understudy ("answered by <provider>"). */
 function historyItem(role, text, by = null, who = null) {
-  const head = role === 'user' ? 'You' : who ?? 'Answer';
+  const head = role === 'user' ? 'You' : by ? 'Answer' : who ?? 'Answer';
   const item = el('li', role === 'user' ? { class: 'user' } : {}, el('span', { class: 'who' }, head), text);
-  if (by) item.firstChild.append(' ', el('span', { class: 'answered-by', 'data-testid': 'understudy-answered-by' }, `answered by ${by}`));
+  if (by) item.firstChild.append(' · ', el('span', { class: 'answered-by', 'data-testid': 'understudy-answered-by' }, `answered by ${by}`));
   return item;
 }
 

@@ -147,6 +147,8 @@ const UnderstudyDetect = (() => {
     if (!hit) cold.add(el);
     return hit;
   }
+  const isNotice = (n) => n.localName === 'understudy-notice';
+  const ours = (r) => r.type === 'childList' && [...r.addedNodes].every(isNotice) && [...r.removedNodes].every(isNotice);
   const hotNode = (n) => n.nodeType === 1 && (matches(n, hotSel) || contains(n, hotSel));
 
   function hot(records) {
@@ -181,6 +183,9 @@ const UnderstudyDetect = (() => {
     hotSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.turn, s.composer, s.cloudflare, s.challenge]
       .filter(Boolean).join(', ');
     observer = new MutationObserver((records) => {
+      // Our own notice coming or going says nothing about the page (and extracting then would
+      // delay the notice's first frame).
+      if (records.every(ours)) return;
       // While a failure is shown, any change may be the recovery; otherwise only error-like ones count.
       if (current || hot(records)) schedule();
     });

@@ -182,7 +182,7 @@ pub fn rescue_branch_view(json: &str) -> Result<JsValue, JsError> {
             ShownMessage {
                 id: s.message.id.clone(),
                 role: s.message.role.as_str().to_string(),
-                label: if by.is_some() { "Answer".into() } else { render::role_label(s.message) },
+                label: if by.is_some() { "Assistant".into() } else { render::role_label(s.message) },
                 text: s.message.content.plain_text(),
                 model: s.message.model_slug.clone(),
                 incomplete: s.message.is_incomplete() || branch::is_cut_short(s.message),
