@@ -169,9 +169,10 @@ async function refresh() {
 
 try {
   await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
-  document.getElementById('version').textContent = `Core ${coreVersion()}`;
   await loadSwitches().catch((e) => switchError(`The switches are not available: ${e?.message ?? e}`));
   await refresh();
+  // Shown once everything is filled in (tests and the demo wait for it).
+  document.getElementById('version').textContent = `Core ${coreVersion()}`;
   document.body.dataset.ready = 'true';
   ext.storage.onChanged.addListener((changes, area) => {
     if (area === 'session') refresh().catch(() => {});

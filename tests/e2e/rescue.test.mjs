@@ -438,6 +438,10 @@ test('the rescued answer is kept in the cache as a branch marked with its provid
   await panel.waitForSelector('body[data-ready="true"]');
   const history = await panel.evaluate(() => [...document.querySelectorAll('#history li')].map((li) => li.textContent));
   assert.match(history.at(-1), new RegExp(`answered by ${name} \\(openai\\)`));
+  // The router's decisions for that answer are there too, discreetly (folded in "What happened").
+  const past = await panel.evaluate(() => ({ folded: !document.getElementById('decisions-box').open, kinds: [...document.querySelectorAll('#decisions li')].map((li) => li.dataset.kind) }));
+  assert.equal(past.folded, true);
+  assert.deepEqual(past.kinds.filter((k) => k === 'started' || k === 'completed'), ['started', 'completed']);
   await panel.fill('[data-testid="understudy-prompt"]', 'And how do I get back?');
   await panel.click('[data-testid="understudy-send"]');
   await panel.waitForSelector('[data-testid="understudy-answer"][data-state="done"]');
