@@ -132,13 +132,14 @@ class Rescue {
 
   async start() {
     await ready;
-    if (await paused()) return this.finish({ type: 'error', message: PAUSED });
+    const pausedNow = paused().catch(() => false); // read beside the plan: no wait added to a click
     let plan;
     try {
       plan = await planFor(this.message, this.port.sender?.tab?.id);
     } catch (error) {
       return this.finish({ type: 'error', message: `Understudy cannot carry this over: ${error?.message ?? error}.` });
     }
+    if (await pausedNow) return this.finish({ type: 'error', message: PAUSED });
     if (this.stopped) return this.finish({ type: 'done', provider: null, label: '', outcome: 'cancelled' });
     const labels = new Map();
     // The engine's messages, translated for the notice (which names providers by label).
