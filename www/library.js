@@ -211,7 +211,8 @@ async function openConversation(id) {
     view.append(el('p', { class: 'muted', text: 'This conversation is no longer cached.' }));
     return;
   }
-  const v = core.cacheView(json);
+  // With the answers Understudy kept from other providers (branches), each marked.
+  const v = core.rescueBranchView ? core.rescueBranchView(json) : core.cacheView(json);
   const title = el('h1', { text: v.title, 'data-testid': 'understudy-library-title' });
   const sub = el('p', { class: 'muted', text: [dateOf(v.update_time), v.model, v.incomplete ? 'incomplete: the answer was still arriving when saved' : null].filter(Boolean).join(' · ') });
   const actions = el('div', { class: 'actions' });
@@ -232,6 +233,7 @@ async function openConversation(id) {
   view.append(title, sub, actions);
   for (const m of v.messages) {
     const who = el('div', { class: 'who', text: m.label + (m.incomplete ? ' (incomplete)' : '') });
+    if (m.answered_by) who.append(' · ', el('span', { class: 'muted', text: `answered by ${m.answered_by}`, 'data-testid': 'understudy-answered-by' }));
     const body = el('div', { class: 'body' }, renderMarkdown(m.text));
     view.append(el('article', { class: `msg ${m.role}`, 'data-message-id': m.id }, who, body));
   }

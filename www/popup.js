@@ -1,5 +1,7 @@
 // Popup: ChatGPT's state as Understudy sees it (page signals per chat tab, the public status page) and
-// the recent detection timeline. Thin glue: the worker keeps the state; the page builds DOM nodes only.
+// the recent detection timeline, and two quick switches (pause, auto mode) written through the
+// worker's settings API (settings.quick), so validation and the managed policy apply. Thin glue: the
+// worker keeps the state; the page builds DOM nodes only.
 import init, { coreVersion } from '../pkg/understudy.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
@@ -79,7 +81,68 @@ function renderTimeline(items) {
     e.evidence ? el('div', { class: 'small' }, `${e.signal}: ${e.evidence}`) : null)));
 }
 
+// ---- quick switches ----
+
+const AUTO_WORDS = {
+  service_down: 'ChatGPT down', capacity: 'at capacity', generation_error: 'a failed answer', network_error: 'a broken connection',
+  rate_limited: 'rate limits', conversation_unavailable: 'a conversation that cannot load', unknown_error: 'unrecognised errors',
+};
+const LOCKED = 'Set by your organisation: it cannot be changed here.';
+let settingsView = null; // {settings, locks} as the worker last answered
+const fieldLocked = (path) => (settingsView?.locks?.fields ?? []).some((f) => path === f || path.startsWith(`${f}.`));
+const isPaused = () => settingsView?.settings?.paused === true;
+
+function autoKinds(auto) {
+  const on = Object.keys(AUTO_WORDS).filter((k) => auto?.[k] === true);
+  return on.length ? on : ['service_down', 'capacity']; // what turning it on chooses when none is
+}
+
+function renderSwitches() {
+  const s = settingsView?.settings ?? {};
+  const pause = document.getElementById('pause');
+  const auto = document.getElementById('auto');
+  const pauseLocked = fieldLocked('paused');
+  const autoLocked = fieldLocked('auto_mode.enabled');
+  pause.checked = s.paused === true;
+  pause.disabled = !settingsView || pauseLocked;
+  pause.parentElement.dataset.locked = String(pauseLocked);
+  document.getElementById('pause-note').textContent = pauseLocked ? LOCKED
+    : 'No notice actions and no automatic answers on chat pages while paused.';
+  auto.checked = s.auto_mode?.enabled === true;
+  auto.disabled = !settingsView || autoLocked;
+  auto.parentElement.dataset.locked = String(autoLocked);
+  const words = autoKinds(s.auto_mode).map((k) => AUTO_WORDS[k]).join(', ');
+  document.getElementById('auto-note').textContent = `${auto.checked ? 'Carries on elsewhere without asking on' : 'When on, carries on elsewhere without asking on'}: ${words}. Choose the kinds in Settings.${autoLocked ? ` ${LOCKED}` : ''}`;
+}
+
+function switchError(text) {
+  const box = document.getElementById('switch-error');
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+async function loadSwitches() {
+  const reply = await ext.runtime.sendMessage({ type: 'settings.get' });
+  if (!reply?.ok) throw new Error(reply?.error ?? 'no answer from the extension');
+  settingsView = reply.value;
+  renderSwitches();
+}
+
+async function flip(change) {
+  switchError('');
+  const reply = await ext.runtime.sendMessage({ type: 'settings.quick', ...change }).catch((e) => ({ ok: false, error: String(e?.message ?? e) }));
+  if (!reply?.ok) switchError(`Not changed: ${reply?.error ?? 'no answer'}`);
+  else if (!reply.value.saved) switchError(`Not changed: ${reply.value.error?.message ?? 'refused'}`);
+  else settingsView = reply.value.view;
+  renderSwitches();
+  await refresh().catch(() => {});
+}
+
+document.getElementById('pause').addEventListener('change', (e) => flip({ paused: e.target.checked }));
+document.getElementById('auto').addEventListener('change', (e) => flip({ auto: e.target.checked }));
+
 function summary(tabs, activeId, page) {
+  if (isPaused()) return 'Paused: Understudy does nothing on chat pages until you turn it back on.';
   const mine = tabs.find((t) => t.tab === activeId);
   const failing = mine?.current ?? tabs.find((t) => t.current)?.current;
   if (failing) return `ChatGPT: ${kindWords(failing.kind, failing.retry_at)}.`;
@@ -97,7 +160,8 @@ async function refresh() {
   const { tabs, status: page, timeline } = reply.value;
   const activeId = active[0]?.id;
   status.textContent = summary(tabs, activeId, page);
-  status.classList.toggle('error', tabs.some((t) => t.current));
+  status.classList.toggle('error', !isPaused() && tabs.some((t) => t.current));
+  status.dataset.paused = String(isPaused());
   renderTabs(tabs, activeId);
   renderStatusPage(page);
   renderTimeline(timeline);
@@ -105,10 +169,14 @@ async function refresh() {
 
 try {
   await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
-  document.getElementById('version').textContent = `Core ${coreVersion()}`;
+  await loadSwitches().catch((e) => switchError(`The switches are not available: ${e?.message ?? e}`));
   await refresh();
-  ext.storage.onChanged.addListener((_changes, area) => {
+  // Shown once everything is filled in (tests and the demo wait for it).
+  document.getElementById('version').textContent = `Core ${coreVersion()}`;
+  document.body.dataset.ready = 'true';
+  ext.storage.onChanged.addListener((changes, area) => {
     if (area === 'session') refresh().catch(() => {});
+    if ((area === 'local' && changes.settings) || area === 'managed') loadSwitches().then(() => refresh()).catch(() => {});
   });
 } catch (error) {
   status.textContent = `Understudy could not start: ${error?.message ?? error}`;

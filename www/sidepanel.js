@@ -1,5 +1,9 @@
 // Side panel: a small chat that streams answers from the alternative providers through the service
 // worker (port 'understudy-ask'). Provider text is only ever inserted as text nodes.
+// A conversation handed over by the in-page rescue or the library is continued as a branch of the
+// cached conversation: every ask carries `branch: {conversation_id, parent}` and the worker keeps
+// the answer there (its `saved` message names the node the next follow-up extends). Answers kept
+// that way show "answered by <provider>".
 import init, * as core from '../pkg/understudy.js';
 import { openCache } from './library-db.js';
 
@@ -20,6 +24,10 @@ const history = $('history');
 const turns = [];
 /** The request on screen: {id, prompt, text, provider, state}. */
 let current = null;
+/** Where answers are kept in the cache: {conversation_id, parent} or null (a chat of its own). */
+let branch = null;
+/** The ask id of the answer the handed-over conversation ends with (its decisions are shown). */
+let lastAnswerKey = null;
 let ping = null;
 
 function el(tag, props = {}, ...children) {
@@ -93,12 +101,20 @@ function addDecision(d) {
   decisionsCount.textContent = `(${decisions.children.length})`;
 }
 
+/** One turn of the history; `by` marks an answer kept by Understudy ("answered by <provider>"). */
+function historyItem(role, text, by = null, who = null) {
+  const head = role === 'user' ? 'You' : by ? 'Answer' : who ?? 'Answer';
+  const item = el('li', role === 'user' ? { class: 'user' } : {}, el('span', { class: 'who' }, head), text);
+  if (by) item.firstChild.append(' · ', el('span', { class: 'answered-by', 'data-testid': 'understudy-answered-by' }, `answered by ${by}`));
+  return item;
+}
+
 /** Moves the answer on screen into the history list. */
 function archiveCurrent() {
   if (!current || current.archived) return;
   current.archived = true;
-  history.append(el('li', { class: 'user' }, el('span', { class: 'who' }, 'You'), current.prompt));
-  if (current.text) history.append(el('li', {}, el('span', { class: 'who' }, label(current.provider)), current.text));
+  history.append(historyItem('user', current.prompt));
+  if (current.text) history.append(historyItem('assistant', current.text, current.saved ? label(current.provider) : null, label(current.provider)));
 }
 
 function ask({ prompt, partial = '' }) {
@@ -119,7 +135,7 @@ function ask({ prompt, partial = '' }) {
   setState('streaming');
   clearInterval(ping);
   ping = setInterval(() => me.state === 'streaming' && send({ type: 'ping' }), 15_000);
-  send({ type: 'ask', id: me.id, conversation: me.conversation, prompt, partial });
+  send({ type: 'ask', id: me.id, conversation: me.conversation, prompt, partial, ...(branch ? { branch } : {}) });
   status.textContent = 'Asking…';
 }
 
@@ -161,6 +177,16 @@ function send(message) {
 }
 
 function onMessage(m) {
+  if (m.type === 'saved') {
+    // The answer is in the cache: the next follow-up extends the branch from it.
+    const me = [current].find((c) => c && c.id === m.id);
+    if (me && typeof m.conversation_id === 'string' && branch) {
+      branch = { conversation_id: m.conversation_id, parent: m.node };
+      me.saved = true;
+      answer.dataset.saved = 'true';
+    }
+    return;
+  }
   const me = current;
   if (!me || m.id !== me.id || me.state !== 'streaming') return;
   if (m.type === 'delta') {
@@ -224,6 +250,16 @@ continueButton.addEventListener('click', () => {
   ask({ prompt: prev.prompt, partial: prev.text });
 });
 
+/** The router's decisions for the answer a handed-over conversation ends with (while this browser
+ * session still has them), shown discreetly in "What happened". */
+async function showPastDecisions(key) {
+  if (!key) return;
+  const reply = await ext.runtime.sendMessage({ type: 'providers.timeline' }).catch(() => null);
+  const past = reply?.ok ? reply.value.filter((d) => d.request === key) : [];
+  for (const d of past) addDecision(d);
+  if (past.length) $('decisions-box').dataset.past = 'true';
+}
+
 async function restoreInterrupted() {
   const reply = await ext.runtime.sendMessage({ type: 'providers.last' });
   const last = reply?.ok ? reply.value : null;
@@ -259,27 +295,33 @@ async function restoreHandoff() {
       showError('That conversation is no longer in the cache.');
       return;
     }
-    const view = core.cacheView(json);
+    // The line up to where the conversation last went (a rescued branch when it is the newest),
+    // rescued answers marked; follow-ups extend it.
+    const view = core.rescueBranchView(json);
     title = view.title;
-    conversation = view.messages
-      .filter((m) => (m.role === 'user' || m.role === 'assistant') && m.text)
-      .map((m) => ({ role: m.role, content: m.text }));
+    conversation = view.tip_turns;
+    branch = view.tip ? { conversation_id: id, parent: view.tip } : { conversation_id: id, parent: null };
+    lastAnswerKey = /^understudy-(.+)-answer$/.exec(view.tip ?? '')?.[1] ?? null;
+  } else if (panel.branch?.conversation_id) {
+    branch = { conversation_id: panel.branch.conversation_id, parent: panel.branch.parent ?? null };
+    lastAnswerKey = /^understudy-(.+)-answer$/.exec(panel.branch.parent ?? '')?.[1] ?? null;
   }
   for (const turn of conversation) {
     if (typeof turn?.content !== 'string') continue;
     turns.push({ role: turn.role === 'assistant' ? 'assistant' : 'user', content: turn.content });
-    history.append(el('li', turn.role === 'assistant' ? {} : { class: 'user' }, el('span', { class: 'who' }, turn.role === 'assistant' ? 'Answer' : 'You'), turn.content));
+    history.append(historyItem(turn.role === 'assistant' ? 'assistant' : 'user', turn.content, turn.answered_by ?? null, turn.answered_by ?? null));
   }
   if (typeof panel.prompt === 'string' && panel.prompt && !params.has('c')) {
     if (panel.text) {
       turns.push({ role: 'user', content: panel.prompt }, { role: 'assistant', content: panel.text });
-      history.append(el('li', { class: 'user' }, el('span', { class: 'who' }, 'You'), panel.prompt));
-      history.append(el('li', {}, el('span', { class: 'who' }, label(panel.provider)), panel.text));
+      history.append(historyItem('user', panel.prompt));
+      history.append(historyItem('assistant', panel.text, panel.branch ? label(panel.provider) : null, label(panel.provider)));
     } else {
       promptBox.value = panel.prompt;
     }
   }
   document.body.dataset.handoff = String(turns.length);
+  await showPastDecisions(lastAnswerKey);
   status.textContent = `Continuing ${title ? `“${title}”` : 'your conversation'}: ${turns.length} earlier messages carried over. Ask a follow-up below.`;
 }
 

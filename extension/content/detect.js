@@ -147,6 +147,8 @@ const UnderstudyDetect = (() => {
     if (!hit) cold.add(el);
     return hit;
   }
+  const isNotice = (n) => n.localName === 'understudy-notice';
+  const ours = (r) => r.type === 'childList' && [...r.addedNodes].every(isNotice) && [...r.removedNodes].every(isNotice);
   const hotNode = (n) => n.nodeType === 1 && (matches(n, hotSel) || contains(n, hotSel));
 
   function hot(records) {
@@ -181,6 +183,9 @@ const UnderstudyDetect = (() => {
     hotSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.turn, s.composer, s.cloudflare, s.challenge]
       .filter(Boolean).join(', ');
     observer = new MutationObserver((records) => {
+      // Our own notice coming or going says nothing about the page (and extracting then would
+      // delay the notice's first frame).
+      if (records.every(ours)) return;
       // While a failure is shown, any change may be the recovery; otherwise only error-like ones count.
       if (current || hot(records)) schedule();
     });
@@ -410,6 +415,7 @@ const UnderstudyDetect = (() => {
 
   const CSS = `
     :host { all: initial; display: block; }
+    :host([data-placement="spare"]) { display: none; }
     .box { box-sizing: border-box; margin: 8px auto; max-width: 48rem; padding: 10px 14px; border-radius: 10px;
       font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; display: flex; flex-wrap: wrap;
       align-items: center; gap: 8px 12px; border: 1px solid #e4b4ae; background: #fff4f2; color: #3b0d08; }
@@ -427,11 +433,15 @@ const UnderstudyDetect = (() => {
   `;
   let sheet = null;
   let notice = null; // {host, box, words, what, actions, key}
-  // A notice built ahead of time (host, shadow root, adopted sheet), so showing one on an event is
-  // only filling text and one insertion.
+  // A notice built ahead of time (host, shadow root, adopted sheet) and kept attached but hidden
+  // (no test id until shown), so showing one on an event is filling text and a move.
   let spare = null;
   const prepare = () => {
     spare ??= build();
+    if (!spare.host.isConnected && document.body) {
+      spare.host.setAttribute('data-placement', 'spare');
+      document.body.append(spare.host);
+    }
   };
   const prepareLater = () => (window.requestIdleCallback ?? setTimeout)(prepare);
   let dismissed = '';
@@ -468,7 +478,6 @@ const UnderstudyDetect = (() => {
 
   function build() {
     const host = document.createElement('understudy-notice');
-    host.setAttribute('data-testid', 'understudy-notice');
     const root = host.attachShadow({ mode: 'open' });
     try {
       sheet ??= new CSSStyleSheet();
@@ -512,6 +521,7 @@ const UnderstudyDetect = (() => {
     }
     const n = notice;
     n.key = key;
+    n.host.setAttribute('data-testid', 'understudy-notice');
     n.host.setAttribute('data-kind', d.kind);
     n.words.textContent = (WORDS[d.kind] ?? WORDS.unknown_error)(d);
     n.what.textContent = d.evidence?.text ? `What Understudy saw: ${d.evidence.text}` : '';
@@ -520,7 +530,13 @@ const UnderstudyDetect = (() => {
     const turn = latestTurn();
     if (turn && turn.isConnected) {
       n.host.setAttribute('data-placement', 'turn');
-      if (turn.nextSibling !== n.host) turn.after(n.host);
+      if (turn.nextSibling !== n.host) {
+        try {
+          turn.parentNode.moveBefore(n.host, turn.nextSibling); // keeps the attached host's state
+        } catch {
+          turn.after(n.host);
+        }
+      }
     } else {
       n.host.setAttribute('data-placement', 'fixed');
       const parent = document.body || document.documentElement;

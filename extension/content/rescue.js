@@ -15,6 +15,12 @@
 // `understudy-handoff` with `understudy-handoff-item[data-site]`, `understudy-answer`
 // (`data-provider`, `data-state="streaming|done|error"`), `understudy-stop`, `understudy-copy`,
 // `understudy-open-panel`, `understudy-rescue-status` (what happened, e.g. "Copied to the clipboard").
+//
+// The rescue UI is built ahead of time (idle, once the provider list is known), so a detection
+// event only appends it to the notice. The answer is kept in the cached conversation by the worker
+// (as a branch of the conversation this page shows); this script tells it which conversation
+// (from the URL, else the last one the page streamed) and the failed prompt's id. While Understudy
+// is paused (`UnderstudyPage.paused()`), the notice gets no actions and auto mode does nothing.
 (() => {
   const ext = UnderstudyPage.ext;
   const PORT = 'understudy-rescue';
@@ -59,7 +65,26 @@
   let listPromise = null; // {providers, sites} from the worker (no key)
   let failedPrompt = null; // the prompt the page sent, from the detection event
   let ui = null; // the rescue UI in the notice on screen
+  let spareUi = null; // a rescue UI built ahead of time, for the next notice
   let askSeq = 0;
+  let seenConversation = null; // the conversation id the page last streamed (capture hook)
+  let seenPrompt = null; // the id of the prompt the page last sent (capture hook)
+
+  const isPaused = () => typeof UnderstudyPage.paused === 'function' && UnderstudyPage.paused() === true;
+  const ID = /^[\w-]{1,200}$/;
+
+  // What the page's own traffic says (the MAIN-world capture hook posts it): which conversation
+  // this is and the id of the prompt it sent. Page-forgeable, so only ids of the right shape are
+  // kept, and they only say where the answer is filed in this user's own cache.
+  window.addEventListener('message', (event) => {
+    const d = event.data;
+    if (event.source !== window || !d || d.source !== 'understudy-capture') return;
+    if (d.kind === 'message' && typeof d.conversation_id === 'string' && ID.test(d.conversation_id)) seenConversation = d.conversation_id;
+    if (d.kind === 'prompt' && typeof d.prompt?.message_id === 'string' && ID.test(d.prompt.message_id)) {
+      seenPrompt = d.prompt.message_id;
+      if (typeof d.conversation_id === 'string' && ID.test(d.conversation_id)) seenConversation = d.conversation_id;
+    }
+  });
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -76,7 +101,11 @@
     return listPromise;
   }
   ext.storage?.onChanged?.addListener?.((changes, area) => {
-    if (area === 'local' && changes.settings) listPromise = null;
+    if (area === 'local' && changes.settings) {
+      listPromise = null;
+      spareUi = null;
+      prepareLater();
+    }
   });
 
   ext.runtime.onMessage.addListener((message) => {
@@ -251,17 +280,8 @@
 
   // ---- the rescue UI in the notice ----
 
-  function build(actions, detection) {
-    const root = actions.getRootNode();
-    const box = actions.parentNode;
-    if (!(root instanceof ShadowRoot) || !box) return;
-    try {
-      sheet ??= new CSSStyleSheet();
-      if (!sheet.cssRules.length) sheet.replaceSync(CSS);
-      if (!root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
-    } catch {
-      root.append(el('style', {}, CSS));
-    }
+  /** Builds the rescue UI (not yet in a notice); `list` fills its menus when known. */
+  function make(list) {
     const cont = el('button', { type: 'button', class: 'primary', 'data-testid': 'understudy-continue', hidden: '' }, 'Continue with another provider');
     const cache = el('button', { type: 'button', 'data-testid': 'understudy-open-cache' }, 'Open my cached conversation');
     const status = el('p', { class: 'status', role: 'status', 'data-testid': 'understudy-rescue-status' });
@@ -275,10 +295,7 @@
     const body = el('div', { class: 'body' });
     answer.append(el('div', { class: 'who' }, ''), body);
     answer.firstChild.append(name, stop, copy, panel);
-    actions.append(cont, cache);
-    box.append(answer, status);
-    const me = { actions, box, cont, cache, status, answer, name, body, stop, copy, panel, detection, port: null, ask: null, menus: [] };
-    ui = me;
+    const me = { actions: null, box: null, cont, cache, status, answer, name, body, stop, copy, panel, detection: null, port: null, ask: null, list: null };
 
     cont.addEventListener('click', trusted(() => start(me, cont.dataset.provider)));
     cache.addEventListener('click', trusted(async () => {
@@ -298,26 +315,75 @@
     }));
     panel.addEventListener('click', trusted(async () => {
       const a = me.ask;
-      const reply = await send({ type: 'rescue.sidePanel', conversation: a?.transcript ?? transcript(), prompt: a?.prompt ?? '', text: a?.text ?? '', provider: a?.provider ?? null });
+      const reply = await send({ type: 'rescue.sidePanel', conversation: a?.transcript ?? transcript(), prompt: a?.prompt ?? '', text: a?.text ?? '', provider: a?.provider ?? null, branch: a?.saved ?? null });
       if (!reply?.ok) say(me, `Cannot open the side panel: ${reply?.error ?? 'no answer'}`, true);
     }));
 
-    providers().then((list) => {
-      if (ui !== me) return;
+    if (list) {
+      me.list = list;
       fill(me, list);
+    }
+    return me;
+  }
+
+  /** Puts a rescue UI (built ahead of time when possible) into the notice's actions container. */
+  function build(actions, detection) {
+    const root = actions.getRootNode();
+    const box = actions.parentNode;
+    if (!(root instanceof ShadowRoot) || !box) return;
+    try {
+      sheet ??= new CSSStyleSheet();
+      if (!sheet.cssRules.length) sheet.replaceSync(CSS);
+      if (!root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    } catch {
+      root.append(el('style', {}, CSS));
+    }
+    const me = spareUi ?? make(null);
+    spareUi = null;
+    me.actions = actions;
+    me.box = box;
+    me.detection = detection;
+    place(me);
+    box.append(me.answer, me.status);
+    ui = me;
+    const go = (list) => {
+      if (ui !== me) return;
+      if (!me.list) {
+        me.list = list;
+        fill(me, list);
+        place(me);
+      }
       // After the notice is painted: auto mode (redirect without asking on the kinds the user
-      // chose), and a port that wakes the worker now, so a click reaches a running one.
+      // chose, never while paused), and a port that wakes the worker now, so a click reaches a
+      // running one. The next notice's UI is built in idle time.
       afterPaint(() => {
+        prepareLater();
         if (ui !== me) return;
-        if (list.providers.length) {
+        if (list.providers.length && !isPaused()) {
           send({ type: 'rescue.auto', kind: detection.kind }).then((r) => {
-            if (r?.ok && r.value === true && ui === me && !me.ask) start(me, cont.dataset.provider, true);
+            if (r?.ok && r.value === true && ui === me && !me.ask && !isPaused()) start(me, me.cont.dataset.provider, true);
           });
         }
         if (!me.port) connect(me);
       });
+    };
+    if (me.list) go(me.list);
+    else providers().then(go);
+  }
+
+  /** The actions in order: continue, other providers, ask elsewhere, open the cache. */
+  function place(me) {
+    me.actions.append(...[me.cont, me.providersMenu, me.handoffMenu, me.cache].filter(Boolean));
+  }
+
+  /** Builds the next notice's rescue UI ahead of time, once the provider list is known. */
+  function prepare() {
+    if (spareUi) return;
+    providers().then((list) => {
+      spareUi ??= make(list);
     });
   }
+  const prepareLater = () => (window.requestIdleCallback ?? setTimeout)(prepare);
 
   /** Runs fn once the next frame is painted (messaging the worker costs the frame nothing then). */
   function afterPaint(fn) {
@@ -336,14 +402,14 @@
           testid: 'understudy-provider-item', attr: 'data-provider', value: p.id,
           label: p.available ? p.label : `${p.label} (resting)`, disabled: !p.available,
         })), (id) => start(me, id));
-        me.cont.after(m);
+        me.providersMenu = m;
       }
     }
     if (sites?.length) {
       const m = menu('understudy-handoff', first ? 'Ask elsewhere' : 'Ask another chat site', sites.map((s) => ({
         testid: 'understudy-handoff-item', attr: 'data-site', value: s.id, label: s.label,
       })), (site) => handoff(me, site));
-      me.cache.before(m);
+      me.handoffMenu = m;
     }
   }
 
@@ -391,6 +457,7 @@
   }
 
   function start(me, provider, auto = false) {
+    if (isPaused()) return say(me, 'Understudy is paused: turn it back on in its toolbar popup.', true);
     if (me.ask?.state === 'streaming') me.port?.postMessage({ type: 'stop', id: me.ask.id });
     const t = transcript();
     me.ask = { id: ++askSeq, provider: provider ?? null, text: '', state: 'streaming', transcript: t, prompt: failedPrompt ?? '', rendered: 0, frame: 0 };
@@ -404,7 +471,7 @@
     me.body.replaceChildren();
     me.stop.hidden = false;
     say(me, '');
-    const message = { type: 'ask', id: me.ask.id, provider, kind: me.detection.kind, transcript: t, prompt: failedPrompt };
+    const message = { type: 'ask', id: me.ask.id, provider, kind: me.detection.kind, transcript: t, prompt: failedPrompt, conversation_id: conversationId() ?? seenConversation, prompt_id: seenPrompt };
     try {
       connect(me).postMessage(message);
     } catch {
@@ -454,6 +521,13 @@
       case 'error':
         end(me, 'error', String(m.message ?? 'No provider could answer.'));
         break;
+      case 'saved':
+        // The worker kept the answer in the cache; "Continue in side panel" extends that branch.
+        if (typeof m.conversation_id === 'string') {
+          a.saved = { conversation_id: m.conversation_id, node: m.node };
+          me.answer.dataset.saved = 'true';
+        }
+        break;
       default:
         break;
     }
@@ -477,8 +551,25 @@
       ui.port?.disconnect();
       ui = null;
     }
+    if (isPaused()) return; // no actions while paused (the notice itself is detection's)
     build(actions, detection);
   });
+  // Paused while a notice shows: its actions go (an answer streaming is stopped); resumed: they
+  // come back on the notice on screen.
+  if (typeof UnderstudyPage.onPause === 'function') {
+    UnderstudyPage.onPause((paused) => {
+      if (paused && ui) {
+        if (ui.ask?.state === 'streaming') ui.port?.postMessage({ type: 'stop', id: ui.ask.id });
+        for (const node of [ui.cont, ui.providersMenu, ui.handoffMenu, ui.cache, ui.answer, ui.status]) node?.remove();
+        ui.port?.disconnect();
+        ui = null;
+      } else if (!paused && !ui) {
+        const actions = UnderstudyDetect.actions();
+        const detection = UnderstudyDetect.current();
+        if (actions && detection) build(actions, detection);
+      }
+    });
+  }
   UnderstudyDetect.onChange((detection) => {
     if (detection || !ui) return;
     // Recovered: the notice is gone; an answer still streaming keeps running until the page unloads.
@@ -487,5 +578,5 @@
       ui = null;
     }
   });
-  UnderstudyPage.onReady(() => providers()); // warm the provider list before any failure
+  UnderstudyPage.onReady(() => prepareLater()); // the provider list and the next notice's UI, before any failure
 })();

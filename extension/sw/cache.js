@@ -7,6 +7,8 @@
 //   error `storage quota exceeded` and the tab gets `cache.quota`.
 // - `cache.delete` {id}, `cache.deleteAll`: privacy controls (the library page calls them too).
 // - `cache.status`: {count, quota_error}.
+// Exports for other worker modules: `captureEnabled()`, `updateRecord(id, fn)` (the rescue keeps
+// answers from other providers in the cached conversation with it).
 import { ext } from '../api.js';
 import { openCache, QuotaError } from '../www/library-db.js';
 import { core, onMessages, ready } from './core.js';
@@ -31,7 +33,7 @@ ext.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && changes[PREFS_KEY]) enabledPromise = Promise.resolve(changes[PREFS_KEY].newValue?.capture_enabled !== false);
 });
 
-function captureEnabled() {
+export function captureEnabled() {
   enabledPromise ??= ext.storage.local.get(PREFS_KEY).then(
     (v) => v?.[PREFS_KEY]?.capture_enabled !== false,
     () => true,
@@ -78,6 +80,40 @@ async function flush() {
     writing = false;
     if (queue.length) flush();
   }
+}
+
+/**
+ * One read-modify-write of the record `id` in its own transaction (after any capture in flight):
+ * `fn(storedJson | undefined)` returns a core result `{json, meta, changed}` or throws (nothing is
+ * written then). Resolves to fn's result once committed.
+ */
+export async function updateRecord(id, fn) {
+  const idb = (await db()).db;
+  const tx = idb.transaction(['conversations', 'metas', 'dirty'], 'readwrite');
+  const committed = new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = tx.onabort = () => reject(tx.error?.name === 'QuotaExceededError' ? new QuotaError(tx.error.message) : tx.error ?? new Error('transaction aborted'));
+  });
+  committed.catch(() => {});
+  const stored = await new Promise((resolve, reject) => {
+    const r = tx.objectStore('conversations').get(id);
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  let out;
+  try {
+    out = fn(stored?.json);
+  } catch (error) {
+    tx.abort();
+    throw error;
+  }
+  if (out.changed) {
+    tx.objectStore('conversations').put({ id, json: out.json });
+    tx.objectStore('metas').put({ ...out.meta, t: out.meta.update_time ?? 0 });
+    tx.objectStore('dirty').put({ id });
+  }
+  await committed;
+  return out;
 }
 
 function enqueue(capture, tabId) {

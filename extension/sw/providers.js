@@ -3,7 +3,8 @@
 // Port protocol (chrome.runtime.connect({name: 'understudy-ask'}); one port may carry many asks,
 // one at a time: a new ask stops the previous one). `id` is the page's id for an ask, optional,
 // echoed in every message about it.
-//   page → worker  {type:'ask', id?, conversation:[{role, content}], prompt, partial?}
+//   page → worker  {type:'ask', id?, conversation:[{role, content}], prompt, partial?,
+//                   branch?: {conversation_id, parent?}}   keep the answer in that cached conversation
 //                  {type:'stop', id?}       cancel: the fetch is aborted, everything released
 //                  {type:'ping'}            keeps the worker alive during long waits (no answer)
 //   worker → page  {type:'delta', provider, text}
@@ -11,12 +12,16 @@
 //                  {type:'notice', provider, text}   e.g. older turns left out to fit the context
 //                  {type:'done', provider, outcome: 'complete'|'length'|'cancelled', text}
 //                  {type:'error', message, class, partial, providers}
+//                  {type:'saved', conversation_id, node, changed} | {type:'saved', error}   after an
+//                      ask with `branch`: the answer (or what arrived of it) is in the cache, as a
+//                      branch of the conversation (src/conversation/branch.rs); `node` is its node.
 // One-shot messages (runtime.sendMessage): providers.chain, providers.last, providers.timeline,
 // providers.test {provider}.
 // Storage: local `settings` (the Settings object, API keys included: read here only, never sent
 // to a page); session `providers.health` (circuit breakers, JSON), `providers.timeline` (last
 // decisions), `providers.lastStream` (the running or last answer, throttled while it grows).
 import { ext } from '../api.js';
+import { captureEnabled, updateRecord } from './cache.js';
 import { core, onMessages, ready } from './core.js';
 
 export const PORT_NAME = 'understudy-ask';
@@ -231,6 +236,9 @@ class Ask {
     this.lastPersist = 0;
     this.persistTimer = null;
     this.keepAlive = null;
+    this.startedAt = Date.now();
+    // Where to keep the answer in the cache: {conversation_id?, parent?, prompt_id?} or null.
+    this.branch = branchOf(options.branch ?? message.branch);
   }
 
   post(message) {
@@ -414,6 +422,34 @@ class Ask {
     this.state = message.type === 'error' ? 'error' : message.outcome === 'cancelled' ? 'stopped' : 'done';
     this.post(message);
     this.persist(true, message);
+    this.keep(message);
+  }
+
+  /**
+   * Keeps the answer (or what arrived of it, marked incomplete) in the cached conversation, as a
+   * branch of the node the ask continued from. Written here, in the worker, so a closed page loses
+   * nothing; node ids derive from this ask's id, so a second write changes nothing.
+   */
+  keep(end) {
+    const b = this.branch;
+    if (!b || !this.text.trim()) return;
+    const id = end.provider ?? this.provider;
+    const entry = this.settings?.providers.find((p) => p.id === id);
+    if (!entry) return;
+    // No conversation id: the failed prompt's own pending record (src/conversation/capture.rs
+    // `pending_key`), else a conversation of its own.
+    const conversationId = b.conversation_id ?? (b.prompt_id ? `pending-${b.prompt_id}` : `understudy-${this.id}`);
+    const answer = {
+      conversation_id: conversationId, key: this.id, parent: b.parent ?? null, prompt_id: b.prompt_id ?? null,
+      prompt: this.prompt, answer: this.text,
+      provider: { id: entry.id, kind: entry.config?.kind ?? 'unknown', model: entry.config?.model ?? null, label: entry.label || null },
+      outcome: end.type === 'error' ? 'error' : end.outcome ?? 'complete',
+      started_s: this.startedAt / 1000, ended_s: Date.now() / 1000,
+    };
+    keepAnswer(answer).then(
+      (out) => out && this.post({ type: 'saved', conversation_id: out.id, node: out.answer_node, changed: out.changed }),
+      (error) => this.post({ type: 'saved', error: String(error?.message ?? error) }),
+    );
   }
 
   /** Keeps the growing answer in storage.session (throttled) so a stopped worker loses nothing. */
@@ -442,6 +478,26 @@ class Ask {
       this.persistTimer = setTimeout(write, Math.max(0, PERSIST_EVERY_MS - (Date.now() - this.lastPersist)));
     }
   }
+}
+
+const ID = /^[\w-]{1,200}$/;
+const idOrNull = (v) => (typeof v === 'string' && ID.test(v) ? v : null);
+
+/** A branch target from a page or module, checked: {conversation_id, parent, prompt_id} or null. */
+function branchOf(b) {
+  if (!b || typeof b !== 'object') return null;
+  return { conversation_id: idOrNull(b.conversation_id), parent: idOrNull(b.parent), prompt_id: idOrNull(b.prompt_id) };
+}
+
+// Answers are kept one at a time (a follow-up's parent is the previous answer's node).
+let keeping = Promise.resolve();
+function keepAnswer(answer) {
+  const run = keeping.then(async () => {
+    if (!(await captureEnabled())) return null; // the user turned the cache off
+    return updateRecord(answer.conversation_id, (json) => core.rescueSaveBranch(json, answer));
+  });
+  keeping = run.catch(() => {});
+  return run;
 }
 
 /** Settings with `first` moved to the front of the chain (the user picked it). */

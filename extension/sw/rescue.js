@@ -8,24 +8,28 @@
 // providers' router with the chosen provider first. Keys are read here and never leave the worker.
 //
 // Port protocol (content script → worker; one ask at a time per port, a new ask stops the last):
-//   {type:'ask', id, provider?, kind, transcript:[{role, content}], prompt?}
+//   {type:'ask', id, provider?, kind, transcript:[{role, content}], prompt?, conversation_id?, prompt_id?}
+//      conversation_id: the cached conversation the page shows; prompt_id: the failed prompt's id as
+//      the page sent it. The answer is kept there as a branch (see providers.js `saved`).
 //   {type:'stop', id}
 // worker → content script (every message carries the ask's id):
 //   {type:'start', provider, label, dropped}    the provider tried first and turns left out
 //   {type:'delta', provider, label, text}
 //   {type:'done', provider, label, outcome: 'complete'|'length'|'cancelled'}
 //   {type:'error', message}
+//   {type:'saved', conversation_id, node} | {type:'saved', error}   the answer is in the cache
+// While Understudy is paused (settings `paused`), asks, auto mode and handoffs are refused.
 // One-shot messages (runtime.sendMessage):
 //   rescue.providers {}                 -> {providers:[{id, label, available}], sites:[{id, label}]} (no key)
 //   rescue.auto {kind}                  -> whether auto mode redirects on this kind
 //   rescue.handoff {site, kind, transcript, prompt?} -> {label, url, clipboard}; opens the site in a new tab
 //   rescue.openCache {conversation_id?} -> opens the library page (www/library.html?c=<id>)
-//   rescue.sidePanel {conversation, prompt, text, provider} -> opens the side panel on this tab
+//   rescue.sidePanel {conversation, prompt, text, provider, branch?: {conversation_id, node}} -> opens the side panel on this tab
 //   rescue.continue {conversation_id}   (from the library page) -> opens the side panel on that conversation
 // Storage:
 //   local `settings`             the settings document; its `auto_mode` decides auto mode per kind.
 //   session `rescue.panel`       the conversation handed to the side panel {conversation, prompt,
-//       text, provider, conversation_id, at}.
+//       text, provider, conversation_id, branch, at}.
 //   session `rescue.timeline`    the last rescues [{tab, kind, provider, outcome, first_token_ms, at}].
 //   session `providers.health`   shared with the providers module (circuit breakers).
 import { ext } from '../api.js';
@@ -45,6 +49,22 @@ const cache = { settings: null };
 ext.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && changes[K_SETTINGS]) cache.settings = null;
 });
+
+/** Whether the user paused Understudy (the settings document's `paused`). */
+async function paused() {
+  return (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS]?.paused === true;
+}
+
+const PAUSED = 'Understudy is paused: turn it back on in its toolbar popup.';
+const idOrNull = (v) => (typeof v === 'string' && /^[\w-]{1,200}$/.test(v) ? v : null);
+
+function isTemporary(url) {
+  try {
+    return new URL(url).searchParams.get('temporary-chat') === 'true';
+  } catch {
+    return false;
+  }
+}
 
 async function loadSettings() {
   if (!cache.settings) {
@@ -112,12 +132,14 @@ class Rescue {
 
   async start() {
     await ready;
+    const pausedNow = paused().catch(() => false); // read beside the plan: no wait added to a click
     let plan;
     try {
       plan = await planFor(this.message, this.port.sender?.tab?.id);
     } catch (error) {
       return this.finish({ type: 'error', message: `Understudy cannot carry this over: ${error?.message ?? error}.` });
     }
+    if (await pausedNow) return this.finish({ type: 'error', message: PAUSED });
     if (this.stopped) return this.finish({ type: 'done', provider: null, label: '', outcome: 'cancelled' });
     const labels = new Map();
     // The engine's messages, translated for the notice (which names providers by label).
@@ -136,10 +158,15 @@ class Rescue {
           this.finish({ type: 'done', provider: m.provider, label: labels.get(m.provider) ?? m.provider ?? '', outcome: m.outcome });
         } else if (m.type === 'error') {
           this.finish({ type: 'error', message: m.message });
+        } else if (m.type === 'saved') {
+          this.post(m.error ? { type: 'saved', error: m.error } : { type: 'saved', conversation_id: m.conversation_id, node: m.node });
         }
       },
     };
-    this.ask = startAsk(sink, { conversation: plan.conversation, prompt: plan.prompt }, { prefer: this.message.provider, persist: false });
+    // The answer is kept in the cached conversation (not for temporary chats).
+    const branch = isTemporary(this.port?.sender?.tab?.url ?? this.port?.sender?.url ?? '') ? null
+      : { conversation_id: idOrNull(this.message.conversation_id), prompt_id: idOrNull(this.message.prompt_id) };
+    this.ask = startAsk(sink, { conversation: plan.conversation, prompt: plan.prompt }, { prefer: this.message.provider, persist: false, branch });
   }
 
   stop() {
@@ -255,9 +282,12 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
       return { providers, sites: core.rescueHandoffSites() };
     }
     case 'rescue.auto':
-      // Auto mode is a preference of the settings document (off by default); never on `blocked`.
+      // Auto mode is a preference of the settings document (off by default); never on `blocked`,
+      // never while paused.
+      if (await paused()) return false;
       return core.autoModeRedirects(JSON.stringify((await ext.storage.local.get(K_SETTINGS))[K_SETTINGS] ?? {}), String(message.kind ?? ''));
     case 'rescue.handoff': {
+      if (await paused()) throw new Error(PAUSED);
       const plan = await planFor(message, sender.tab?.id);
       const handoff = core.rescueHandoff(String(message.site ?? ''), plan);
       await ext.tabs.create({ url: handoff.url, index: sender.tab ? sender.tab.index + 1 : undefined, openerTabId: sender.tab?.id });
@@ -277,6 +307,8 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
         text: typeof message.text === 'string' ? message.text : '',
         provider: typeof message.provider === 'string' ? message.provider : null,
         conversation_id: null,
+        // Where the answer was kept: follow-ups in the panel extend that branch.
+        branch: idOrNull(message.branch?.conversation_id) ? { conversation_id: message.branch.conversation_id, parent: idOrNull(message.branch.node) } : null,
         at: Date.now(),
       };
       await ext.storage.session.set({ [K_PANEL]: panel });

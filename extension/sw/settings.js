@@ -8,6 +8,9 @@
 //   settings.import {text}                → same as save
 //   settings.reset                        → same as save (the defaults, under the policy)
 //   settings.export {include_keys}        → {text} (never the organisation's keys)
+//   settings.quick {paused?: bool, auto?: bool} → same as save: the popup's switches, applied to
+//       the stored document through the same validation and policy (a locked field is refused).
+//       Turning auto mode on with no failure kind chosen chooses `service_down` and `capacity`.
 // `view` is what settings.get answers. No answer ever holds an API key.
 // Content scripts may ask only:
 //   settings.page                         → {paused, capture, auto_mode, answer_in} (what a chat page needs)
@@ -21,6 +24,8 @@ import { core, onMessages, ready } from './core.js';
 const K_SETTINGS = 'settings';
 const K_MANAGED_IDS = 'settings.managedIds';
 const ONBOARDING = 'www/onboarding.html';
+const AUTO_KINDS = ['service_down', 'capacity', 'generation_error', 'network_error', 'rate_limited', 'conversation_unavailable', 'unknown_error'];
+const PAUSED_BADGE = '⏸';
 
 // Keys live in storage.local: keep it (and the policy) away from content scripts. Chrome only;
 // Firefox does not offer this for local storage.
@@ -60,7 +65,13 @@ async function commit(outcome, current) {
   if (!outcome.ok) return { saved: false, error: outcome.error };
   const next = JSON.stringify(outcome.document);
   const writes = { [K_MANAGED_IDS]: outcome.managed_ids };
-  if (next !== current) writes[K_SETTINGS] = outcome.document;
+  if (next !== current) {
+    // Stored meanwhile by another writer (a page writing storage directly, e.g. while this worker
+    // started): theirs wins; ours was computed from what they replaced.
+    const now = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
+    if ((now === undefined ? '' : JSON.stringify(now)) !== current) return { saved: false, error: { field: '', message: 'the settings changed meanwhile: try again' } };
+    writes[K_SETTINGS] = outcome.document;
+  }
   await ext.storage.local.set(writes);
   return { saved: true, view: outcome.public };
 }
@@ -89,7 +100,23 @@ function fromOwnPage(sender) {
   return sender?.id === ext.runtime.id && typeof sender.url === 'string' && sender.url.startsWith(own) && !sender.tab?.url?.startsWith('http');
 }
 
-onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.reset', 'settings.export'], async (message, sender) => {
+/** The toolbar button says when Understudy is paused (a failure badge on a tab still wins there). */
+async function showPaused(paused) {
+  const action = ext.action ?? ext.browserAction;
+  if (!action) return;
+  try {
+    if (paused) {
+      await action.setBadgeText({ text: PAUSED_BADGE });
+      await action.setBadgeBackgroundColor({ color: '#6b7280' });
+      await action.setTitle({ title: 'Understudy (paused)' });
+    } else {
+      if ((await action.getBadgeText({})) === PAUSED_BADGE) await action.setBadgeText({ text: '' });
+      await action.setTitle({ title: 'Understudy' });
+    }
+  } catch {}
+}
+
+onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.reset', 'settings.export', 'settings.quick'], async (message, sender) => {
   if (!fromOwnPage(sender)) throw new Error("settings are answered to Understudy's own pages only");
   switch (message.type) {
     case 'settings.get':
@@ -98,6 +125,21 @@ onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.r
       return serial(async () => {
         const s = await state();
         return { text: core.settingsExport(s.stored, s.policy, s.previous, message.include_keys === true) };
+      });
+    case 'settings.quick':
+      return serial(async () => {
+        const s = await state();
+        const current = core.settingsApply(s.stored, s.policy, s.previous);
+        if (!current.ok) return { saved: false, error: current.error };
+        const doc = structuredClone(current.public.settings);
+        if (typeof message.paused === 'boolean') doc.paused = message.paused;
+        if (typeof message.auto === 'boolean') {
+          const auto = { ...(doc.auto_mode ?? {}), enabled: message.auto };
+          if (message.auto && !AUTO_KINDS.some((k) => auto[k] === true)) Object.assign(auto, { service_down: true, capacity: true });
+          doc.auto_mode = auto;
+        }
+        const outcome = core.settingsSave(JSON.stringify({ settings: doc, clear_keys: [] }), s.stored, s.policy, s.previous);
+        return commit(outcome, s.stored);
       });
     case 'settings.save':
     case 'settings.import':
@@ -129,12 +171,17 @@ onMessages(ext, ['settings.page'], async () => {
 });
 
 // A policy pushed or changed while the browser runs is applied at once.
-ext.storage.onChanged.addListener((_changes, area) => {
+ext.storage.onChanged.addListener((changes, area) => {
   if (area === 'managed') refresh().catch((e) => console.warn('understudy: policy not applied:', e?.message ?? e));
+  if (area === 'local' && changes[K_SETTINGS]) {
+    const was = changes[K_SETTINGS].oldValue?.paused === true;
+    const now = changes[K_SETTINGS].newValue?.paused === true;
+    if (was !== now) showPaused(now);
+  }
 });
 
 ext.runtime.onStartup?.addListener(() => {
-  refresh().catch((e) => console.warn('understudy: settings not refreshed:', e?.message ?? e));
+  refresh().then((view) => showPaused(view?.settings?.paused === true)).catch((e) => console.warn('understudy: settings not refreshed:', e?.message ?? e));
 });
 
 ext.runtime.onInstalled.addListener(({ reason }) => {

@@ -7,6 +7,7 @@
 //! - [`search`]: the in-memory full-text index.
 //! - [`store`]: the versioned storage records and the [`store::ConversationStore`] trait.
 
+pub mod branch;
 pub mod capture;
 pub mod export;
 pub mod model;

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use super::interop;
+use crate::conversation::branch::{self, BranchAnswer};
+use crate::conversation::{Conversation, Role, render, store};
 use crate::detect::Kind;
 use crate::provider::chat::ChatMessage;
 use crate::rescue::{self, CarryOver, HandoffSite};
@@ -75,4 +77,148 @@ pub fn rescue_handoff(site: &str, plan: JsValue) -> Result<JsValue, JsError> {
     let plan: CarryIn = interop::from_js(plan)?;
     let carry = CarryOver { conversation: plan.conversation, prompt: plan.prompt, dropped: 0 };
     interop::to_js(&rescue::handoff(site, &carry))
+}
+
+// ---- rescued answers kept in the cache ------------------------------------------------------
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn read_conversation(json: &str) -> Result<Conversation, JsError> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(js_err)?;
+    Ok(store::migrate_record(v).map_err(js_err)?.conversation)
+}
+
+/// A [`store::ConversationRecord`] by reference (the same JSON, no clone of the tree).
+#[derive(Serialize)]
+struct RecordRef<'a> {
+    version: u32,
+    id: &'a str,
+    source: &'a Option<String>,
+    conversation: &'a Conversation,
+}
+
+/// What `rescueSaveBranch` answers: the record to store and where the answer landed.
+#[derive(Serialize)]
+struct BranchStored<'a> {
+    id: &'a str,
+    json: String,
+    meta: store::ConversationMeta,
+    changed: bool,
+    prompt_node: String,
+    answer_node: String,
+}
+
+/// Saves a rescued answer (`{conversation_id, key, parent?, prompt_id?, prompt, answer, provider:
+/// {id, kind, model?, label?}, outcome: 'complete'|'length'|'cancelled'|'error', started_s,
+/// ended_s}`) in the stored record JSON (or `undefined`) as a branch of the conversation; returns
+/// `{id, json, meta, changed, prompt_node, answer_node}` like the cache's own writes.
+#[wasm_bindgen(js_name = rescueSaveBranch)]
+pub fn rescue_save_branch(stored_json: Option<String>, answer: JsValue) -> Result<JsValue, JsError> {
+    let answer: BranchAnswer = interop::from_js(answer)?;
+    let existing = match stored_json {
+        Some(j) => Some(read_conversation(&j)?),
+        None => None,
+    };
+    let (conv, saved) = branch::save(existing, &answer).map_err(js_err)?;
+    let rec =
+        RecordRef { version: store::SCHEMA_VERSION, id: &conv.id, source: &conv.source, conversation: &conv };
+    let json = serde_json::to_string(&rec).map_err(js_err)?;
+    interop::to_js(&BranchStored {
+        id: &conv.id,
+        json,
+        meta: store::ConversationMeta::of(&conv),
+        changed: saved.changed,
+        prompt_node: saved.prompt_node,
+        answer_node: saved.answer_node,
+    })
+}
+
+#[derive(Serialize)]
+struct ShownMessage {
+    id: String,
+    role: String,
+    label: String,
+    text: String,
+    model: Option<String>,
+    incomplete: bool,
+    branch: bool,
+    answered_by: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Turn<'a> {
+    role: &'a str,
+    content: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answered_by: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BranchView {
+    id: String,
+    title: String,
+    model: Option<String>,
+    create_time: Option<f64>,
+    update_time: Option<f64>,
+    incomplete: bool,
+    messages: Vec<ShownMessage>,
+    tip: Option<String>,
+    tip_turns: Vec<Turn<'static>>,
+}
+
+/// The conversation as shown with its rescued branches: `cacheView`'s fields, each message with
+/// `branch` (off ChatGPT's main line) and `answered_by` (the provider's name, for answers
+/// Understudy kept); `tip` is the node a continuation extends and `tip_turns` the user and
+/// assistant turns up to it (`[{role, content, answered_by?}]`).
+#[wasm_bindgen(js_name = rescueBranchView)]
+pub fn rescue_branch_view(json: &str) -> Result<JsValue, JsError> {
+    let conv = read_conversation(json)?;
+    let messages = branch::display_line(&conv)
+        .into_iter()
+        .map(|s| {
+            let by = s.answered_by.as_ref().map(|p| p.name().to_string());
+            ShownMessage {
+                id: s.message.id.clone(),
+                role: s.message.role.as_str().to_string(),
+                label: if by.is_some() { "Assistant".into() } else { render::role_label(s.message) },
+                text: s.message.content.plain_text(),
+                model: s.message.model_slug.clone(),
+                incomplete: s.message.is_incomplete() || branch::is_cut_short(s.message),
+                branch: s.branch,
+                answered_by: by,
+            }
+        })
+        .collect();
+    let tip = branch::tip(&conv).map(str::to_string);
+    let tip_turns = tip
+        .as_deref()
+        .map(|t| {
+            branch::line_to(&conv, t)
+                .into_iter()
+                .filter_map(|m| {
+                    let role = match m.role {
+                        Role::User => "user",
+                        Role::Assistant => "assistant",
+                        _ => return None,
+                    };
+                    let content = m.content.plain_text();
+                    let answered_by = branch::answered_by(m).map(|p| p.name().to_string());
+                    (!content.trim().is_empty()).then_some(Turn { role, content, answered_by })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    interop::to_js(&BranchView {
+        id: conv.id.clone(),
+        title: render::display_title(&conv).to_string(),
+        model: conv.model_slug.clone(),
+        create_time: conv.create_time,
+        update_time: conv.update_time,
+        incomplete: conv.incomplete,
+        messages,
+        tip,
+        tip_turns,
+    })
 }

@@ -122,16 +122,22 @@ try {
   await options.screenshot({ path: path.join(OUT, 'options.png') });
   log('screenshots: target/demo/sidepanel.png, target/demo/options.png');
   const popup = await openExtensionPage(browser.context, 'www/popup.html');
-  await popup.setViewportSize({ width: 360, height: 240 });
+  await popup.setViewportSize({ width: 360, height: 600 });
   await popup.waitForSelector('#version:not(:empty)');
-  await popup.screenshot({ path: path.join(OUT, 'popup.png') });
-  log('screenshot: target/demo/popup.png');
+  await popup.waitForSelector('body[data-ready="true"]');
+  await popup.screenshot({ path: path.join(OUT, 'popup.png'), fullPage: true });
+  log(`screenshot: target/demo/popup.png (quick switches: ${await popup.evaluate(() => [...document.querySelectorAll('.switch')].map((s) => `${s.querySelector('label').textContent} ${s.querySelector('input').checked ? 'on' : 'off'}`).join(', '))})`);
 
   // Nothing was lost: the conversation, with the prompt whose send failed, is in the library.
   const lib = await openExtensionPage(browser.context, 'www/library.html');
   await lib.fill('#search', 'Sintra');
   await lib.waitForSelector('#results li mark', { timeout: 15000 });
   log(`the library finds the conversation offline: "${(await lib.textContent('#results li .snippet')).trim().slice(0, 70)}"`);
+  // The rescued answer is kept in the conversation as a branch, marked with the provider.
+  await lib.fill('#search', '');
+  await lib.click('.row[data-id="6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b"]').catch(() => {});
+  const by = await lib.waitForSelector('[data-testid="understudy-answered-by"]', { timeout: 5000 }).then((e) => e.textContent()).catch(() => null);
+  log(by ? `the conversation in the library keeps the rescued answer: "${by}"` : 'the rescued answer is not shown in the library');
   await lib.screenshot({ path: path.join(OUT, 'library.png') });
   log('screenshot: target/demo/library.png');
 

@@ -363,3 +363,98 @@ test('without keys (default settings, no on-device model): no continue button, t
   assert.deepEqual(seen, { cont: true, handoff: 'Ask another chat site' });
   await page.close();
 });
+
+const CONVERSATION = '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b'; // the fake page's conversation id
+
+/** The main line of an exported conversation: node ids from the root to current_node. */
+function mainLine(c) {
+  const out = [];
+  for (let n = c.current_node, i = 0; n && c.mapping[n] && i < 10_000; n = c.mapping[n].parent, i++) if (c.mapping[n].message) out.push(n);
+  return out.reverse();
+}
+
+test('the rescued answer is kept in the cache as a branch marked with its provider: the library shows it, the JSON export keeps ChatGPT\'s main line, a side-panel follow-up extends the branch', async () => {
+  const { name } = await setup();
+  const page = await failedChat();
+  const lib = await openExtensionPage(browser.context, 'www/library.html');
+  await lib.waitForSelector('body[data-listed="1"]', { timeout: 15000 });
+  const exportOf = () => lib.evaluate(async (id) => JSON.parse(await window.understudyLibrary.exportIds([id], 'json'))[0], CONVERSATION);
+  const before = await exportOf();
+  await page.click(CONTINUE);
+  const ended = await waitAnswer(page);
+  const said = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent);
+  assert.equal(ended.state, 'done', said);
+  await page.waitForFunction((sel) => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector(sel).dataset.saved === 'true', ANSWER);
+  const text = `The quick brown fox jumps over the lazy dog, one token at a time. [${name}]`;
+
+  // The export: ChatGPT's main line and current node as they were; the answer on a branch, marked.
+  const after = await exportOf();
+  assert.deepEqual(mainLine(after), mainLine(before));
+  assert.equal(after.current_node, before.current_node);
+  const kept = Object.values(after.mapping).filter((n) => n.message?.metadata?.understudy?.provider?.id === name);
+  assert.equal(kept.length, 1, 'one answer kept');
+  const answer = kept[0];
+  assert.equal(answer.message.content.parts.join(''), text);
+  assert.equal(answer.message.author.role, 'assistant');
+  assert.deepEqual(answer.message.metadata.understudy.provider, { id: name, kind: 'open_ai_compatible', model: `model-${name}`, label: `${name} (openai)` });
+  assert.equal(answer.message.metadata.understudy.produced_by, 'understudy');
+  assert.equal(answer.message.metadata.understudy.incomplete, false);
+  const prompt = after.mapping[answer.parent].message;
+  assert.equal(prompt.author.role, 'user');
+  assert.equal(prompt.content.parts.join(''), 'Now add a day trip to Sintra');
+  assert.ok(mainLine(before).includes(after.mapping[answer.parent].parent), 'the branch starts from ChatGPT\'s last message');
+
+  // The library shows the conversation with the rescued answer marked with the provider.
+  await lib.reload();
+  await lib.waitForSelector('body[data-listed="1"]', { timeout: 15000 });
+  await lib.click(`.row[data-id="${CONVERSATION}"]`);
+  await lib.waitForSelector(`[data-message-id="${answer.id}"] [data-testid="understudy-answered-by"]`);
+  const shown = await lib.evaluate((id) => {
+    const article = document.querySelector(`[data-message-id="${id}"]`);
+    const all = [...document.querySelectorAll('article.msg')].map((a) => a.dataset.messageId);
+    return { by: article.querySelector('[data-testid="understudy-answered-by"]').textContent, body: article.querySelector('.body').textContent, last: all.at(-1), count: all.length };
+  }, answer.id);
+  assert.equal(shown.by, `answered by ${name} (openai)`);
+  assert.equal(shown.body, text);
+
+  // The same answer saved again over the stored record changes nothing.
+  const again = await lib.evaluate(async ([id, node]) => {
+    const { db, core } = window.understudyLibrary;
+    const json = await db.getJson(id);
+    const c = JSON.parse(json).conversation;
+    const n = c.mapping[node];
+    return core.rescueSaveBranch(json, {
+      conversation_id: id, key: node.replace(/^understudy-|-answer$/g, ''), prompt: c.mapping[n.parent].message.content.parts[0],
+      answer: n.message.content.parts[0], provider: n.message.metadata.understudy.provider, outcome: 'complete',
+      started_s: c.mapping[n.parent].message.create_time, ended_s: n.message.create_time,
+    }).changed;
+  }, [CONVERSATION, answer.id]);
+  assert.equal(again, false, 'saving the same answer twice changes nothing');
+
+  const worker = await serviceWorker(browser.context);
+  // A follow-up in the side panel (opened from the library) extends the branch.
+  await worker.evaluate((id) => chrome.storage.session.set({ 'rescue.panel': { conversation: [], prompt: '', text: '', provider: null, conversation_id: id, at: Date.now() } }), CONVERSATION);
+  const panel = await openExtensionPage(browser.context, `www/sidepanel.html?c=${CONVERSATION}`);
+  await panel.waitForSelector('body[data-ready="true"]');
+  const history = await panel.evaluate(() => [...document.querySelectorAll('#history li')].map((li) => li.textContent));
+  assert.match(history.at(-1), new RegExp(`answered by ${name} \\(openai\\)`));
+  // The router's decisions for that answer are there too, discreetly (folded in "What happened").
+  const past = await panel.evaluate(() => ({ folded: !document.getElementById('decisions-box').open, kinds: [...document.querySelectorAll('#decisions li')].map((li) => li.dataset.kind) }));
+  assert.equal(past.folded, true);
+  assert.deepEqual(past.kinds.filter((k) => k === 'started' || k === 'completed'), ['started', 'completed']);
+  await panel.fill('[data-testid="understudy-prompt"]', 'And how do I get back?');
+  await panel.click('[data-testid="understudy-send"]');
+  await panel.waitForSelector('[data-testid="understudy-answer"][data-state="done"]');
+  await panel.waitForSelector('[data-testid="understudy-answer"][data-saved="true"]');
+  const follow = await exportOf();
+  const next = Object.values(follow.mapping).filter((n) => n.message?.metadata?.understudy?.provider && !after.mapping[n.id]);
+  assert.equal(next.length, 1);
+  assert.equal(follow.mapping[next[0].parent].message.content.parts[0], 'And how do I get back?');
+  assert.equal(follow.mapping[next[0].parent].parent, answer.id, 'the follow-up hangs from the rescued answer');
+  assert.deepEqual(mainLine(follow), mainLine(before));
+  const asked = fake.to(name).at(-1).json.messages.map((m) => m.content);
+  assert.ok(asked.includes(text), 'the follow-up carried the rescued answer as context');
+  await panel.close();
+  await lib.close();
+  await page.close();
+});
