@@ -27,6 +27,23 @@ export class QuotaError extends Error {
   }
 }
 
+/**
+ * Bytes the browser still lets the extension store (quota minus usage, from
+ * navigator.storage.estimate()), or Infinity when it cannot tell. With `unlimitedStorage` the quota
+ * is what the disk has free, so this is what a write can still use.
+ */
+export async function storageLeft() {
+  try {
+    const e = await navigator.storage?.estimate?.();
+    return e && Number.isFinite(e.quota) && Number.isFinite(e.usage) ? e.quota - e.usage : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** Below this, a write is refused up front as a quota error (the disk is as good as full). */
+export const MIN_FREE = 1 << 20;
+
 const req = (r) => new Promise((resolve, reject) => {
   r.onsuccess = () => resolve(r.result);
   r.onerror = () => reject(r.error);
@@ -299,35 +316,90 @@ export class CacheDb {
 
   /**
    * Stores what an Importer read so far, merged with stored copies, in one transaction.
-   * Resolves once the records are handed to the transaction with `{count, committed, batch}`:
-   * `committed` settles when the transaction commits (or fails, e.g. with QuotaError), so the
-   * caller can parse the next chunk while the browser writes this one; `batch` holds the search
-   * documents of what was stored, for `Library.queue` once committed (then freed by it).
-   * `known` (a Set of ids stored when the import started, optional): stored copies are read
-   * only for those ids and for ids a capture wrote since (the `dirty` list), so a capture that
-   * lands mid-import is merged, never overwritten; without `known` every id is looked up.
+   * Resolves once the records are handed to the transaction with `{count, committed, batch,
+   * conflicts}`: `committed` settles when the transaction commits (or fails, e.g. with
+   * QuotaError), so the caller parses the next chunk while the browser writes this one; `batch`
+   * holds the search documents of what was stored, for `Library.queue` once committed.
+   * `known` (a Set of ids stored when the import started, optional): stored copies are read and
+   * merged for those ids; the others are added without waiting for any read, only if still
+   * absent: a conversation a capture stored meanwhile is left as is and listed in `conflicts`
+   * (filled by commit time) for `mergeImported`. Without `known` every id is read and merged.
+   * `profile` (optional) adds the time spent per stage: lookup (reading stored copies), drain
+   * (merge, record bytes and metas out of the core), put (handing records to IndexedDB).
    */
-  async importPending(importer, known = null) {
+  async importPending(importer, known = null, profile = null) {
+    let t = performance.now();
+    const lap = (k) => {
+      if (!profile) return;
+      const now = performance.now();
+      profile[k] = (profile[k] ?? 0) + now - t;
+      t = now;
+    };
     const ids = importer.pendingIds();
-    if (ids.length === 0) return { count: 0, committed: Promise.resolve(), batch: null };
-    const tx = this.db.transaction(['conversations', 'metas', 'dirty'], 'readwrite', WRITE);
+    const conflicts = [];
+    if (ids.length === 0) return { count: 0, committed: Promise.resolve(), batch: null, conflicts };
+    const tx = this.db.transaction(['conversations', 'metas'], 'readwrite', WRITE);
     const committed = done(tx);
     committed.catch(() => {}); // observed by the caller
     const records = tx.objectStore('conversations');
     const metas = tx.objectStore('metas');
-    let lookup = () => true;
-    if (known) {
-      const dirty = new Set(await req(tx.objectStore('dirty').getAllKeys()));
-      lookup = (id) => known.has(id) || dirty.has(id);
-    }
-    const existing = await Promise.all(ids.map((id) => (lookup(id) ? req(records.get(id)).then(recordOf) : undefined)));
+    const wanted = ids.map((id) => !known || known.has(id));
+    const existing = wanted.some(Boolean)
+      ? await Promise.all(ids.map((id, i) => (wanted[i] ? req(records.get(id)).then(recordOf) : undefined)))
+      : [];
+    lap('lookup');
     const merged = importer.drain(existing);
-    for (const r of merged) {
-      if (!r.changed) continue;
-      records.put({ id: r.id, data: r.data });
-      metas.put(withT(r.meta));
-    }
+    lap('drain');
+    const keep = (e) => {
+      e.preventDefault(); // a key already there is not an error of the transaction
+      e.stopPropagation();
+    };
+    merged.forEach((r, i) => {
+      if (!r.changed) return;
+      if (wanted[i]) {
+        records.put({ id: r.id, data: r.data });
+        metas.put(withT(r.meta));
+        return;
+      }
+      let conflict = false;
+      records.add({ id: r.id, data: r.data }).onerror = (e) => {
+        keep(e);
+        conflict = true;
+        conflicts.push(r);
+      };
+      metas.add(withT(r.meta)).onerror = (e) => {
+        keep(e);
+        // A meta left without its record (never written by this build): the new record's wins.
+        if (!conflict) metas.put(withT(r.meta));
+      };
+    });
+    lap('put');
     if (known) for (const id of ids) known.add(id);
-    return { count: merged.length, committed, batch: importer.takeIndex() };
+    return { count: merged.length, committed, batch: importer.takeIndex(), conflicts };
+  }
+
+  /**
+   * Merges imported records (`{id, data}` from importPending's `conflicts`) into the copies
+   * stored meanwhile, in one transaction; a conversation deleted since stays deleted. Returns the
+   * merged records (for the search index).
+   */
+  async mergeImported(conflicts) {
+    if (conflicts.length === 0) return [];
+    const tx = this.db.transaction(['conversations', 'metas', 'dirty'], 'readwrite', WRITE);
+    const finished = done(tx);
+    const records = tx.objectStore('conversations');
+    const stored = await Promise.all(conflicts.map((r) => req(records.get(r.id)).then(recordOf)));
+    const out = [];
+    conflicts.forEach((r, i) => {
+      if (stored[i] == null) return;
+      const m = this.core.cacheMergeRecords(stored[i], r.data);
+      if (!m.changed) return;
+      records.put({ id: m.id, data: m.data });
+      tx.objectStore('metas').put(withT(m.meta));
+      tx.objectStore('dirty').put({ id: m.id });
+      out.push(m.data);
+    });
+    await finished;
+    return out;
   }
 }

@@ -9,7 +9,7 @@
 // Stable hooks: [data-testid="understudy-library-continue"] on an opened conversation sends
 // {type: 'rescue.continue', conversation_id}; `window.understudyLibrary` is for tests and benchmarks.
 import init, * as core from '../pkg/understudy.js';
-import { openCache, QuotaError } from './library-db.js';
+import { MIN_FREE, openCache, QuotaError, storageLeft } from './library-db.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
@@ -345,7 +345,10 @@ async function loadIndex() {
       else library.remove(id);
     }
   }
-  if (covered.length || rebuilt) await db.saveIndex(library.toBytes(), covered, { complete: rebuilt });
+  if (covered.length || rebuilt) {
+    // The index works from memory even when it cannot be saved (e.g. the storage is full).
+    await db.saveIndex(library.toBytes(), covered, { complete: rebuilt }).catch((e) => console.warn('Understudy: search index not saved', e));
+  }
   document.body.dataset.searchReady = '1';
   return library;
 }
@@ -415,6 +418,7 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   const t0 = performance.now();
   const p = profile ?? {};
   for (const k of ['read', 'feed', 'store', 'commit', 'meta']) p[k] ??= 0;
+  if (profile) p.stages ??= {};
   // At most two transactions in flight: the browser commits one while the next chunk is parsed.
   let inflight = Promise.resolve();
   importing++;
@@ -423,14 +427,19 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   document.body.dataset.importing = '1';
   const store = async () => {
     let t = performance.now();
-    const { committed, batch } = await db.importPending(importer, known);
+    const { committed, batch, conflicts } = await db.importPending(importer, known, p.stages);
     p.store += performance.now() - t;
     t = performance.now();
     await inflight;
     p.commit += performance.now() - t;
-    // The search documents join the index queue once their records are committed.
+    // The search documents join the index queue once their records are committed; a
+    // conversation a capture stored meanwhile is merged, and its merged copy queued after.
     inflight = committed.then(
-      () => batch && state.indexReady.then((l) => l.queue(batch)),
+      async () => {
+        const library = await state.indexReady;
+        if (batch) library.queue(batch);
+        for (const record of await db.mergeImported(conflicts)) library.queueRecord(record);
+      },
       (error) => {
         batch?.free();
         throw error;
@@ -439,6 +448,10 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   };
   let known;
   try {
+    // Refused up front when the browser says there is no room for it (the records take about
+    // the size of the file): better than stopping half-way.
+    const left = await storageLeft();
+    if (left < MIN_FREE + total) throw new QuotaError(`${Math.max(0, left / 1e6).toFixed(1)} MB free, the import needs about ${(total / 1e6).toFixed(1)} MB`);
     await db.markIndexStale();
     known = new Set((await db.allMetas()).map((m) => m.id));
     for (const file of files) {
@@ -483,7 +496,7 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   } catch (error) {
     const quota = error instanceof QuotaError || error?.name === 'QuotaExceededError';
     const text = quota
-      ? 'The import stopped: the browser storage for the extension is full. Free some space (or delete cached conversations) and import again.'
+      ? `The import stopped: the browser storage for the extension is full (${error.message}). Free some space (or delete cached conversations) and import again.`
       : `The import failed: ${error?.message ?? error}`;
     banner(text);
     importStatus.textContent = text;

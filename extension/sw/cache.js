@@ -12,7 +12,7 @@
 // The IndexedDB connection stays open for the worker's life (opened again after a restart, or
 // when the browser closed it).
 import { ext } from '../api.js';
-import { openCache, QuotaError } from '../www/library-db.js';
+import { MIN_FREE, openCache, QuotaError, storageLeft } from '../www/library-db.js';
 import { core, onMessages, ready } from './core.js';
 
 const PREFS_KEY = 'understudy.preferences';
@@ -30,6 +30,28 @@ function db() {
     throw e;
   });
   return dbPromise;
+}
+
+// Free space, from the browser's storage estimate: a verdict of "room" is trusted for 5 s (checked
+// again in the background), "full" is checked again before every write. A write refused for
+// space is reported like a QuotaExceededError from IndexedDB.
+const ROOM_TTL_MS = 5000;
+let room = { ok: null, at: 0, checking: null };
+
+function checkRoom() {
+  room.checking ??= storageLeft().then((left) => {
+    room = { ok: left >= MIN_FREE, at: performance.now(), checking: null };
+    return room.ok;
+  });
+  return room.checking;
+}
+
+async function hasRoom() {
+  if (room.ok === true) {
+    if (performance.now() - room.at > ROOM_TTL_MS) checkRoom();
+    return true;
+  }
+  return checkRoom();
 }
 
 // Batching: a capture is written at once when no write is in flight; captures that arrive while one
@@ -88,6 +110,7 @@ async function flush() {
   const batch = queue;
   queue = [];
   try {
+    if (!(await hasRoom())) throw new QuotaError('the browser storage for the extension is full');
     const cache = await db();
     const timing = batch.some((b) => b.profile) ? {} : null;
     const started = performance.now();

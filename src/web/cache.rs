@@ -113,6 +113,21 @@ pub fn cache_apply_record(stored: JsValue, capture: JsValue, now_s: f64) -> Resu
     stored_bytes(&conv, &data, changed)
 }
 
+/// Merges an imported record (`incoming`) into the stored one; returns `{id, data, meta,
+/// changed}` (`data` empty when nothing changed). For an import that found the conversation
+/// stored by a capture in the meantime.
+#[wasm_bindgen(js_name = cacheMergeRecords)]
+pub fn cache_merge_records(stored: JsValue, incoming: JsValue) -> Result<JsValue, JsError> {
+    let mut conv = read_record(&stored)?.conversation;
+    let other = read_record(&incoming)?.conversation;
+    if conv.id != other.id {
+        return Err(JsError::new("the records belong to different conversations"));
+    }
+    let changed = conv.merge(&other);
+    let data = if changed { store::record_bytes(&conv) } else { Vec::new() };
+    stored_bytes(&conv, &data, changed)
+}
+
 /// Migrates a stored record of any earlier version; returns `{id, json, meta, changed}`.
 #[wasm_bindgen(js_name = cacheMigrateRecord)]
 pub fn cache_migrate_record(json: JsValue) -> Result<JsValue, JsError> {
@@ -281,6 +296,15 @@ impl Library {
     pub fn queue(&mut self, batch: IndexBatch) -> usize {
         self.pending.extend(batch.docs);
         self.pending.len()
+    }
+
+    /// Queues a stored record (`Uint8Array` or JSON string) behind the queued documents (so
+    /// it wins over an older queued copy); returns how many wait.
+    #[wasm_bindgen(js_name = queueRecord)]
+    pub fn queue_record(&mut self, record: JsValue) -> Result<usize, JsError> {
+        let rec = read_record(&record)?;
+        self.pending.push_back(IndexDocs::of(&rec.conversation));
+        Ok(self.pending.len())
     }
 
     /// Indexes at most `max` queued conversations, oldest first; returns how many still wait.
