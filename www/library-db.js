@@ -317,7 +317,7 @@ export class CacheDb {
   /**
    * Stores what an Importer read so far, merged with stored copies, in one transaction.
    * Resolves once the records are handed to the transaction with `{count, committed, batch,
-   * conflicts}`: `committed` settles when the transaction commits (or fails, e.g. with
+   * conflicts, stored}` (`stored`: the metas written): `committed` settles when the transaction commits (or fails, e.g. with
    * QuotaError), so the caller parses the next chunk while the browser writes this one; `batch`
    * holds the search documents of what was stored, for `Library.queue` once committed.
    * `known` (a Set of ids stored when the import started, optional): stored copies are read and
@@ -337,7 +337,8 @@ export class CacheDb {
     };
     const ids = importer.pendingIds();
     const conflicts = [];
-    if (ids.length === 0) return { count: 0, committed: Promise.resolve(), batch: null, conflicts };
+    const stored = [];
+    if (ids.length === 0) return { count: 0, committed: Promise.resolve(), batch: null, conflicts, stored };
     const tx = this.db.transaction(['conversations', 'metas'], 'readwrite', WRITE);
     const committed = done(tx);
     committed.catch(() => {}); // observed by the caller
@@ -356,9 +357,11 @@ export class CacheDb {
     };
     merged.forEach((r, i) => {
       if (!r.changed) return;
+      const meta = withT(r.meta);
+      stored.push(meta);
       if (wanted[i]) {
         records.put({ id: r.id, data: r.data });
-        metas.put(withT(r.meta));
+        metas.put(meta);
         return;
       }
       let conflict = false;
@@ -367,15 +370,15 @@ export class CacheDb {
         conflict = true;
         conflicts.push(r);
       };
-      metas.add(withT(r.meta)).onerror = (e) => {
+      metas.add(meta).onerror = (e) => {
         keep(e);
         // A meta left without its record (never written by this build): the new record's wins.
-        if (!conflict) metas.put(withT(r.meta));
+        if (!conflict) metas.put(meta);
       };
     });
     lap('put');
     if (known) for (const id of ids) known.add(id);
-    return { count: merged.length, committed, batch: importer.takeIndex(), conflicts };
+    return { count: merged.length, committed, batch: importer.takeIndex(), conflicts, stored };
   }
 
   /**

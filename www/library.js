@@ -14,6 +14,7 @@ import { MIN_FREE, openCache, QuotaError, storageLeft } from './library-db.js';
 const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
 const CHUNK = 1 << 20; // small enough that no task blocks the page for long
+const TX_BYTES = 4 << 20; // an import's transaction holds about this much of the file
 const PREFS_KEY = 'understudy.preferences';
 const STATUS_KEY = 'understudy.cache.status';
 const $ = (id) => document.getElementById(id);
@@ -425,9 +426,13 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   progressRow.hidden = false;
   progress.value = 0;
   document.body.dataset.importing = '1';
+  const metas = new Map(); // id -> meta of what this import stored
+  let unstored = 0; // bytes fed since the last transaction
   const store = async () => {
     let t = performance.now();
-    const { committed, batch, conflicts } = await db.importPending(importer, known, p.stages);
+    unstored = 0;
+    const { committed, batch, conflicts, stored } = await db.importPending(importer, known, p.stages);
+    for (const m of stored) metas.set(m.id, m);
     p.store += performance.now() - t;
     t = performance.now();
     await inflight;
@@ -446,14 +451,15 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
       },
     );
   };
-  let known;
+  // Ids listed when the import starts: their stored copies are read and merged; any other id is
+  // added only if still absent (see importPending), so this list needs no extra read.
+  const known = new Set(state.metas.map((m) => m.id));
   try {
     // Refused up front when the browser says there is no room for it (the records take about
     // the size of the file): better than stopping half-way.
     const left = await storageLeft();
     if (left < MIN_FREE + total) throw new QuotaError(`${Math.max(0, left / 1e6).toFixed(1)} MB free, the import needs about ${(total / 1e6).toFixed(1)} MB`);
     await db.markIndexStale();
-    known = new Set((await db.allMetas()).map((m) => m.id));
     for (const file of files) {
       const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
       if (head[0] === 0x50 && head[1] === 0x4b) {
@@ -471,7 +477,8 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
           importer.feed(new Uint8Array(buf));
           p.feed += performance.now() - t;
           read += buf.byteLength;
-          await store();
+          unstored += buf.byteLength;
+          if (unstored >= TX_BYTES) await store();
           progress.value = total ? read / total : 1;
           importStatus.textContent = `Importing ${file.name}: ${Math.round((100 * read) / Math.max(1, total))}% (${importer.imported()} conversations)`;
         }
@@ -489,7 +496,10 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
       banner(`Skipped ${issues.length} malformed entr${issues.length === 1 ? 'y' : 'ies'}: ${issues.slice(0, 3).map((i) => `#${i.index}${i.id ? ` (${i.id})` : ''}: ${i.reason}`).join('; ')}`);
     }
     t = performance.now();
-    await refreshMetas();
+    // The list gains what was stored (metas kept from the import: no read of every meta).
+    const listed = state.metas.filter((m) => !metas.has(m.id));
+    state.metas = [...listed, ...metas.values()].sort((a, b) => b.t - a.t || (a.id < b.id ? 1 : -1));
+    resetList();
     p.meta += performance.now() - t;
     const ms = performance.now() - t0;
     return { imported: importer.imported(), issues, bytes: total, ms };

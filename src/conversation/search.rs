@@ -539,7 +539,9 @@ impl SearchIndex {
         if let Some(e) = self.convs.get_mut(slot as usize) {
             *e = Some(ConvEntry { id: id.into(), title, docs });
         }
-        if self.unsorted.len() > 4096 {
+        // Sorting merges the new terms into every sorted one: wait until the new ones are a fair
+        // share of them, so a bulk build sorts O(log n) times rather than once per 4096 terms.
+        if self.unsorted.len() > 4096.max(self.sorted.len() / 4) {
             self.sort_terms();
         }
         self.maybe_compact();

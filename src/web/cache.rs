@@ -1,10 +1,14 @@
 //! Exports for the conversation cache.
 //!
 //! IndexedDB itself is driven from JS (`www/library-db.js`): the edge here only turns stored
-//! strings into conversations and back, so every decision (merging captures, migrations,
-//! search, rendering, import) is the core's. Stored values are `{id, json}` for records (the
-//! [`ConversationRecord`] as JSON text: one string crosses the boundary, not an object tree)
-//! and plain objects for metas.
+//! records into conversations and back, so every decision (merging captures, migrations,
+//! search, rendering, import) is the core's. A stored record is the [`ConversationRecord`] as
+//! JSON, handed over as UTF-8 bytes (`Uint8Array`: one flat buffer crosses the boundary and is
+//! cloned into IndexedDB, no string decoding, no object tree); records written by earlier builds
+//! are JSON strings, and every function that reads a record takes both. Metas are plain objects.
+//! An import keeps each new conversation's own JSON text from the export as its record (no
+//! serialisation of what was just parsed) and extracts its search documents for the library's
+//! queue, indexed after the import's transactions committed.
 
 use std::collections::VecDeque;
 
