@@ -287,3 +287,35 @@ fn broken_zip_archives_fail_clearly() {
         let _ = zip_ids(&good[..cut]);
     }
 }
+
+#[test]
+fn raw_elements_parse_as_the_conversations_they_came_with() {
+    let generated = generate_export(6, 5, 3);
+    let doc = format!(
+        "\u{feff}[ {} , {{\"title\": 5}} ,\n{} ]",
+        &FIXTURE.trim()[1..FIXTURE.trim().len() - 1],
+        &generated[1..generated.len() - 1]
+    );
+    for size in [1, 5, 333, 1 << 20] {
+        let mut r = ExportReader::new();
+        let mut pairs = Vec::new();
+        let mut skipped = 0;
+        for c in doc.as_bytes().chunks(size) {
+            r.feed_raw_with(c, &mut |item, raw| match item {
+                Imported::Conversation(conv) => pairs.push((*conv, raw.to_vec())),
+                Imported::Skipped(_) => {
+                    assert!(raw.is_empty() || serde_json::from_slice::<Conversation>(raw).is_err());
+                    skipped += 1;
+                }
+            })
+            .expect("export");
+        }
+        assert_eq!((pairs.len(), skipped), (11, 1), "chunk size {size}");
+        for (conv, raw) in pairs {
+            assert_eq!(raw.first(), Some(&b'{'));
+            assert_eq!(raw.last(), Some(&b'}'));
+            let again: Conversation = serde_json::from_slice(&raw).expect("raw element");
+            assert_eq!(again, conv, "chunk size {size}");
+        }
+    }
+}

@@ -212,3 +212,26 @@ fn saved_index_loads_back() {
         }
     }
 }
+
+#[test]
+fn documents_extracted_ahead_index_the_same() {
+    use understudy::conversation::search::IndexDocs;
+    let mut convs = fixture();
+    convs.push(chat("garden", "Tomato garden", &["How deep should tomato seeds go?", "About 6 mm deep."]));
+    let direct = SearchIndex::build(&convs);
+    let mut queued = SearchIndex::new();
+    for c in &convs {
+        queued.upsert_docs(IndexDocs::of(c));
+    }
+    for q in ["tomato", "deep", "the", "lifetime", "gar", "sql", "python list"] {
+        assert_eq!(direct.search(q, 10), queued.search(q, 10), "query {q:?}");
+    }
+    assert_eq!(direct.stats(), queued.stats());
+    // Re-queuing unchanged documents keeps them; a changed title re-indexes the title only.
+    let mut renamed = IndexDocs::of(&convs[5]);
+    renamed.title = "Potato patch".into();
+    queued.upsert_docs(renamed);
+    check(&queued, "potato", &["garden"]);
+    check(&queued, "tomato seeds", &["garden"]);
+    assert_eq!(queued.stats().messages, direct.stats().messages);
+}

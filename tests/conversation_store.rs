@@ -4,8 +4,9 @@ use serde_json::{Value, json};
 use understudy::conversation::model::{Conversation, Message, Role};
 use understudy::conversation::store::{
     ConversationMeta, ConversationRecord, ConversationStore, MemoryConversationStore, MigrationError,
-    SCHEMA_VERSION, migrate_meta, migrate_record,
+    SCHEMA_VERSION, migrate_meta, migrate_record, raw_record_bytes, read_record, record_bytes,
 };
+use understudy::conversation::{ExportReader, Imported};
 
 const FIXTURE: &str = include_str!("fixtures/export/conversations.json");
 
@@ -135,4 +136,77 @@ fn memory_store_lists_newest_first_with_paging() {
     s.delete_all().expect("delete all");
     assert_eq!(s.count(), Ok(0));
     assert!(page(&s, 0, 10).is_empty());
+}
+
+/// Reads stored record bytes; `Ok((id, source, conversation source, messages))` or `Err(())`.
+type Read = Result<(String, Option<String>, Option<String>, usize), ()>;
+
+fn check_read(input: &[u8], expect: Read) {
+    let got = read_record(input).map(|r| {
+        let n = r.conversation.message_count();
+        (r.id, r.source, r.conversation.source, n)
+    });
+    match expect {
+        Ok(e) => assert_eq!(got, Ok(e), "{}", String::from_utf8_lossy(input)),
+        Err(()) => assert!(got.is_err(), "{}", String::from_utf8_lossy(input)),
+    }
+}
+
+#[test]
+fn stored_records_are_read_in_every_form() {
+    let c = &fixture()[0];
+    let full = serde_json::to_string(c).expect("json");
+    let raw = first_raw();
+    let raw = raw.as_str();
+    let s = |x: &str| Some(x.to_string());
+    let cases: Vec<(Vec<u8>, Read)> = vec![
+        // Current records as this build writes them.
+        (record_bytes(c), Ok((c.id.clone(), None, None, 9))),
+        // An imported conversation kept as the export wrote it, its source beside it.
+        (raw_record_bytes(c, raw.as_bytes()), Ok((c.id.clone(), s("export"), s("export"), 9))),
+        // v2 records written by earlier builds (JSON text).
+        (
+            format!(r#"{{"version":2,"id":"{}","source":"capture","conversation":{full}}}"#, c.id)
+                .into_bytes(),
+            Ok((c.id.clone(), s("capture"), s("capture"), 9)),
+        ),
+        // v1 (no version): migrated, source unknown.
+        (
+            format!(r#"{{"id":"{}","conversation":{full}}}"#, c.id).into_bytes(),
+            Ok((c.id.clone(), s("unknown"), s("unknown"), 9)),
+        ),
+        // A record whose id field is missing takes the conversation's.
+        (format!(r#"{{"version":2,"conversation":{full}}}"#).into_bytes(), Ok((c.id.clone(), None, None, 9))),
+        // Odd field types fall back to the migration path, which is lenient where it can be.
+        (
+            format!(r#"{{"version":2,"id":5,"source":7,"conversation":{full}}}"#).into_bytes(),
+            Ok((c.id.clone(), None, None, 9)),
+        ),
+        (br#"{"version":3,"id":"a","conversation":{"id":"a"}}"#.to_vec(), Err(())),
+        (br#"{"version":2,"id":"a"}"#.to_vec(), Err(())),
+        (b"not json".to_vec(), Err(())),
+        (Vec::new(), Err(())),
+    ];
+    for (input, expect) in cases {
+        check_read(&input, expect);
+    }
+    // Every form reads back as the same conversation.
+    let a = read_record(&record_bytes(c)).expect("current").conversation;
+    let mut b = read_record(&raw_record_bytes(c, raw.as_bytes())).expect("raw").conversation;
+    b.source = None;
+    assert_eq!(a.nodes, b.nodes);
+    assert_eq!((a.title, a.update_time), (b.title, b.update_time));
+}
+
+/// The first conversation of the fixture export, exactly as the export has its text.
+fn first_raw() -> String {
+    let mut r = ExportReader::new();
+    let mut first = None;
+    r.feed_raw_with(FIXTURE.as_bytes(), &mut |item, raw| {
+        if first.is_none() && matches!(item, Imported::Conversation(_)) {
+            first = Some(String::from_utf8_lossy(raw).into_owned());
+        }
+    })
+    .expect("fixture");
+    first.expect("a conversation")
 }

@@ -2,14 +2,19 @@
 // rows exist), opens one (Markdown subset built as DOM nodes: model text is data, never HTML),
 // searches all of them (the core's index, saved in IndexedDB), imports the official export
 // (streamed in chunks through the core) and exports Markdown, JSON or HTML.
+// An import stores its conversations first (the import is done when they are committed); their
+// search documents wait in the index's queue and are indexed in slices while the page is idle,
+// then the index is saved. Until then the saved index is marked stale, so a tab closed early
+// makes the next library open rebuild it.
 // Stable hooks: [data-testid="understudy-library-continue"] on an opened conversation sends
 // {type: 'rescue.continue', conversation_id}; `window.understudyLibrary` is for tests and benchmarks.
 import init, * as core from '../pkg/understudy.js';
-import { openCache, QuotaError } from './library-db.js';
+import { MIN_FREE, openCache, QuotaError, recordText, storageLeft } from './library-db.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
 const CHUNK = 1 << 20; // small enough that no task blocks the page for long
+const TX_BYTES = 4 << 20; // an import's transaction holds about this much of the file
 const PREFS_KEY = 'understudy.preferences';
 const STATUS_KEY = 'understudy.cache.status';
 const $ = (id) => document.getElementById(id);
@@ -203,16 +208,16 @@ export function renderMarkdown(text) {
 // ---------- one conversation ----------
 async function openConversation(id) {
   state.openId = id;
-  const json = await db.getJson(id);
+  const record = await db.getRecord(id);
   if (state.openId !== id) return;
   const view = $('view');
   view.replaceChildren();
-  if (!json) {
+  if (record == null) {
     view.append(el('p', { class: 'muted', text: 'This conversation is no longer cached.' }));
     return;
   }
   // With the answers Understudy kept from other providers (branches), each marked.
-  const v = core.rescueBranchView ? core.rescueBranchView(json) : core.cacheView(json);
+  const v = core.rescueBranchView(recordText(record));
   const title = el('h1', { text: v.title, 'data-testid': 'understudy-library-title' });
   const sub = el('p', { class: 'muted', text: [dateOf(v.update_time), v.model, v.incomplete ? 'incomplete: the answer was still arriving when saved' : null].filter(Boolean).join(' · ') });
   const actions = el('div', { class: 'actions' });
@@ -315,8 +320,8 @@ function scheduleSave(covered = []) {
 
 async function loadIndex() {
   let library = null;
-  const bytes = await db.loadIndex();
-  if (bytes) {
+  const [bytes, stale] = await Promise.all([db.loadIndex(), db.indexStale()]);
+  if (bytes && !stale) {
     try {
       library = core.Library.fromBytes(bytes);
     } catch (error) {
@@ -324,20 +329,76 @@ async function loadIndex() {
     }
   }
   let covered;
+  const rebuilt = !library;
   if (!library) {
     library = new core.Library();
     covered = await db.dirtyIds();
-    for (const json of await db.allJsons()) library.upsertRecord(json);
+    for (const record of await db.allRecords()) {
+      try {
+        library.upsertRecord(record);
+      } catch (error) {
+        console.warn('Understudy: unreadable cached record', error);
+      }
+    }
   } else {
     covered = await db.dirtyIds();
     for (const id of covered) {
-      const json = await db.getJson(id);
-      if (json) library.upsertRecord(json);
+      const record = await db.getRecord(id);
+      if (record != null) library.upsertRecord(record);
       else library.remove(id);
     }
   }
-  if (covered.length || !bytes) await db.saveIndex(library.toBytes(), covered);
+  if (covered.length || rebuilt) {
+    // The index works from memory even when it cannot be saved (e.g. the storage is full).
+    await db.saveIndex(library.toBytes(), covered, { complete: rebuilt }).catch((e) => console.warn('Understudy: search index not saved', e));
+  }
   document.body.dataset.searchReady = '1';
+  return library;
+}
+
+// Imports in progress (the indexer waits for them: the import's writes come first).
+let importing = 0;
+let indexing = null;
+const indexStatus = $('index-status');
+
+/**
+ * Indexes the queued import documents in slices of about 25 ms (the page stays responsive),
+ * then saves the index; resolves when the index covers everything imported and is saved.
+ */
+function drainIndex() {
+  indexing ??= (async () => {
+    const library = await state.indexReady;
+    document.body.dataset.indexing = '1';
+    try {
+      for (;;) {
+        if (importing > 0) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        if (library.pending() === 0) break;
+        const t0 = performance.now();
+        while (library.pending() > 0 && performance.now() - t0 < 25) library.indexPending(4);
+        indexStatus.textContent = library.pending() ? `Indexing for search: ${library.pending()} conversations left` : '';
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      indexStatus.textContent = '';
+      if (library !== (await state.indexReady)) return; // everything was deleted meanwhile
+      await db.saveIndex(library.toBytes(), [], { complete: true });
+      if (state.hits) runSearch();
+    } catch (e) {
+      banner(`Cannot save the search index: ${e.message}`);
+    } finally {
+      indexing = null;
+      delete document.body.dataset.indexing;
+    }
+  })();
+  return indexing;
+}
+
+/** The search index once it covers every import (for tests and benchmarks). */
+async function indexed() {
+  const library = await state.indexReady;
+  while (importing > 0 || library.pending() > 0 || indexing) await (indexing ?? drainIndex());
   return library;
 }
 
@@ -346,25 +407,61 @@ const progressRow = $('progress-row');
 const progress = $('import-progress');
 const importStatus = $('import-status');
 
-/** Imports files (JSON, split JSON or the zip); returns {imported, issues, bytes, ms}. */
+/**
+ * Imports files (JSON, split JSON or the zip); returns {imported, issues, bytes, ms} once every
+ * conversation is stored (the search index catches up right after, see drainIndex). `profile`
+ * (an object) receives the time spent per stage: read, feed (parse in the core), store (merge
+ * and hand the records to IndexedDB), commit (waiting for the browser to commit), meta.
+ */
 async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
-  const library = await state.indexReady;
+  await state.indexReady;
   const importer = new core.Importer();
   const total = files.reduce((s, f) => s + f.size, 0);
   let read = 0;
   const t0 = performance.now();
+  const p = profile ?? {};
+  for (const k of ['read', 'feed', 'store', 'commit', 'meta']) p[k] ??= 0;
+  if (profile) p.stages ??= {};
   // At most two transactions in flight: the browser commits one while the next chunk is parsed.
   let inflight = Promise.resolve();
-  const known = new Set((await db.allMetas()).map((m) => m.id));
-  const store = async () => {
-    const { committed } = await db.importPending(importer, library, known);
-    await inflight;
-    inflight = committed;
-  };
+  importing++;
   progressRow.hidden = false;
   progress.value = 0;
   document.body.dataset.importing = '1';
+  const metas = new Map(); // id -> meta of what this import stored
+  let unstored = 0; // bytes fed since the last transaction
+  const store = async () => {
+    let t = performance.now();
+    unstored = 0;
+    const { committed, batch, conflicts, stored } = await db.importPending(importer, known, p.stages);
+    for (const m of stored) metas.set(m.id, m);
+    p.store += performance.now() - t;
+    t = performance.now();
+    await inflight;
+    p.commit += performance.now() - t;
+    // The search documents join the index queue once their records are committed; a
+    // conversation a capture stored meanwhile is merged, and its merged copy queued after.
+    inflight = committed.then(
+      async () => {
+        const library = await state.indexReady;
+        if (batch) library.queue(batch);
+        for (const record of await db.mergeImported(conflicts)) library.queueRecord(record);
+      },
+      (error) => {
+        batch?.free();
+        throw error;
+      },
+    );
+  };
+  // Ids listed when the import starts: their stored copies are read and merged; any other id is
+  // added only if still absent (see importPending), so this list needs no extra read.
+  const known = new Set(state.metas.map((m) => m.id));
   try {
+    // Refused up front when the browser says there is no room for it (the records take about
+    // the size of the file): better than stopping half-way.
+    const left = await storageLeft();
+    if (left < MIN_FREE + total) throw new QuotaError(`${Math.max(0, left / 1e6).toFixed(1)} MB free, the import needs about ${(total / 1e6).toFixed(1)} MB`);
+    await db.markIndexStale();
     for (const file of files) {
       const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
       if (head[0] === 0x50 && head[1] === 0x4b) {
@@ -377,14 +474,13 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
           let t = performance.now();
           const buf = await next;
           if (at + chunk < file.size) next = file.slice(at + chunk, at + 2 * chunk).arrayBuffer();
-          if (profile) profile.read += performance.now() - t;
+          p.read += performance.now() - t;
           t = performance.now();
           importer.feed(new Uint8Array(buf));
-          if (profile) profile.feed += performance.now() - t;
+          p.feed += performance.now() - t;
           read += buf.byteLength;
-          t = performance.now();
-          await store();
-          if (profile) profile.store += performance.now() - t;
+          unstored += buf.byteLength;
+          if (unstored >= TX_BYTES) await store();
           progress.value = total ? read / total : 1;
           importStatus.textContent = `Importing ${file.name}: ${Math.round((100 * read) / Math.max(1, total))}% (${importer.imported()} conversations)`;
         }
@@ -392,27 +488,41 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
         await store();
       }
     }
+    let t = performance.now();
     await inflight;
+    p.commit += performance.now() - t;
     const issues = importer.issues();
-    const ms = performance.now() - t0;
     progress.value = 1;
     importStatus.textContent = `Imported ${importer.imported()} conversations` + (issues.length ? `; ${issues.length} malformed entr${issues.length === 1 ? 'y' : 'ies'} skipped` : '') + '.';
     if (issues.length) {
       banner(`Skipped ${issues.length} malformed entr${issues.length === 1 ? 'y' : 'ies'}: ${issues.slice(0, 3).map((i) => `#${i.index}${i.id ? ` (${i.id})` : ''}: ${i.reason}`).join('; ')}`);
     }
-    await db.saveIndex(library.toBytes());
-    await refreshMetas();
+    t = performance.now();
+    // The list gains what was stored (metas kept from the import: no read of every meta).
+    const listed = state.metas.filter((m) => !metas.has(m.id));
+    state.metas = [...listed, ...metas.values()].sort((a, b) => b.t - a.t || (a.id < b.id ? 1 : -1));
+    resetList();
+    p.meta += performance.now() - t;
+    const ms = performance.now() - t0;
     return { imported: importer.imported(), issues, bytes: total, ms };
   } catch (error) {
-    const text = error instanceof QuotaError || error?.name === 'QuotaExceededError'
-      ? 'The import stopped: the browser storage for the extension is full.'
+    const quota = error instanceof QuotaError || error?.name === 'QuotaExceededError';
+    const text = quota
+      ? `The import stopped: the browser storage for the extension is full (${error.message}). Free some space (or delete cached conversations) and import again.`
       : `The import failed: ${error?.message ?? error}`;
     banner(text);
     importStatus.textContent = text;
+    if (quota) {
+      await ext.storage.local.set({ [STATUS_KEY]: { quota_error: text, at: Date.now() } }).catch(() => {});
+    }
+    await inflight.catch(() => {});
+    await refreshMetas().catch(() => {});
     throw error;
   } finally {
+    importing--;
     delete document.body.dataset.importing;
     importer.free();
+    drainIndex();
   }
 }
 
@@ -435,11 +545,11 @@ function download(name, text, type) {
 const TYPES = { markdown: ['md', 'text/markdown'], json: ['json', 'application/json'], html: ['html', 'text/html'] };
 
 async function exportIds(ids, format) {
-  const jsons = ids ? await db.getJsons(ids) : await db.allJsons();
-  if (jsons.length === 0) return banner('Nothing to export.');
-  const text = core.cacheExport(jsons, format);
+  const records = ids ? await db.getRecords(ids) : await db.allRecords();
+  if (records.length === 0) return banner('Nothing to export.');
+  const text = core.cacheExport(records, format);
   const [extName, type] = TYPES[format];
-  const name = jsons.length === 1 && ids?.length === 1 ? `${ids[0]}.${extName}` : format === 'json' ? 'conversations.json' : `understudy-export.${extName}`;
+  const name = records.length === 1 && ids?.length === 1 ? `${ids[0]}.${extName}` : format === 'json' ? 'conversations.json' : `understudy-export.${extName}`;
   download(name, text, type);
   return text;
 }
@@ -515,7 +625,7 @@ window.understudyLibrary = {
   }),
   core,
   get db() { return db; },
-  index: () => state.indexReady,
+  index: indexed,
   importFiles,
   exportIds,
   renderMarkdown,

@@ -134,7 +134,17 @@ impl ExportReader {
 
     /// Feeds the next chunk; every element completed by it goes to `out`. Returns a fatal error
     /// if the document is not an export (then further input is ignored).
-    pub fn feed_with(&mut self, mut chunk: &[u8], out: &mut impl FnMut(Imported)) -> Result<(), ImportError> {
+    pub fn feed_with(&mut self, chunk: &[u8], out: &mut impl FnMut(Imported)) -> Result<(), ImportError> {
+        self.feed_raw_with(chunk, &mut |item, _| out(item))
+    }
+
+    /// Like [`ExportReader::feed_with`], and also hands over the element's own bytes (the JSON
+    /// text of the conversation, exactly as the export has it; empty for skipped elements).
+    pub fn feed_raw_with(
+        &mut self,
+        mut chunk: &[u8],
+        out: &mut impl FnMut(Imported, &[u8]),
+    ) -> Result<(), ImportError> {
         self.consumed += chunk.len() as u64;
         if let Some(e) = &self.error {
             return Err(e.clone());
@@ -186,11 +196,14 @@ impl ExportReader {
                         }
                         b',' => {
                             // An empty element (`[,` or `,,`): report it and move on.
-                            out(Imported::Skipped(ImportIssue {
-                                index: self.index,
-                                id: None,
-                                reason: "empty array element".into(),
-                            }));
+                            out(
+                                Imported::Skipped(ImportIssue {
+                                    index: self.index,
+                                    id: None,
+                                    reason: "empty array element".into(),
+                                }),
+                                &[],
+                            );
                             self.index += 1;
                             i += 1;
                         }
@@ -279,7 +292,7 @@ impl ExportReader {
 
     /// Scans `chunk[start..]` for the end of the current element; returns where scanning
     /// stopped. Completed elements are parsed and sent to `out`.
-    fn scan_element(&mut self, chunk: &[u8], start: usize, out: &mut impl FnMut(Imported)) -> usize {
+    fn scan_element(&mut self, chunk: &[u8], start: usize, out: &mut impl FnMut(Imported, &[u8])) -> usize {
         let mut i = start;
         let n = chunk.len();
         let mut depth = self.depth;
@@ -349,7 +362,7 @@ impl ExportReader {
                     &self.buf
                 };
                 let item = parse_element(self.index, element);
-                out(item);
+                out(item, element.trim_ascii());
                 self.index += 1;
                 self.buf.clear();
                 if self.buf.capacity() > 16 << 20 {

@@ -269,6 +269,35 @@ struct ConvEntry {
     docs: Vec<u32>,
 }
 
+/// What the index keeps of one conversation: its id, title and the text of each visible
+/// message of its main line, extracted ahead of time so indexing can happen later (off the
+/// import's critical path) without keeping the whole conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndexDocs {
+    /// The conversation id.
+    pub id: String,
+    /// The title (empty if none).
+    pub title: String,
+    /// `(message id, text)` of each visible message with text, in main-line order.
+    pub docs: Vec<(String, Box<str>)>,
+}
+
+impl IndexDocs {
+    /// The documents of a conversation, as [`SearchIndex::upsert`] would index them.
+    pub fn of(conv: &Conversation) -> IndexDocs {
+        let mut text = String::new();
+        let docs = main_line(conv)
+            .into_iter()
+            .filter_map(|m| {
+                text.clear();
+                m.content.append_text(&mut text);
+                (!text.is_empty()).then(|| (m.id.clone(), Box::<str>::from(text.as_str())))
+            })
+            .collect();
+        IndexDocs { id: conv.id.clone(), title: conv.title.clone().unwrap_or_default(), docs }
+    }
+}
+
 /// One search result: a conversation, its best message and a highlighted snippet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
@@ -390,10 +419,31 @@ impl SearchIndex {
     /// capture that upserts the same conversation while a reply streams only re-indexes the
     /// message that grew.
     pub fn upsert(&mut self, conv: &Conversation) {
-        let title: Box<str> = conv.title.as_deref().unwrap_or("").into();
+        let mut text = String::new();
+        let docs = main_line(conv).into_iter().filter_map(|m| {
+            text.clear();
+            m.content.append_text(&mut text);
+            (!text.is_empty()).then(|| (m.id.as_str(), Box::<str>::from(text.as_str())))
+        });
+        self.upsert_parts(&conv.id, conv.title.as_deref().unwrap_or(""), docs);
+    }
+
+    /// Adds or replaces a conversation from texts extracted earlier (see [`IndexDocs`]).
+    pub fn upsert_docs(&mut self, docs: IndexDocs) {
+        let IndexDocs { id, title, docs } = docs;
+        self.upsert_parts(&id, &title, docs.into_iter());
+    }
+
+    fn upsert_parts<M: AsRef<str>>(
+        &mut self,
+        id: &str,
+        title: &str,
+        messages: impl Iterator<Item = (M, Box<str>)>,
+    ) {
+        let title: Box<str> = title.into();
         let mut buf = String::new();
         let mut ids = std::mem::take(&mut self.scratch);
-        let (slot, mut old_docs, title_changed) = match self.conv_slots.get(conv.id.as_str()).copied() {
+        let (slot, mut old_docs, title_changed) = match self.conv_slots.get(id).copied() {
             Some(slot) => match self.convs.get_mut(slot as usize).and_then(Option::take) {
                 Some(old) => {
                     let changed = old.title != title;
@@ -414,7 +464,7 @@ impl SearchIndex {
             None => {
                 let slot = self.convs.len() as u32;
                 self.convs.push(None);
-                self.conv_slots.insert(conv.id.as_str().into(), slot);
+                self.conv_slots.insert(id.into(), slot);
                 (slot, Vec::new(), true)
             }
         };
@@ -436,10 +486,8 @@ impl SearchIndex {
             }
         }
         let mut docs = Vec::new();
-        let mut text = String::new();
-        for m in main_line(conv) {
-            text.clear();
-            m.content.append_text(&mut text);
+        for (message_id, text) in messages {
+            let message_id = message_id.as_ref();
             if text.is_empty() {
                 continue;
             }
@@ -448,7 +496,7 @@ impl SearchIndex {
                 self.docs
                     .get(d as usize)
                     .and_then(Option::as_ref)
-                    .is_some_and(|doc| *doc.message_id == *m.id && *doc.text == *text)
+                    .is_some_and(|doc| *doc.message_id == *message_id && doc.text == text)
             });
             if let Some(p) = same {
                 docs.push(old_docs.swap_remove(p));
@@ -479,7 +527,7 @@ impl SearchIndex {
             }
             self.doc_conv.push(slot);
             self.doc_len.push(len);
-            self.docs.push(Some(Doc { len, message_id: m.id.as_str().into(), text: text.as_str().into() }));
+            self.docs.push(Some(Doc { len, message_id: message_id.into(), text }));
             self.live_docs += 1;
             self.total_len += u64::from(len);
             docs.push(doc);
@@ -489,9 +537,11 @@ impl SearchIndex {
         }
         self.scratch = ids;
         if let Some(e) = self.convs.get_mut(slot as usize) {
-            *e = Some(ConvEntry { id: conv.id.as_str().into(), title, docs });
+            *e = Some(ConvEntry { id: id.into(), title, docs });
         }
-        if self.unsorted.len() > 4096 {
+        // Sorting merges the new terms into every sorted one: wait until the new ones are a fair
+        // share of them, so a bulk build sorts O(log n) times rather than once per 4096 terms.
+        if self.unsorted.len() > 4096.max(self.sorted.len() / 4) {
             self.sort_terms();
         }
         self.maybe_compact();

@@ -169,6 +169,72 @@ pub fn migrate_record(v: Value) -> Result<ConversationRecord, MigrationError> {
     Ok(ConversationRecord { version: SCHEMA_VERSION, id, source, conversation })
 }
 
+/// A current-version record read with one typed pass (no intermediate JSON tree).
+#[derive(Deserialize)]
+struct FastRecord {
+    #[serde(default)]
+    version: Option<u32>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    conversation: Conversation,
+}
+
+/// Reads a stored record (JSON text as UTF-8 bytes) of any known version. Records of the
+/// current version are read in one typed pass; anything else goes through [`migrate_record`].
+/// The conversation inherits the record's `source` when it has none of its own (an imported
+/// conversation is stored as the export wrote it, with the source beside it).
+pub fn read_record(bytes: &[u8]) -> Result<ConversationRecord, MigrationError> {
+    let mut rec = match serde_json::from_slice::<FastRecord>(bytes) {
+        Ok(FastRecord { version: Some(SCHEMA_VERSION), id, source, conversation }) => ConversationRecord {
+            version: SCHEMA_VERSION,
+            id: id.unwrap_or_else(|| conversation.id.clone()),
+            source,
+            conversation,
+        },
+        _ => {
+            let v: Value =
+                serde_json::from_slice(bytes).map_err(|e| MigrationError::Malformed(e.to_string()))?;
+            migrate_record(v)?
+        }
+    };
+    if rec.conversation.source.is_none() {
+        rec.conversation.source.clone_from(&rec.source);
+    }
+    Ok(rec)
+}
+
+/// The stored form of a conversation: the current [`ConversationRecord`] as JSON bytes.
+pub fn record_bytes(conv: &Conversation) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct RecordRef<'a> {
+        version: u32,
+        id: &'a str,
+        source: &'a Option<String>,
+        conversation: &'a Conversation,
+    }
+    let rec = RecordRef { version: SCHEMA_VERSION, id: &conv.id, source: &conv.source, conversation: conv };
+    // Serialising our own model cannot fail: every map key is a string.
+    serde_json::to_vec(&rec).unwrap_or_default()
+}
+
+/// The stored form of a conversation kept exactly as an export wrote it (`raw`, one JSON
+/// object that parses as `conv`): the record is assembled around the raw text, so an import
+/// never serialises what it just parsed. `conv.source` names the source (else `"export"`).
+pub fn raw_record_bytes(conv: &Conversation, raw: &[u8]) -> Vec<u8> {
+    let id = serde_json::to_string(&conv.id).unwrap_or_default();
+    let source = serde_json::to_string(conv.source.as_deref().unwrap_or("export")).unwrap_or_default();
+    let mut out = Vec::with_capacity(raw.len() + id.len() + source.len() + 64);
+    out.extend_from_slice(
+        format!("{{\"version\":{SCHEMA_VERSION},\"id\":{id},\"source\":{source},\"conversation\":")
+            .as_bytes(),
+    );
+    out.extend_from_slice(raw);
+    out.push(b'}');
+    out
+}
+
 /// Storage of cached conversations (IndexedDB in the extension, memory in tests).
 pub trait ConversationStore {
     /// The conversation with this id, if stored.

@@ -1,18 +1,26 @@
 //! Exports for the conversation cache.
 //!
 //! IndexedDB itself is driven from JS (`www/library-db.js`): the edge here only turns stored
-//! strings into conversations and back, so every decision (merging captures, migrations,
-//! search, rendering, import) is the core's. Stored values are `{id, json}` for records (the
-//! [`ConversationRecord`] as JSON text: one string crosses the boundary, not an object tree)
-//! and plain objects for metas.
+//! records into conversations and back, so every decision (merging captures, migrations,
+//! search, rendering, import) is the core's. A stored record is the [`ConversationRecord`] as
+//! JSON, handed over as UTF-8 bytes (`Uint8Array`: one flat buffer crosses the boundary and is
+//! cloned into IndexedDB, no string decoding, no object tree); records written by earlier builds
+//! are JSON strings, and every function that reads a record takes both. Metas are plain objects.
+//! An import keeps each new conversation's own JSON text from the export as its record (no
+//! serialisation of what was just parsed) and extracts its search documents for the library's
+//! queue, indexed after the import's transactions committed.
+
+use std::collections::VecDeque;
 
 use serde::Serialize;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::interop::{from_js, to_js};
 use crate::conversation::capture::{self, Capture};
 use crate::conversation::export::{ExportReader, ImportIssue, Imported, read_zip};
 use crate::conversation::render::{self, Format};
+use crate::conversation::search::IndexDocs;
 use crate::conversation::store::{self, ConversationMeta, ConversationRecord, SCHEMA_VERSION};
 use crate::conversation::{Conversation, SearchIndex, main_line};
 
@@ -26,9 +34,37 @@ pub fn cache_schema_version() -> u32 {
     SCHEMA_VERSION
 }
 
-fn read_record(json: &str) -> Result<ConversationRecord, JsError> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(err)?;
-    store::migrate_record(v).map_err(err)
+/// The bytes of a stored record: UTF-8 bytes (`Uint8Array`, what this version stores) or the
+/// JSON string earlier versions stored.
+fn record_input(v: &JsValue) -> Result<Vec<u8>, JsError> {
+    if let Some(b) = v.dyn_ref::<js_sys::Uint8Array>() {
+        return Ok(b.to_vec());
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(s.into_bytes());
+    }
+    Err(JsError::new("a stored record is a string or a Uint8Array"))
+}
+
+fn read_record(v: &JsValue) -> Result<ConversationRecord, JsError> {
+    store::read_record(&record_input(v)?).map_err(err)
+}
+
+fn set(o: &js_sys::Object, k: &str, v: &JsValue) -> Result<(), JsError> {
+    js_sys::Reflect::set(o, &JsValue::from_str(k), v)
+        .map(drop)
+        .map_err(|_| JsError::new("cannot build a result"))
+}
+
+/// `{id, data, meta, changed}`: the record as UTF-8 bytes (a `Uint8Array` copied out of the
+/// Wasm memory: no string decoding, no deep object for IndexedDB to clone).
+fn stored_bytes(conv: &Conversation, data: &[u8], changed: bool) -> Result<JsValue, JsError> {
+    let o = js_sys::Object::new();
+    set(&o, "id", &JsValue::from_str(&conv.id))?;
+    set(&o, "data", &js_sys::Uint8Array::from(data).into())?;
+    set(&o, "meta", &to_js(&ConversationMeta::of(conv))?)?;
+    set(&o, "changed", &JsValue::from_bool(changed))?;
+    Ok(o.into())
 }
 
 /// One record ready to store: its key, the record JSON and its meta.
@@ -40,18 +76,9 @@ struct Stored<'a> {
     changed: bool,
 }
 
-/// A [`ConversationRecord`] by reference: the same JSON without cloning the tree.
-#[derive(Serialize)]
-struct RecordRef<'a> {
-    version: u32,
-    id: &'a str,
-    source: &'a Option<String>,
-    conversation: &'a Conversation,
-}
-
+/// `{id, json, meta, changed}` (the record as a JSON string).
 fn stored(conv: &Conversation, changed: bool) -> Result<JsValue, JsError> {
-    let rec = RecordRef { version: SCHEMA_VERSION, id: &conv.id, source: &conv.source, conversation: conv };
-    let json = serde_json::to_string(&rec).map_err(err)?;
+    let json = String::from_utf8(store::record_bytes(conv)).map_err(err)?;
     to_js(&Stored { id: &conv.id, json, meta: ConversationMeta::of(conv), changed })
 }
 
@@ -62,22 +89,53 @@ pub fn cache_capture_key(capture: JsValue) -> Result<String, JsError> {
     c.key().map_err(err)
 }
 
+fn apply(stored: &JsValue, capture: JsValue, now_s: f64) -> Result<(Conversation, bool), JsError> {
+    let c: Capture = from_js(capture)?;
+    let existing = if stored.is_undefined() || stored.is_null() {
+        None
+    } else {
+        Some(read_record(stored)?.conversation)
+    };
+    capture::apply(existing, &c, now_s).map_err(err)
+}
+
 /// Applies a capture to the stored record JSON (or `undefined`); returns `{id, json, meta, changed}`.
 #[wasm_bindgen(js_name = cacheApply)]
 pub fn cache_apply(stored_json: Option<String>, capture: JsValue, now_s: f64) -> Result<JsValue, JsError> {
-    let c: Capture = from_js(capture)?;
-    let existing = match stored_json {
-        Some(j) => Some(read_record(&j)?.conversation),
-        None => None,
-    };
-    let (conv, changed) = capture::apply(existing, &c, now_s).map_err(err)?;
+    let record = stored_json.map_or(JsValue::UNDEFINED, |s| JsValue::from_str(&s));
+    let (conv, changed) = apply(&record, capture, now_s)?;
     stored(&conv, changed)
+}
+
+/// Applies a capture to a stored record (`Uint8Array`, JSON string, or `undefined`); returns
+/// `{id, data, meta, changed}` with the record as UTF-8 bytes (what the cache stores). When
+/// nothing changed, `data` is empty: there is nothing to write.
+#[wasm_bindgen(js_name = cacheApplyRecord)]
+pub fn cache_apply_record(stored: JsValue, capture: JsValue, now_s: f64) -> Result<JsValue, JsError> {
+    let (conv, changed) = apply(&stored, capture, now_s)?;
+    let data = if changed { store::record_bytes(&conv) } else { Vec::new() };
+    stored_bytes(&conv, &data, changed)
+}
+
+/// Merges an imported record (`incoming`) into the stored one; returns `{id, data, meta,
+/// changed}` (`data` empty when nothing changed). For an import that found the conversation
+/// stored by a capture in the meantime.
+#[wasm_bindgen(js_name = cacheMergeRecords)]
+pub fn cache_merge_records(stored: JsValue, incoming: JsValue) -> Result<JsValue, JsError> {
+    let mut conv = read_record(&stored)?.conversation;
+    let other = read_record(&incoming)?.conversation;
+    if conv.id != other.id {
+        return Err(JsError::new("the records belong to different conversations"));
+    }
+    let changed = conv.merge(&other);
+    let data = if changed { store::record_bytes(&conv) } else { Vec::new() };
+    stored_bytes(&conv, &data, changed)
 }
 
 /// Migrates a stored record of any earlier version; returns `{id, json, meta, changed}`.
 #[wasm_bindgen(js_name = cacheMigrateRecord)]
-pub fn cache_migrate_record(json: &str) -> Result<JsValue, JsError> {
-    let rec = read_record(json)?;
+pub fn cache_migrate_record(json: JsValue) -> Result<JsValue, JsError> {
+    let rec = read_record(&json)?;
     stored(&rec.conversation, true)
 }
 
@@ -109,10 +167,11 @@ struct View {
     messages: Vec<ViewMessage>,
 }
 
-/// The conversation as the user saw it (main line, visible messages), for display.
+/// The conversation as the user saw it (main line, visible messages), for display. `record` is
+/// a stored record (`Uint8Array` or JSON string).
 #[wasm_bindgen(js_name = cacheView)]
-pub fn cache_view(json: &str) -> Result<JsValue, JsError> {
-    let conv = read_record(json)?.conversation;
+pub fn cache_view(record: JsValue) -> Result<JsValue, JsError> {
+    let conv = read_record(&record)?.conversation;
     let messages = main_line(&conv)
         .into_iter()
         .map(|m| ViewMessage {
@@ -135,12 +194,12 @@ pub fn cache_view(json: &str) -> Result<JsValue, JsError> {
     })
 }
 
-/// Renders stored records as one document: `markdown`, `json` (an official-export array) or `html`.
+/// Renders stored records (`Uint8Array`s or JSON strings) as one document: `markdown`, `json` (an official-export array) or `html`.
 #[wasm_bindgen(js_name = cacheExport)]
-pub fn cache_export(jsons: Vec<String>, format: &str) -> Result<String, JsError> {
+pub fn cache_export(records: Vec<JsValue>, format: &str) -> Result<String, JsError> {
     let format = Format::parse(format).ok_or_else(|| JsError::new("unknown export format"))?;
     let convs =
-        jsons.iter().map(|j| read_record(j).map(|r| r.conversation)).collect::<Result<Vec<_>, _>>()?;
+        records.iter().map(|j| read_record(j).map(|r| r.conversation)).collect::<Result<Vec<_>, _>>()?;
     Ok(match format {
         Format::Json => render::to_json(&convs),
         Format::Markdown => convs.iter().map(render::to_markdown).collect::<Vec<_>>().join("\n\n---\n\n"),
@@ -179,10 +238,28 @@ struct Hit {
     score: f32,
 }
 
-/// The library's search index, kept in the page and saved to IndexedDB as bytes.
+/// Index documents read by an [`Importer`] and not yet indexed: handed to the library once
+/// the transaction that stored them committed (so nothing that failed to store is searchable).
+#[wasm_bindgen]
+pub struct IndexBatch {
+    docs: Vec<IndexDocs>,
+}
+
+#[wasm_bindgen]
+impl IndexBatch {
+    /// Conversations in the batch.
+    pub fn size(&self) -> usize {
+        self.docs.len()
+    }
+}
+
+/// The library's search index, kept in the page and saved to IndexedDB as bytes. Imports queue
+/// their documents ([`Library::queue`]); [`Library::index_pending`] indexes them in slices, so
+/// the page stays responsive and the import does not wait for the index.
 #[wasm_bindgen]
 pub struct Library {
     index: SearchIndex,
+    pending: VecDeque<IndexDocs>,
 }
 
 impl Default for Library {
@@ -196,13 +273,13 @@ impl Library {
     /// An empty index.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Library {
-        Library { index: SearchIndex::new() }
+        Library { index: SearchIndex::new(), pending: VecDeque::new() }
     }
 
     /// Loads a saved index; throws if the bytes are not a valid index (then rebuild).
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Library, JsError> {
-        Ok(Library { index: SearchIndex::from_bytes(bytes).map_err(err)? })
+        Ok(Library { index: SearchIndex::from_bytes(bytes).map_err(err)?, pending: VecDeque::new() })
     }
 
     /// The index in its saved form.
@@ -211,19 +288,51 @@ impl Library {
         self.index.to_bytes()
     }
 
-    /// Indexes (or re-indexes) a stored record.
+    /// Indexes (or re-indexes) a stored record (`Uint8Array` or JSON string).
     #[wasm_bindgen(js_name = upsertRecord)]
-    pub fn upsert_record(&mut self, json: &str) -> Result<(), JsError> {
-        let rec = read_record(json)?;
+    pub fn upsert_record(&mut self, record: JsValue) -> Result<(), JsError> {
+        let rec = read_record(&record)?;
         self.index.upsert(&rec.conversation);
         Ok(())
     }
 
-    /// Drops a conversation from the index.
-    pub fn remove(&mut self, id: &str) -> bool {
-        self.index.remove(id)
+    /// Queues an import's documents for [`Library::index_pending`]; returns how many wait.
+    pub fn queue(&mut self, batch: IndexBatch) -> usize {
+        self.pending.extend(batch.docs);
+        self.pending.len()
     }
 
+    /// Queues a stored record (`Uint8Array` or JSON string) behind the queued documents (so
+    /// it wins over an older queued copy); returns how many wait.
+    #[wasm_bindgen(js_name = queueRecord)]
+    pub fn queue_record(&mut self, record: JsValue) -> Result<usize, JsError> {
+        let rec = read_record(&record)?;
+        self.pending.push_back(IndexDocs::of(&rec.conversation));
+        Ok(self.pending.len())
+    }
+
+    /// Indexes at most `max` queued conversations, oldest first; returns how many still wait.
+    #[wasm_bindgen(js_name = indexPending)]
+    pub fn index_pending(&mut self, max: usize) -> usize {
+        for _ in 0..max {
+            let Some(d) = self.pending.pop_front() else { break };
+            self.index.upsert_docs(d);
+        }
+        self.pending.len()
+    }
+
+    /// Conversations queued and not yet indexed.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Drops a conversation from the index and from the queue (a deleted conversation never
+    /// comes back from a queued copy).
+    pub fn remove(&mut self, id: &str) -> bool {
+        let before = self.pending.len();
+        self.pending.retain(|d| d.id != id);
+        self.index.remove(id) || self.pending.len() != before
+    }
     /// Conversations indexed.
     pub fn size(&self) -> usize {
         self.index.stats().conversations
@@ -250,13 +359,21 @@ impl Library {
     }
 }
 
+/// A conversation read by an import, with its record bytes when it was read from JSON text
+/// (the export's own text, kept as is).
+struct Pending {
+    conv: Conversation,
+    raw_record: Option<Vec<u8>>,
+}
+
 /// A streaming import of an official export: feed chunks, then drain records in batches.
 #[wasm_bindgen]
 pub struct Importer {
     reader: ExportReader,
-    pending: Vec<Conversation>,
+    pending: Vec<Pending>,
     issues: Vec<ImportIssue>,
     imported: usize,
+    docs: Vec<IndexDocs>,
 }
 
 impl Default for Importer {
@@ -266,11 +383,12 @@ impl Default for Importer {
 }
 
 impl Importer {
-    fn take(&mut self, item: Imported) {
+    fn take(&mut self, item: Imported, raw: &[u8]) {
         match item {
             Imported::Conversation(mut c) => {
+                let raw_record = (!raw.is_empty()).then(|| store::raw_record_bytes(&c, raw));
                 c.source.get_or_insert_with(|| "export".into());
-                self.pending.push(*c);
+                self.pending.push(Pending { conv: *c, raw_record });
             }
             Imported::Skipped(i) => self.issues.push(i),
         }
@@ -282,16 +400,20 @@ impl Importer {
     /// A new import.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Importer {
-        Importer { reader: ExportReader::new(), pending: Vec::new(), issues: Vec::new(), imported: 0 }
+        Importer {
+            reader: ExportReader::new(),
+            pending: Vec::new(),
+            issues: Vec::new(),
+            imported: 0,
+            docs: Vec::new(),
+        }
     }
 
     /// Feeds the next chunk of a JSON export file; throws if the file is not an export.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), JsError> {
-        let mut got = Vec::new();
-        let r = self.reader.feed_with(chunk, &mut |i| got.push(i));
-        for i in got {
-            self.take(i);
-        }
+        let mut reader = std::mem::take(&mut self.reader);
+        let r = reader.feed_raw_with(chunk, &mut |i, raw| self.take(i, raw));
+        self.reader = reader;
         r.map_err(err)
     }
 
@@ -299,7 +421,7 @@ impl Importer {
     pub fn finish(&mut self) -> Result<(), JsError> {
         let items = self.reader.finish().map_err(err)?;
         for i in items {
-            self.take(i);
+            self.take(i, &[]);
         }
         self.reader = ExportReader::new();
         Ok(())
@@ -311,7 +433,7 @@ impl Importer {
         let mut got = Vec::new();
         let r = read_zip(bytes, &mut |i| got.push(i));
         for i in got {
-            self.take(i);
+            self.take(i, &[]);
         }
         r.map_err(err)
     }
@@ -319,31 +441,42 @@ impl Importer {
     /// Ids of the conversations read and not yet drained, in order.
     #[wasm_bindgen(js_name = pendingIds)]
     pub fn pending_ids(&self) -> Vec<String> {
-        self.pending.iter().map(|c| c.id.clone()).collect()
+        self.pending.iter().map(|p| p.conv.id.clone()).collect()
     }
 
-    /// Drains the pending conversations, each merged into its stored record (`existing[i]`
-    /// is the stored JSON of `pendingIds()[i]`, or undefined), and indexes them in `library`.
-    /// Returns `[{id, json, meta, changed}]`.
-    pub fn drain(&mut self, existing: Vec<JsValue>, library: &mut Library) -> Result<js_sys::Array, JsError> {
+    /// Drains the pending conversations, each merged into its stored record (`existing[i]` is
+    /// the stored record of `pendingIds()[i]`, or undefined). Returns `[{id, data, meta,
+    /// changed}]` (`data`: the record as UTF-8 bytes; a new conversation is stored as the
+    /// export wrote it, not re-serialised). Their search documents wait in [`Importer::take_index`].
+    pub fn drain(&mut self, existing: Vec<JsValue>) -> Result<js_sys::Array, JsError> {
         let out = js_sys::Array::new();
         let pending = std::mem::take(&mut self.pending);
-        for (i, mut conv) in pending.into_iter().enumerate() {
-            let mut changed = true;
-            if let Some(j) = existing.get(i).and_then(JsValue::as_string) {
-                let mut old = read_record(&j)?.conversation;
-                changed = old.merge(&conv);
-                conv = old;
-            }
+        for (i, Pending { mut conv, raw_record }) in pending.into_iter().enumerate() {
+            let stored = existing.get(i).filter(|v| !v.is_undefined() && !v.is_null());
+            let (changed, data) = match stored {
+                Some(v) => {
+                    let mut old = read_record(v)?.conversation;
+                    let changed = old.merge(&conv);
+                    conv = old;
+                    (changed, if changed { store::record_bytes(&conv) } else { Vec::new() })
+                }
+                None => (true, raw_record.unwrap_or_else(|| store::record_bytes(&conv))),
+            };
             if changed {
-                library.index.upsert(&conv);
+                self.docs.push(IndexDocs::of(&conv));
             }
             self.imported += 1;
-            out.push(&stored(&conv, changed)?);
+            out.push(&stored_bytes(&conv, &data, changed)?);
         }
         Ok(out)
     }
 
+    /// The search documents of everything drained since the last call, for [`Library::queue`]
+    /// once stored.
+    #[wasm_bindgen(js_name = takeIndex)]
+    pub fn take_index(&mut self) -> IndexBatch {
+        IndexBatch { docs: std::mem::take(&mut self.docs) }
+    }
     /// Malformed entries skipped so far: `[{index, id, reason}]`.
     pub fn issues(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]

@@ -101,6 +101,62 @@ test('an earlier schema version is migrated when the cache opens', async () => {
   await lib.close();
 });
 
+test('records an earlier build stored as JSON text stay readable and are rewritten as bytes', async () => {
+  // A profile of its own: the database as a version-2 build left it ({id, json} records, a saved
+  // index that does not know the conversation yet, its id in `dirty`).
+  const b = await launch({ chatgptPort: site.port });
+  try {
+    const page = await openExtensionPage(b.context, 'www/popup.html');
+    await page.evaluate(async (conv) => {
+      await new Promise((resolve, reject) => {
+        const r = indexedDB.open('understudy-cache', 2);
+        r.onupgradeneeded = () => {
+          const db = r.result;
+          const recs = db.createObjectStore('conversations', { keyPath: 'id' });
+          const metas = db.createObjectStore('metas', { keyPath: 'id' });
+          metas.createIndex('t', 't');
+          db.createObjectStore('dirty', { keyPath: 'id' }).put({ id: conv.id });
+          db.createObjectStore('search', { keyPath: 'key' });
+          recs.put({ id: conv.id, json: JSON.stringify({ version: 2, id: conv.id, source: 'capture', conversation: { ...conv, understudy_source: 'capture' } }) });
+          metas.put({ version: 2, id: conv.id, title: conv.title, update_time: conv.update_time, model: null, incomplete: false, message_count: 2, source: 'capture', t: conv.update_time });
+        };
+        r.onsuccess = () => { r.result.close(); resolve(); };
+        r.onerror = () => reject(r.error);
+      });
+    }, sampleConversation('v2-conversation', { title: 'Kept from version two', answer: 'An answer about kombucha' }));
+    await page.close();
+    const lib = await library(b.context);
+    assert.match(await lib.textContent('#list'), /Kept from version two/);
+    await lib.waitForSelector('body[data-search-ready="1"]');
+    await lib.fill('#search', 'kombucha');
+    await lib.waitForSelector('#results li[data-id="v2-conversation"] mark');
+    const shapes = () => lib.evaluate(async () => {
+      const { db, core } = window.understudyLibrary;
+      const raw = await new Promise((resolve) => {
+        db.db.transaction('conversations').objectStore('conversations').get('v2-conversation').onsuccess = (e) => resolve(e.target.result);
+      });
+      const view = core.cacheView(await db.getRecord('v2-conversation'));
+      return { json: typeof raw.json, data: raw.data?.constructor?.name ?? null, texts: view.messages.map((m) => m.text), exported: JSON.parse(await window.understudyLibrary.exportIds(['v2-conversation'], 'json'))[0].title };
+    });
+    const before = await shapes();
+    assert.deepEqual({ json: before.json, data: before.data, exported: before.exported }, { json: 'string', data: null, exported: 'Kept from version two' });
+    // A capture into it: merged, and the record is now stored as bytes.
+    await lib.evaluate(() => window.understudyLibrary.db.applyCaptures([{
+      kind: 'prompt', conversation_id: 'v2-conversation', prompt: { message_id: 'v2-u2', parent_id: 'v2-conversation-a1', text: 'And how long does it ferment?', create_time: 1800000000 },
+    }]));
+    const after = await shapes();
+    assert.equal(after.data, 'Uint8Array');
+    assert.equal(after.json, 'undefined');
+    assert.ok(after.texts.includes('An answer about kombucha') && after.texts.includes('And how long does it ferment?'), JSON.stringify(after.texts));
+    const meta = await lib.evaluate(async () => (await window.understudyLibrary.db.allMetas()).find((m) => m.id === 'v2-conversation'));
+    assert.equal(meta.source, 'capture');
+    assert.deepEqual(lib.errors, []);
+    await lib.close();
+  } finally {
+    await b.close();
+  }
+});
+
 test('a streamed answer is captured with its prompt', async () => {
   site.setMode({ mode: 'healthy', answer: 'Bring a warm jacket for the evenings.' });
   const page = await browser.context.newPage();
