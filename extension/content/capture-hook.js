@@ -92,7 +92,7 @@
     let carry = null; // the start of a line cut by the end of a chunk
     let lineStart = true; // the next byte starts a line
     let skipped = null; // the last chunk passed over whole
-    let postedAt = 0;
+    let postedAt = Date.now(); // the first snapshot is a second into the answer
     let timer = 0;
     let finished = false;
     let closed = false;
@@ -280,7 +280,7 @@
           return;
         }
         if (latest.size === 0 && !skipped) return;
-        const wait = postedAt === 0 ? 0 : SNAPSHOT_MS - (Date.now() - postedAt);
+        const wait = SNAPSHOT_MS - (Date.now() - postedAt);
         if (wait <= 0) snapshot();
         else if (!timer) timer = setTimeout(snapshot, wait);
       },

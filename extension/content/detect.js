@@ -87,15 +87,39 @@ const UnderstudyDetect = (() => {
 
   // ---- DOM ----
 
+  // While a send is in flight and no failure shows, a DOM observation with nothing wrong in it (the
+  // turns the page adds, the answer growing) would change nothing in the worker: it is held back
+  // and sent when the send is over (if no newer one replaced it).
+  let held = null; // {obs, json}
+  const benign = (o) => o.errors.length === 0 && !o.retry_button && !o.signed_out && !o.page_error;
+  const sendInFlight = () => {
+    for (const r of pending.values()) if (r.endpoint === 'conversation_send') return true;
+    return false;
+  };
   function extractNow() {
     extractTimer = 0;
     lastExtract = performance.now();
     if (!adapter || paused || document.readyState === 'loading') return;
     const obs = UnderstudyObserve.extract(document, adapter);
     const json = JSON.stringify(obs);
-    if (json === lastDomJson) return;
+    if (json === lastDomJson) {
+      held = null;
+      return;
+    }
+    if (!current && benign(obs) && sendInFlight()) {
+      held = { obs, json };
+      return;
+    }
+    held = null;
     lastDomJson = json;
     send(obs);
+  }
+  // A send is over: the observation held back goes out, unless an extraction is on its way.
+  function release() {
+    if (!held || extractTimer || sendInFlight()) return;
+    lastDomJson = held.json;
+    send(held.obs);
+    held = null;
   }
 
   // A small burst of extractions runs at once (an error right after another change is not delayed);
@@ -136,7 +160,7 @@ const UnderstudyDetect = (() => {
     streams += 1;
     if (streams !== 1 || !observer) return;
     observer.disconnect();
-    sampledHot = true; // the first sample extracts
+    sampledHot = false;
     sampler = setInterval(sample, SAMPLE_MS);
   }
   function streamEnded() {
@@ -308,10 +332,16 @@ const UnderstudyDetect = (() => {
     return { error: null, challenge: false };
   }
 
-  const network = (req, fields) => send({
-    type: 'network', endpoint: req.endpoint, status: null, failed: false, retry_after: null,
-    challenge: false, error: null, incomplete: false, ...fields,
-  });
+  // A request that went well says something only while a failure shows (it may be the recovery):
+  // otherwise the worker would judge it healthy and change nothing, so it is not sent.
+  function network(req, fields) {
+    const fine = !fields.failed && !(fields.status >= 400) && !fields.error && !fields.incomplete && !fields.challenge;
+    if (fine && !current) return;
+    send({
+      type: 'network', endpoint: req.endpoint, status: null, failed: false, retry_after: null,
+      challenge: false, error: null, incomplete: false, ...fields,
+    });
+  }
 
   // Stalls: a send has a deadline for its first progress (no_start_ms) and, once it streams, for
   // the next (stall_ms after the last); one periodic timer checks them while any is set.
@@ -366,6 +396,7 @@ const UnderstudyDetect = (() => {
         clearTimers(req);
         pending.delete(d.id);
         if (!d.aborted) network(req, { failed: true });
+        release();
         break;
       case 'response':
         if (d.status >= 400) {
@@ -375,11 +406,13 @@ const UnderstudyDetect = (() => {
           network(req, {
             status: d.status, retry_after: d.retry_after ?? null, challenge: !!d.challenge || body.challenge, error: body.error,
           });
+          release();
         } else if (!d.streaming) {
           clearTimers(req);
           pending.delete(d.id);
           // A successful send clears everything; other endpoints only matter while a failure shows.
           if (req.endpoint === 'conversation_send' || current) network(req, { status: d.status });
+          release();
         } else if (!req.streaming) {
           req.streaming = true;
           streamStarted();
@@ -397,10 +430,12 @@ const UnderstudyDetect = (() => {
         clearTimers(req);
         pending.delete(d.id);
         streamEnded();
-        if (d.aborted) break; // the user stopped the answer
-        if (d.error) network(req, { status: 200, error: d.error });
-        else if (!d.done) network(req, { status: 200, incomplete: true });
-        else network(req, { status: 200 });
+        if (!d.aborted) { // else the user stopped the answer
+          if (d.error) network(req, { status: 200, error: d.error });
+          else if (!d.done) network(req, { status: 200, incomplete: true });
+          else network(req, { status: 200 });
+        }
+        release();
         break;
       default:
         break;
@@ -608,6 +643,7 @@ const UnderstudyDetect = (() => {
       streams = 0;
       pending.clear();
       early.length = 0;
+      held = null;
       lastDomJson = '';
       dismissed = '';
       apply(null);
