@@ -185,12 +185,17 @@
       return from;
     };
     // Whether a chunk that starts a line starts with the head of the last event (after the blank
-    // line that ends an event).
+    // line that ends an event). Only the end of the head is compared (the end of the id, its quote):
+    // a chunk passed over has its last event's id checked in full when resolved.
+    const SAME_END = 12;
     const sameMessage = (c) => {
       if (!head) return false;
       let from = 0;
       while (from < 2 && (c[from] === 0x0a || c[from] === 0x0d)) from++;
-      return sameHead(c, from, c.byteLength);
+      const n = head.byteLength;
+      if (c.byteLength - from <= n || c[from] !== head[0]) return false;
+      for (let k = n - 1, stop = Math.max(1, n - SAME_END); k >= stop; k--) if (c[from + k] !== head[k]) return false;
+      return true;
     };
     // The chunk passed over: its last event (found backwards from its end) is the message's latest
     // state; if that event is another message's, the chunk is cut into lines after all.
@@ -220,6 +225,7 @@
         to = from;
       }
     }
+    const doneAtEnd = (c) => decoder.decode(c.byteLength > 16 ? c.subarray(c.byteLength - 16) : c).includes(DONE);
     function take(c) {
       let b = c;
       if (!lineStart) {
@@ -275,6 +281,8 @@
       batch(list) {
         if (closed || !Array.isArray(list)) return;
         for (const c of list) if (c instanceof Uint8Array && c.byteLength > 0) take(c);
+        // A [DONE] at the end of a chunk passed over is found when it is resolved.
+        if (skipped && doneAtEnd(skipped)) resolve();
         if (finished) {
           close(); // a page may stop reading at [DONE]
           return;

@@ -110,7 +110,7 @@
   const TAP = Symbol.for('understudy.tap');
   const TICK_MS = 200;
   const SMALL_CHUNK = 1024;
-  const live = new Set();
+  const live = new Set(); // streams with bytes to look at, or still open and not ended
   let ticker = 0;
   const tick = () => {
     for (const w of live) w.scan(false);
@@ -171,7 +171,7 @@
     };
     const chunk = (value) => {
       if (value instanceof Uint8Array && value.byteLength > 0 && !(ended && tapsClosed)) {
-        if (batch.length === 0) goLive(w);
+        if (batch.length === 0 && !live.has(w)) goLive(w);
         batch.push(value);
       }
     };
@@ -204,12 +204,10 @@
     const w = {
       scan(final) {
         const list = batch;
-        if (list.length === 0) {
-          live.delete(w);
-          return;
-        }
+        // Off the list when over (or ended with nothing more to hand on); back with the next chunk.
+        if (final || (ended && list.length === 0)) live.delete(w);
+        if (list.length === 0) return;
         batch = [];
-        live.delete(w); // back on the list with the next chunk
         if (!tapsClosed) for (const t of taps) t.batch(list);
         if (ended) return;
         prev = list.length > 1 ? list[list.length - 2] : last;

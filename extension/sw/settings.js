@@ -123,9 +123,13 @@ onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.r
 });
 
 // What a content script on the chat page needs to know, and nothing more (no provider, no key).
+// Every chat page asks this as it loads: it is read from the stored document (the effective one,
+// the policy already applied; defaults filled in), never written back.
 onMessages(ext, ['settings.page'], async () => {
-  const { settings } = await refresh();
-  const { paused, capture, auto_mode, answer_in } = settings;
+  const stored = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
+  let outcome = core.settingsApply(stored === undefined ? '' : JSON.stringify(stored), '{}', '[]');
+  if (!outcome.ok) outcome = core.settingsApply('', '{}', '[]');
+  const { paused, capture, auto_mode, answer_in } = outcome.public?.settings ?? {};
   return { paused, capture, auto_mode, answer_in };
 });
 
