@@ -123,6 +123,9 @@
     live.add(w);
     if (!ticker) ticker = setInterval(tick, TICK_MS);
   };
+  // The page is going away: the taps get what was read since the last tick (the capture hook,
+  // whose listener runs after this one, keeps it).
+  window.addEventListener('pagehide', tick);
 
   const tailOf = (chunk, n) => (chunk.byteLength > n ? chunk.subarray(chunk.byteLength - n) : chunk);
 
