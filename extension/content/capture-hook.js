@@ -3,7 +3,9 @@
 // request. It forwards, bounded, with window.postMessage({source: 'understudy-capture', ...}):
 // - {kind: 'prompt', conversation_id, prompt}: the user's message, the moment it is sent;
 // - {kind: 'message', conversation_id, message, prompt, pending}: the latest state of a streamed
-//   answer (throttled; the last state always goes out, also when the stream breaks);
+//   answer (a first snapshot at once, then at most every second; the last state always goes out, also
+//   when the stream breaks; when the page is hidden mid-answer, what arrived goes out at once as a
+//   DOM event 'understudy-capture-flush' on the document, its `detail` this message as JSON);
 // - {kind: 'conversation', json}: the body of GET /backend-api/conversation/<id>.
 // Temporary chats are not forwarded. The page can forge anything posted here: the isolated script
 // and the Wasm core validate everything.
@@ -14,7 +16,6 @@
   const SOURCE = 'understudy-capture';
   const MAX_JSON = 32 << 20;
   const MAX_TEXT = 2 << 20;
-  const THROTTLE_MS = 250;
   const SEND = /^\/backend-api\/(?:f\/)?conversation$/;
   const LOAD = /^\/backend-api\/conversation\/([0-9A-Za-z_-]{1,100})$/;
   const nativeFetch = window.fetch;
@@ -56,23 +57,43 @@
     };
   }
 
-  // Follows the answer stream, posting the latest state of each message, throttled. The bytes come
-  // from the detection hook's shared tap (page-hook.js) when it is there, else from a clone. Lines
-  // are cut on bytes; an event is decoded and parsed only when it is posted (at most every
-  // THROTTLE_MS per message, plus the last state), except for a short head to learn its message id.
+  // Follows the answer stream and posts the latest state of each message: a first snapshot as soon
+  // as one arrived, then at most every SNAPSHOT_MS, the last state when the stream ends (also when it
+  // breaks), and what had arrived when the page is hidden (a tab closed mid-answer).
+  //
+  // The bytes come in batches from the detection hook's shared tap (page-hook.js), else from a clone.
+  // Most chunks are passed over whole: a chunk that starts a line with the same head as the last
+  // event (`data: {"message": {"id": "<the same id>"`) holds the next states of that message, and
+  // only the last of them matters; it is looked up (backwards, from the chunk's end) when a snapshot
+  // is due. Other chunks are cut into lines on bytes; an event is decoded and parsed only when it is
+  // posted, except for a short head to learn its message id. (A chunk that starts with one message's
+  // event, holds another's and ends with the first one's again would lose the middle one's state; a
+  // stream sends its messages one after the other.)
   const DATA = [0x64, 0x61, 0x74, 0x61, 0x3a]; // data:
   const DONE = '[DONE]';
   const ID_RE = /^\s*\{\s*"message"\s*:\s*\{\s*"id"\s*:\s*"([^"\\]{1,200})"/;
   const HEAD_BYTES = 256;
+  const SNAPSHOT_MS = 1000;
+  const FLUSH_EVENT = 'understudy-capture-flush';
+  const watches = new Set();
+
+  // A tab closed or navigated away mid-answer: what arrived goes out at once, synchronously (a
+  // window message would be delivered after the page is gone), as a DOM event the isolated script
+  // hears (`detail`: the message as JSON).
+  window.addEventListener('pagehide', () => {
+    for (const w of watches) w.flush();
+  });
 
   function answerWatch(sent) {
     const decoder = new TextDecoder();
     const pending = sent.conversation_id ? null : `pending-${sent.prompt.message_id}`;
     const latest = new Map(); // message id -> raw data bytes (or a parsed entry): not posted yet
     const last = new Map(); // message id -> the last raw data bytes (or parsed entry) seen
-    const postedAt = new Map();
-    const timers = new Map();
-    let carry = null;
+    let carry = null; // the start of a line cut by the end of a chunk
+    let lineStart = true; // the next byte starts a line
+    let skipped = null; // the last chunk passed over whole
+    let postedAt = Date.now(); // the first snapshot is a second into the answer
+    let timer = 0;
     let finished = false;
     let closed = false;
 
@@ -90,45 +111,52 @@
       if (typeof ev.conversation_id !== 'string') return null;
       return { conversation_id: ev.conversation_id, message };
     };
-    const postEntry = (e) => {
-      if (e) post({ kind: 'message', conversation_id: e.conversation_id, message: e.message, prompt: sent.prompt, pending });
+    const messageOf = (e) => ({ kind: 'message', conversation_id: e.conversation_id, message: e.message, prompt: sent.prompt, pending });
+    // Every message whose state changed since it was last posted, parsed (once per id).
+    const changed = () => {
+      resolve();
+      const out = [];
+      for (const [id, raw] of latest) {
+        const e = entryOf(raw);
+        if (e && last.get(id) === raw) last.set(id, e);
+        if (e) out.push(e);
+      }
+      latest.clear();
+      return out;
     };
-    const emit = (id) => {
-      clearTimeout(timers.get(id));
-      timers.delete(id);
-      if (!latest.has(id)) return;
-      const raw = latest.get(id);
-      latest.delete(id);
-      postedAt.set(id, Date.now());
-      const e = entryOf(raw);
-      if (e && last.get(id) === raw) last.set(id, e); // parsed once
-      postEntry(e);
+    const snapshot = () => {
+      clearTimeout(timer);
+      timer = 0;
+      postedAt = Date.now();
+      for (const e of changed()) post(messageOf(e));
     };
-    // The head of the last event up to its message id (bytes) and that id: the next events of the
-    // same message start with the same bytes, so they are neither decoded nor matched.
+
+    // The head of the last event's line up to its message id (bytes) and that id: the next events
+    // of the same message start with the same bytes, so they are neither decoded nor matched.
     let head = null;
     let headId = null;
-    const sameHead = (raw) => {
-      if (!head || raw.byteLength <= head.byteLength) return false;
-      for (let k = head.byteLength - 1; k >= 0; k--) if (raw[k] !== head[k]) return false;
+    const sameHead = (b, from, to) => {
+      const n = head.byteLength;
+      if (to - from <= n) return false;
+      for (let k = n - 1; k >= 0; k--) if (b[from + k] !== head[k]) return false;
       return true;
     };
-    const onData = (raw) => {
+    const onData = (b, from, i, to) => {
+      const raw = b.subarray(i, to);
       let item = raw;
       let id;
       let m;
-      if (sameHead(raw)) {
+      if (head && sameHead(b, from, to)) {
         id = headId;
-      } else if ((m = ID_RE.exec(decoder.decode(raw.subarray(0, HEAD_BYTES))))) {
+      } else if ((m = ID_RE.exec(decoder.decode(b.subarray(i, Math.min(to, i + HEAD_BYTES)))))) {
         // The id from a short head (ASCII up to the id's closing quote, so the lengths match).
         id = m[1];
-        head = /^[\x20-\x7e]*$/.test(m[0]) ? raw.slice(0, m[0].length) : null;
+        head = /^[\x20-\x7e]*$/.test(m[0]) ? b.slice(from, i + m[0].length) : null;
         headId = id;
       } else {
         // An event of another shape is parsed whole (rare, small).
-        if (raw.byteLength <= DONE.length + 2 && decoder.decode(raw).trim() === DONE) {
+        if (to - i <= DONE.length + 2 && decoder.decode(raw).trim() === DONE) {
           finished = true;
-          close(); // a page may stop reading at [DONE]
           return;
         }
         item = entryOf(raw);
@@ -137,10 +165,8 @@
       }
       latest.set(id, item);
       last.set(id, item);
-      const wait = THROTTLE_MS - (Date.now() - (postedAt.get(id) ?? 0));
-      if (wait <= 0) emit(id);
-      else if (!timers.has(id)) timers.set(id, setTimeout(() => emit(id), wait));
     };
+    // One line b[from, to) (without its line feed).
     const line = (b, from, to) => {
       if (to > from && b[to - 1] === 0x0d) to--;
       if (to - from < DATA.length) return;
@@ -148,12 +174,98 @@
       let i = from + DATA.length;
       while (i < to && b[i] === 0x20) i++;
       if (to - i > MAX_JSON) return;
-      onData(b.subarray(i, to));
+      onData(b, from, i, to);
     };
+    const lines = (b) => {
+      let from = 0;
+      for (let cut = b.indexOf(0x0a); cut >= 0; cut = b.indexOf(0x0a, from)) {
+        line(b, from, cut);
+        from = cut + 1;
+      }
+      return from;
+    };
+    // Whether a chunk that starts a line starts with the head of the last event (after the blank
+    // line that ends an event). Only the end of the head is compared (the end of the id, its quote):
+    // a chunk passed over has its last event's id checked in full when resolved.
+    const SAME_END = 12;
+    const sameMessage = (c) => {
+      if (!head) return false;
+      let from = 0;
+      while (from < 2 && (c[from] === 0x0a || c[from] === 0x0d)) from++;
+      const n = head.byteLength;
+      if (c.byteLength - from <= n || c[from] !== head[0]) return false;
+      for (let k = n - 1, stop = Math.max(1, n - SAME_END); k >= stop; k--) if (c[from + k] !== head[k]) return false;
+      return true;
+    };
+    // The chunk passed over: its last event (found backwards from its end) is the message's latest
+    // state; if that event is another message's, the chunk is cut into lines after all.
+    function resolve() {
+      const c = skipped;
+      if (!c) return;
+      skipped = null;
+      const end = c.lastIndexOf(0x0a) + 1;
+      if (end < c.byteLength) carry = c.byteLength - end <= MAX_JSON ? c.slice(end) : null;
+      for (let to = end; to > 0;) {
+        const nl = to - 1; // the line feed that ends this line
+        const from = nl > 0 ? c.lastIndexOf(0x0a, nl - 1) + 1 : 0;
+        const stop = nl > from && c[nl - 1] === 0x0d ? nl - 1 : nl;
+        if (stop - from >= DATA.length) {
+          if (head && sameHead(c, from, stop)) {
+            line(c, from, nl);
+            return;
+          }
+          let i = from + DATA.length;
+          while (i < stop && c[i] === 0x20) i++;
+          if (!(stop - i <= DONE.length + 2 && decoder.decode(c.subarray(i, stop)).trim() === DONE)) {
+            lines(c.subarray(0, end));
+            return;
+          }
+          finished = true;
+        }
+        to = from;
+      }
+    }
+    const doneAtEnd = (c) => decoder.decode(c.byteLength > 16 ? c.subarray(c.byteLength - 16) : c).includes(DONE);
+    function take(c) {
+      let b = c;
+      if (!lineStart) {
+        resolve();
+        const nl = b.indexOf(0x0a);
+        const size = (carry?.byteLength ?? 0) + (nl < 0 ? b.byteLength : nl);
+        let whole = null;
+        if (size <= MAX_JSON && (carry || size === 0)) {
+          whole = new Uint8Array(size);
+          if (carry) whole.set(carry);
+          whole.set(nl < 0 ? b : b.subarray(0, nl), carry?.byteLength ?? 0);
+        }
+        carry = null;
+        if (nl < 0) {
+          carry = whole;
+          return;
+        }
+        if (whole) line(whole, 0, whole.byteLength);
+        b = b.subarray(nl + 1);
+        lineStart = true;
+        if (b.byteLength === 0) return;
+      }
+      if (sameMessage(b)) {
+        skipped = b; // replaces an earlier one: its states are older
+        lineStart = b[b.byteLength - 1] === 0x0a;
+        return;
+      }
+      resolve();
+      const from = lines(b);
+      if (from < b.byteLength) {
+        carry = b.byteLength - from <= MAX_JSON ? b.slice(from) : null;
+        lineStart = false;
+      }
+    }
     // The stream ended (or broke: what arrived is posted, still marked in progress).
     function close() {
       if (closed) return;
       closed = true;
+      watches.delete(api);
+      resolve();
       // A stream that ended with [DONE] is complete even if its last event still said in progress.
       if (finished) {
         for (const [id, raw] of last) {
@@ -163,28 +275,36 @@
           }
         }
       }
-      for (const id of [...latest.keys()]) emit(id);
+      snapshot();
     }
     const api = {
-      chunk(value) {
-        if (closed || !(value instanceof Uint8Array) || value.byteLength === 0) return;
-        let b = value;
-        if (carry) {
-          b = new Uint8Array(carry.byteLength + value.byteLength);
-          b.set(carry);
-          b.set(value, carry.byteLength);
-          carry = null;
+      batch(list) {
+        if (closed || !Array.isArray(list)) return;
+        for (const c of list) if (c instanceof Uint8Array && c.byteLength > 0) take(c);
+        // A [DONE] at the end of a chunk passed over is found when it is resolved.
+        if (skipped && doneAtEnd(skipped)) resolve();
+        if (finished) {
+          close(); // a page may stop reading at [DONE]
+          return;
         }
-        let from = 0;
-        for (let cut = b.indexOf(0x0a); cut >= 0; cut = b.indexOf(0x0a, from)) {
-          if (closed) return;
-          line(b, from, cut);
-          from = cut + 1;
-        }
-        if (from < b.byteLength && b.byteLength - from <= MAX_JSON) carry = b.slice(from);
+        if (latest.size === 0 && !skipped) return;
+        const wait = SNAPSHOT_MS - (Date.now() - postedAt);
+        if (wait <= 0) snapshot();
+        else if (!timer) timer = setTimeout(snapshot, wait);
       },
       close,
+      flush() {
+        if (closed) return;
+        for (const e of changed()) {
+          try {
+            document.dispatchEvent(new CustomEvent(FLUSH_EVENT, { detail: JSON.stringify({ source: SOURCE, ...messageOf(e) }) }));
+          } catch {
+            // not serialisable: nothing to keep
+          }
+        }
+      },
     };
+    watches.add(api);
     return api;
   }
 
@@ -196,7 +316,7 @@
       for (;;) {
         const chunk = await reader.read();
         if (chunk.done) break;
-        watch.chunk(chunk.value);
+        watch.batch([chunk.value]);
       }
     } catch {
       // the stream broke
@@ -228,7 +348,7 @@
       if (sent && response.ok && (response.headers.get('content-type') ?? '').includes('text/event-stream')) {
         const watch = answerWatch(sent);
         const tap = response[Symbol.for('understudy.tap')];
-        if (typeof tap === 'function') tap({ chunk: watch.chunk, close: watch.close });
+        if (typeof tap === 'function') tap({ batch: watch.batch, close: watch.close });
         else readClone(response.clone(), watch);
       }
       return response;

@@ -1,17 +1,24 @@
 // Content script: capture (isolated world). Receives what the MAIN-world observer (capture-hook.js)
 // saw, checks its shape and bounds, and hands it to the service worker (`cache.capture`), which
 // stores it in the extension's IndexedDB. When no traffic was seen on a conversation page, the turns
-// are read from the DOM instead. Nothing is captured in temporary chats or when capture is off
-// (`capture_enabled: false` in `understudy.preferences`). A full disk is shown on the page.
+// are read from the DOM instead. Nothing is captured in temporary chats, when capture is off
+// (`capture_enabled: false` in `understudy.preferences`, or `capture.enabled: false` in the settings)
+// or while Understudy is paused (`UnderstudyPage.paused()`; captures that arrive before the settings
+// are known wait for them). A full disk is shown on the page.
 (() => {
-  const ext = globalThis.browser ?? globalThis.chrome;
+  const ext = UnderstudyPage.ext;
   const SOURCE = 'understudy-capture';
   const PREFS_KEY = 'understudy.preferences';
   const MAX_JSON = 32 << 20;
   const MAX_TEXT = 2 << 20;
   const DOM_DELAY_MS = 1500;
+  const MAX_EARLY = 32;
+  const FLUSH_EVENT = 'understudy-capture-flush';
   let enabled = true;
   let trafficSeen = false;
+  let known = false; // the page's settings arrived
+  const early = []; // captures that arrived before
+  const allowed = () => enabled && !UnderstudyPage.paused() && UnderstudyPage.settings()?.capture?.enabled !== false;
 
   ext.storage?.local.get(PREFS_KEY).then((v) => {
     enabled = v?.[PREFS_KEY]?.capture_enabled !== false;
@@ -71,14 +78,39 @@
     }
   }
 
-  window.addEventListener('message', (event) => {
-    if (event.source !== window || event.origin !== location.origin) return;
-    const d = event.data;
+  function receive(d) {
     if (!d || typeof d !== 'object' || d.source !== SOURCE) return;
     const capture = validate(d);
-    if (!capture || !enabled || temporary()) return;
+    if (!capture || temporary()) return;
+    if (!known) {
+      if (early.length < MAX_EARLY) early.push(capture);
+      return;
+    }
+    if (!allowed()) return;
     trafficSeen = true;
     send(capture);
+  }
+  window.addEventListener('message', (event) => {
+    if (event.source !== window || event.origin !== location.origin) return;
+    receive(event.data);
+  });
+  // What the MAIN-world observer flushes when the page is hidden mid-answer (synchronous).
+  document.addEventListener(FLUSH_EVENT, (event) => {
+    if (typeof event.detail !== 'string' || event.detail.length > MAX_JSON) return;
+    try {
+      receive(JSON.parse(event.detail));
+    } catch {
+      // not JSON
+    }
+  });
+  UnderstudyPage.onReady(() => {
+    known = true;
+    for (const capture of early.splice(0)) {
+      if (!allowed()) break;
+      trafficSeen = true;
+      send(capture);
+    }
+    early.length = 0;
   });
 
   ext.runtime.onMessage.addListener((message) => {
@@ -87,12 +119,16 @@
   });
 
   // DOM fallback: a conversation page whose traffic was not seen (e.g. served from the page's own
-  // cache). Reads the visible turns once the page settles.
+  // cache). Reads the visible turns once the page settles. The observer only wakes the timer: it is
+  // disconnected until the timer ran, so a streamed answer's thousands of mutations cost one call.
   let domTimer = null;
+  let observer = null;
+  const root = () => document.body ?? document.documentElement;
   function readDom() {
     domTimer = null;
     const m = /^\/c\/([0-9A-Za-z_-]{1,100})/.exec(location.pathname);
-    if (trafficSeen || !enabled || temporary() || !m) return;
+    if (!trafficSeen && observer) observer.observe(root(), { childList: true, subtree: true });
+    if (trafficSeen || !known || !allowed() || temporary() || !m) return;
     const turns = [];
     for (const el of document.querySelectorAll('[data-message-author-role]')) {
       const idEl = el.closest('[data-message-id]') ?? el.querySelector('[data-message-id]') ?? el;
@@ -105,11 +141,13 @@
     send({ kind: 'dom', conversation_id: m[1], title: document.title || null, turns });
   }
   const schedule = () => {
-    if (!trafficSeen && domTimer === null) domTimer = setTimeout(readDom, DOM_DELAY_MS);
+    if (trafficSeen || domTimer !== null) return;
+    observer?.disconnect();
+    domTimer = setTimeout(readDom, DOM_DELAY_MS);
   };
   const start = () => {
+    observer = new MutationObserver(schedule);
     schedule();
-    new MutationObserver(schedule).observe(document.body ?? document.documentElement, { childList: true, subtree: true });
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start, { once: true });
   else start();

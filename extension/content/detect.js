@@ -3,8 +3,10 @@
 // Watches the chat page with one batched MutationObserver (extracting the DOM observation with
 // UnderstudyObserve at most once per frame, and only when something error-like changed), listens to
 // the MAIN-world fetch hook (content/page-hook.js) through window messages that it treats as
-// untrusted input, runs the stall timers, and sends observations to the service worker, where the
-// Wasm core judges them. It shows the in-page notice.
+// untrusted input, checks for stalls (one periodic timer while a send is pending, against the time
+// of its last progress), and sends observations to the service worker, where the Wasm core judges
+// them. It shows the in-page notice. While Understudy is paused (UnderstudyPage.onPause) it does
+// none of this: no observer, no timer, nothing sent, no notice; on resume it starts afresh.
 //
 // Stable hooks for other features (the rescue builds on these):
 // - The notice: a host element `[data-testid="understudy-notice"]` with `data-kind="<kind>"`, an
@@ -21,7 +23,7 @@ const UnderstudyDetect = (() => {
   const HOOK = 'understudy-hook';
   const MIN_GAP_MS = 16; // at most one DOM extraction per frame under steady change
   const BURST = 4;
-  const PAUSED_SAMPLE_MS = 500;
+  const SAMPLE_MS = 500;
   const MAX_PENDING = 64;
   const MAX_PATH = 2048;
   const MAX_DETAIL = 2048;
@@ -48,6 +50,7 @@ const UnderstudyDetect = (() => {
   const cold = new WeakSet(); // elements known to sit outside every error-like region
   let bucket = FACTS_PER_SECOND;
   let bucketAt = 0;
+  let paused = UnderstudyPage.paused();
 
   // ---- talking to the worker ----
 
@@ -64,6 +67,7 @@ const UnderstudyDetect = (() => {
   }
 
   function send(observation) {
+    if (paused) return sending;
     const message = { type: 'detect.observe', observation, prompt: lastPrompt ?? lastUserText(), url: location.href };
     sending = sending.then(async () => {
       try {
@@ -77,21 +81,45 @@ const UnderstudyDetect = (() => {
   }
 
   ext.runtime.onMessage.addListener((message) => {
-    if (message?.type === 'detect.event' && adapter) apply(message.current ?? null);
+    if (message?.type === 'detect.event' && adapter && !paused) apply(message.current ?? null);
     return false;
   });
 
   // ---- DOM ----
 
+  // While a send is in flight and no failure shows, a DOM observation with nothing wrong in it (the
+  // turns the page adds, the answer growing) would change nothing in the worker: it is held back
+  // and sent when the send is over (if no newer one replaced it).
+  let held = null; // {obs, json}
+  const benign = (o) => o.errors.length === 0 && !o.retry_button && !o.signed_out && !o.page_error;
+  const sendInFlight = () => {
+    for (const r of pending.values()) if (r.endpoint === 'conversation_send') return true;
+    return false;
+  };
   function extractNow() {
     extractTimer = 0;
     lastExtract = performance.now();
-    if (!adapter || document.readyState === 'loading') return;
+    if (!adapter || paused || document.readyState === 'loading') return;
     const obs = UnderstudyObserve.extract(document, adapter);
     const json = JSON.stringify(obs);
-    if (json === lastDomJson) return;
+    if (json === lastDomJson) {
+      held = null;
+      return;
+    }
+    if (!current && benign(obs) && sendInFlight()) {
+      held = { obs, json };
+      return;
+    }
+    held = null;
     lastDomJson = json;
     send(obs);
+  }
+  // A send is over: the observation held back goes out, unless an extraction is on its way.
+  function release() {
+    if (!held || extractTimer || sendInFlight()) return;
+    lastDomJson = held.json;
+    send(held.obs);
+    held = null;
   }
 
   // A small burst of extractions runs at once (an error right after another change is not delayed);
@@ -109,19 +137,31 @@ const UnderstudyDetect = (() => {
   }
 
   // While the page streams an answer (the hook says so), its thousands of text mutations are not
-  // worth a callback each: the observer pauses and the DOM is sampled every PAUSED_SAMPLE_MS
-  // instead. It resumes, with an extraction at once, when the last stream ends.
+  // worth a callback each, nor even a record: the observer is disconnected, and every SAMPLE_MS one
+  // querySelector looks for anything error-like (error boxes, alerts, banners, retry and login
+  // buttons, an edge error page); only then, or while a failure shows, or when such an element
+  // just went away, is the DOM extracted. The observer resumes, with an extraction at once, when
+  // the last stream ends.
   let streams = 0;
   let sampler = 0;
+  let sampleSel = '';
+  let sampledHot = false;
   const OBSERVE = {
     childList: true, subtree: true, characterData: true,
     attributes: true, attributeFilter: ['class', 'style', 'hidden', 'aria-hidden', 'open'],
   };
+  function sample() {
+    let hit = true;
+    try { hit = document.querySelector(sampleSel) !== null; } catch { hit = true; }
+    if (current || hit || sampledHot) schedule();
+    sampledHot = hit;
+  }
   function streamStarted() {
     streams += 1;
     if (streams !== 1 || !observer) return;
     observer.disconnect();
-    sampler = setInterval(schedule, PAUSED_SAMPLE_MS);
+    sampledHot = false;
+    sampler = setInterval(sample, SAMPLE_MS);
   }
   function streamEnded() {
     if (streams === 0) return;
@@ -182,6 +222,7 @@ const UnderstudyDetect = (() => {
     regionSel = [s.error, s.toast, s.banner].filter(Boolean).join(', ');
     hotSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.turn, s.composer, s.cloudflare, s.challenge]
       .filter(Boolean).join(', ');
+    sampleSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.cloudflare, s.challenge].filter(Boolean).join(', ');
     observer = new MutationObserver((records) => {
       // Our own notice coming or going says nothing about the page (and extracting then would
       // delay the notice's first frame).
@@ -296,24 +337,46 @@ const UnderstudyDetect = (() => {
     return { error: null, challenge: false };
   }
 
-  const network = (req, fields) => send({
-    type: 'network', endpoint: req.endpoint, status: null, failed: false, retry_after: null,
-    challenge: false, error: null, incomplete: false, ...fields,
-  });
-
-  function clearTimers(req) {
-    clearTimeout(req.noStart);
-    clearTimeout(req.stall);
-    req.noStart = req.stall = 0;
+  // A request that went well says something only while a failure shows (it may be the recovery):
+  // otherwise the worker would judge it healthy and change nothing, so it is not sent.
+  function network(req, fields) {
+    const fine = !fields.failed && !(fields.status >= 400) && !fields.error && !fields.incomplete && !fields.challenge;
+    if (fine && !current) return;
+    send({
+      type: 'network', endpoint: req.endpoint, status: null, failed: false, retry_after: null,
+      challenge: false, error: null, incomplete: false, ...fields,
+    });
   }
 
-  function armStall(req) {
-    clearTimeout(req.stall);
-    const since = performance.now();
-    req.stall = setTimeout(() => {
-      req.stall = 0;
-      send({ type: 'stall', phase: 'stalled', ms: Math.round(performance.now() - since) });
-    }, adapter.timing.stall_ms);
+  // Stalls: a send has a deadline for its first progress (no_start_ms) and, once it streams, for
+  // the next (stall_ms after the last); one periodic timer checks them while any is set.
+  let watchdog = 0;
+  function clearTimers(req) {
+    req.noStartAt = req.stallAt = 0;
+  }
+  function checkStalls() {
+    const now = performance.now();
+    let armed = false;
+    for (const req of pending.values()) {
+      if (req.noStartAt && now >= req.noStartAt) {
+        req.noStartAt = 0;
+        send({ type: 'stall', phase: 'no_start', ms: Math.round(now - req.started) });
+      }
+      if (req.stallAt && now >= req.stallAt) {
+        req.stallAt = 0;
+        send({ type: 'stall', phase: 'stalled', ms: Math.round(now - req.progressAt) });
+      }
+      armed ||= !!(req.noStartAt || req.stallAt);
+    }
+    if (!armed) {
+      clearInterval(watchdog);
+      watchdog = 0;
+    }
+  }
+  function armWatchdog() {
+    if (watchdog) return;
+    const t = adapter.timing;
+    watchdog = setInterval(checkStalls, Math.max(50, Math.min(1000, t.stall_ms / 4, t.no_start_ms / 4)));
   }
 
   function onFact(d) {
@@ -321,14 +384,13 @@ const UnderstudyDetect = (() => {
       if (pending.has(d.id) || pending.size >= MAX_PENDING) return;
       const endpoint = endpointOf(d.method, segments(d.path));
       if (endpoint === 'other') return;
-      const req = { id: d.id, path: d.path, method: d.method, endpoint, noStart: 0, stall: 0, started: performance.now() };
+      const started = performance.now();
+      const req = { id: d.id, path: d.path, method: d.method, endpoint, noStartAt: 0, stallAt: 0, started, progressAt: started };
       pending.set(d.id, req);
       if (endpoint === 'conversation_send') {
         if (typeof d.prompt === 'string' && d.prompt) lastPrompt = d.prompt;
-        req.noStart = setTimeout(() => {
-          req.noStart = 0;
-          send({ type: 'stall', phase: 'no_start', ms: Math.round(performance.now() - req.started) });
-        }, adapter.timing.no_start_ms);
+        req.noStartAt = started + adapter.timing.no_start_ms;
+        armWatchdog();
       }
       return;
     }
@@ -339,6 +401,7 @@ const UnderstudyDetect = (() => {
         clearTimers(req);
         pending.delete(d.id);
         if (!d.aborted) network(req, { failed: true });
+        release();
         break;
       case 'response':
         if (d.status >= 400) {
@@ -348,11 +411,13 @@ const UnderstudyDetect = (() => {
           network(req, {
             status: d.status, retry_after: d.retry_after ?? null, challenge: !!d.challenge || body.challenge, error: body.error,
           });
+          release();
         } else if (!d.streaming) {
           clearTimers(req);
           pending.delete(d.id);
           // A successful send clears everything; other endpoints only matter while a failure shows.
           if (req.endpoint === 'conversation_send' || current) network(req, { status: d.status });
+          release();
         } else if (!req.streaming) {
           req.streaming = true;
           streamStarted();
@@ -360,19 +425,22 @@ const UnderstudyDetect = (() => {
         break;
       case 'stream_progress':
         if (!req.streaming) return;
-        clearTimeout(req.noStart);
-        req.noStart = 0;
-        armStall(req);
+        req.noStartAt = 0;
+        req.progressAt = performance.now();
+        req.stallAt = req.progressAt + adapter.timing.stall_ms;
+        armWatchdog();
         break;
       case 'stream_end':
         if (!req.streaming) return;
         clearTimers(req);
         pending.delete(d.id);
         streamEnded();
-        if (d.aborted) break; // the user stopped the answer
-        if (d.error) network(req, { status: 200, error: d.error });
-        else if (!d.done) network(req, { status: 200, incomplete: true });
-        else network(req, { status: 200 });
+        if (!d.aborted) { // else the user stopped the answer
+          if (d.error) network(req, { status: 200, error: d.error });
+          else if (!d.done) network(req, { status: 200, incomplete: true });
+          else network(req, { status: 200 });
+        }
+        release();
         break;
       default:
         break;
@@ -380,7 +448,7 @@ const UnderstudyDetect = (() => {
   }
 
   window.addEventListener('message', (event) => {
-    if (event.source !== window || event.origin !== location.origin) return;
+    if (paused || event.source !== window || event.origin !== location.origin) return;
     const data = event.data;
     if (!data || typeof data !== 'object' || data.source !== HOOK) return;
     if (!allowFact()) return;
@@ -573,9 +641,36 @@ const UnderstudyDetect = (() => {
       method: (e.method ?? '').toUpperCase(),
       parts: segments(e.path).map((p) => (p.startsWith('{') && p.endsWith('}') ? null : p)),
     }));
-    startObserving();
+    if (!paused) startObserving();
     for (const fact of early.splice(0)) onFact(fact);
     prepareLater();
+  });
+
+  // ---- pause ----
+
+  UnderstudyPage.onPause((p) => {
+    paused = p;
+    if (paused) {
+      observer?.disconnect();
+      clearInterval(sampler);
+      clearInterval(watchdog);
+      clearTimeout(extractTimer);
+      sampler = watchdog = extractTimer = 0;
+      streams = 0;
+      pending.clear();
+      early.length = 0;
+      held = null;
+      lastDomJson = '';
+      dismissed = '';
+      apply(null);
+    } else if (adapter) {
+      if (observer) {
+        observer.observe(document, OBSERVE);
+        schedule();
+      } else {
+        startObserving();
+      }
+    }
   });
 
   return {

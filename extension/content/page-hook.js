@@ -8,14 +8,15 @@
 //   request_start   {id, path, method, prompt|null}        prompt: the last user text of a JSON body
 //   request_failed  {id, path, method, aborted}
 //   response        {id, path, method, status, retry_after|null, challenge, streaming, detail|null}
-//   stream_progress {id, path}                               at the first chunk, then at most 1/s
+//   stream_progress {id, path}                               at the first tick with bytes, then at most 1/s
 //   stream_end      {id, path, done, error|null, interrupted, aborted}
 //                   error: {message|null, code|null, clears_in|null} from an error event in the stream
 //
 // Shared stream tap: the page's stream is read once, here. A response this hook watches carries a
 // function under Symbol.for('understudy.tap'); the cache observer (capture-hook.js, which wraps this
-// fetch) calls it with {chunk(bytes), close(broken)} to see the same chunks as the page reads them,
-// with no clone or second decode of the stream.
+// fetch) calls it with {batch(chunks), close(broken)} and gets the chunks the page read, in order, in
+// batches (every TICK_MS while the stream is live, and the rest before close), with no clone or
+// second decode of the stream. The chunks are the page's own bytes: read them, never change them.
 (() => {
   if (window.__understudyHook) return;
   Object.defineProperty(window, '__understudyHook', { value: true });
@@ -23,7 +24,7 @@
   const SOURCE = 'understudy-hook';
   const MAX_DETAIL = 2048;
   const MAX_PROMPT = 32768;
-  const SCAN_BYTES = 512;
+  const SCAN_BYTES = 4096;
   const PROGRESS_EVERY_MS = 1000;
   // An SSE event whose `error` (or `detail`) is set to something other than null.
   const ERROR_RE = /"(?:error|detail)"\s*:\s*(?!null\b)["{]/;
@@ -94,48 +95,58 @@
     }
   }
 
-  // Whether the bytes hold `"error":` or `"detail":` followed by a string or an object (not null):
-  // a cheap byte scan, so the text is decoded only when an error event may be there.
-  const ERROR_KEY = [0x65, 0x72, 0x72, 0x6f, 0x72, 0x22]; // error"
-  const DETAIL_KEY = [0x64, 0x65, 0x74, 0x61, 0x69, 0x6c, 0x22]; // detail"
-  function keyAt(b, i, key) {
-    if (i + key.length > b.length) return -1;
-    for (let k = 0; k < key.length; k++) if (b[i + k] !== key[k]) return -1;
-    return i + key.length;
-  }
-  function hasErrorKey(b) {
-    for (let i = b.indexOf(0x22); i >= 0; i = b.indexOf(0x22, i + 1)) {
-      let j = keyAt(b, i + 1, ERROR_KEY);
-      if (j < 0) j = keyAt(b, i + 1, DETAIL_KEY);
-      if (j < 0) continue;
-      while (j < b.length && (b[j] === 0x20 || b[j] === 0x3a)) j++;
-      if (j < b.length && (b[j] === 0x22 || b[j] === 0x7b)) return true;
-    }
-    return false;
-  }
-
-  const DONE = [0x44, 0x4f, 0x4e, 0x45, 0x5d]; // DONE]
-  function hasDone(b) {
-    for (let i = b.indexOf(0x5b); i >= 0; i = b.indexOf(0x5b, i + 1)) if (keyAt(b, i + 1, DONE) > 0) return true;
-    return false;
-  }
-
-  const tailOf = (chunk, n) => (chunk.byteLength > n ? chunk.subarray(chunk.byteLength - n) : chunk);
-
-  // Watches an event stream as the page reads it: progress (throttled), an error event, and whether
-  // it ended with [DONE]. Only the tail of each chunk is decoded, where ChatGPT's small error events
-  // sit; never the answer.
+  // Watches an event stream as the page reads it: progress, an error event, and whether it ended
+  // with [DONE]. Reading a chunk costs one push onto a list; the chunks are looked at in batches by one
+  // timer shared by every live stream (every TICK_MS), and once more when the stream ends. A batch is
+  // decoded once, and only where ChatGPT's small error events sit: the last SCAN_BYTES of the stream
+  // and the small chunks (under SMALL_CHUNK bytes, as a stream of small events arrives); never the
+  // answer's large events. So an error event inside a stream is known at the next tick (within
+  // TICK_MS), while an error status is known when the response arrives.
   //
   // The usual way a page reads a stream is `response.body.getReader()`: then the page's own reads
-  // are watched (one extra promise step per chunk, no copy, no second stream). Any other way of
+  // are watched (one extra promise reaction per chunk, no copy, no second stream). Any other way of
   // consuming the body (pipeThrough, pipeTo, tee, async iteration, text(), json(), ...) goes through
   // a pass-through TransformStream made on first use.
   const TAP = Symbol.for('understudy.tap');
+  const TICK_MS = 200;
+  const SMALL_CHUNK = 1024;
+  const live = new Set(); // streams with bytes to look at, or still open and not ended
+  let ticker = 0;
+  const tick = () => {
+    for (const w of live) w.scan(false);
+    if (live.size === 0) {
+      clearInterval(ticker);
+      ticker = 0;
+    }
+  };
+  const goLive = (w) => {
+    live.add(w);
+    if (!ticker) ticker = setInterval(tick, TICK_MS);
+  };
+  // The page is going away: the taps get what was read since the last tick (the capture hook,
+  // whose listener runs after this one, keeps it).
+  window.addEventListener('pagehide', tick);
+
+  const tailOf = (chunk, n) => (chunk.byteLength > n ? chunk.subarray(chunk.byteLength - n) : chunk);
+
+  // The first line of `text` that holds an error event, or null.
+  function errorLine(text) {
+    for (const key of ['"error"', '"detail"']) {
+      for (let i = text.indexOf(key); i >= 0; i = text.indexOf(key, i + key.length)) {
+        const from = text.lastIndexOf('\n', i) + 1;
+        let to = text.indexOf('\n', i);
+        if (to < 0) to = text.length;
+        const line = text.slice(from, to);
+        if (ERROR_RE.test(line)) return line;
+      }
+    }
+    return null;
+  }
 
   function watchStream(id, path, response, signal) {
     const body = response.body;
     if (!body) return response;
-    // Other observers of the same bytes (at most a few): every chunk, then close(broken) once.
+    // Other observers of the same bytes (at most a few): batches of chunks, then close(broken) once.
     const taps = [];
     let tapsClosed = false;
     const closeTaps = (broken) => {
@@ -145,13 +156,14 @@
     };
     Object.defineProperty(response, TAP, {
       value: (t) => {
-        if (!tapsClosed && taps.length < 4 && typeof t?.chunk === 'function' && typeof t?.close === 'function') taps.push(t);
+        if (!tapsClosed && taps.length < 4 && typeof t?.batch === 'function' && typeof t?.close === 'function') taps.push(t);
       },
     });
     const decoder = new TextDecoder();
     let lastProgress = 0;
     let error = null;
-    let prev = null;
+    let batch = [];
+    let prev = null; // the last two chunks of the stream
     let last = null;
     let ended = false;
     let taken = false;
@@ -161,50 +173,82 @@
       send({ kind: 'stream_end', id, path, done: false, error, interrupted: false, aborted: false, ...fact });
     };
     const chunk = (value) => {
-      if (taps.length && !tapsClosed && value instanceof Uint8Array) for (const t of taps) t.chunk(value);
-      if (ended) return;
-      const now = Date.now();
-      if (now - lastProgress >= PROGRESS_EVERY_MS) {
-        lastProgress = now;
-        send({ kind: 'stream_progress', id, path });
-      }
-      if (!(value instanceof Uint8Array) || value.byteLength === 0) return;
-      prev = last;
-      last = value;
-      const tailBytes = tailOf(value, SCAN_BYTES);
-      // A page may stop reading right after [DONE] or an error event: end the watch there.
-      if (hasDone(tailOf(value, 32))) {
-        finish();
-        return;
-      }
-      if (!hasErrorKey(tailBytes)) return;
-      const text = decoder.decode(tailBytes);
-      if (ERROR_RE.test(text)) {
-        for (const line of text.split('\n')) {
-          if (ERROR_RE.test(line)) {
-            error = errorOf(line);
-            end({});
-            break;
-          }
-        }
+      if (value instanceof Uint8Array && value.byteLength > 0 && !(ended && tapsClosed)) {
+        if (batch.length === 0 && !live.has(w)) goLive(w);
+        batch.push(value);
       }
     };
+    // The text to look for an error event in: the small chunks of a batch (runs of them decoded
+    // together, a gap where a large chunk was left out is a line break) and the stream's tail.
+    function scanText(list) {
+      let size = 0;
+      let from = list.length; // the chunks from `from` on make up the tail
+      while (from > 0 && size < SCAN_BYTES) size += list[--from].byteLength;
+      let text = '';
+      let run = false;
+      for (let i = 0; i < from; i++) {
+        const c = list[i];
+        if (c.byteLength < SMALL_CHUNK) {
+          text += decoder.decode(c, { stream: true });
+          run = true;
+        } else if (run) {
+          text += `${decoder.decode()}\n`;
+          run = false;
+        }
+      }
+      if (run) text += `${decoder.decode()}\n`;
+      for (let i = from; i < list.length; i++) {
+        const c = list[i];
+        text += decoder.decode(i === from && c.byteLength > SCAN_BYTES ? c.subarray(c.byteLength - SCAN_BYTES) : c, { stream: true });
+      }
+      return text + decoder.decode();
+    }
+    // Looks at the chunks read since the last tick; `final` when the stream is over.
+    const w = {
+      scan(final) {
+        const list = batch;
+        // Off the list when over (or ended with nothing more to hand on); back with the next chunk.
+        if (final || (ended && list.length === 0)) live.delete(w);
+        if (list.length === 0) return;
+        batch = [];
+        if (!tapsClosed) for (const t of taps) t.batch(list);
+        if (ended) return;
+        prev = list.length > 1 ? list[list.length - 2] : last;
+        last = list[list.length - 1];
+        const now = Date.now();
+        if (now - lastProgress >= PROGRESS_EVERY_MS) {
+          lastProgress = now;
+          send({ kind: 'stream_progress', id, path });
+        }
+        const line = errorLine(scanText(list));
+        if (line !== null) {
+          error = errorOf(line);
+          end({});
+          return;
+        }
+        // A page may stop reading right after [DONE]: end the watch there.
+        if (!final && doneAtEnd().includes('[DONE]')) end({ done: true });
+      },
+    };
+    const doneAtEnd = () => (prev ? decoder.decode(tailOf(prev, 16)) : '') + (last ? decoder.decode(tailOf(last, 32)) : '');
     const finish = () => {
-      const tail = (prev ? decoder.decode(tailOf(prev, 16)) : '') + (last ? decoder.decode(tailOf(last, 32)) : '');
-      end({ done: tail.includes('[DONE]') });
+      w.scan(true);
+      end({ done: doneAtEnd().includes('[DONE]') });
     };
     // The page stopping its own read (stop button, abort) is not a failure.
     const stopped = () => {
+      w.scan(true);
       closeTaps(true);
       end({ interrupted: true, aborted: true });
     };
     const broke = () => {
+      w.scan(true);
       closeTaps(true);
       end({ interrupted: true, aborted: !!signal?.aborted });
     };
     const closed = () => {
-      closeTaps(false);
       finish();
+      closeTaps(false);
     };
 
     const proto = ReadableStream.prototype;
@@ -215,10 +259,12 @@
       taken = true;
       const read = reader.read;
       const cancel = reader.cancel;
+      // A BYOB reader hands its buffer back with the next read: its chunks are copied.
+      const byob = args[0]?.mode === 'byob';
       reader.read = function (...a) {
         return read.apply(this, a).then((r) => {
           if (r.done) closed();
-          else chunk(r.value);
+          else chunk(byob && r.value instanceof Uint8Array ? r.value.slice() : r.value);
           return r;
         }, (e) => {
           broke();

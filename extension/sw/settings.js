@@ -14,6 +14,7 @@
 // `view` is what settings.get answers. No answer ever holds an API key.
 // Content scripts may ask only:
 //   settings.page                         → {paused, capture, auto_mode, answer_in} (what a chat page needs)
+// Chat tabs are sent {type: 'settings.page.changed', value: <the same>} when a write changes it.
 // Storage: local `settings` (the effective document, keys included, read by the providers module),
 // local `settings.managedIds` (the organisation's provider ids last applied); the policy is
 // `chrome.storage.managed` (see managed_schema.json). Local and managed storage are restricted to
@@ -164,10 +165,28 @@ onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.r
 });
 
 // What a content script on the chat page needs to know, and nothing more (no provider, no key).
+// Every chat page asks this as it loads: it is read from the stored document (the effective one,
+// the policy already applied; defaults filled in), never written back.
 onMessages(ext, ['settings.page'], async () => {
-  const { settings } = await refresh();
-  const { paused, capture, auto_mode, answer_in } = settings;
+  const stored = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
+  let outcome = core.settingsApply(stored === undefined ? '' : JSON.stringify(stored), '{}', '[]');
+  if (!outcome.ok) outcome = core.settingsApply('', '{}', '[]');
+  const { paused, capture, auto_mode, answer_in } = outcome.public?.settings ?? {};
   return { paused, capture, auto_mode, answer_in };
+});
+
+// Chat pages follow what `settings.page` answers live (the pause switch above all): when a write
+// changes it, every chat tab is sent `{type: 'settings.page.changed', value}` (same shape, no key).
+const pageView = ({ paused, capture, auto_mode, answer_in } = {}) => ({ paused: paused === true, capture, auto_mode, answer_in });
+const CHAT_PAGES = [...new Set((ext.runtime.getManifest().content_scripts ?? []).flatMap((c) => c.matches ?? []))];
+ext.storage.onChanged.addListener((changes, area) => {
+  const change = area === 'local' ? changes[K_SETTINGS] : null;
+  if (!change) return;
+  const value = pageView(change.newValue ?? {});
+  if (JSON.stringify(value) === JSON.stringify(pageView(change.oldValue ?? {}))) return;
+  ext.tabs.query({ url: CHAT_PAGES }).then((tabs) => {
+    for (const tab of tabs) ext.tabs.sendMessage(tab.id, { type: 'settings.page.changed', value }).catch(() => {});
+  }, () => {});
 });
 
 // A policy pushed or changed while the browser runs is applied at once.

@@ -112,8 +112,10 @@ async function taskSeconds(cdp) {
 // read wrapper only forwards the page's own `reader.read()` (the native read is inlined into the
 // wrapper's frames, so its samples are the page's work): samples whose deepest extension frame is
 // the wrapper or its forwarding callback are left out; the hook's per-chunk work (`chunk`, a frame
-// of its own) counts.
+// of its own) counts. Likewise the page's own request: samples inside the native `fetch` that the
+// fetch wrappers call on the page's behalf are the page's work (the wrappers' own code counts).
 const FORWARDERS = new Set(['reader.read']);
+const FETCH_WRAPPERS = new Set(['understudyFetch', 'understudyCapture']);
 function extensionMs(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -131,11 +133,19 @@ function extensionMs(profile) {
     return n.callFrame.functionName === '' && n.callFrame.url.endsWith('/page-hook.js') && up != null &&
       !byId.get(up).callFrame.url.startsWith('chrome-extension://');
   };
+  // Whether the sample sits in the native fetch called right from a fetch wrapper.
+  const pageFetch = (leafId, own) => {
+    if (!FETCH_WRAPPERS.has(own.callFrame.functionName)) return false;
+    let x = leafId;
+    while (x != null && parent.get(x) !== own.id) x = parent.get(x);
+    const below = x == null ? null : byId.get(x);
+    return below != null && below.callFrame.functionName === 'fetch' && below.callFrame.url === '';
+  };
   let us = 0;
   const byFunction = new Map();
   for (let i = 0; i < profile.samples.length; i++) {
     const own = deepestOwn(profile.samples[i]);
-    if (own && !forwarding(own)) {
+    if (own && !forwarding(own) && !pageFetch(profile.samples[i], own)) {
       const dt = profile.timeDeltas[i + 1] ?? 0;
       us += dt;
       if (TOP) {

@@ -57,7 +57,8 @@ test('every saved page is judged right in the browser (notice kind = expected ki
 const DOM_CASES = [
   ['generation_error', 'There was an error generating a response', /could not finish/],
   ['network_error', 'A network error occurred. Please check your connection and try again.', /connection to ChatGPT broke off/],
-  ['rate_limited', "You've reached the current usage cap for GPT-5. You can continue with the default model now, or try again after 14:20.", /rate-limiting you until 14:20/],
+  // Past 14:20 local time the notice names tomorrow's date as well.
+  ['rate_limited', "You've reached the current usage cap for GPT-5. You can continue with the default model now, or try again after 14:20.", /rate-limiting you until (?:\w+ \d+ )?14:20/],
   ['capacity', 'ChatGPT is at capacity right now', /at capacity/],
   ['service_down', 'Hmm...something seems to have gone wrong. Maybe try me again in a little bit.', /ChatGPT is down/],
   ['blocked', 'Our systems have detected unusual activity from your system. Please try again later.', /not an outage/],
