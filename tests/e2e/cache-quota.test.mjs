@@ -111,11 +111,17 @@ test('a full storage is reported for captures and imports, and the library keeps
   await send(chat2, 'Is there room again?');
   await chat2.waitForFunction(() => document.querySelector('.markdown')?.textContent.includes('Stored again now.'));
   await again.waitForFunction(async (key) => !(await chrome.storage.local.get(key))[key], STATUS_KEY, { timeout: 10000 });
-  const texts = await again.evaluate(async (id) => {
+  // The prompt clears the error; the answer lands with the stream's end (captures are batched).
+  const readTexts = () => again.evaluate(async (id) => {
     const { db, core } = window.understudyLibrary;
     const record = await db.getRecord(id);
     return record == null ? [] : core.cacheView(record).messages.map((m) => m.text);
   }, STREAMED_ID);
+  let texts = await readTexts();
+  for (let i = 0; i < 100 && !texts.includes('Stored again now.'); i++) {
+    await again.waitForTimeout(50);
+    texts = await readTexts();
+  }
   assert.ok(texts.includes('Is there room again?') && texts.includes('Stored again now.'), JSON.stringify(texts));
   await chat2.close();
   await again.close();

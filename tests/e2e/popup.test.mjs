@@ -122,15 +122,23 @@ test('auto mode switched on from the popup rescues a failing page with no click;
   await pop.waitForFunction(() => document.getElementById('auto').checked && document.getElementById('auto-note').textContent.startsWith('Carries on'));
   assert.equal((await stored()).auto_mode.enabled, true);
 
-  const fail = async () => {
+  const fail = async ({ paused = false } = {}) => {
     site.setMode({ mode: 'healthy' });
-    const page = await openChat(browser.context, 'https://chatgpt.com/');
+    let page;
+    if (paused) {
+      // Paused, the page sends no observations to wait for: only the content script's start.
+      page = await browser.context.newPage();
+      await page.goto('https://chatgpt.com/');
+      await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    } else {
+      page = await openChat(browser.context, 'https://chatgpt.com/');
+    }
     await sendPrompt(page, 'Plan a weekend in Lisbon');
     await page.waitForFunction(() => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent.endsWith('streams it.'));
     await page.waitForTimeout(200);
     site.setMode({ mode: 'status', status: 503 });
     await sendPrompt(page, 'Now add a day trip to Sintra');
-    await page.waitForSelector(NOTICE, { timeout: 10000 });
+    if (!paused) await page.waitForSelector(NOTICE, { timeout: 10000 });
     return page;
   };
   const page = await fail();
@@ -146,9 +154,10 @@ test('auto mode switched on from the popup rescues a failing page with no click;
   // Paused from the popup: the same failure carries nothing over.
   await pop.click('#pause');
   await pop.waitForFunction(() => document.getElementById('status').dataset.paused === 'true');
-  const paused = await fail();
+  const paused = await fail({ paused: true });
   await paused.waitForTimeout(800);
   assert.equal(fake.to(name).length, 1, 'no provider asked while paused');
+  assert.equal(await paused.$(NOTICE + '[data-kind]'), null, 'no notice while paused');
   const answer = await paused.evaluate((sel) => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector(sel)?.dataset.state ?? null, ANSWER);
   assert.notEqual(answer, 'streaming');
   assert.notEqual(answer, 'done');
