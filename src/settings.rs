@@ -225,7 +225,7 @@ impl Settings {
         if !value.is_object() {
             return Err(SettingsError::Json("the top level must be an object".into()));
         }
-        let settings = Settings::deserialize(value).map_err(|e| SettingsError::Json(e.to_string()))?;
+        let settings = Settings::deserialize(&value).map_err(|e| SettingsError::Json(e.to_string()))?;
         settings.validate()?;
         Ok(settings)
     }

@@ -154,7 +154,7 @@ impl Capture {
         if json.len() > MAX_CONVERSATION {
             return Err(CaptureError::TooLarge("conversation"));
         }
-        serde_json::from_str(json).map_err(|e| CaptureError::Malformed(e.to_string()))
+        serde_json::from_slice(json.as_bytes()).map_err(|e| CaptureError::Malformed(e.to_string()))
     }
 }
 
