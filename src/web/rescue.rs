@@ -86,17 +86,7 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 }
 
 fn read_conversation(json: &str) -> Result<Conversation, JsError> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(js_err)?;
-    Ok(store::migrate_record(v).map_err(js_err)?.conversation)
-}
-
-/// A [`store::ConversationRecord`] by reference (the same JSON, no clone of the tree).
-#[derive(Serialize)]
-struct RecordRef<'a> {
-    version: u32,
-    id: &'a str,
-    source: &'a Option<String>,
-    conversation: &'a Conversation,
+    Ok(store::read_record(json.as_bytes()).map_err(js_err)?.conversation)
 }
 
 /// What `rescueSaveBranch` answers: the record to store and where the answer landed.
@@ -122,9 +112,7 @@ pub fn rescue_save_branch(stored_json: Option<String>, answer: JsValue) -> Resul
         None => None,
     };
     let (conv, saved) = branch::save(existing, &answer).map_err(js_err)?;
-    let rec =
-        RecordRef { version: store::SCHEMA_VERSION, id: &conv.id, source: &conv.source, conversation: &conv };
-    let json = serde_json::to_string(&rec).map_err(js_err)?;
+    let json = String::from_utf8(store::record_bytes(&conv)).map_err(js_err)?;
     interop::to_js(&BranchStored {
         id: &conv.id,
         json,
