@@ -9,7 +9,7 @@
 // Stable hooks: [data-testid="understudy-library-continue"] on an opened conversation sends
 // {type: 'rescue.continue', conversation_id}; `window.understudyLibrary` is for tests and benchmarks.
 import init, * as core from '../pkg/understudy.js';
-import { MIN_FREE, openCache, QuotaError, recordText, storageLeft } from './library-db.js';
+import { MIN_FREE, openCache, QuotaError, storageLeft } from './library-db.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
@@ -217,7 +217,7 @@ async function openConversation(id) {
     return;
   }
   // With the answers Understudy kept from other providers (branches), each marked.
-  const v = core.rescueBranchView(recordText(record));
+  const v = core.cacheView(record);
   const title = el('h1', { text: v.title, 'data-testid': 'understudy-library-title' });
   const sub = el('p', { class: 'muted', text: [dateOf(v.update_time), v.model, v.incomplete ? 'incomplete: the answer was still arriving when saved' : null].filter(Boolean).join(' · ') });
   const actions = el('div', { class: 'actions' });

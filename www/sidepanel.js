@@ -297,7 +297,7 @@ async function restoreHandoff() {
     }
     // The line up to where the conversation last went (a rescued branch when it is the newest),
     // rescued answers marked; follow-ups extend it.
-    const view = core.rescueBranchView(json);
+    const view = core.cacheView(json);
     title = view.title;
     conversation = view.tip_turns;
     branch = view.tip ? { conversation_id: id, parent: view.tip } : { conversation_id: id, parent: null };

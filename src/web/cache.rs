@@ -22,7 +22,7 @@ use crate::conversation::export::{ExportReader, ImportIssue, Imported, read_zip}
 use crate::conversation::render::{self, Format};
 use crate::conversation::search::IndexDocs;
 use crate::conversation::store::{self, ConversationMeta, ConversationRecord, SCHEMA_VERSION};
-use crate::conversation::{Conversation, SearchIndex, main_line};
+use crate::conversation::{Conversation, SearchIndex};
 
 fn err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
@@ -146,52 +146,12 @@ pub fn cache_migrate_meta(meta: JsValue) -> Result<JsValue, JsError> {
     to_js(&store::migrate_meta(v).map_err(err)?)
 }
 
-#[derive(Serialize)]
-struct ViewMessage {
-    id: String,
-    role: String,
-    label: String,
-    text: String,
-    model: Option<String>,
-    incomplete: bool,
-}
-
-#[derive(Serialize)]
-struct View {
-    id: String,
-    title: String,
-    model: Option<String>,
-    create_time: Option<f64>,
-    update_time: Option<f64>,
-    incomplete: bool,
-    messages: Vec<ViewMessage>,
-}
-
-/// The conversation as the user saw it (main line, visible messages), for display. `record` is
-/// a stored record (`Uint8Array` or JSON string).
+/// The conversation as the user saw it (main line, visible messages) with the answers
+/// Understudy kept from other providers as marked branches, for display. `record` is a stored
+/// record (`Uint8Array` or JSON string).
 #[wasm_bindgen(js_name = cacheView)]
 pub fn cache_view(record: JsValue) -> Result<JsValue, JsError> {
-    let conv = read_record(&record)?.conversation;
-    let messages = main_line(&conv)
-        .into_iter()
-        .map(|m| ViewMessage {
-            id: m.id.clone(),
-            role: m.role.as_str().to_string(),
-            label: render::role_label(m),
-            text: m.content.plain_text(),
-            model: m.model_slug.clone(),
-            incomplete: m.is_incomplete(),
-        })
-        .collect();
-    to_js(&View {
-        id: conv.id.clone(),
-        title: render::display_title(&conv).to_string(),
-        model: conv.model_slug.clone(),
-        create_time: conv.create_time,
-        update_time: conv.update_time,
-        incomplete: conv.incomplete,
-        messages,
-    })
+    super::rescue::conversation_view(&read_record(&record)?.conversation)
 }
 
 /// Renders stored records (`Uint8Array`s or JSON strings) as one document: `markdown`, `json` (an official-export array) or `html`.

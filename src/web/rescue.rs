@@ -156,14 +156,12 @@ struct BranchView {
     tip_turns: Vec<Turn<'static>>,
 }
 
-/// The conversation as shown with its rescued branches: `cacheView`'s fields, each message with
-/// `branch` (off ChatGPT's main line) and `answered_by` (the provider's name, for answers
-/// Understudy kept); `tip` is the node a continuation extends and `tip_turns` the user and
-/// assistant turns up to it (`[{role, content, answered_by?}]`).
-#[wasm_bindgen(js_name = rescueBranchView)]
-pub fn rescue_branch_view(json: &str) -> Result<JsValue, JsError> {
-    let conv = read_conversation(json)?;
-    let messages = branch::display_line(&conv)
+/// The conversation as shown (`cacheView`): ChatGPT's main line with the branches Understudy
+/// kept, each message with `branch` (off the main line) and `answered_by` (the provider's name);
+/// `tip` is the node a continuation extends and `tip_turns` the user and assistant turns up to it
+/// (`[{role, content, answered_by?}]`).
+pub(super) fn conversation_view(conv: &Conversation) -> Result<JsValue, JsError> {
+    let messages = branch::display_line(conv)
         .into_iter()
         .map(|s| {
             let by = s.answered_by.as_ref().map(|p| p.name().to_string());
@@ -179,11 +177,11 @@ pub fn rescue_branch_view(json: &str) -> Result<JsValue, JsError> {
             }
         })
         .collect();
-    let tip = branch::tip(&conv).map(str::to_string);
+    let tip = branch::tip(conv).map(str::to_string);
     let tip_turns = tip
         .as_deref()
         .map(|t| {
-            branch::line_to(&conv, t)
+            branch::line_to(conv, t)
                 .into_iter()
                 .filter_map(|m| {
                     let role = match m.role {
@@ -200,7 +198,7 @@ pub fn rescue_branch_view(json: &str) -> Result<JsValue, JsError> {
         .unwrap_or_default();
     interop::to_js(&BranchView {
         id: conv.id.clone(),
-        title: render::display_title(&conv).to_string(),
+        title: render::display_title(conv).to_string(),
         model: conv.model_slug.clone(),
         create_time: conv.create_time,
         update_time: conv.update_time,
