@@ -258,17 +258,24 @@ test("Chrome's on-device model is stepped around when the browser lacks it", asy
 
 test('Stop cancels the fetch: the server sees the connection closed, the partial answer stays', async () => {
   const name = fresh('stop');
-  fake.plan(name, [{ fault: 'ok', tokenDelayMs: 150 }]);
+  // A long, slow answer (about 30 s in all), so that it is surely still streaming when Stop is
+  // pressed, even on a loaded machine.
+  const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
+  fake.plan(name, [{ fault: 'ok', tokenDelayMs: 150, answer: long }]);
   await configure(control, [provider(fake, name, 'openai')], { stall_timeout_ms: 5000 });
   await panel.reload();
   await panel.waitForSelector('body[data-ready="true"]');
   await panel.fill('[data-testid="understudy-prompt"]', 'Tell me slowly');
   await panel.press('[data-testid="understudy-prompt"]', 'Enter');
-  await panel.waitForFunction(() => document.querySelector('[data-testid="understudy-answer"]').textContent.length > 10);
+  await panel.waitForFunction(() => {
+    const answer = document.querySelector('[data-testid="understudy-answer"]');
+    return answer.dataset.state === 'streaming' && answer.textContent.startsWith('word0 ') && answer.textContent.length > 10;
+  });
   await panel.click('[data-testid="understudy-stop"]');
   await panel.waitForSelector('[data-testid="understudy-answer"][data-state="done"][data-outcome="cancelled"]');
   const text = await panel.textContent('[data-testid="understudy-answer"]');
-  assert.ok(text.length > 10 && text.length < answerOf(name).length, text);
+  assert.ok(text.length > 10 && text.length < long.length, text);
+  assert.ok(long.startsWith(text), text);
   const deadline = Date.now() + 3000;
   while (!fake.to(name)[0].clientClosed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(fake.to(name)[0].clientClosed, true, 'the fetch was aborted');
