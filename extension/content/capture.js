@@ -69,7 +69,7 @@
 
   async function send(capture) {
     try {
-      const reply = await ext.runtime.sendMessage({ type: 'cache.capture', capture });
+      const reply = await UnderstudyPage.request({ type: 'cache.capture', capture });
       if (reply && !reply.ok && /quota/i.test(reply.error ?? '')) {
         showProblem('Understudy cannot save this conversation: the extension storage is full.');
       }

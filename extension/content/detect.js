@@ -66,13 +66,24 @@ const UnderstudyDetect = (() => {
     }
   }
 
+  // The page as the worker last judged it healthy from a DOM observation with nothing wrong in it
+  // (its URL), or ''. While nothing is wrong, another such observation of the same page would change
+  // nothing in the worker (the answer growing, a turn added): it is not sent.
+  let healthyAt = '';
+  const noNews = (obs) => !current && benign(obs) && healthyAt === location.href;
+
   function send(observation) {
     if (paused) return sending;
     const message = { type: 'detect.observe', observation, prompt: lastPrompt ?? lastUserText(), url: location.href };
+    const quiet = observation.type === 'dom' && benign(observation);
+    healthyAt = '';
     sending = sending.then(async () => {
       try {
-        const reply = await ext.runtime.sendMessage(message);
-        if (reply?.ok) apply(reply.value?.current ?? null);
+        const reply = await UnderstudyPage.request(message);
+        if (reply?.ok) {
+          apply(reply.value?.current ?? null);
+          if (quiet && !current) healthyAt = message.url;
+        }
       } catch {
         // the extension was reloaded or the worker is restarting; the next observation retries
       }
@@ -102,7 +113,8 @@ const UnderstudyDetect = (() => {
     if (!adapter || paused || document.readyState === 'loading') return;
     const obs = UnderstudyObserve.extract(document, adapter);
     const json = JSON.stringify(obs);
-    if (json === lastDomJson) {
+    if (json === lastDomJson || noNews(obs)) {
+      lastDomJson = json;
       held = null;
       return;
     }
@@ -117,6 +129,11 @@ const UnderstudyDetect = (() => {
   // A send is over: the observation held back goes out, unless an extraction is on its way.
   function release() {
     if (!held || extractTimer || sendInFlight()) return;
+    if (noNews(held.obs)) {
+      lastDomJson = held.json;
+      held = null;
+      return;
+    }
     lastDomJson = held.json;
     send(held.obs);
     held = null;
@@ -620,6 +637,7 @@ const UnderstudyDetect = (() => {
   function apply(next) {
     const before = current ? keyOf(current) : '';
     current = next && next.kind !== 'healthy' ? next : null;
+    if (current) healthyAt = '';
     render(current);
     if ((current ? keyOf(current) : '') !== before) for (const fn of changeListeners) safe(fn, current);
   }
@@ -661,6 +679,7 @@ const UnderstudyDetect = (() => {
       early.length = 0;
       held = null;
       lastDomJson = '';
+      healthyAt = '';
       dismissed = '';
       apply(null);
     } else if (adapter) {

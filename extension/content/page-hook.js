@@ -185,23 +185,30 @@
       let from = list.length; // the chunks from `from` on make up the tail
       while (from > 0 && size < SCAN_BYTES) size += list[--from].byteLength;
       let text = '';
-      let run = false;
-      for (let i = 0; i < from; i++) {
-        const c = list[i];
-        if (c.byteLength < SMALL_CHUNK) {
-          text += decoder.decode(c, { stream: true });
-          run = true;
-        } else if (run) {
-          text += `${decoder.decode()}\n`;
-          run = false;
+      // A run of small chunks is copied into one buffer and decoded once.
+      for (let i = 0; i < from;) {
+        if (list[i].byteLength >= SMALL_CHUNK) {
+          i++;
+          continue;
         }
+        let j = i;
+        let n = 0;
+        while (j < from && list[j].byteLength < SMALL_CHUNK) n += list[j++].byteLength;
+        let bytes = list[i];
+        if (j - i > 1) {
+          bytes = new Uint8Array(n);
+          for (let k = i, at = 0; k < j; at += list[k++].byteLength) bytes.set(list[k], at);
+        }
+        text += `${decoder.decode(bytes)}\n`;
+        i = j;
       }
-      if (run) text += `${decoder.decode()}\n`;
-      for (let i = from; i < list.length; i++) {
-        const c = list[i];
-        text += decoder.decode(i === from && c.byteLength > SCAN_BYTES ? c.subarray(c.byteLength - SCAN_BYTES) : c, { stream: true });
-      }
-      return text + decoder.decode();
+      if (from === list.length) return text;
+      const first = list[from].byteLength > SCAN_BYTES ? tailOf(list[from], SCAN_BYTES) : list[from];
+      if (from === list.length - 1) return text + decoder.decode(first);
+      const tail = new Uint8Array(first.byteLength + size - list[from].byteLength);
+      tail.set(first);
+      for (let k = from + 1, at = first.byteLength; k < list.length; at += list[k++].byteLength) tail.set(list[k], at);
+      return text + decoder.decode(tail);
     }
     // Looks at the chunks read since the last tick; `final` when the stream is over.
     const w = {
@@ -261,15 +268,18 @@
       const cancel = reader.cancel;
       // A BYOB reader hands its buffer back with the next read: its chunks are copied.
       const byob = args[0]?.mode === 'byob';
+      // One reaction per read, made once (a read costs one extra promise hop and a push).
+      const onRead = (r) => {
+        if (r.done) closed();
+        else chunk(byob && r.value instanceof Uint8Array ? r.value.slice() : r.value);
+        return r;
+      };
+      const onBroke = (e) => {
+        broke();
+        throw e;
+      };
       reader.read = function (...a) {
-        return read.apply(this, a).then((r) => {
-          if (r.done) closed();
-          else chunk(byob && r.value instanceof Uint8Array ? r.value.slice() : r.value);
-          return r;
-        }, (e) => {
-          broke();
-          throw e;
-        });
+        return read.apply(this, a).then(onRead, onBroke);
       };
       reader.cancel = function (...a) {
         stopped();

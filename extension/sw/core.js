@@ -10,10 +10,14 @@ export { core };
  * types are left to other listeners. Call this at the top level of a module (synchronously).
  */
 const claimed = new Set();
+const handlers = new Map(); // type -> handler, for the page port
 
 export function onMessages(ext, types, handler) {
   const wanted = new Set(types);
-  for (const t of types) claimed.add(t);
+  for (const t of types) {
+    claimed.add(t);
+    handlers.set(t, handler);
+  }
   ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
     if (!message || !wanted.has(message.type)) return false;
     (async () => {
@@ -42,5 +46,47 @@ export function refuseUnclaimed(ext) {
         (error) => sendResponse({ ok: false, error: String(error?.message ?? error) }),
       );
     return true;
+  });
+}
+
+/** The port a chat page's content scripts keep open for their frequent messages. */
+export const PAGE_PORT = 'understudy-page';
+// What may come over it: the same messages a chat page sends with runtime.sendMessage, answered
+// by the same handlers.
+const PAGE_PORT_TYPES = new Set(['cache.capture', 'detect.observe']);
+
+/**
+ * Serves the page port: each `{id, message}` is answered `{id, reply}` by the handler that
+ * onMessages registered for its type, with the port's sender as the sender. Per message this costs
+ * the page one post instead of a one-off channel (runtime.sendMessage opens and closes one per
+ * message). Call this at the top level (synchronously), after the feature modules.
+ */
+export function servePagePort(ext) {
+  ext.runtime.onConnect.addListener((port) => {
+    if (port.name !== PAGE_PORT) return;
+    if (port.sender?.id !== ext.runtime.id || !port.sender?.tab) {
+      port.disconnect(); // content scripts of chat pages only
+      return;
+    }
+    port.onMessage.addListener((m) => {
+      if (!m || typeof m !== 'object' || !Number.isSafeInteger(m.id)) return;
+      const type = m.message?.type;
+      const handler = PAGE_PORT_TYPES.has(type) ? handlers.get(type) : null;
+      (async () => {
+        let reply;
+        try {
+          if (!handler) throw new Error(`not a page port message: ${String(type).slice(0, 64)}`);
+          await ready;
+          reply = { ok: true, value: await handler(m.message, port.sender) };
+        } catch (error) {
+          reply = { ok: false, error: String(error?.message ?? error) };
+        }
+        try {
+          port.postMessage({ id: m.id, reply });
+        } catch {
+          // the page went away
+        }
+      })();
+    });
   });
 }

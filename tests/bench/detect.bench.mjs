@@ -111,8 +111,8 @@ async function taskSeconds(cdp) {
 // Milliseconds of CPU samples under the extension's scripts (and what they call). The fetch hook's
 // read wrapper only forwards the page's own `reader.read()` (the native read is inlined into the
 // wrapper's frames, so its samples are the page's work): samples whose deepest extension frame is
-// the wrapper or its forwarding callback are left out; the hook's per-chunk work (`chunk`, a frame
-// of its own) counts. Likewise the page's own request: samples inside the native `fetch` that the
+// the wrapper are left out; the callback the wrapper adds to each read (an extra promise reaction
+// per chunk) and the hook's per-chunk work count. Likewise the page's own request: samples inside the native `fetch` that the
 // fetch wrappers call on the page's behalf are the page's work (the wrappers' own code counts).
 const FORWARDERS = new Set(['reader.read']);
 const FETCH_WRAPPERS = new Set(['understudyFetch', 'understudyCapture']);
@@ -126,13 +126,7 @@ function extensionMs(profile) {
     }
     return null;
   };
-  const forwarding = (n) => {
-    if (FORWARDERS.has(n.callFrame.functionName)) return true;
-    // The anonymous `.then` callback inside the wrapper.
-    const up = parent.get(n.id);
-    return n.callFrame.functionName === '' && n.callFrame.url.endsWith('/page-hook.js') && up != null &&
-      !byId.get(up).callFrame.url.startsWith('chrome-extension://');
-  };
+  const forwarding = (n) => FORWARDERS.has(n.callFrame.functionName);
   // Whether the sample sits in the native fetch called right from a fetch wrapper.
   const pageFetch = (leafId, own) => {
     if (!FETCH_WRAPPERS.has(own.callFrame.functionName)) return false;

@@ -88,7 +88,12 @@ test('a detection survives a service-worker restart: the popup shows it and reco
   site.setMode({ mode: 'healthy' });
   await sendPrompt(page, 'Back?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
-  const last = (await timeline(browser.context)).at(-1);
+  // The timeline is written after the answer went back to the tab: wait for it a moment.
+  let last = null;
+  for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    last = (await timeline(browser.context)).at(-1);
+    if (last?.type === 'recovered') break;
+  }
   assert.deepEqual([last.type, last.kind], ['recovered', 'service_down']);
   const check = await openExtensionPage(browser.context, 'www/popup.html');
   assert.equal(await check.evaluate((id) => chrome.action.getBadgeText({ tabId: id }), tabId), '');
