@@ -29,7 +29,7 @@ const UnderstudyDetect = (() => {
   const MAX_DETAIL = 2048;
   const MAX_PROMPT = 32768;
   const FACTS_PER_SECOND = 200;
-  const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+  const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'WEBSOCKET']);
 
   let adapter = null;
   let endpoints = [];

@@ -1,6 +1,6 @@
 // MAIN-world observer of the page's own traffic (runs in the page's JS world at document_start).
-// It wraps `fetch` and forwards facts, never content it does not need, to the isolated content
-// script with window.postMessage. It holds no secrets and has no extension APIs; the page can forge
+// It wraps `fetch` (and EventSource, WebSocket) and forwards facts, never content it does not
+// need, to the isolated content script with window.postMessage. It holds no secrets and has no extension APIs; the page can forge
 // anything it posts, so the receiving side (content/detect.js) validates every message and the Wasm
 // core judges it. It never makes a request of its own.
 //
@@ -11,6 +11,8 @@
 //   stream_progress {id, path}                               at the first tick with bytes, then at most 1/s
 //   stream_end      {id, path, done, error|null, interrupted, aborted}
 //                   error: {message|null, code|null, clears_in|null} from an error event in the stream
+// EventSource and WebSocket connections to the page's own host on the same paths give the same
+// facts (method 'GET' or 'WEBSOCKET'; see watchChannel).
 //
 // Shared stream tap: the page's stream is read once, here. A response this hook watches carries a
 // function under Symbol.for('understudy.tap'); the cache observer (capture-hook.js, which wraps this
@@ -317,6 +319,107 @@
       });
     }
     return response;
+  }
+
+  // ---- EventSource and WebSocket ----
+  // A page that streams over an EventSource or a WebSocket to its own host, on the watched paths,
+  // gets the same facts as a streamed fetch: request_start (method 'GET', or 'WEBSOCKET' for a
+  // socket), response when it opens (status 200, or 101 for a socket, streaming), stream_progress
+  // (at once, then at most 1/s) while messages arrive, and stream_end when it is over: a clean close
+  // (code 1000) is done, close() by the page is aborted, anything else is interrupted. A message that
+  // carries an error object (a small text message with an `error` or `detail` key) ends the stream
+  // with that error, as in a fetched stream. What a message says is not forwarded, only its error.
+  // An EventSource that reconnects by itself is a new request each time it opens again.
+  const wsOrigin = (url) => `${url.protocol === 'wss:' ? 'https:' : url.protocol === 'ws:' ? 'http:' : url.protocol}//${url.host}`;
+  function channelUrl(input, socket) {
+    try {
+      const url = new URL(String(input), location.href);
+      if (socket ? wsOrigin(url) !== origin : url.origin !== origin) return null;
+      return /^\/(backend-api|api)\//.test(url.pathname) ? url : null;
+    } catch {
+      return null;
+    }
+  }
+  function watchChannel(target, url, method) {
+    const path = url.pathname;
+    let id = 0;
+    let opened = false;
+    let over = true;
+    let lastProgress = 0;
+    const start = () => {
+      id = nextId++;
+      opened = false;
+      over = false;
+      lastProgress = 0;
+      send({ kind: 'request_start', id, path, method, prompt: null });
+    };
+    const finish = (fact) => {
+      if (over) return;
+      over = true;
+      send(opened
+        ? { kind: 'stream_end', id, path, done: false, error: null, interrupted: false, aborted: false, ...fact }
+        : { kind: 'request_failed', id, path, method, aborted: !!fact.aborted });
+    };
+    start();
+    target.addEventListener('open', () => {
+      if (over) start(); // an EventSource that reconnected
+      opened = true;
+      send({ kind: 'response', id, path, method, status: method === 'WEBSOCKET' ? 101 : 200, retry_after: null, challenge: false, streaming: true, detail: null });
+    });
+    target.addEventListener('message', (event) => {
+      if (!opened || over) return;
+      const now = Date.now();
+      if (now - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now;
+        send({ kind: 'stream_progress', id, path });
+      }
+      const data = event.data;
+      if (typeof data === 'string' && data.length <= SCAN_BYTES && ERROR_RE.test(data)) finish({ error: errorOf(data) });
+    });
+    return {
+      closedByPage: () => finish({ aborted: true }),
+      closed: (clean) => finish(clean ? { done: true } : { interrupted: true }),
+    };
+  }
+
+  const channels = new WeakMap(); // EventSource or WebSocket -> its watch
+  const NativeEventSource = window.EventSource;
+  if (typeof NativeEventSource === 'function') {
+    const Watched = class EventSource extends NativeEventSource {
+      constructor(input, options) {
+        super(input, options);
+        const url = channelUrl(input, false);
+        if (!url) return;
+        const w = watchChannel(this, url, 'GET');
+        channels.set(this, w);
+        // The connection dropped (it may reconnect: a new request then) or failed for good.
+        this.addEventListener('error', () => w.closed(false));
+      }
+      close() {
+        super.close();
+        channels.get(this)?.closedByPage();
+      }
+    };
+    window.EventSource = Watched;
+  }
+
+  const NativeWebSocket = window.WebSocket;
+  if (typeof NativeWebSocket === 'function') {
+    const Watched = class WebSocket extends NativeWebSocket {
+      constructor(input, protocols) {
+        super(input, protocols);
+        const url = channelUrl(input, true);
+        if (!url) return;
+        const w = watchChannel(this, url, 'WEBSOCKET');
+        channels.set(this, w);
+        this.addEventListener('close', (event) => w.closed(event.wasClean && event.code === 1000));
+      }
+      close(...args) {
+        super.close(...args); // throws on a bad code: then nothing was closed
+        channels.get(this)?.closedByPage();
+      }
+    };
+    window.WebSocket = Watched;
   }
 
   window.fetch = async function understudyFetch(input, init) {

@@ -4,6 +4,7 @@
 // answer from POST /backend-api/f/conversation, and ChatGPT's error boxes when the backend fails.
 // Tests steer failures through POST /__control (never reachable from outside the machine).
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -92,6 +93,18 @@ export async function startFakeChatgpt({ port = 0 } = {}) {
       res.end(fs.readFileSync(path.join(pageDir, url.pathname.slice(1))));
       return;
     }
+    if (url.pathname === '/backend-api/test-events' && req.method === 'GET') {
+      // An event stream for an EventSource: two messages, then as `mode` says: `error` (an error
+      // event, then the connection drops), `hold` (stays open), else the connection drops.
+      const mode = url.searchParams.get('mode');
+      res.writeHead(200, { ...common, 'content-type': 'text/event-stream' });
+      res.write('retry: 600000\n\ndata: {"v": "one"}\n\n');
+      await sleep(50);
+      res.write('data: {"v": "two"}\n\n');
+      if (mode === 'error') res.write(`data: ${JSON.stringify({ message: null, error: ERRORS_IN_STREAM })}\n\n`);
+      if (mode !== 'hold') res.end();
+      return;
+    }
     if (url.pathname === '/backend-api/f/conversation' && req.method === 'POST') {
       await conversation(state, res, common);
       return;
@@ -119,6 +132,40 @@ export async function startFakeChatgpt({ port = 0 } = {}) {
     res.writeHead(404, { ...common, 'content-type': 'application/json' });
     res.end('{"detail":"Not Found"}');
   });
+  // A WebSocket at /backend-api/test-socket?mode=...: two text messages, then `clean` (close 1000),
+  // `abrupt` (the connection drops), `error` (an error message, then it stays open) or `hold`. A close
+  // from the page is answered with close 1000. Frames are small (payloads under 126 bytes).
+  const sockets = new Set();
+  server.on('upgrade', (req, socket) => {
+    const url = new URL(req.url, 'https://chatgpt.com');
+    const key = req.headers['sec-websocket-key'];
+    if (url.pathname !== '/backend-api/test-socket' || !key) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const frame = (opcode, payload) => {
+      const bytes = Buffer.from(payload);
+      return Buffer.concat([Buffer.from([0x80 | opcode, bytes.length]), bytes]);
+    };
+    const CLOSE_1000 = Buffer.from([0x03, 0xe8]);
+    socket.on('data', (data) => {
+      if ((data[0] & 0x0f) === 8) socket.end(frame(8, CLOSE_1000)); // the page closed
+    });
+    const mode = url.searchParams.get('mode');
+    socket.write(frame(1, '{"v": "one"}'));
+    setTimeout(() => {
+      if (socket.destroyed) return;
+      socket.write(frame(1, '{"v": "two"}'));
+      if (mode === 'error') socket.write(frame(1, JSON.stringify({ message: null, error: ERRORS_IN_STREAM })));
+      else if (mode === 'clean') socket.end(frame(8, CLOSE_1000));
+      else if (mode === 'abrupt') socket.destroy();
+    }, 50);
+  });
   server.keepAliveTimeout = 1000;
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
@@ -129,6 +176,7 @@ export async function startFakeChatgpt({ port = 0 } = {}) {
       state = { ...DEFAULT_STATE, ...next };
     },
     close: () => new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
       server.closeAllConnections();
       server.close(resolve);
     }),
@@ -144,6 +192,8 @@ function readBody(req) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The error a stream or a socket reports in the channel tests (a short ChatGPT error text).
+const ERRORS_IN_STREAM = 'Error in message stream';
 
 async function conversation(state, res, common) {
   if (state.mode === 'hang') {

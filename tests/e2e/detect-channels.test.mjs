@@ -1,0 +1,125 @@
+// EventSource and WebSocket: a channel the page opens to chatgpt.com gives the same facts as a
+// streamed fetch (from the MAIN-world hook), and the page's own use of the channel is unchanged.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch } from './browser.mjs';
+import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
+
+let site;
+let browser;
+let page;
+
+before(async () => {
+  site = await startFakeChatgpt();
+  browser = await launch({ chatgptPort: site.port });
+  page = await browser.context.newPage();
+  await page.goto('https://chatgpt.com/');
+  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+  // The page listens to what the hook posts (as any page script can).
+  await page.evaluate(() => {
+    window.__facts = [];
+    window.addEventListener('message', (event) => {
+      if (event.data?.source === 'understudy-hook') window.__facts.push(event.data);
+    });
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+/**
+ * Opens a channel in the page (`kind` 'events' or 'socket', the fake server's `mode`), closes it
+ * from the page after `closeAfterMs` if given, and returns what the page received and the facts the
+ * hook posted about it once one ended it.
+ */
+async function run(kind, mode, { closeAfterMs = null } = {}) {
+  const path = kind === 'events' ? '/backend-api/test-events' : '/backend-api/test-socket';
+  const seen = await page.evaluate(async ({ kind, mode, path, closeAfterMs }) => {
+    const got = { messages: [], closed: null };
+    const channel = kind === 'events'
+      ? new EventSource(`${path}?mode=${mode}`)
+      : new WebSocket(`wss://${location.host}${path}?mode=${mode}`);
+    got.native = kind === 'events' ? channel instanceof EventSource && EventSource.CLOSED === 2 : channel instanceof WebSocket && WebSocket.OPEN === 1;
+    channel.addEventListener('message', (event) => got.messages.push(event.data));
+    channel.addEventListener('close', (event) => { got.closed = { code: event.code, clean: event.wasClean }; });
+    await new Promise((resolve) => setTimeout(resolve, closeAfterMs ?? 600));
+    if (closeAfterMs != null) channel.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (closeAfterMs == null) channel.close(); // tidy up; the facts were already final
+    return got;
+  }, { kind, mode, path, closeAfterMs });
+  const facts = await page.evaluate((p) => window.__facts.filter((f) => f.path === p), path);
+  await page.evaluate(() => { window.__facts = []; });
+  return { seen, facts };
+}
+
+const kinds = (facts) => facts.map((f) => f.kind);
+
+/** One channel, one way of ending: the facts say so, and the page got its messages untouched. */
+async function check(kind, mode, options, expectEnd, expectMessages) {
+  const { seen, facts } = await run(kind, mode, options);
+  assert.ok(seen.native, 'the page still gets a real EventSource/WebSocket');
+  assert.deepEqual(seen.messages, expectMessages);
+  const method = kind === 'events' ? 'GET' : 'WEBSOCKET';
+  assert.deepEqual(kinds(facts).filter((k) => k !== 'stream_progress'), ['request_start', 'response', 'stream_end'], JSON.stringify(facts));
+  assert.ok(kinds(facts).includes('stream_progress'), 'progress while messages arrive');
+  const [start, response] = facts;
+  assert.equal(start.method, method);
+  assert.equal(start.prompt, null);
+  assert.equal(response.status, kind === 'events' ? 200 : 101);
+  assert.equal(response.streaming, true);
+  const end = facts.find((f) => f.kind === 'stream_end');
+  assert.ok(facts.every((f) => f.id === start.id), 'one request id');
+  const { kind: _k, id: _i, path: _p, source: _s, ...rest } = end;
+  assert.deepEqual(rest, { done: false, error: null, interrupted: false, aborted: false, ...expectEnd });
+  // Nothing of the messages themselves is posted, only facts.
+  assert.doesNotMatch(JSON.stringify(facts), /"one"|"two"/);
+}
+
+const ONE_TWO = ['{"v": "one"}', '{"v": "two"}'];
+const ERROR = { message: 'Error in message stream', code: null, clears_in: null };
+const ERROR_EVENT = JSON.stringify({ message: null, error: 'Error in message stream' });
+
+test('EventSource: an error event in the stream ends it with that error', async () => {
+  await check('events', 'error', {}, { error: ERROR }, [...ONE_TWO, ERROR_EVENT]);
+});
+
+test('EventSource: a dropped connection is an interrupted stream', async () => {
+  await check('events', 'drop', {}, { interrupted: true }, ONE_TWO);
+});
+
+test('EventSource: close() by the page is not a failure (aborted)', async () => {
+  await check('events', 'hold', { closeAfterMs: 300 }, { aborted: true }, ONE_TWO);
+});
+
+test('WebSocket: a clean close (1000) is done', async () => {
+  await check('socket', 'clean', {}, { done: true }, ONE_TWO);
+});
+
+test('WebSocket: a dropped connection is an interrupted stream', async () => {
+  await check('socket', 'abrupt', {}, { interrupted: true }, ONE_TWO);
+});
+
+test('WebSocket: an error message ends it with that error', async () => {
+  await check('socket', 'error', {}, { error: ERROR }, [...ONE_TWO, ERROR_EVENT]);
+});
+
+test('WebSocket: close() by the page is not a failure (aborted)', async () => {
+  await check('socket', 'hold', { closeAfterMs: 300 }, { aborted: true }, ONE_TWO);
+});
+
+test('channels to other hosts or other paths are not watched', async () => {
+  const facts = await page.evaluate(async () => {
+    window.__facts = [];
+    const a = new WebSocket('wss://other.invalid/backend-api/test-socket');
+    a.addEventListener('error', () => {});
+    const b = new EventSource('/static/not-watched');
+    b.addEventListener('error', () => {});
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    b.close();
+    return window.__facts;
+  });
+  assert.deepEqual(facts, []);
+});
