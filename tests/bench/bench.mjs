@@ -27,9 +27,10 @@ fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(path.join(out, 'report.json'), `${JSON.stringify({ metrics }, null, 2)}\n`);
 
 const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v));
-console.log(`\n${'metric'.padEnd(36)}${'value'.padStart(14)}  ${'unit'.padEnd(8)}${'better'.padEnd(8)}peer`);
+const nameWidth = Math.max(36, ...metrics.map((m) => m.name.length + 2));
+console.log(`\n${'metric'.padEnd(nameWidth)}${'value'.padStart(14)}  ${'unit'.padEnd(8)}${'better'.padEnd(8)}peer`);
 for (const m of metrics) {
   const peer = m.peer ? `${m.peer.name}: ${fmt(m.peer.value)}` : '-';
-  console.log(`${m.name.padEnd(36)}${fmt(m.value).padStart(14)}  ${m.unit.padEnd(8)}${(m.lower_is_better ? 'lower' : 'higher').padEnd(8)}${peer}`);
+  console.log(`${m.name.padEnd(nameWidth)}${fmt(m.value).padStart(14)}  ${m.unit.padEnd(8)}${(m.lower_is_better ? 'lower' : 'higher').padEnd(8)}${peer}`);
 }
 console.log(`\nreport: ${path.relative(ROOT, path.join(out, 'report.json'))}`);

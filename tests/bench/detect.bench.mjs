@@ -9,6 +9,8 @@
 // - content_script_overhead_profiled_pct: the same overhead from one profile: CPU samples under the
 //   extension's own scripts (content scripts and the fetch hook, with what they call) over the
 //   main-thread time of the run. Less noisy than the A/B difference.
+// - content_script_overhead_warm_profiled_pct: the same for a second answer on the same page (the
+//   scripts' code compiled and warm, as for every answer after the first in a long session).
 import { launch } from '../e2e/browser.mjs';
 import { startFakeChatgpt } from '../e2e/fake-chatgpt/server.mjs';
 import { NOTICE, stopWorker } from '../e2e/detect-helpers.mjs';
