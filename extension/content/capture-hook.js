@@ -280,7 +280,17 @@
     const api = {
       batch(list) {
         if (closed || !Array.isArray(list)) return;
-        for (const c of list) if (c instanceof Uint8Array && c.byteLength > 0) take(c);
+        // The usual chunk (it continues the same message from a line start) is handled here, inline.
+        for (let i = 0; i < list.length; i++) {
+          const c = list[i];
+          if (!(c instanceof Uint8Array) || c.byteLength === 0) continue;
+          if (lineStart && sameMessage(c)) {
+            skipped = c; // replaces an earlier one: its states are older
+            lineStart = c[c.byteLength - 1] === 0x0a;
+          } else {
+            take(c);
+          }
+        }
         // A [DONE] at the end of a chunk passed over is found when it is resolved.
         if (skipped && doneAtEnd(skipped)) resolve();
         if (finished) {

@@ -48,25 +48,6 @@ const UnderstudyPage = (() => {
     return false;
   });
 
-  async function start() {
-    const settings = ext.runtime.sendMessage({ type: 'settings.page' }).catch(() => null);
-    const reply = await ext.runtime.sendMessage({ type: 'hello', url: location.href });
-    if (!reply?.ok) {
-      console.warn('Understudy: the extension did not answer', reply?.error);
-      return;
-    }
-    const s = await settings;
-    if (s?.ok && !page) setPage(s.value); // a change sent meanwhile is newer
-    hello = reply.value;
-    // A stable, documented hook: the page (and users' own automation) can see that Understudy is
-    // active and which core version answered.
-    document.documentElement.dataset.understudyCore = hello.core_version;
-    document.documentElement.dataset.understudySite = hello.site ?? '';
-    for (const fn of listeners) safe(fn, hello);
-  }
-
-  start().catch((error) => console.warn('Understudy: cannot reach the extension', error));
-
   let port = null;
   let lastId = 0;
   const waiting = new Map(); // id -> {message, resolve, reject}
@@ -102,6 +83,33 @@ const UnderstudyPage = (() => {
       }
     });
   }
+
+  async function start() {
+    const settings = ext.runtime.sendMessage({ type: 'settings.page' }).catch(() => null);
+    const reply = await ext.runtime.sendMessage({ type: 'hello', url: location.href });
+    if (!reply?.ok) {
+      console.warn('Understudy: the extension did not answer', reply?.error);
+      return;
+    }
+    const s = await settings;
+    if (s?.ok && !page) setPage(s.value); // a change sent meanwhile is newer
+    hello = reply.value;
+    // The page port opened now, so the first capture of an answer does not wait for it.
+    if (hello.site && !paused) {
+      try {
+        connection();
+      } catch {
+        // the extension was reloaded: requests fall back to runtime.sendMessage
+      }
+    }
+    // A stable, documented hook: the page (and users' own automation) can see that Understudy is
+    // active and which core version answered.
+    document.documentElement.dataset.understudyCore = hello.core_version;
+    document.documentElement.dataset.understudySite = hello.site ?? '';
+    for (const fn of listeners) safe(fn, hello);
+  }
+
+  start().catch((error) => console.warn('Understudy: cannot reach the extension', error));
 
   return {
     ext,
