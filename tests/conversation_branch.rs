@@ -65,11 +65,11 @@ fn answer(key: &str, prompt: &str, text: &str, outcome: Outcome) -> BranchAnswer
 /// What a user checks after a save: where the prompt and answer hang, what the library shows
 /// (`id` for the main line, `id*` for a rescued turn, `@label` for who answered), the main line.
 #[derive(Debug, PartialEq)]
-struct Expect {
-    prompt_node: &'static str,
-    answer_parent: &'static str,
-    shown: &'static str,
-    main: &'static str,
+struct Expect<'a> {
+    prompt_node: &'a str,
+    answer_parent: &'a str,
+    shown: &'a str,
+    main: &'a str,
 }
 
 fn shown(c: &Conversation) -> String {
@@ -94,17 +94,18 @@ fn main_ids(c: &Conversation) -> String {
     main_line(c).iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(" ")
 }
 
-fn check(stored: Option<Conversation>, a: BranchAnswer, expect: Expect) {
+fn check(stored: Option<Conversation>, a: BranchAnswer, expect: Expect<'_>) {
     let before = stored.as_ref().map(main_ids);
     let current = stored.as_ref().and_then(|c| c.current_node.clone());
     let (c, saved) = branch::save(stored.clone(), &a).unwrap_or_else(|e| panic!("save failed: {e}"));
     assert!(saved.changed);
     let parent = c.nodes.get(&saved.answer_node).and_then(|n| n.parent.clone()).unwrap_or_default();
+    let (shown_now, main_now) = (shown(&c), main_ids(&c));
     let got = Expect {
         prompt_node: if saved.prompt_node == branch::prompt_node_id(&a.key) { "new" } else { "found" },
         answer_parent: if parent == saved.prompt_node { "prompt" } else { "elsewhere" },
-        shown: Box::leak(shown(&c).into_boxed_str()),
-        main: Box::leak(main_ids(&c).into_boxed_str()),
+        shown: &shown_now,
+        main: &main_now,
     };
     assert_eq!(got, expect);
     if let Some(before) = before {
@@ -133,7 +134,7 @@ fn answers_land_as_branches_of_the_node_the_rescue_continued_from() {
         Expect {
             prompt_node: "found",
             answer_parent: "prompt",
-            shown: Box::leak(format!("u1 a1 u2 {ans}*@Groq").into_boxed_str()),
+            shown: &format!("u1 a1 u2 {ans}*@Groq"),
             main: "u1 a1 u2",
         },
     );
@@ -144,7 +145,7 @@ fn answers_land_as_branches_of_the_node_the_rescue_continued_from() {
         Expect {
             prompt_node: "found",
             answer_parent: "prompt",
-            shown: Box::leak(format!("u1 a1 u2 {ans}*@Groq").into_boxed_str()),
+            shown: &format!("u1 a1 u2 {ans}*@Groq"),
             main: "u1 a1 u2",
         },
     );
@@ -155,7 +156,7 @@ fn answers_land_as_branches_of_the_node_the_rescue_continued_from() {
         Expect {
             prompt_node: "new",
             answer_parent: "prompt",
-            shown: Box::leak(format!("u1 a1 {q}* {ans}*@Groq").into_boxed_str()),
+            shown: &format!("u1 a1 {q}* {ans}*@Groq"),
             main: "u1 a1",
         },
     );
@@ -166,8 +167,8 @@ fn answers_land_as_branches_of_the_node_the_rescue_continued_from() {
         Expect {
             prompt_node: "new",
             answer_parent: "prompt",
-            shown: Box::leak(format!("{q} {ans}@Groq").into_boxed_str()),
-            main: Box::leak(format!("{q} {ans}").into_boxed_str()),
+            shown: &format!("{q} {ans}@Groq"),
+            main: &format!("{q} {ans}"),
         },
     );
     // A copy without current_node: the main line is pinned where it was.
@@ -179,7 +180,7 @@ fn answers_land_as_branches_of_the_node_the_rescue_continued_from() {
         Expect {
             prompt_node: "new",
             answer_parent: "prompt",
-            shown: Box::leak(format!("u1 a1 {q}* {ans}*@Groq").into_boxed_str()),
+            shown: &format!("u1 a1 {q}* {ans}*@Groq"),
             main: "u1 a1",
         },
     );
