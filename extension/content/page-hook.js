@@ -382,45 +382,33 @@
     };
   }
 
+  // Replaces window[name] with a subclass that watches the channels it opens to the page's own
+  // host; `endEvent` ends the watch, a clean end when `clean(event)`; close() by the page is aborted.
   const channels = new WeakMap(); // EventSource or WebSocket -> its watch
-  const NativeEventSource = window.EventSource;
-  if (typeof NativeEventSource === 'function') {
-    const Watched = class EventSource extends NativeEventSource {
-      constructor(input, options) {
-        super(input, options);
-        const url = channelUrl(input, false);
+  function wrapChannel(name, method, endEvent, clean) {
+    const Native = window[name];
+    if (typeof Native !== 'function') return;
+    const Watched = class extends Native {
+      constructor(input, more) {
+        super(input, more);
+        const url = channelUrl(input, method === 'WEBSOCKET');
         if (!url) return;
-        const w = watchChannel(this, url, 'GET');
+        const w = watchChannel(this, url, method);
         channels.set(this, w);
-        // The connection dropped (it may reconnect: a new request then) or failed for good.
-        this.addEventListener('error', () => w.closed(false));
-      }
-      close() {
-        super.close();
-        channels.get(this)?.closedByPage();
-      }
-    };
-    window.EventSource = Watched;
-  }
-
-  const NativeWebSocket = window.WebSocket;
-  if (typeof NativeWebSocket === 'function') {
-    const Watched = class WebSocket extends NativeWebSocket {
-      constructor(input, protocols) {
-        super(input, protocols);
-        const url = channelUrl(input, true);
-        if (!url) return;
-        const w = watchChannel(this, url, 'WEBSOCKET');
-        channels.set(this, w);
-        this.addEventListener('close', (event) => w.closed(event.wasClean && event.code === 1000));
+        this.addEventListener(endEvent, (event) => w.closed(clean(event)));
       }
       close(...args) {
-        super.close(...args); // throws on a bad code: then nothing was closed
+        super.close(...args); // a WebSocket throws on a bad code: then nothing was closed
         channels.get(this)?.closedByPage();
       }
     };
-    window.WebSocket = Watched;
+    Object.defineProperty(Watched, 'name', { value: name });
+    window[name] = Watched;
   }
+  // An EventSource's error: the connection dropped (it may reconnect: a new request then) or
+  // failed for good.
+  wrapChannel('EventSource', 'GET', 'error', () => false);
+  wrapChannel('WebSocket', 'WEBSOCKET', 'close', (event) => event.wasClean && event.code === 1000);
 
   window.fetch = async function understudyFetch(input, init) {
     let url;
