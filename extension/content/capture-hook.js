@@ -226,7 +226,8 @@
       }
     }
     const doneAtEnd = (c) => decoder.decode(c.byteLength > 16 ? c.subarray(c.byteLength - 16) : c).includes(DONE);
-    function take(c) {
+    // `other`: c starts a line and is known not to continue the last event's message.
+    function take(c, other = false) {
       let b = c;
       if (!lineStart) {
         resolve();
@@ -248,7 +249,7 @@
         lineStart = true;
         if (b.byteLength === 0) return;
       }
-      if (sameMessage(b)) {
+      if (!other && sameMessage(b)) {
         skipped = b; // replaces an earlier one: its states are older
         lineStart = b[b.byteLength - 1] === 0x0a;
         return;
@@ -284,11 +285,13 @@
         for (let i = 0; i < list.length; i++) {
           const c = list[i];
           if (!(c instanceof Uint8Array) || c.byteLength === 0) continue;
-          if (lineStart && sameMessage(c)) {
+          if (!lineStart) {
+            take(c);
+          } else if (sameMessage(c)) {
             skipped = c; // replaces an earlier one: its states are older
             lineStart = c[c.byteLength - 1] === 0x0a;
           } else {
-            take(c);
+            take(c, true);
           }
         }
         // A [DONE] at the end of a chunk passed over is found when it is resolved.
