@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // MAIN-world observer of the conversations the page loads and streams (for the cache). Passive: it
 // reads clones of the page's own responses and the body of the page's own requests, never makes a
 // request. It forwards, bounded, with window.postMessage({source: 'understudy-capture', ...}):
@@ -66,9 +67,11 @@
   // event (`data: {"message": {"id": "<the same id>"`) holds the next states of that message, and
   // only the last of them matters; it is looked up (backwards, from the chunk's end) when a snapshot
   // is due. Other chunks are cut into lines on bytes; an event is decoded and parsed only when it is
-  // posted, except for a short head to learn its message id. (A chunk that starts with one message's
-  // event, holds another's and ends with the first one's again would lose the middle one's state; a
-  // stream sends its messages one after the other.)
+  // posted, except for a short head to learn its message id. Most chunks of a batch are not even
+  // looked at: when a late chunk of the batch starts a line with the same head, the ones before it
+  // are older states of the same message. (A stream sends its messages one after the other; one that
+  // sent a message's event, then another's, then the first one's again within one batch would lose
+  // the middle one's state.)
   const DATA = [0x64, 0x61, 0x74, 0x61, 0x3a]; // data:
   const DONE = '[DONE]';
   const ID_RE = /^\s*\{\s*"message"\s*:\s*\{\s*"id"\s*:\s*"([^"\\]{1,200})"/;
@@ -188,6 +191,7 @@
     // line that ends an event). Only the end of the head is compared (the end of the id, its quote):
     // a chunk passed over has its last event's id checked in full when resolved.
     const SAME_END = 12;
+    const LOOK_BACK = 8;
     const sameMessage = (c) => {
       if (!head) return false;
       let from = 0;
@@ -281,8 +285,25 @@
     const api = {
       batch(list) {
         if (closed || !Array.isArray(list)) return;
+        // Messages come one after the other: when a chunk of this batch starts a line with the head
+        // of the last event, the chunks before it hold older states of that same message and are
+        // passed over unread (looked for from the batch's end, over a few chunks).
+        let start = 0;
+        if (head) {
+          for (let i = list.length - 1, stop = Math.max(1, list.length - LOOK_BACK); i >= stop; i--) {
+            const c = list[i];
+            const p = list[i - 1];
+            if (!(c instanceof Uint8Array) || !(p instanceof Uint8Array)) break;
+            if (p.byteLength > 0 && p[p.byteLength - 1] === 0x0a && sameMessage(c)) {
+              start = i;
+              lineStart = true;
+              carry = null;
+              break;
+            }
+          }
+        }
         // The usual chunk (it continues the same message from a line start) is handled here, inline.
-        for (let i = 0; i < list.length; i++) {
+        for (let i = start; i < list.length; i++) {
           const c = list[i];
           if (!(c instanceof Uint8Array) || c.byteLength === 0) continue;
           if (!lineStart) {

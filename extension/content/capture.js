@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // Content script: capture (isolated world). Receives what the MAIN-world observer (capture-hook.js)
 // saw, checks its shape and bounds, and hands it to the service worker (`cache.capture`), which
 // stores it in the extension's IndexedDB. When no traffic was seen on a conversation page, the turns

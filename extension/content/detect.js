@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // Content script: detect (isolated world). Plain JS, no Wasm, no secrets.
 //
 // Watches the chat page with one batched MutationObserver (extracting the DOM observation with

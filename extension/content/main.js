@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // Content script on chat sites (isolated world). Plain JS: no Wasm, no secrets. It introduces the
 // page to the service worker, where the Wasm core decides, and shares what it learns with the other
 // content scripts through `UnderstudyPage`:

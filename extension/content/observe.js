@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /*
  * Understudy: pure DOM extraction for the content script (no side effects, no innerHTML).
  *

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // MAIN-world observer of the page's own traffic (runs in the page's JS world at document_start).
 // It wraps `fetch` (and EventSource, WebSocket) and forwards facts, never content it does not
 // need, to the isolated content script with window.postMessage. It holds no secrets and has no extension APIs; the page can forge
@@ -280,7 +281,7 @@
         broke();
         throw e;
       };
-      reader.read = function (...a) {
+      reader.read = function understudyRead(...a) {
         return read.apply(this, a).then(onRead, onBroke);
       };
       reader.cancel = function (...a) {

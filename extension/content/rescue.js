@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // Content script: rescue (isolated world). Plain JS, no Wasm, no secrets.
 //
 // Fills the detection notice's actions container (content/detect.js) with the rescue: "Continue

@@ -116,7 +116,7 @@ async function taskSeconds(cdp) {
 // the wrapper are left out; the callback the wrapper adds to each read (an extra promise reaction
 // per chunk) and the hook's per-chunk work count. Likewise the page's own request: samples inside the native `fetch` that the
 // fetch wrappers call on the page's behalf are the page's work (the wrappers' own code counts).
-const FORWARDERS = new Set(['reader.read']);
+const FORWARDERS = new Set(['understudyRead']);
 const FETCH_WRAPPERS = new Set(['understudyFetch', 'understudyCapture']);
 function extensionMs(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
