@@ -63,7 +63,10 @@
   // breaks), and what had arrived when the page is hidden (a tab closed mid-answer).
   //
   // The bytes come in batches from the detection hook's shared tap (page-hook.js), else from a clone.
-  // Most chunks are passed over whole: a chunk that starts a line with the same head as the last
+  // The tap hands on the stream's latest chunks at each tick and the rest at its end, and may pass
+  // over the chunks in between (a batch with `gap`): the line a gap cuts is dropped, and a message
+  // whose events all fell in gaps keeps the state seen before (the conversation, loaded later,
+  // has it whole). Most chunks are passed over whole: a chunk that starts a line with the same head as the last
   // event (`data: {"message": {"id": "<the same id>"`) holds the next states of that message, and
   // only the last of them matters; it is looked up (backwards, from the chunk's end) when a snapshot
   // is due. Other chunks are cut into lines on bytes; an event is decoded and parsed only when it is
@@ -283,8 +286,14 @@
       snapshot();
     }
     const api = {
-      batch(list) {
+      batch(list, gap) {
         if (closed || !Array.isArray(list)) return;
+        if (gap === true) {
+          // Chunks were passed over before this batch: the line it starts in is not whole.
+          resolve();
+          carry = null;
+          lineStart = false;
+        }
         // Messages come one after the other: when a chunk of this batch starts a line with the head
         // of the last event, the chunks before it hold older states of that same message and are
         // passed over unread (looked for from the batch's end, over a few chunks).

@@ -17,9 +17,10 @@
 //
 // Shared stream tap: the page's stream is read once, here. A response this hook watches carries a
 // function under Symbol.for('understudy.tap'); the cache observer (capture-hook.js, which wraps this
-// fetch) calls it with {batch(chunks), close(broken)} and gets the chunks the page read, in order, in
-// batches (every TICK_MS while the stream is live, and the rest before close), with no clone or
-// second decode of the stream. The chunks are the page's own bytes: read them, never change them.
+// fetch) calls it with {batch(chunks, gap), close(broken)} and gets the latest chunks the page read,
+// in order, in batches (every TICK_MS while the stream is live, and the rest before close), with no
+// clone or second decode of the stream; `gap` says that chunks before the batch were passed over.
+// The chunks are the page's own bytes: read them, never change them.
 (() => {
   if (window.__understudyHook) return;
   Object.defineProperty(window, '__understudyHook', { value: true });
@@ -99,24 +100,29 @@
   }
 
   // Watches an event stream as the page reads it: progress, an error event, and whether it ended
-  // with [DONE]. Reading a chunk costs one push onto a list; the chunks are looked at in batches by one
-  // timer shared by every live stream (every TICK_MS), and once more when the stream ends. A batch is
-  // decoded once, and only where ChatGPT's small error events sit: the last SCAN_BYTES of the stream
-  // and the small chunks (under SMALL_CHUNK bytes, as a stream of small events arrives); never the
-  // answer's large events. So an error event inside a stream is known at the next tick (within
-  // TICK_MS), while an error status is known when the response arrives.
+  // with [DONE]. Nothing is done per chunk: the chunks are looked at in batches by one timer shared
+  // by every live stream (every TICK_MS), once more when the stream ends, and when the page is
+  // hidden. A batch is decoded once, and only where ChatGPT's small error events sit: the last
+  // SCAN_BYTES and the small chunks (under SMALL_CHUNK bytes); never the answer's large events. So an
+  // error event is known at the next tick (within TICK_MS), an error status when the response arrives.
   //
-  // The usual way a page reads a stream is `response.body.getReader()`: then the page's own reads
-  // are watched (one extra promise reaction per chunk, no copy, no second stream). Any other way of
-  // consuming the body (pipeThrough, pipeTo, tee, async iteration, text(), json(), ...) goes through
-  // a pass-through TransformStream made on first use.
+  // The usual way a page reads a stream is `response.body.getReader()`: then the promises of the
+  // page's own reads are kept in a small ring (one store per read: no copy, no second stream, no
+  // promise reaction), and a tick reads back the last LOOK of them, which the page has already
+  // awaited. Chunks read between two ticks before those are passed over (the batch then says `gap`):
+  // what matters is the stream's latest events and its tail. A BYOB reader reuses its buffers, so its
+  // chunks are copied as they come; any other way of consuming the body (pipeThrough, pipeTo, tee,
+  // async iteration, text(), json(), ...) goes through a pass-through TransformStream made on first
+  // use. Those two push every chunk onto a list.
   const TAP = Symbol.for('understudy.tap');
   const TICK_MS = 200;
   const SMALL_CHUNK = 1024;
-  const live = new Set(); // streams with bytes to look at, or still open and not ended
+  const LOOK = 8; // the latest reads a tick looks at
+  const RING = 16; // read promises kept
+  const live = new Set(); // streams being read, or with chunks to look at
   let ticker = 0;
   const tick = () => {
-    for (const w of live) w.scan(false);
+    for (const w of live) w.tick();
     if (live.size === 0) {
       clearInterval(ticker);
       ticker = 0;
@@ -126,11 +132,12 @@
     live.add(w);
     if (!ticker) ticker = setInterval(tick, TICK_MS);
   };
-  // The page is going away: the taps get what was read since the last tick (the capture hook,
-  // whose listener runs after this one, keeps it).
+  // The page is going away: the taps get what was read since the last tick (the look's reactions
+  // run right after this listener, so the capture hook, whose listener runs next, keeps it).
   window.addEventListener('pagehide', tick);
 
   const tailOf = (chunk, n) => (chunk.byteLength > n ? chunk.subarray(chunk.byteLength - n) : chunk);
+  const ignore = () => {};
 
   // The first line of `text` that holds an error event, or null.
   function errorLine(text) {
@@ -165,21 +172,46 @@
     const decoder = new TextDecoder();
     let lastProgress = 0;
     let error = null;
-    let batch = [];
-    let prev = null; // the last two chunks of the stream
+    let prev = null; // the last two chunks looked at
     let last = null;
-    let ended = false;
+    let ended = false; // stream_end sent
+    let over = false; // the stream is over and was looked at for the last time
     let taken = false;
+    let batch = []; // chunks pushed as they come (BYOB reader, other consumers)
+    const ring = new Array(RING); // the page's latest read promises (default reader)
+    let ringed = false; // read through a default reader: its reads are in the ring
+    let reads = 0;
+    let looked = 0; // reads looked at or passed over
     const end = (fact) => {
       if (ended) return;
       ended = true;
       send({ kind: 'stream_end', id, path, done: false, error, interrupted: false, aborted: false, ...fact });
     };
     const chunk = (value) => {
-      if (value instanceof Uint8Array && value.byteLength > 0 && !(ended && tapsClosed)) {
-        if (batch.length === 0 && !live.has(w)) goLive(w);
-        batch.push(value);
-      }
+      if (over || !(value instanceof Uint8Array) || value.byteLength === 0) return;
+      if (batch.length === 0 && !live.has(w)) goLive(w);
+      batch.push(value);
+    };
+    // The reads since the last look (the last LOOK of them), settled ones only, in order, to
+    // `then(list, gap)`. The reactions to reads already settled run before the microtask that
+    // collects them; a read still waiting for bytes is left for the next look.
+    const look = (then) => {
+      const n = reads;
+      if (n <= looked) return then([], false);
+      const from = Math.max(looked, n - LOOK);
+      const gap = from > looked;
+      const got = new Array(n - from);
+      for (let i = from; i < n; i++) ring[i % RING].then((r) => { got[i - from] = r; }, ignore);
+      queueMicrotask(() => {
+        const list = [];
+        let k = 0;
+        for (; k < got.length && got[k] !== undefined; k++) {
+          const v = got[k].value;
+          if (!got[k].done && v instanceof Uint8Array && v.byteLength > 0) list.push(v);
+        }
+        looked = from + k;
+        then(list, gap);
+      });
     };
     // The text to look for an error event in: the small chunks of a batch (runs of them decoded
     // together, a gap where a large chunk was left out is a line break) and the stream's tail.
@@ -213,53 +245,74 @@
       for (let k = from + 1, at = first.byteLength; k < list.length; at += list[k++].byteLength) tail.set(list[k], at);
       return text + decoder.decode(tail);
     }
-    // Looks at the chunks read since the last tick; `final` when the stream is over.
+    const doneAtEnd = () => (prev ? decoder.decode(tailOf(prev, 16)) : '') + (last ? decoder.decode(tailOf(last, 32)) : '');
+    // A batch of chunks, in order (`gap`: chunks before it were passed over); `final` when the
+    // stream is over.
+    const handle = (list, gap, final) => {
+      if (list.length === 0) return;
+      if (!tapsClosed) for (const t of taps) t.batch(list, gap);
+      if (ended) return;
+      prev = list.length > 1 ? list[list.length - 2] : gap ? null : last;
+      last = list[list.length - 1];
+      const now = Date.now();
+      if (now - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now;
+        send({ kind: 'stream_progress', id, path });
+      }
+      const line = errorLine(scanText(list));
+      if (line !== null) {
+        error = errorOf(line);
+        end({});
+        return;
+      }
+      // A page may stop reading right after [DONE]: end the watch there.
+      if (!final && doneAtEnd().includes('[DONE]')) end({ done: true });
+    };
     const w = {
-      scan(final) {
-        const list = batch;
-        // Off the list when over (or ended with nothing more to hand on); back with the next chunk.
-        if (final || (ended && list.length === 0)) live.delete(w);
-        if (list.length === 0) return;
-        batch = [];
-        if (!tapsClosed) for (const t of taps) t.batch(list);
-        if (ended) return;
-        prev = list.length > 1 ? list[list.length - 2] : last;
-        last = list[list.length - 1];
-        const now = Date.now();
-        if (now - lastProgress >= PROGRESS_EVERY_MS) {
-          lastProgress = now;
-          send({ kind: 'stream_progress', id, path });
+      tick() {
+        if (over) {
+          live.delete(w);
+        } else if (batch.length > 0) {
+          const list = batch;
+          batch = [];
+          handle(list, false, false);
+        } else if (reads > looked) {
+          look((list, gap) => {
+            if (!over) handle(list, gap, false);
+          });
+        } else if (!ringed || ended) {
+          // Back with the next pushed chunk; a stream read through the ring that already ended is
+          // looked at once more when it is over.
+          live.delete(w);
         }
-        const line = errorLine(scanText(list));
-        if (line !== null) {
-          error = errorOf(line);
-          end({});
-          return;
-        }
-        // A page may stop reading right after [DONE]: end the watch there.
-        if (!final && doneAtEnd().includes('[DONE]')) end({ done: true });
       },
     };
-    const doneAtEnd = () => (prev ? decoder.decode(tailOf(prev, 16)) : '') + (last ? decoder.decode(tailOf(last, 32)) : '');
-    const finish = () => {
-      w.scan(true);
-      end({ done: doneAtEnd().includes('[DONE]') });
+    // The stream is over: what was read and not yet looked at is, then `then()`.
+    const finish = (then) => {
+      if (over) return;
+      over = true;
+      live.delete(w);
+      const list = batch;
+      batch = [];
+      handle(list, false, true);
+      look((rest, gap) => {
+        handle(rest, gap, true);
+        then();
+      });
     };
+    const closed = () => finish(() => {
+      end({ done: doneAtEnd().includes('[DONE]') });
+      closeTaps(false);
+    });
     // The page stopping its own read (stop button, abort) is not a failure.
-    const stopped = () => {
-      w.scan(true);
+    const stopped = () => finish(() => {
       closeTaps(true);
       end({ interrupted: true, aborted: true });
-    };
-    const broke = () => {
-      w.scan(true);
+    });
+    const broke = () => finish(() => {
       closeTaps(true);
       end({ interrupted: true, aborted: !!signal?.aborted });
-    };
-    const closed = () => {
-      finish();
-      closeTaps(false);
-    };
+    });
 
     const proto = ReadableStream.prototype;
     const getReader = body.getReader;
@@ -269,24 +322,44 @@
       taken = true;
       const read = reader.read;
       const cancel = reader.cancel;
-      // A BYOB reader hands its buffer back with the next read: its chunks are copied.
-      const byob = args[0]?.mode === 'byob';
-      // One reaction per read, made once (a read costs one extra promise hop and a push).
-      const onRead = (r) => {
-        if (r.done) closed();
-        else chunk(byob && r.value instanceof Uint8Array ? r.value.slice() : r.value);
-        return r;
-      };
-      const onBroke = (e) => {
-        broke();
-        throw e;
-      };
-      reader.read = function understudyRead(...a) {
-        return read.apply(this, a).then(onRead, onBroke);
-      };
+      const releaseLock = reader.releaseLock;
+      let released = false;
+      if (args[0]?.mode === 'byob') {
+        // A BYOB reader hands its buffer back with the next read: its chunks are copied now.
+        const onRead = (r) => {
+          if (r.done) closed();
+          else if (r.value instanceof Uint8Array) chunk(r.value.slice());
+          return r;
+        };
+        const onBroke = (e) => {
+          if (!released) broke();
+          throw e;
+        };
+        reader.read = function understudyRead() {
+          return read.apply(this, arguments).then(onRead, onBroke);
+        };
+      } else {
+        // One store per read.
+        reader.read = function understudyRead() {
+          const p = read.apply(this, arguments);
+          ring[reads++ % RING] = p;
+          return p;
+        };
+        ringed = true;
+        reader.closed.then(closed, () => {
+          if (!released) broke();
+        });
+        goLive(w);
+      }
       reader.cancel = function (...a) {
         stopped();
         return cancel.apply(this, a);
+      };
+      // A page that lets go of its reader may take another: that one is watched in turn.
+      reader.releaseLock = function (...a) {
+        released = true;
+        taken = false;
+        return releaseLock.apply(this, a);
       };
       return reader;
     };

@@ -1,0 +1,179 @@
+// However the page reads its answer stream (a reader to the end or only up to [DONE], a BYOB reader,
+// pipeThrough, text(), a reader let go and another taken, or cancel), the MAIN-world hooks say how
+// the stream ended, the capture keeps the whole answer, and the page gets every byte unchanged. The
+// answers are long and fast (hundreds of reads between two of the hook's looks), so the hook passes
+// over most chunks and must still see the end.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch } from './browser.mjs';
+import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
+
+const WORDS = 400;
+const ANSWER = Array.from({ length: WORDS }, (_, i) => `w${i} `).join('');
+const STREAM_ERROR = 'Something went wrong while generating the response.';
+
+let site;
+let browser;
+let page;
+
+before(async () => {
+  site = await startFakeChatgpt();
+  browser = await launch({ chatgptPort: site.port });
+  page = await browser.context.newPage();
+  await page.goto('https://chatgpt.com/');
+  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+  // The page listens to what the hooks post (as any page script can).
+  await page.evaluate(() => {
+    window.__posted = [];
+    window.addEventListener('message', (event) => {
+      const s = event.data?.source;
+      if (s === 'understudy-hook' || s === 'understudy-capture') window.__posted.push(event.data);
+    });
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+/** The page sends a prompt and reads the answer stream `how`; returns the text it got. */
+function consume(how) {
+  return page.evaluate(async (how) => {
+    const body = JSON.stringify({
+      action: 'next', conversation_id: null, parent_message_id: 'p-0',
+      messages: [{ id: `u-${Date.now()}`, author: { role: 'user' }, content: { content_type: 'text', parts: [`read it by ${how}`] } }],
+    });
+    const r = await fetch('/backend-api/f/conversation', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const utf8 = new TextDecoder();
+    const join = (parts) => parts.map((p) => utf8.decode(p, { stream: true })).join('') + utf8.decode();
+    const parts = [];
+    switch (how) {
+      case 'reader': {
+        const reader = r.body.getReader();
+        for (let x = await reader.read(); !x.done; x = await reader.read()) parts.push(x.value);
+        return join(parts);
+      }
+      case 'until-done': { // stops reading at [DONE], never sees the end of the stream
+        const reader = r.body.getReader();
+        let text = '';
+        while (!text.endsWith('data: [DONE]\n\n')) {
+          const x = await reader.read();
+          if (x.done) break;
+          text += utf8.decode(x.value, { stream: true });
+        }
+        return text;
+      }
+      case 'byob': {
+        const reader = r.body.getReader({ mode: 'byob' });
+        let buffer = new ArrayBuffer(4096);
+        for (;;) {
+          const x = await reader.read(new Uint8Array(buffer));
+          if (x.done) break;
+          parts.push(x.value.slice());
+          buffer = x.value.buffer; // the same buffer, handed back
+        }
+        return join(parts);
+      }
+      case 'pipe': {
+        const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+        let text = '';
+        for (let x = await reader.read(); !x.done; x = await reader.read()) text += x.value;
+        return text;
+      }
+      case 'text':
+        return r.text();
+      case 'release': { // a few reads, the reader let go, the rest with another reader
+        let reader = r.body.getReader();
+        for (let i = 0; i < 5; i++) parts.push((await reader.read()).value);
+        reader.releaseLock();
+        reader = r.body.getReader();
+        for (let x = await reader.read(); !x.done; x = await reader.read()) parts.push(x.value);
+        return join(parts);
+      }
+      case 'cancel': { // the user stops the answer midway
+        const reader = r.body.getReader();
+        let size = 0;
+        while (size < 20000) {
+          const x = await reader.read();
+          if (x.done) break;
+          size += x.value.byteLength;
+          parts.push(x.value);
+        }
+        await reader.cancel();
+        return join(parts);
+      }
+      default:
+        throw new Error(how);
+    }
+  }, how);
+}
+
+/** The page's events: each `data:` payload, parsed when JSON. */
+const events = (text) => text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => {
+  const data = e.slice(6);
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
+  }
+});
+
+/** Reads the stream `how` in `mode`; returns the page's text, the stream_end fact and the last capture. */
+async function run(how, mode) {
+  await page.evaluate(() => { window.__posted = []; });
+  site.setMode({ mode, answer: ANSWER, tokenDelayMs: 1 });
+  const text = await consume(how);
+  await page.waitForFunction(() => window.__posted.some((m) => m.kind === 'stream_end'), null, { timeout: 10000 });
+  await page.waitForTimeout(300); // the capture's last snapshot
+  const posted = await page.evaluate(() => window.__posted);
+  const facts = posted.filter((m) => m.source === 'understudy-hook');
+  const send = facts.find((f) => f.kind === 'request_start' && f.path === '/backend-api/f/conversation');
+  assert.ok(send, 'the send was seen');
+  const mine = facts.filter((f) => f.id === send.id);
+  assert.deepEqual(mine.map((f) => f.kind).filter((k) => k !== 'stream_progress'), ['request_start', 'response', 'stream_end']);
+  assert.ok(mine.some((f) => f.kind === 'stream_progress'), 'progress while the answer streams');
+  const { kind: _k, id: _i, path: _p, source: _s, ...end } = mine.find((f) => f.kind === 'stream_end');
+  const captured = posted.filter((m) => m.source === 'understudy-capture' && m.kind === 'message').at(-1) ?? null;
+  return { text, end, captured };
+}
+
+const FINE = { done: true, error: null, interrupted: false, aborted: false };
+
+for (const how of ['reader', 'until-done', 'byob', 'pipe', 'text', 'release']) {
+  test(`a page reading its answer by ${how}: done, whole answer captured, bytes unchanged`, async () => {
+    const { text, end, captured } = await run(how, 'healthy');
+    const got = events(text);
+    assert.equal(got.length, WORDS + 1, 'every event reached the page');
+    assert.equal(got.at(-1), '[DONE]');
+    assert.equal(got.at(-2).message.content.parts[0], ANSWER);
+    assert.equal(text.split('\n\n').length, WORDS + 2, 'nothing added or cut');
+    assert.deepEqual(end, FINE);
+    assert.ok(captured, 'the answer was captured');
+    assert.equal(captured.message.content.parts[0], ANSWER, 'the capture has the whole answer');
+    assert.equal(captured.message.status, 'finished_successfully');
+  });
+}
+
+test('a page that cancels its read midway: aborted, not a failure; the capture keeps what came', async () => {
+  const { text, end, captured } = await run('cancel', 'healthy');
+  assert.ok(events(text).length < WORDS, 'stopped before the end');
+  assert.deepEqual(end, { done: false, error: null, interrupted: true, aborted: true });
+  assert.ok(captured && ANSWER.startsWith(captured.message.content.parts[0]) && captured.message.content.parts[0].length > 0);
+  assert.equal(captured.message.status, 'in_progress');
+});
+
+for (const how of ['reader', 'pipe', 'text']) {
+  test(`an error event at the end of a long stream read by ${how} is the stream's error`, async () => {
+    const { text, end } = await run(how, 'stream_error');
+    assert.equal(events(text).at(-1).error, STREAM_ERROR, 'the page got the error event');
+    assert.deepEqual(end, { done: false, error: { message: STREAM_ERROR, code: null, clears_in: null }, interrupted: false, aborted: false });
+  });
+}
+
+test('a stream that ends without [DONE] is not done (incomplete), whichever the reader', async () => {
+  for (const how of ['reader', 'byob']) {
+    const { end } = await run(how, 'drop');
+    assert.deepEqual(end, { done: false, error: null, interrupted: false, aborted: false }, how);
+  }
+});
