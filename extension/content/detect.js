@@ -108,10 +108,26 @@ const UnderstudyDetect = (() => {
     for (const r of pending.values()) if (r.endpoint === 'conversation_send') return true;
     return false;
   };
+  // Nothing error-like anywhere, on a page with its turns or composer (so no whole-page error):
+  // an observation would be benign. Two queries instead of an extraction.
+  const quietDom = () => {
+    try {
+      return document.querySelector(sampleSel) === null && document.querySelector(appSel) !== null;
+    } catch {
+      return false;
+    }
+  };
   function extractNow() {
     extractTimer = 0;
     lastExtract = performance.now();
     if (!adapter || paused || document.readyState === 'loading') return;
+    // On a page the worker already judged healthy, a benign observation would change nothing (see
+    // noNews): when the page is quiet it is not even taken.
+    if (!current && healthyAt === location.href && quietDom()) {
+      lastDomJson = '';
+      held = null;
+      return;
+    }
     const obs = UnderstudyObserve.extract(document, adapter);
     const json = JSON.stringify(obs);
     if (json === lastDomJson || noNews(obs)) {
@@ -158,11 +174,12 @@ const UnderstudyDetect = (() => {
   // worth a callback each, nor even a record: the observer is disconnected, and every SAMPLE_MS one
   // querySelector looks for anything error-like (error boxes, alerts, banners, retry and login
   // buttons, an edge error page); only then, or while a failure shows, or when such an element
-  // just went away, is the DOM extracted. The observer resumes, with an extraction at once, when
-  // the last stream ends.
+  // just went away, is the DOM extracted. The observer resumes when the last stream ends, with one
+  // more sample at once (so an extraction then only if anything is error-like).
   let streams = 0;
   let sampler = 0;
   let sampleSel = '';
+  let appSel = ''; // the app's turns and composer
   let sampledHot = false;
   const OBSERVE = {
     childList: true, subtree: true, characterData: true,
@@ -188,7 +205,7 @@ const UnderstudyDetect = (() => {
     clearInterval(sampler);
     sampler = 0;
     observer.observe(document, OBSERVE);
-    schedule();
+    sample(); // what changed since the last sample: extracted only if anything is error-like
   }
 
   const matches = (el, sel) => {
@@ -241,6 +258,7 @@ const UnderstudyDetect = (() => {
     hotSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.turn, s.composer, s.cloudflare, s.challenge]
       .filter(Boolean).join(', ');
     sampleSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.cloudflare, s.challenge].filter(Boolean).join(', ');
+    appSel = [s.turn, s.composer].filter(Boolean).join(', ');
     observer = new MutationObserver((records) => {
       // Our own notice coming or going says nothing about the page (and extracting then would
       // delay the notice's first frame).

@@ -115,7 +115,7 @@
   // async iteration, text(), json(), ...) goes through a pass-through TransformStream made on first
   // use. Those two push every chunk onto a list.
   const TAP = Symbol.for('understudy.tap');
-  const TICK_MS = 200;
+  const TICK_MS = 500;
   const SMALL_CHUNK = 1024;
   const LOOK = 8; // the latest reads a tick looks at
   const RING = 16; // read promises kept
