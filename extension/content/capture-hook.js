@@ -4,7 +4,7 @@
 // request. It forwards, bounded, with window.postMessage({source: 'understudy-capture', ...}):
 // - {kind: 'prompt', conversation_id, prompt}: the user's message, the moment it is sent;
 // - {kind: 'message', conversation_id, message, prompt, pending}: the latest state of a streamed
-//   answer (a first snapshot at once, then at most every second; the last state always goes out, also
+//   answer (a snapshot at most every two seconds; the last state always goes out, also
 //   when the stream breaks; when the page is hidden mid-answer, what arrived goes out at once as a
 //   DOM event 'understudy-capture-flush' on the document, its `detail` this message as JSON);
 // - {kind: 'conversation', json}: the body of GET /backend-api/conversation/<id>.
@@ -58,8 +58,8 @@
     };
   }
 
-  // Follows the answer stream and posts the latest state of each message: a first snapshot as soon
-  // as one arrived, then at most every SNAPSHOT_MS, the last state when the stream ends (also when it
+  // Follows the answer stream and posts the latest state of each message: a snapshot at most every
+  // SNAPSHOT_MS (the first one SNAPSHOT_MS into the answer), the last state when the stream ends (also when it
   // breaks), and what had arrived when the page is hidden (a tab closed mid-answer).
   //
   // The bytes come in batches from the detection hook's shared tap (page-hook.js), else from a clone.
@@ -79,7 +79,7 @@
   const DONE = '[DONE]';
   const ID_RE = /^\s*\{\s*"message"\s*:\s*\{\s*"id"\s*:\s*"([^"\\]{1,200})"/;
   const HEAD_BYTES = 256;
-  const SNAPSHOT_MS = 1000;
+  const SNAPSHOT_MS = 2000; // what a crash of the browser may lose; a closed tab or a broken stream loses nothing
   const FLUSH_EVENT = 'understudy-capture-flush';
   const watches = new Set();
 
