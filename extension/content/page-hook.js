@@ -138,6 +138,7 @@
 
   const tailOf = (chunk, n) => (chunk.byteLength > n ? chunk.subarray(chunk.byteLength - n) : chunk);
   const ignore = () => {};
+  const later = window.queueMicrotask.bind(window); // the page's own, before it can change it
 
   // The first line of `text` that holds an error event, or null.
   function errorLine(text) {
@@ -193,23 +194,28 @@
       batch.push(value);
     };
     // The reads since the last look (the last LOOK of them), settled ones only, in order, to
-    // `then(list, gap)`. The reactions to reads already settled run before the microtask that
-    // collects them; a read still waiting for bytes is left for the next look.
+    // `then(list, gap)`. Each read gets at most one reaction, from the first look that wants it; the
+    // reactions to reads already settled run before the microtask that collects them, and a read
+    // still waiting for bytes is collected by a later look.
+    const settled = new Array(RING); // {n, r}: read number n settled with r
+    let watchedTo = 0; // reads from here on have no reaction yet
     const look = (then) => {
       const n = reads;
       if (n <= looked) return then([], false);
       const from = Math.max(looked, n - LOOK);
       const gap = from > looked;
-      const got = new Array(n - from);
-      for (let i = from; i < n; i++) ring[i % RING].then((r) => { got[i - from] = r; }, ignore);
-      queueMicrotask(() => {
+      for (let i = Math.max(from, watchedTo); i < n; i++) {
+        ring[i % RING].then((r) => { settled[i % RING] = { n: i, r }; }, ignore);
+      }
+      watchedTo = n;
+      later(() => {
         const list = [];
-        let k = 0;
-        for (; k < got.length && got[k] !== undefined; k++) {
-          const v = got[k].value;
-          if (!got[k].done && v instanceof Uint8Array && v.byteLength > 0) list.push(v);
+        let i = from;
+        for (; i < n && settled[i % RING]?.n === i; i++) {
+          const { r } = settled[i % RING];
+          if (!r.done && r.value instanceof Uint8Array && r.value.byteLength > 0) list.push(r.value);
         }
-        looked = from + k;
+        looked = i;
         then(list, gap);
       });
     };

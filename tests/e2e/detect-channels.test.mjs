@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch } from './browser.mjs';
+import { openListening } from './detect-helpers.mjs';
 import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 
 let site;
@@ -12,16 +13,7 @@ let page;
 before(async () => {
   site = await startFakeChatgpt();
   browser = await launch({ chatgptPort: site.port });
-  page = await browser.context.newPage();
-  await page.goto('https://chatgpt.com/');
-  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-  // The page listens to what the hook posts (as any page script can).
-  await page.evaluate(() => {
-    window.__facts = [];
-    window.addEventListener('message', (event) => {
-      if (event.data?.source === 'understudy-hook') window.__facts.push(event.data);
-    });
-  });
+  page = await openListening(browser.context);
 });
 
 after(async () => {
@@ -50,8 +42,8 @@ async function run(kind, mode, { closeAfterMs = null } = {}) {
     if (closeAfterMs == null) channel.close(); // tidy up; the facts were already final
     return got;
   }, { kind, mode, path, closeAfterMs });
-  const facts = await page.evaluate((p) => window.__facts.filter((f) => f.path === p), path);
-  await page.evaluate(() => { window.__facts = []; });
+  const facts = await page.evaluate((p) => window.__posted.filter((f) => f.path === p), path);
+  await page.evaluate(() => { window.__posted = []; });
   return { seen, facts };
 }
 
@@ -112,14 +104,14 @@ test('WebSocket: close() by the page is not a failure (aborted)', async () => {
 
 test('channels to other hosts or other paths are not watched', async () => {
   const facts = await page.evaluate(async () => {
-    window.__facts = [];
+    window.__posted = [];
     const a = new WebSocket('wss://other.invalid/backend-api/test-socket');
     a.addEventListener('error', () => {});
     const b = new EventSource('/static/not-watched');
     b.addEventListener('error', () => {});
     await new Promise((resolve) => setTimeout(resolve, 500));
     b.close();
-    return window.__facts;
+    return window.__posted;
   });
   assert.deepEqual(facts, []);
 });

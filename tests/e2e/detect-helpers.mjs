@@ -44,6 +44,24 @@ export async function openChat(context, url) {
   return page;
 }
 
+/**
+ * Opens chatgpt.com once the extension runs there, with a page script that keeps what the MAIN-world
+ * hooks post (as any page script can) in `window.__posted`: the hook's facts ('understudy-hook') and,
+ * with `captures`, the capture hook's messages ('understudy-capture').
+ */
+export async function openListening(context, { captures = false } = {}) {
+  const page = await context.newPage();
+  await page.goto('https://chatgpt.com/');
+  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+  await page.evaluate((sources) => {
+    window.__posted = [];
+    window.addEventListener('message', (event) => {
+      if (sources.includes(event.data?.source)) window.__posted.push(event.data);
+    });
+  }, captures ? ['understudy-hook', 'understudy-capture'] : ['understudy-hook']);
+  return page;
+}
+
 /** The notice's kind, or null when none shows. */
 export function noticeKind(page) {
   return page.evaluate((sel) => document.querySelector(sel)?.getAttribute('data-kind') ?? null, NOTICE);

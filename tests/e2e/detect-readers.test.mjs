@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch } from './browser.mjs';
+import { openListening } from './detect-helpers.mjs';
 import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 
 const WORDS = 400;
@@ -19,17 +20,7 @@ let page;
 before(async () => {
   site = await startFakeChatgpt();
   browser = await launch({ chatgptPort: site.port });
-  page = await browser.context.newPage();
-  await page.goto('https://chatgpt.com/');
-  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-  // The page listens to what the hooks post (as any page script can).
-  await page.evaluate(() => {
-    window.__posted = [];
-    window.addEventListener('message', (event) => {
-      const s = event.data?.source;
-      if (s === 'understudy-hook' || s === 'understudy-capture') window.__posted.push(event.data);
-    });
-  });
+  page = await openListening(browser.context, { captures: true });
 });
 
 after(async () => {
