@@ -59,27 +59,28 @@
   }
 
   // Follows the answer stream and posts the latest state of each message: a snapshot at most every
-  // SNAPSHOT_MS (the first one SNAPSHOT_MS into the answer), the last state when the stream ends (also when it
-  // breaks), and what had arrived when the page is hidden (a tab closed mid-answer).
+  // SNAPSHOT_MS (the first one SNAPSHOT_MS into the answer), the last state when the stream ends
+  // (also when it breaks), and what had arrived when the page is hidden (a tab closed mid-answer).
   //
   // The bytes come in batches from the detection hook's shared tap (page-hook.js), else from a clone.
-  // The tap hands on the stream's latest chunks at each tick and the rest at its end, and may pass
+  // The tap hands on the stream's latest chunks at each look and the rest at its end, and may pass
   // over the chunks in between (a batch with `gap`): the line a gap cuts is dropped, and a message
-  // whose events all fell in gaps keeps the state seen before (the conversation, loaded later,
-  // has it whole). Most chunks are passed over whole: a chunk that starts a line with the same head as the last
-  // event (`data: {"message": {"id": "<the same id>"`) holds the next states of that message, and
-  // only the last of them matters; it is looked up (backwards, from the chunk's end) when a snapshot
-  // is due. Other chunks are cut into lines on bytes; an event is decoded and parsed only when it is
-  // posted, except for a short head to learn its message id. Most chunks of a batch are not even
-  // looked at: when a late chunk of the batch starts a line with the same head, the ones before it
-  // are older states of the same message. (A stream sends its messages one after the other; one that
-  // sent a message's event, then another's, then the first one's again within one batch would lose
-  // the middle one's state.)
+  // whose events all fell in gaps keeps the state seen before (the conversation, loaded later, has
+  // it whole). Most chunks are passed over whole: a chunk that starts a line with the same head as
+  // the last event (`data: {"message": {"id": "<the same id>"`) holds the next states of that
+  // message, and only the last of them matters; it is looked up (backwards, from the chunk's end)
+  // when a snapshot is due. Other chunks are cut into lines on bytes; an event is decoded and parsed
+  // only when it is posted, except for a short head to learn its message id. Most chunks of a batch
+  // are not even looked at: when a late chunk of the batch starts a line with the same head, the
+  // ones before it are older states of the same message. (A stream sends its messages one after the
+  // other; one that sent a message's event, then another's, then the first one's again within one
+  // batch would lose the middle one's state.)
   const DATA = [0x64, 0x61, 0x74, 0x61, 0x3a]; // data:
   const DONE = '[DONE]';
   const ID_RE = /^\s*\{\s*"message"\s*:\s*\{\s*"id"\s*:\s*"([^"\\]{1,200})"/;
   const HEAD_BYTES = 256;
-  const SNAPSHOT_MS = 2000; // what a crash of the browser may lose; a closed tab or a broken stream loses nothing
+  // What a crash of the browser may lose; a closed tab or a broken stream loses nothing.
+  const SNAPSHOT_MS = 2000;
   const FLUSH_EVENT = 'understudy-capture-flush';
   const watches = new Set();
 
