@@ -107,9 +107,9 @@
   // error event is known at the next tick (within TICK_MS), an error status when the response arrives.
   //
   // The usual way a page reads a stream is `response.body.getReader()`: then the promises of the
-  // page's own reads are kept in a small ring (one store per read: no copy, no second stream, no
-  // promise reaction), and a tick reads back the last LOOK of them, which the page has already
-  // awaited. Chunks read between two ticks before those are passed over (the batch then says `gap`):
+  // page's own reads are kept in a small ring (one store per read: no copy, no second stream), and a
+  // tick reads back the last LOOK of them, which the page has already awaited (one promise reaction
+  // each). Chunks read between two ticks before those are passed over (the batch then says `gap`):
   // what matters is the stream's latest events and its tail. A BYOB reader reuses its buffers, so its
   // chunks are copied as they come; any other way of consuming the body (pipeThrough, pipeTo, tee,
   // async iteration, text(), json(), ...) goes through a pass-through TransformStream made on first
