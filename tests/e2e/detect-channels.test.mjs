@@ -1,25 +1,10 @@
 // EventSource and WebSocket: a channel the page opens to chatgpt.com gives the same facts as a
 // streamed fetch (from the MAIN-world hook), and the page's own use of the channel is unchanged.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launch } from './browser.mjs';
-import { openListening } from './detect-helpers.mjs';
-import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
+import { test } from 'node:test';
+import { listeningChat } from './detect-helpers.mjs';
 
-let site;
-let browser;
-let page;
-
-before(async () => {
-  site = await startFakeChatgpt();
-  browser = await launch({ chatgptPort: site.port });
-  page = await openListening(browser.context);
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const chat = listeningChat();
 
 /**
  * Opens a channel in the page (`kind` 'events' or 'socket', the fake server's `mode`), closes it
@@ -28,7 +13,7 @@ after(async () => {
  */
 async function run(kind, mode, { closeAfterMs = null } = {}) {
   const path = kind === 'events' ? '/backend-api/test-events' : '/backend-api/test-socket';
-  const seen = await page.evaluate(async ({ kind, mode, path, closeAfterMs }) => {
+  const seen = await chat.page.evaluate(async ({ kind, mode, path, closeAfterMs }) => {
     const got = { messages: [], closed: null };
     const channel = kind === 'events'
       ? new EventSource(`${path}?mode=${mode}`)
@@ -42,8 +27,8 @@ async function run(kind, mode, { closeAfterMs = null } = {}) {
     if (closeAfterMs == null) channel.close(); // tidy up; the facts were already final
     return got;
   }, { kind, mode, path, closeAfterMs });
-  const facts = await page.evaluate((p) => window.__posted.filter((f) => f.path === p), path);
-  await page.evaluate(() => { window.__posted = []; });
+  const facts = await chat.page.evaluate((p) => window.__posted.filter((f) => f.path === p), path);
+  await chat.page.evaluate(() => { window.__posted = []; });
   return { seen, facts };
 }
 
@@ -103,7 +88,7 @@ test('WebSocket: close() by the page is not a failure (aborted)', async () => {
 });
 
 test('channels to other hosts or other paths are not watched', async () => {
-  const facts = await page.evaluate(async () => {
+  const facts = await chat.page.evaluate(async () => {
     window.__posted = [];
     const a = new WebSocket('wss://other.invalid/backend-api/test-socket');
     a.addEventListener('error', () => {});

@@ -1,5 +1,7 @@
 // Shared steps of the detection end-to-end tests (not a test file itself).
-import { openExtensionPage } from './browser.mjs';
+import { after, before } from 'node:test';
+import { launch, openExtensionPage } from './browser.mjs';
+import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 
 export const NOTICE = '[data-testid="understudy-notice"]';
 
@@ -45,21 +47,33 @@ export async function openChat(context, url) {
 }
 
 /**
- * Opens chatgpt.com once the extension runs there, with a page script that keeps what the MAIN-world
- * hooks post (as any page script can) in `window.__posted`: the hook's facts ('understudy-hook') and,
- * with `captures`, the capture hook's messages ('understudy-capture').
+ * For a test file: a fake chatgpt.com, a browser with the extension, and a page on chatgpt.com
+ * (once the extension runs there) with a page script that keeps what the MAIN-world hooks post (as
+ * any page script can) in `window.__posted`: the hook's facts ('understudy-hook') and, with
+ * `captures`, the capture hook's messages ('understudy-capture'). Returns {site, browser, page},
+ * filled in before the file's tests run and closed after them.
  */
-export async function openListening(context, { captures = false } = {}) {
-  const page = await context.newPage();
-  await page.goto('https://chatgpt.com/');
-  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-  await page.evaluate((sources) => {
-    window.__posted = [];
-    window.addEventListener('message', (event) => {
-      if (sources.includes(event.data?.source)) window.__posted.push(event.data);
-    });
-  }, captures ? ['understudy-hook', 'understudy-capture'] : ['understudy-hook']);
-  return page;
+export function listeningChat({ captures = false } = {}) {
+  const env = { site: null, browser: null, page: null };
+  before(async () => {
+    env.site = await startFakeChatgpt();
+    env.browser = await launch({ chatgptPort: env.site.port });
+    const page = await env.browser.context.newPage();
+    await page.goto('https://chatgpt.com/');
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await page.evaluate((sources) => {
+      window.__posted = [];
+      window.addEventListener('message', (event) => {
+        if (sources.includes(event.data?.source)) window.__posted.push(event.data);
+      });
+    }, captures ? ['understudy-hook', 'understudy-capture'] : ['understudy-hook']);
+    env.page = page;
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.site?.close();
+  });
+  return env;
 }
 
 /** The notice's kind, or null when none shows. */

@@ -4,33 +4,18 @@
 // answers are long and fast (hundreds of reads between two of the hook's looks), so the hook passes
 // over most chunks and must still see the end.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launch } from './browser.mjs';
-import { openListening } from './detect-helpers.mjs';
-import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
+import { test } from 'node:test';
+import { listeningChat } from './detect-helpers.mjs';
 
 const WORDS = 400;
 const ANSWER = Array.from({ length: WORDS }, (_, i) => `w${i} `).join('');
 const STREAM_ERROR = 'Something went wrong while generating the response.';
 
-let site;
-let browser;
-let page;
-
-before(async () => {
-  site = await startFakeChatgpt();
-  browser = await launch({ chatgptPort: site.port });
-  page = await openListening(browser.context, { captures: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const chat = listeningChat({ captures: true });
 
 /** The page sends a prompt and reads the answer stream `how`; returns the text it got. */
 function consume(how) {
-  return page.evaluate(async (how) => {
+  return chat.page.evaluate(async (how) => {
     const body = JSON.stringify({
       action: 'next', conversation_id: null, parent_message_id: 'p-0',
       messages: [{ id: `u-${Date.now()}`, author: { role: 'user' }, content: { content_type: 'text', parts: [`read it by ${how}`] } }],
@@ -112,12 +97,12 @@ const events = (text) => text.split('\n\n').filter((e) => e.startsWith('data: ')
 
 /** Reads the stream `how` in `mode`; returns the page's text, the stream_end fact and the last capture. */
 async function run(how, mode) {
-  await page.evaluate(() => { window.__posted = []; });
-  site.setMode({ mode, answer: ANSWER, tokenDelayMs: 1 });
+  await chat.page.evaluate(() => { window.__posted = []; });
+  chat.site.setMode({ mode, answer: ANSWER, tokenDelayMs: 1 });
   const text = await consume(how);
-  await page.waitForFunction(() => window.__posted.some((m) => m.kind === 'stream_end'), null, { timeout: 10000 });
-  await page.waitForTimeout(300); // the capture's last snapshot
-  const posted = await page.evaluate(() => window.__posted);
+  await chat.page.waitForFunction(() => window.__posted.some((m) => m.kind === 'stream_end'), null, { timeout: 10000 });
+  await chat.page.waitForTimeout(300); // the capture's last snapshot
+  const posted = await chat.page.evaluate(() => window.__posted);
   const facts = posted.filter((m) => m.source === 'understudy-hook');
   const send = facts.find((f) => f.kind === 'request_start' && f.path === '/backend-api/f/conversation');
   assert.ok(send, 'the send was seen');
