@@ -9,6 +9,7 @@
 //! - [`protocol`]: the messages that cross between content scripts, pages and the service worker.
 //! - [`site`]: which chat sites Understudy knows and how it recognises them.
 //! - [`detect`]: judging page observations into outage kinds (data-driven rules).
+//! - [`page`]: the chat page's own traffic (ChatGPT's v1 streams, conversation bodies) decoded.
 //! - [`conversation`]: the conversation tree, the official export format, conversion and search.
 //! - [`stream`]: incremental server-sent-events and NDJSON parsers.
 //! - [`provider`]: request building and stream decoding for each alternative provider.
@@ -21,6 +22,7 @@
 pub mod conversation;
 pub mod detect;
 pub mod preferences;
+pub mod page;
 pub mod protocol;
 pub mod provider;
 pub mod rescue;

@@ -1,5 +1,6 @@
 //! The native command-line front end: one module per verb.
 
+pub mod capture;
 pub mod classify;
 pub mod convert;
 pub mod stream;
@@ -7,6 +8,9 @@ pub mod stream;
 const USAGE: &str = "usage: understudy <command> [args]
 
 commands:
+  capture [--site chatgpt] [--request FILE] [--chunk-size N] FILE
+                                what the cache keeps from a chat page's response body
+                                (an answer stream or a conversation GET); prints one JSON object
   classify FILE.html|-          judge a saved chat page; prints one JSON object
   convert FILE --to FORMAT --out DIR
                                 convert a ChatGPT export to markdown, json or html
@@ -25,6 +29,7 @@ pub(crate) fn print_line(line: &str) {
 /// Runs the command line with `args` (without the program name) and returns the exit code.
 pub fn main(args: &[String]) -> i32 {
     match args.first().map(String::as_str) {
+        Some("capture") => capture::run(&args[1..]),
         Some("classify") => classify::run(&args[1..]),
         Some("convert") => convert::run(&args[1..]),
         Some("stream") => stream::run(&args[1..]),

@@ -13,10 +13,12 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::{Conversation, Message, Role};
+use crate::page::TurnNode;
+use crate::page::body::{self, Body, BodyError};
 
 /// The longest text accepted in one captured message (bytes).
 pub const MAX_TEXT: usize = 2 << 20;
@@ -24,7 +26,7 @@ pub const MAX_TEXT: usize = 2 << 20;
 pub const MAX_CONVERSATION: usize = 64 << 20;
 
 /// The prompt the user sent, read from the request body.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prompt {
     /// The message id (the page's own, or one made by the observer).
     pub message_id: String,
@@ -41,15 +43,40 @@ pub struct Prompt {
     pub create_time: Option<f64>,
 }
 
+/// What a turn's traffic showed, decoded by the core from the page's bytes
+/// ([`crate::page::session`]): the messages with their parents, the title, the current node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnCapture {
+    /// The key: the conversation id, or the pending key of a new chat's prompt.
+    pub conversation_id: String,
+    /// The title the traffic gave, if any.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Every message seen (echoes reduced to their place in the tree).
+    pub nodes: Vec<TurnNode>,
+    /// The last visible message: the conversation's current node.
+    #[serde(default)]
+    pub current: Option<String>,
+    /// The pending key the prompt was stored under, to be deleted.
+    #[serde(default)]
+    pub pending: Option<String>,
+}
+
 /// One thing seen on the page.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Capture {
-    /// A whole conversation, as `GET /backend-api/conversation/{id}` returns it (JSON text).
+    /// A conversation body as the page loaded it (JSON text): the plural paged endpoint, one of
+    /// its older pages, or the singular `mapping` tree ([`crate::page::body`]).
     Conversation {
         /// The response body.
         json: String,
+        /// The request path with its query (names the conversation of an older page).
+        #[serde(default)]
+        path: Option<String>,
     },
+    /// A turn decoded from the page's stream bytes.
+    Turn(TurnCapture),
     /// The user sent a prompt (before any answer).
     Prompt {
         /// The conversation, if it already has an id.
@@ -84,7 +111,7 @@ pub enum Capture {
 }
 
 /// One turn read from the DOM.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DomTurn {
     /// `data-message-id`.
     pub id: String,
@@ -103,6 +130,8 @@ pub enum CaptureError {
     TooLarge(&'static str),
     /// The capture names a different conversation than the stored one.
     WrongConversation,
+    /// The conversation is a temporary chat: never kept.
+    Temporary,
 }
 
 impl fmt::Display for CaptureError {
@@ -111,6 +140,7 @@ impl fmt::Display for CaptureError {
             CaptureError::Malformed(m) => write!(f, "malformed capture: {m}"),
             CaptureError::TooLarge(what) => write!(f, "capture too large: {what}"),
             CaptureError::WrongConversation => f.write_str("capture belongs to another conversation"),
+            CaptureError::Temporary => f.write_str("a temporary chat is not kept"),
         }
     }
 }
@@ -136,7 +166,11 @@ impl Capture {
     /// [`apply`] with the parsed value via [`Capture::parse_conversation`] when you need both.
     pub fn key(&self) -> Result<String, CaptureError> {
         let key = match self {
-            Capture::Conversation { json } => Self::parse_conversation(json)?.id,
+            Capture::Conversation { json, path } => match Self::parse_body(json, path.as_deref())? {
+                Body::Tree(c) => c.id,
+                Body::Page(t) => t.conversation_id.unwrap_or_default(),
+            },
+            Capture::Turn(t) => t.conversation_id.clone(),
             Capture::Prompt { conversation_id: Some(c), .. } => c.clone(),
             Capture::Prompt { conversation_id: None, prompt } => pending_key(&prompt.message_id),
             Capture::Message { conversation_id, .. } | Capture::Dom { conversation_id, .. } => {
@@ -149,12 +183,15 @@ impl Capture {
         Ok(key)
     }
 
-    /// Parses the body of a conversation capture.
-    pub fn parse_conversation(json: &str) -> Result<Conversation, CaptureError> {
+    /// Parses the body of a conversation capture (`path`: the request's path and query).
+    pub fn parse_body(json: &str, path: Option<&str>) -> Result<Body, CaptureError> {
         if json.len() > MAX_CONVERSATION {
             return Err(CaptureError::TooLarge("conversation"));
         }
-        serde_json::from_slice(json.as_bytes()).map_err(|e| CaptureError::Malformed(e.to_string()))
+        body::parse(json, path).map_err(|e| match e {
+            BodyError::Temporary => CaptureError::Temporary,
+            other => CaptureError::Malformed(other.to_string()),
+        })
     }
 }
 
@@ -182,6 +219,46 @@ fn upsert_prompt(conv: &mut Conversation, p: &Prompt, now: f64) -> Result<bool, 
     Ok(changed)
 }
 
+/// Merges decoded messages (with their parents), a title and the current node into `conv`.
+fn apply_nodes(
+    conv: &mut Conversation,
+    title: Option<&String>,
+    nodes: &[TurnNode],
+    current: Option<&String>,
+    now: f64,
+) -> Result<bool, CaptureError> {
+    let mut changed = false;
+    if let Some(t) = title
+        && conv.title.as_ref() != Some(t)
+    {
+        conv.title = Some(t.clone());
+        changed = true;
+    }
+    for n in nodes {
+        let mut m = n.message.clone();
+        if !valid_id(&m.id) {
+            return Err(CaptureError::Malformed("bad message id".into()));
+        }
+        if m.content.size() > MAX_TEXT {
+            return Err(CaptureError::TooLarge("message"));
+        }
+        if m.create_time.is_none() {
+            // Keep the first arrival time stable across the snapshots of one stream.
+            m.create_time = conv.nodes.get(&m.id).and_then(|n| n.message.as_ref()?.create_time).or(Some(now));
+        }
+        let parent = n.parent.as_deref().filter(|p| valid_id(p) && *p != m.id);
+        changed |= conv.upsert_message(parent, m, false);
+    }
+    if let Some(c) = current
+        && conv.nodes.get(c).is_some_and(|n| n.message.is_some())
+        && conv.current_node.as_ref() != Some(c)
+    {
+        conv.current_node = Some(c.clone());
+        changed = true;
+    }
+    Ok(changed)
+}
+
 /// Applies a capture to the stored copy (`None` when nothing is stored under its key) and
 /// returns the new copy and whether anything changed. Applying the same capture twice changes
 /// nothing the second time. `now` (float Unix seconds) stamps new prompts and the update time.
@@ -198,14 +275,22 @@ pub fn apply(
     }
     let mut changed = fresh;
     match capture {
-        Capture::Conversation { json } => {
-            let mut incoming = Capture::parse_conversation(json)?;
-            incoming.source.get_or_insert_with(|| "capture".into());
-            if fresh {
-                conv = incoming;
-            } else {
-                changed |= conv.merge(&incoming);
+        Capture::Conversation { json, path } => match Capture::parse_body(json, path.as_deref())? {
+            Body::Tree(incoming) => {
+                let mut incoming = *incoming;
+                incoming.source.get_or_insert_with(|| "capture".into());
+                if fresh {
+                    conv = incoming;
+                } else {
+                    changed |= conv.merge(&incoming);
+                }
             }
+            Body::Page(turn) => {
+                changed |= apply_nodes(&mut conv, turn.title.as_ref(), &turn.nodes, turn.current.as_ref(), now)?;
+            }
+        },
+        Capture::Turn(t) => {
+            changed |= apply_nodes(&mut conv, t.title.as_ref(), &t.nodes, t.current.as_ref(), now)?;
         }
         Capture::Prompt { prompt, .. } => {
             changed |= upsert_prompt(&mut conv, prompt, now)?;
@@ -246,15 +331,18 @@ pub fn apply(
                 changed = true;
             }
             let mut parent: Option<String> = None;
-            for t in turns {
+            let last = turns.len().saturating_sub(1);
+            for (i, t) in turns.iter().enumerate() {
                 if !valid_id(&t.id) || t.text.len() > MAX_TEXT {
                     continue;
                 }
-                // A message already known from traffic is richer: keep it.
+                // A message already known from traffic is richer: keep it. Only the page's last
+                // turn may become the current node (older turns of a windowed chat fill in).
                 if conv.nodes.get(&t.id).is_none_or(|n| n.message.is_none()) {
                     let mut m = Message::new(t.id.clone(), Role::parse(&t.role), t.text.clone());
                     m.status = Some("finished_successfully".into());
-                    changed |= conv.upsert_message(parent.as_deref(), m, true);
+                    let current = i == last || conv.current_node.is_none();
+                    changed |= conv.upsert_message(parent.as_deref(), m, current);
                 }
                 parent = Some(t.id.clone());
             }
@@ -346,7 +434,7 @@ mod tests {
             &[true, false],
         );
         let page = r#"{"id":"c1","title":"T","current_node":"b","mapping":{"r":{"id":"r","children":["a"]},"a":{"id":"a","parent":"r","children":["b"],"message":{"id":"a","author":{"role":"user"},"content":{"content_type":"text","parts":["q"]}}},"b":{"id":"b","parent":"a","children":[],"message":{"id":"b","author":{"role":"assistant"},"content":{"content_type":"text","parts":["ans"]},"status":"finished_successfully"}}}}"#;
-        let c = Capture::Conversation { json: page.into() };
+        let c = Capture::Conversation { json: page.into(), path: None };
         check(&[c.clone(), c.clone()], "c1", &["q", "ans"], false, &[true, false]);
         let dom = Capture::Dom {
             conversation_id: "c2".into(),

@@ -1,0 +1,160 @@
+//! `understudy capture [--site chatgpt] [--request FILE] [--chunk-size N] FILE`: what the cache
+//! would keep from a response body the page received.
+//!
+//! FILE is an SSE stream of the send or resume endpoint (fed to the decoder in chunks of N bytes,
+//! the whole file when N is 0 or absent), or the JSON body of a conversation GET (plural, an
+//! older page, or the singular `mapping`). `--request` is the JSON body the page sent, when the
+//! prompt is not echoed in the stream. One JSON line is printed:
+//! `{"conversation_id": str|null, "title": str|null, "messages": [{"id", "role", "text",
+//! "complete"}], "end": "done"|"handoff"|"error"|"truncated", "error": null|{"kind", "code",
+//! "message"}}`, the messages being the user-visible ones in order (the current branch for a
+//! conversation body). Exit 0 for any outcome; 2 for wrong arguments, 1 for an unreadable file.
+
+use serde_json::Value;
+
+use crate::conversation::{Conversation, main_line};
+use crate::page::body::{self, Body};
+use crate::page::chatgpt::{Request, decode_stream};
+use crate::page::{End, Turn};
+
+const USAGE: &str = "usage: understudy capture [--site chatgpt] [--request FILE] [--chunk-size N] FILE";
+
+struct Args {
+    request: Option<String>,
+    chunk_size: usize,
+    file: String,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut request = None;
+    let mut chunk_size = 0;
+    let mut file = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--site" => {
+                let site = it.next().ok_or("--site needs a value")?;
+                if site != "chatgpt" {
+                    return Err(format!("unknown site {site:?} (known: chatgpt)"));
+                }
+            }
+            "--request" => request = Some(it.next().ok_or("--request needs a file")?.clone()),
+            "--chunk-size" => {
+                let n = it.next().ok_or("--chunk-size needs a value")?;
+                chunk_size = n.parse().map_err(|_| format!("--chunk-size must be a whole number, not {n:?}"))?;
+            }
+            s if s.starts_with("--") && s.len() > 2 => return Err(format!("unknown option {s}")),
+            s => {
+                if file.replace(s.to_string()).is_some() {
+                    return Err("only one FILE may be given".to_string());
+                }
+            }
+        }
+    }
+    Ok(Args { request, chunk_size, file: file.ok_or("FILE is required")? })
+}
+
+fn read(path: &str) -> Result<Vec<u8>, i32> {
+    std::fs::read(path).map_err(|e| {
+        eprintln!("understudy capture: cannot read {path}: {e}");
+        1
+    })
+}
+
+/// One message, keys in the documented order (`id`, `role`, `text`, `complete`).
+fn message_json(id: &str, role: &str, text: String, complete: bool) -> String {
+    format!(
+        "{{\"id\":{},\"role\":{},\"text\":{},\"complete\":{complete}}}",
+        Value::String(id.to_string()),
+        Value::String(role.to_string()),
+        Value::String(text)
+    )
+}
+
+fn turn_json(turn: &Turn) -> Vec<String> {
+    turn.visible()
+        .map(|n| {
+            let m = &n.message;
+            message_json(&m.id, m.role.as_str(), m.content.plain_text(), !m.is_incomplete())
+        })
+        .collect()
+}
+
+fn tree_json(conv: &Conversation) -> Vec<String> {
+    main_line(conv)
+        .into_iter()
+        .map(|m| message_json(&m.id, m.role.as_str(), m.content.plain_text(), !m.is_incomplete()))
+        .collect()
+}
+
+/// Prints the documented object, keys in the documented order.
+fn print(conversation_id: Option<&str>, title: Option<&str>, messages: Vec<String>, end: End, error: &str) {
+    let s = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.to_string()));
+    super::print_line(&format!(
+        "{{\"conversation_id\":{},\"title\":{},\"messages\":[{}],\"end\":\"{}\",\"error\":{}}}",
+        s(conversation_id),
+        s(title),
+        messages.join(","),
+        end.as_str(),
+        error
+    ));
+}
+
+/// Runs the verb with its arguments and returns the exit code.
+pub fn run(args: &[String]) -> i32 {
+    let args = match parse_args(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("understudy capture: {e}\n{USAGE}");
+            return 2;
+        }
+    };
+    let bytes = match read(&args.file) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let request = match &args.request {
+        Some(path) => match read(path) {
+            Ok(b) => Request::parse(&String::from_utf8_lossy(&b)),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    // A body starts with `{` (after white space); a stream with a field name.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        let text = String::from_utf8_lossy(&bytes);
+        match body::parse(&text, None) {
+            Ok(Body::Page(turn)) => {
+                let messages = turn_json(&turn);
+                print(turn.conversation_id.as_deref(), turn.title.as_deref(), messages, End::Done, "null");
+                return 0;
+            }
+            Ok(Body::Tree(conv)) => {
+                print(Some(&conv.id), conv.title.as_deref(), tree_json(&conv), End::Done, "null");
+                return 0;
+            }
+            Err(body::BodyError::Temporary) => {
+                print(None, None, Vec::new(), End::Done, "null");
+                return 0;
+            }
+            Err(_) => {} // not a body: read it as a stream
+        }
+    }
+    let turn = decode_stream(request, &bytes, args.chunk_size);
+    let s = |v: &Option<String>| v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()));
+    let error = turn.error.as_ref().map_or_else(
+        || "null".to_string(),
+        |e| {
+            format!(
+                "{{\"kind\":{},\"code\":{},\"message\":{}}}",
+                s(&e.kind),
+                s(&e.code),
+                Value::String(e.message.clone())
+            )
+        },
+    );
+    let messages = turn_json(&turn);
+    print(turn.conversation_id.as_deref(), turn.title.as_deref(), messages, turn.end.unwrap_or(End::Truncated), &error);
+    0
+}
