@@ -4,6 +4,7 @@
 //! the result back. Errors become JS `Error`s here, once.
 
 pub mod cache;
+pub mod capture;
 pub mod detect;
 pub mod interop;
 pub mod providers;

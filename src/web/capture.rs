@@ -1,0 +1,75 @@
+//! Exports for capturing a chat page's own traffic: one [`CaptureSession`] per tab in the
+//! service worker. The page hands over the text of its streams and socket frames; the core
+//! decodes them ([`crate::page`]) and hands back captures for the cache writer.
+
+use wasm_bindgen::prelude::*;
+
+use super::interop::to_js;
+use crate::conversation::capture::Capture;
+use crate::page::session::{self, StreamKind};
+
+fn err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// One tab's streams and the turns they feed (see [`crate::page::session`]).
+#[wasm_bindgen(js_name = CaptureSession)]
+pub struct CaptureSession {
+    inner: session::CaptureSession,
+}
+
+impl Default for CaptureSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[wasm_bindgen(js_class = CaptureSession)]
+impl CaptureSession {
+    /// An empty session.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> CaptureSession {
+        CaptureSession { inner: session::CaptureSession::new() }
+    }
+
+    /// The page opened stream `id`: `kind` is `send`, `resume` or `ws`; `request` the request
+    /// body (JSON text) when there is one; `temporary_page` when the page is a temporary chat.
+    pub fn open(
+        &mut self,
+        id: u32,
+        kind: &str,
+        _path: &str,
+        request: Option<String>,
+        temporary_page: bool,
+    ) -> Result<(), JsError> {
+        let kind = StreamKind::parse(kind).ok_or_else(|| JsError::new("unknown stream kind"))?;
+        self.inner.open(id, kind, request.as_deref(), temporary_page).map_err(err)
+    }
+
+    /// Text of a send or resume stream, in order.
+    pub fn push(&mut self, id: u32, text: &str) -> Result<(), JsError> {
+        self.inner.push(id, text.as_bytes()).map_err(err)
+    }
+
+    /// One WebSocket text frame.
+    pub fn frame(&mut self, id: u32, text: &str) -> Result<(), JsError> {
+        self.inner.frame(id, text).map_err(err)
+    }
+
+    /// The stream ended (`eof`, `abort`, `error`, `pagehide`, `close`).
+    pub fn end(&mut self, id: u32, _how: &str) -> Result<(), JsError> {
+        self.inner.end(id).map_err(err)
+    }
+
+    /// Whether stream `id` is known (false after the worker restarted: resend from the start).
+    pub fn knows(&self, id: u32) -> bool {
+        self.inner.knows(id)
+    }
+
+    /// The captures to store (one per turn that changed since the last call), as plain objects
+    /// for `cacheApplyRecord`.
+    pub fn take(&mut self) -> Result<JsValue, JsError> {
+        let captures: Vec<Capture> = self.inner.take().into_iter().map(Capture::Turn).collect();
+        to_js(&captures)
+    }
+}
