@@ -59,7 +59,9 @@ pub fn id_from_path(path: &str) -> Option<String> {
         .strip_prefix("/backend-api/conversations/")
         .or_else(|| path.strip_prefix("/backend-api/conversation/"))?;
     let id = rest.split('/').next()?;
-    let ok = !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = !id.is_empty()
+        && id.len() <= 100
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     ok.then(|| id.to_string())
 }
 

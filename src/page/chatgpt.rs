@@ -57,7 +57,9 @@ impl Request {
         let prompt = o
             .get("messages")
             .and_then(Value::as_array)
-            .and_then(|ms| ms.iter().rev().find(|m| m.pointer("/author/role").and_then(Value::as_str) == Some("user")))
+            .and_then(|ms| {
+                ms.iter().rev().find(|m| m.pointer("/author/role").and_then(Value::as_str) == Some("user"))
+            })
             .and_then(|m| {
                 let mut m: Message = serde_json::from_value(m.clone()).ok()?;
                 m.status.get_or_insert_with(|| "finished_successfully".into());
@@ -68,7 +70,9 @@ impl Request {
             parent_id: s("parent_message_id").filter(|p| p != "client-created-root"),
             prompt,
             offset: o.get("offset").and_then(Value::as_u64),
-            temporary: flag("history_and_training_disabled") || flag("is_do_not_remember") || flag("is_temporary_chat"),
+            temporary: flag("history_and_training_disabled")
+                || flag("is_do_not_remember")
+                || flag("is_temporary_chat"),
         })
     }
 }
@@ -256,7 +260,10 @@ impl ChatgptStream {
         if let Some(p) = prompt
             && !st.by_id.contains_key(&p.id)
         {
-            nodes.push(TurnNode { parent: st.request.as_ref().and_then(|r| r.parent_id.clone()), message: p.clone() });
+            nodes.push(TurnNode {
+                parent: st.request.as_ref().and_then(|r| r.parent_id.clone()),
+                message: p.clone(),
+            });
         }
         for (_, slot) in &st.slots {
             let v = match slot {
@@ -273,7 +280,22 @@ impl ChatgptStream {
             }
             nodes.push(TurnNode { parent, message: m });
         }
-        let current = nodes.iter().rev().find(|n| n.is_visible()).map(|n| n.message.id.clone());
+        // A visible message whose parent this turn never showed (a continuation that skipped the
+        // echo) hangs from the visible message before it, so the answer stays with its prompt.
+        let known: std::collections::HashSet<String> = nodes.iter().map(|n| n.message.id.clone()).collect();
+        let mut previous: Option<String> = None;
+        for n in &mut nodes {
+            if !n.is_visible() {
+                continue;
+            }
+            if let Some(p) = &previous
+                && n.parent.as_ref().is_none_or(|q| !known.contains(q))
+            {
+                n.parent = Some(p.clone());
+            }
+            previous = Some(n.message.id.clone());
+        }
+        let current = previous;
         Turn {
             conversation_id: st.conversation_id.clone(),
             title: st.title.clone(),
@@ -289,11 +311,9 @@ impl ChatgptStream {
 fn text_of(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o
-            .get("message")
-            .or_else(|| o.get("detail"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        Value::Object(o) => {
+            o.get("message").or_else(|| o.get("detail")).and_then(Value::as_str).map(str::to_string)
+        }
         Value::Null => None,
         other => Some(other.to_string()),
     }
@@ -370,7 +390,11 @@ impl State {
 
     fn stream_error(&mut self, kind: &str, message: Option<String>, code: Option<String>) {
         if self.error.is_none() {
-            self.error = Some(StreamError { kind: Some(kind.to_string()), code, message: message.unwrap_or_default() });
+            self.error = Some(StreamError {
+                kind: Some(kind.to_string()),
+                code,
+                message: message.unwrap_or_default(),
+            });
             self.revision += 1;
         }
     }
@@ -381,7 +405,8 @@ impl State {
         let code = root.get("error_code").filter(|e| !e.is_null());
         if err.is_some() || code.is_some() {
             let message = text_of(err);
-            let code = code_of(code).or_else(|| code_of(err));
+            let code =
+                code_of(code).or_else(|| err.and_then(|e| e.get("code")).and_then(|c| code_of(Some(c))));
             self.stream_error("stream_error", message, code);
         }
     }
@@ -414,12 +439,20 @@ impl State {
                 let r = o.get("moderation_response");
                 if r.and_then(|r| r.get("blocked")).and_then(Value::as_bool) == Some(true) {
                     let code = code_of(r.and_then(|r| r.get("code")));
-                    self.stream_error("refused", Some("The answer was withheld by ChatGPT's content policy.".into()), code);
+                    self.stream_error(
+                        "refused",
+                        Some("The answer was withheld by ChatGPT's content policy.".into()),
+                        code,
+                    );
                 }
             }
             "error" => {
-                let message = text_of(o.get("error")).or_else(|| text_of(o.get("message"))).or_else(|| text_of(o.get("detail")));
-                let code = code_of(o.get("code")).or_else(|| code_of(o.get("error_code"))).or_else(|| code_of(o.get("error")));
+                let message = text_of(o.get("error"))
+                    .or_else(|| text_of(o.get("message")))
+                    .or_else(|| text_of(o.get("detail")));
+                let code = code_of(o.get("code"))
+                    .or_else(|| code_of(o.get("error_code")))
+                    .or_else(|| o.get("error").and_then(|e| e.get("code")).and_then(|c| code_of(Some(c))));
                 self.stream_error("error", message, code);
             }
             "input_message" => {
@@ -536,7 +569,8 @@ impl State {
 
     /// Binds channel `c`'s root message to its slot (by message id).
     fn rebind(&mut self, c: u64) {
-        let Some(id) = self.channels.get(&c).and_then(|r| r.pointer("/message/id")).and_then(Value::as_str) else {
+        let Some(id) = self.channels.get(&c).and_then(|r| r.pointer("/message/id")).and_then(Value::as_str)
+        else {
             return;
         };
         if let Some(&slot) = self.channel_slot.get(&c)
@@ -589,4 +623,3 @@ pub fn decode_stream(request: Option<Request>, bytes: &[u8], chunk: usize) -> Tu
     d.finish();
     d.turn()
 }
-

@@ -171,7 +171,8 @@ pub fn apply(root: &mut Value, path: &str, op: Op, value: Value) -> Result<(), P
                     Ok(())
                 }
                 Value::Array(a) => {
-                    let i = index(last, a.len(), false).ok_or_else(|| PatchError::NoSuchPath(path.to_string()))?;
+                    let i = index(last, a.len(), false)
+                        .ok_or_else(|| PatchError::NoSuchPath(path.to_string()))?;
                     a.remove(i);
                     Ok(())
                 }

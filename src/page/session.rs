@@ -134,8 +134,12 @@ impl CaptureSession {
         if self.turns.len() >= MAX_TURNS {
             // Forget the least recent turn no open stream feeds.
             let busy: HashSet<usize> = self.streams.values().filter_map(|s| s.turn).collect();
-            if let Some((i, _)) =
-                self.turns.iter().enumerate().filter(|(i, _)| !busy.contains(i)).min_by_key(|(_, t)| t.touched)
+            if let Some((i, _)) = self
+                .turns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !busy.contains(i))
+                .min_by_key(|(_, t)| t.touched)
             {
                 self.turns.swap_remove(i);
                 let moved = self.turns.len();
@@ -314,7 +318,13 @@ impl CaptureSession {
             if turn.conversation_id.is_some() {
                 t.moved = true;
             }
-            out.push(TurnCapture { conversation_id: key, title: turn.title, nodes: turn.nodes, current: turn.current, pending });
+            out.push(TurnCapture {
+                conversation_id: key,
+                title: turn.title,
+                nodes: turn.nodes,
+                current: turn.current,
+                pending,
+            });
         }
         self.temporary.extend(temporary);
         out
