@@ -1,0 +1,91 @@
+//! `understudy capture`: the documented JSON line for a real stream in any chunking, a handed-off
+//! POST with its request, a conversation body; argument errors exit 2, unreadable files 1.
+
+mod page_common;
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_understudy")).arg("capture").args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp(name: &str, bytes: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("understudy-capture-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn check(args: &[&str], expect: &str) {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 0, "{args:?}: {stderr}");
+    assert_eq!(stdout.trim_end(), expect, "{args:?}");
+}
+
+#[test]
+fn a_real_stream_in_any_chunking() {
+    let file = temp("s1.sse", &page_common::chunks("s1").concat());
+    let expect = r#"{"conversation_id":"6ab9dd65-51b0-83ea-9836-d2642f97cb6d","title":"Reply with Marker","messages":[{"id":"20e505bd-49e0-4313-b119-cd6019c09e60","role":"user","text":"Reply with exactly: MARKER-S1-1","complete":true},{"id":"44a52b14-09fb-436c-978a-88b21d34dc8c","role":"assistant","text":"MARKER-S1-1","complete":true}],"end":"done","error":null}"#;
+    for n in ["0", "1", "34", "6000"] {
+        check(&["--site", "chatgpt", "--chunk-size", n, &file], expect);
+    }
+    check(&[&file], expect);
+}
+
+#[test]
+fn a_handed_off_post_with_its_request_and_a_cut_stream() {
+    let post = "event: delta_encoding\ndata: \"v1\"\n\ndata: {\"type\":\"resume_conversation_token\",\"kind\":\"topic\",\"token\":\"eyJ.x.y\",\"conversation_id\":\"c1\"}\n\ndata: {\"type\":\"stream_handoff\",\"conversation_id\":\"c1\",\"turn_exchange_id\":\"t\",\"options\":[{\"type\":\"resume_sse_endpoint\"}]}\n\ndata: [DONE]\n\n";
+    let request = r#"{"action":"next","parent_message_id":"client-created-root","messages":[{"id":"u1","author":{"role":"user"},"content":{"content_type":"text","parts":["Hello?"]}}],"supported_encodings":["v1"]}"#;
+    let file = temp("handoff.sse", post.as_bytes());
+    let req = temp("request.json", request.as_bytes());
+    check(
+        &["--request", &req, "--chunk-size", "5", &file],
+        r#"{"conversation_id":"c1","title":null,"messages":[{"id":"u1","role":"user","text":"Hello?","complete":true}],"end":"handoff","error":null}"#,
+    );
+    let cut = "event: delta_encoding\ndata: \"v1\"\n\nevent: delta\ndata: {\"p\":\"\",\"o\":\"add\",\"v\":{\"message\":{\"id\":\"a\",\"author\":{\"role\":\"assistant\"},\"content\":{\"content_type\":\"text\",\"parts\":[\"Hal\"]},\"status\":\"in_progress\",\"recipient\":\"all\",\"channel\":\"final\"},\"conversation_id\":\"c2\",\"error\":null,\"error_code\":null},\"c\":0}\n\nevent: delta\ndata: {\"p\":\"/message/content/parts/0\",\"o\":\"append\",\"v\":\"f\"}\n\nevent: delta\ndata: {\"v\":\" an\"}\n\nevent: delta\ndata: {\"p\":\"\",\"o\":\"add\",\"v\":{\"message\":null,\"conversation_id\":\"c2\",\"error\":\"Error in message stream\",\"error_code\":\"stream_error\"},\"c\":1}\n\n";
+    check(
+        &[&temp("error.sse", cut.as_bytes())],
+        r#"{"conversation_id":"c2","title":null,"messages":[{"id":"a","role":"assistant","text":"Half an","complete":false}],"end":"error","error":{"kind":"stream_error","code":"stream_error","message":"Error in message stream"}}"#,
+    );
+}
+
+#[test]
+fn a_conversation_body() {
+    let body = r#"{"conversation_id":"c9","title":"T","current_node":"b","messages":[{"id":"a","author":{"role":"user"},"content":{"content_type":"text","parts":["q"]},"status":"finished_successfully","recipient":"all"},{"id":"b","author":{"role":"assistant"},"content":{"content_type":"text","parts":["ans"]},"status":"finished_successfully","metadata":{"parent_id":"a"},"recipient":"all","channel":"final"}],"page_info":{"has_previous_page":false}}"#;
+    check(
+        &[&temp("body.json", body.as_bytes())],
+        r#"{"conversation_id":"c9","title":"T","messages":[{"id":"a","role":"user","text":"q","complete":true},{"id":"b","role":"assistant","text":"ans","complete":true}],"end":"done","error":null}"#,
+    );
+}
+
+#[test]
+fn wrong_arguments_and_unreadable_files() {
+    let file = temp("x.sse", b"data: [DONE]\n\n");
+    for (args, says) in [
+        (vec![], "FILE is required"),
+        (vec!["--site", "gemini", file.as_str()], "unknown site"),
+        (vec!["--chunk-size", "x", file.as_str()], "--chunk-size must be a whole number"),
+        (vec!["--request"], "--request needs a file"),
+        (vec!["--fast", file.as_str()], "unknown option --fast"),
+        (vec![file.as_str(), file.as_str()], "only one FILE"),
+    ] {
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(
+            stdout.is_empty() && stderr.contains(says) && stderr.contains("usage:"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (code, _, stderr) = run(&["/nonexistent/x.sse"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot read"));
+    let (code, _, _) = run(&["--request", "/nonexistent/r.json", &file]);
+    assert_eq!(code, 1);
+}
