@@ -21,8 +21,8 @@
 
 pub mod conversation;
 pub mod detect;
-pub mod preferences;
 pub mod page;
+pub mod preferences;
 pub mod protocol;
 pub mod provider;
 pub mod rescue;

@@ -41,7 +41,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--request" => request = Some(it.next().ok_or("--request needs a file")?.clone()),
             "--chunk-size" => {
                 let n = it.next().ok_or("--chunk-size needs a value")?;
-                chunk_size = n.parse().map_err(|_| format!("--chunk-size must be a whole number, not {n:?}"))?;
+                chunk_size =
+                    n.parse().map_err(|_| format!("--chunk-size must be a whole number, not {n:?}"))?;
             }
             s if s.starts_with("--") && s.len() > 2 => return Err(format!("unknown option {s}")),
             s => {
@@ -155,6 +156,12 @@ pub fn run(args: &[String]) -> i32 {
         },
     );
     let messages = turn_json(&turn);
-    print(turn.conversation_id.as_deref(), turn.title.as_deref(), messages, turn.end.unwrap_or(End::Truncated), &error);
+    print(
+        turn.conversation_id.as_deref(),
+        turn.title.as_deref(),
+        messages,
+        turn.end.unwrap_or(End::Truncated),
+        &error,
+    );
     0
 }

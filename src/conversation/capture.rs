@@ -286,7 +286,8 @@ pub fn apply(
                 }
             }
             Body::Page(turn) => {
-                changed |= apply_nodes(&mut conv, turn.title.as_ref(), &turn.nodes, turn.current.as_ref(), now)?;
+                changed |=
+                    apply_nodes(&mut conv, turn.title.as_ref(), &turn.nodes, turn.current.as_ref(), now)?;
             }
         },
         Capture::Turn(t) => {
