@@ -15,11 +15,11 @@ export function extensionId() {
 }
 
 /**
- * Starts Chromium with the extension. `chatgptPort` maps chatgpt.com and chat.openai.com to the fake
- * server on loopback. `userDataDir` keeps a profile across launches (for restart tests); by default a
- * fresh temporary profile is used and removed on close. `extensionDir` loads another build of the
- * extension (e.g. a copy with its own key, so its id is unique to one test). `hostRules` maps more
- * hosts to loopback ports.
+ * Starts Chromium with the extension. `chatgptPort` maps chatgpt.com, chat.openai.com and
+ * ws.chatgpt.com (the site's WebSocket host) to the fake server on loopback. `userDataDir` keeps a
+ * profile across launches (for restart tests); by default a fresh temporary profile is used and
+ * removed on close. `extensionDir` loads another build of the extension (e.g. a copy with its own
+ * key, so its id is unique to one test). `hostRules` maps more hosts to loopback ports.
  */
 export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 }, extensionDir = EXTENSION_DIR, hostRules = {}, extension = true } = {}) {
   if (extension && !fs.existsSync(path.join(extensionDir, 'manifest.json'))) {
@@ -40,7 +40,7 @@ export async function launch({ chatgptPort, userDataDir, headless = true, viewpo
   ];
   if (headless) args.push('--headless=new');
   const rules = [];
-  if (chatgptPort) rules.push(`MAP chatgpt.com 127.0.0.1:${chatgptPort}`, `MAP chat.openai.com 127.0.0.1:${chatgptPort}`);
+  if (chatgptPort) rules.push(`MAP chatgpt.com 127.0.0.1:${chatgptPort}`, `MAP chat.openai.com 127.0.0.1:${chatgptPort}`, `MAP ws.chatgpt.com 127.0.0.1:${chatgptPort}`);
   // More hosts on loopback, e.g. {'status.openai.com': port} for a fake status page.
   for (const [host, port] of Object.entries(hostRules)) rules.push(`MAP ${host} 127.0.0.1:${port}`);
   if (rules.length) args.push(`--host-resolver-rules=${rules.join(', ')}`);

@@ -1,146 +1,247 @@
-// The fake ChatGPT page: composer, turns, and a streamed answer read from server-sent events, with the
-// error boxes ChatGPT shows when its backend fails. Only what the tests and the demo need.
-(() => {
-  const thread = document.getElementById('thread');
-  const composer = document.getElementById('composer');
-  const input = document.getElementById('prompt-textarea');
-  let turn = 0;
+// The fake ChatGPT page: composer, turns, an answer streamed in delta encoding v1 (applied by the
+// page itself), the handoff to the resume endpoint or the user's WebSocket, conversations loaded with
+// the paged plural GET, and the error boxes ChatGPT shows when its backend fails. Only what the
+// tests and the demo need. Its behaviour is set by the server when the page loads (see server.mjs).
+import { createRenderer } from './render.js';
+import { isAnswer, readResponse, readSocket, Turn } from './stream.js';
 
-  const ERRORS = {
-    generic: 'Something went wrong. If this issue persists please contact us through our help center at help.openai.com.',
-    network: 'A network error occurred. Please check your connection and try again. If this issue persists please contact us through our help center at help.openai.com.',
-  };
+const config = JSON.parse(document.getElementById('fake-config').textContent || '{}');
+const params = new URLSearchParams(location.search);
+const thread = document.getElementById('thread');
+const composer = document.getElementById('composer');
+const input = document.getElementById('prompt-textarea');
+const stop = document.getElementById('stop-button');
+const older = document.getElementById('load-older');
+const view = createRenderer(config.renderer, thread, { window: config.window });
+const backend = ['backend-api', 'backend-anon', 'backend-alt'].includes(config.backend) ? config.backend : 'backend-api';
+// `?quiet=1`: the page shows no error boxes of its own, so only the network reveals a failure.
+const quiet = params.get('quiet') === '1';
+const temporaryPage = params.get('temporary-chat') === 'true';
 
-  function addTurn(role, text) {
-    turn += 1;
-    const article = document.createElement('article');
-    article.dataset.testid = `conversation-turn-${turn}`;
-    article.dataset.turn = role;
-    const message = document.createElement('div');
-    message.dataset.messageAuthorRole = role;
-    message.dataset.messageId = `msg-${turn}`;
-    const body = document.createElement('div');
-    body.className = role === 'assistant' ? 'markdown prose' : 'whitespace-pre-wrap';
-    body.textContent = text;
-    message.append(body);
-    article.append(message);
-    thread.append(article);
-    return { article, body };
+const ERRORS = {
+  generic: 'Something went wrong. If this issue persists please contact us through our help center at help.openai.com.',
+  network: 'A network error occurred. Please check your connection and try again. If this issue persists please contact us through our help center at help.openai.com.',
+};
+const RETRY_STATUS = new Set([408, 409, 425, 429, 502, 504]);
+
+const entries = []; // every message shown: {role, id, text, error, state, view}
+let conversationId = null;
+let currentNode = null;
+let cursor = null; // the plural GET's start cursor while older pages remain
+const live = new Set(); // AbortControllers of the streams being read
+
+function add(role, id, text) {
+  const entry = { role, id, text, error: null, state: null, view: null };
+  entries.push(entry);
+  view.add(entry);
+  return entry;
+}
+
+const update = (entry) => view.update(entry);
+
+function showError(entry, text) {
+  entry.state = entry.state === 'in_progress' ? 'in_progress' : null; // goes stale, as on the real page
+  if (!quiet) entry.error = text;
+  update(entry);
+}
+
+function errorText(bodyText) {
+  try {
+    const detail = JSON.parse(bodyText).detail;
+    if (typeof detail === 'string') return detail;
+    if (typeof detail?.message === 'string') return detail.message;
+  } catch {
+    // not JSON: fall through
   }
+  return ERRORS.generic;
+}
 
-  // `?quiet=1`: the page shows no error boxes of its own, so only the network reveals a failure.
-  const quiet = new URLSearchParams(location.search).get('quiet') === '1';
+function refreshStop() {
+  stop.hidden = live.size === 0;
+}
 
-  function showError(article, text) {
-    if (quiet) return;
-    const box = document.createElement('div');
-    box.className = 'text-token-text-error';
-    box.setAttribute('role', 'alert');
-    box.textContent = text;
-    const retry = document.createElement('button');
-    retry.dataset.testid = 'regenerate-thread-error-button';
-    retry.textContent = 'Retry';
-    article.append(box, retry);
-  }
-
-  function errorText(bodyText) {
-    try {
-      const detail = JSON.parse(bodyText).detail;
-      if (typeof detail === 'string') return detail;
-    } catch {
-      // not JSON: fall through
-    }
-    return ERRORS.generic;
-  }
-
-  async function send(prompt) {
-    addTurn('user', prompt);
-    const { article, body } = addTurn('assistant', '');
+/** POSTs `body` to `path` and reads the answer stream into `turn`; returns how it ended or {status, text}. */
+async function stream(path, body, turn) {
+  const controller = new AbortController();
+  live.add(controller);
+  refreshStop();
+  try {
     let response;
     try {
-      response = await fetch('/backend-api/f/conversation', {
+      response = await fetch(path, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-        body: JSON.stringify({
-          action: 'next',
-          messages: [{ author: { role: 'user' }, content: { content_type: 'text', parts: [prompt] } }],
-          ...(new URLSearchParams(location.search).get('temporary-chat') === 'true' ? { history_and_training_disabled: true } : {}),
-        }),
+        body: JSON.stringify(body),
+        signal: controller.signal,
       });
     } catch {
-      showError(article, ERRORS.network);
-      return;
+      return controller.signal.aborted ? 'stopped' : 'network';
     }
-    if (!response.ok) {
-      showError(article, errorText(await response.text()));
-      return;
-    }
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    let done = false;
-    let stallTimer;
-    const resetStall = () => {
-      clearTimeout(stallTimer);
-      stallTimer = setTimeout(() => {
-        reader.cancel().catch(() => {});
-        showError(article, ERRORS.network);
-      }, 60000);
-    };
-    resetStall();
-    try {
-      while (!done) {
-        const chunk = await reader.read();
-        if (chunk.done) break;
-        resetStall();
-        buffer += decoder.decode(chunk.value, { stream: true });
-        let cut;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (data === '[DONE]') {
-            done = true;
-            break;
-          }
-          const parsed = JSON.parse(data);
-          if (parsed.error) {
-            showError(article, ERRORS.generic);
-            done = true;
-            break;
-          }
-          body.textContent = parsed.message.content.parts[0];
-        }
-      }
-    } catch {
-      showError(article, ERRORS.network);
-    } finally {
-      clearTimeout(stallTimer);
-    }
+    if (!response.ok) return { status: response.status, text: await response.text() };
+    const how = await readResponse(response, turn, { controller, abortAfter: config.abortAfter });
+    return how === 'broken' && controller.signal.aborted ? 'stopped' : how;
+  } finally {
+    live.delete(controller);
+    refreshStop();
   }
+}
 
-  // A conversation page loads its conversation, as ChatGPT does, and shows the main line
-  // (`?noload=1` skips it, as when the page had the conversation already).
-  const open = /^\/c\/([0-9A-Za-z_-]{1,100})$/.exec(location.pathname);
-  if (open && !new URLSearchParams(location.search).has('noload')) {
-    fetch(`/backend-api/conversation/${open[1]}`).then((r) => (r.ok ? r.json() : null)).then((conv) => {
-      if (!conv?.mapping) return;
-      const line = [];
-      for (let id = conv.current_node; id && conv.mapping[id]; id = conv.mapping[id].parent) line.unshift(conv.mapping[id]);
-      for (const node of line) {
-        const m = node.message;
-        if (!m || !['user', 'assistant'].includes(m.author?.role)) continue;
-        const { article } = addTurn(m.author.role, (m.content?.parts ?? []).filter((p) => typeof p === 'string').join('\n'));
-        article.querySelector('[data-message-id]').dataset.messageId = m.id;
-      }
-    }, () => {});
-  }
+function adopt(id) {
+  if (conversationId) return;
+  conversationId = id;
+  if (config.pushUrl && !temporaryPage && location.pathname === '/') history.replaceState(null, '', `/c/${id}`);
+}
 
-  composer.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const prompt = input.textContent.trim();
-    if (!prompt) return;
-    input.textContent = '';
-    send(prompt);
+function sendBody(prompt, userId) {
+  return {
+    action: 'next',
+    messages: [{
+      id: userId, author: { role: 'user' }, create_time: Date.now() / 1000,
+      content: { content_type: 'text', parts: [prompt] },
+      metadata: { selected_github_repos: [], serialization_metadata: { custom_symbol_offsets: [] } },
+    }],
+    ...(conversationId ? { conversation_id: conversationId } : {}),
+    parent_message_id: currentNode ?? 'client-created-root',
+    model: config.model || 'gpt-5-6',
+    timezone_offset_min: new Date().getTimezoneOffset(),
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    conversation_mode: { kind: 'primary_assistant' },
+    enable_message_followups: true,
+    system_hints: [],
+    supports_buffering: true,
+    supported_encodings: ['v1'],
+    client_contextual_info: { is_dark_mode: false, time_since_loaded: Math.round(performance.now() / 1000), page_height: innerHeight, page_width: innerWidth, pixel_ratio: devicePixelRatio, screen_height: screen.height, screen_width: screen.width },
+    paragen_cot_summary_display_override: 'allow',
+    force_parallel_switch: 'auto',
+    ...(config.sendHistoryDisabled ? { history_and_training_disabled: true } : {}),
+    is_do_not_remember: temporaryPage || !!config.sendDoNotRemember,
+  };
+}
+
+async function send(prompt) {
+  const userId = crypto.randomUUID();
+  const body = sendBody(prompt, userId);
+  add('user', userId, prompt);
+  const answer = add('assistant', null, '');
+  answer.state = 'in_progress';
+  update(answer);
+  const turn = new Turn({
+    answer(m, text) {
+      answer.id = m.id;
+      answer.text = text;
+      update(answer);
+    },
+    error() {
+      showError(answer, ERRORS.generic);
+    },
+    title(t) {
+      if (typeof t === 'string') document.title = t;
+    },
+    conversation: adopt,
   });
-})();
+  let how = await stream(`/${backend}/f/conversation`, body, turn);
+  if (typeof how === 'object') {
+    showError(answer, errorText(how.text));
+    return;
+  }
+  const finished = () => turn.finished || (turn.encoding !== 'v1' && turn.done && !turn.handoff);
+  // The answer continues elsewhere: on the user's socket, else (or when that closes early) by resuming.
+  if (!finished() && !turn.failed && turn.handoff?.options?.[0]?.type === 'subscribe_ws_topic') {
+    try {
+      how = await readSocket(turn, turn.handoff.options[0].topic_id);
+    } catch {
+      how = 'closed';
+    }
+  }
+  const resumable = turn.handoff || (config.resumeOnDrop && how === 'eof');
+  for (let attempt = 0; resumable && !temporaryPage && !finished() && !turn.failed && attempt < 12; attempt++) {
+    if (how === 'stopped' || how === 'stalled' || how === 'error') break;
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(5000, 300 * 2 ** (attempt - 1))));
+    how = await stream(`/${backend}/f/conversation/resume`, { conversation_id: conversationId, offset: turn.offset }, turn);
+    if (typeof how === 'object') {
+      if (RETRY_STATUS.has(how.status)) continue;
+      showError(answer, errorText(how.text));
+      return;
+    }
+  }
+  if (finished()) {
+    answer.state = null;
+    currentNode = answer.id ?? userId;
+    update(answer);
+  } else if (how !== 'stopped' && !turn.failed && (how === 'stalled' || how === 'network' || how === 'broken' || turn.handoff)) {
+    showError(answer, ERRORS.network);
+  }
+}
+
+/** The visible messages of a conversation body, in order. */
+const visible = (messages) => messages.filter((m) => (m.author?.role === 'user'
+  ? ['text', 'multimodal_text'].includes(m.content?.content_type) && !m.metadata?.is_visually_hidden_from_conversation
+  : isAnswer(m)));
+const textOf = (m) => (m.content?.parts ?? []).filter((p) => typeof p === 'string').join('\n');
+
+function show(messages) {
+  view.clear();
+  entries.length = 0;
+  for (const m of visible(messages)) add(m.author.role, m.id, textOf(m));
+}
+
+async function getJson(url) {
+  const r = await fetch(url);
+  return r.ok ? r.json() : null;
+}
+
+// A conversation page loads its conversation, as ChatGPT does: the plural GET (the newest turns),
+// then older pages by cursor (by itself with `loadOlder`, else on "Load older"); a `?message=` link
+// uses the singular GET and its mapping. `?noload=1` skips it, as when the page had it already.
+let loaded = [];
+async function loadOlderPage(id) {
+  const page = await getJson(`/backend-api/conversations/${id}/messages?before=${encodeURIComponent(cursor)}&include_has_versions=true&num_turns=10`);
+  if (!page) return false;
+  loaded = [...(page.messages ?? []), ...loaded];
+  cursor = page.page_info?.has_previous_page ? page.page_info.start_cursor : null;
+  return true;
+}
+
+async function load(id) {
+  if (params.has('message')) {
+    const conv = await getJson(`/backend-api/conversation/${id}`);
+    if (!conv?.mapping) return;
+    const line = [];
+    for (let n = conv.current_node; n && conv.mapping[n]; n = conv.mapping[n].parent) if (conv.mapping[n].message) line.unshift(conv.mapping[n].message);
+    currentNode = conv.current_node ?? null;
+    show(line);
+    return;
+  }
+  const conv = await getJson(`/backend-api/conversations/${id}?include_has_versions=true&num_turns=10`);
+  if (!conv || !Array.isArray(conv.messages)) return;
+  loaded = conv.messages;
+  currentNode = conv.current_node ?? null;
+  if (typeof conv.title === 'string') document.title = conv.title;
+  cursor = conv.page_info?.has_previous_page ? conv.page_info.start_cursor : null;
+  while (config.loadOlder && cursor) if (!(await loadOlderPage(id))) break;
+  show(loaded);
+  older.hidden = !cursor;
+  older.onclick = async () => {
+    if (cursor && (await loadOlderPage(id))) show(loaded);
+    older.hidden = !cursor;
+  };
+}
+
+const open = /^\/c\/([0-9A-Za-z_-]{1,100})$/.exec(location.pathname);
+if (open) {
+  conversationId = open[1];
+  if (!params.has('noload')) load(open[1]).catch(() => {});
+}
+
+stop.addEventListener('click', () => {
+  for (const c of live) c.abort();
+  if (conversationId) fetch('/backend-api/stop_conversation', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ conversation_id: conversationId, exclude_async_types: [] }) }).catch(() => {});
+});
+
+composer.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const prompt = input.textContent.trim();
+  if (!prompt) return;
+  input.textContent = '';
+  send(prompt);
+});

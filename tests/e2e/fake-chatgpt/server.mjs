@@ -1,46 +1,121 @@
-// A local impersonation of https://chatgpt.com for end-to-end tests and the demo.
-// HTTPS with a self-signed certificate, loopback only, a strict CSP without 'wasm-unsafe-eval' (as a
-// real site may send), and a small page that behaves like ChatGPT's: a composer, turns, a streamed
-// answer from POST /backend-api/f/conversation, and ChatGPT's error boxes when the backend fails.
-// Tests steer failures through POST /__control (never reachable from outside the machine).
+// A local impersonation of https://chatgpt.com (as the real site behaves in late 2026) for end-to-end
+// tests, the demo and the benchmarks. HTTPS with a self-signed certificate (chatgpt.com,
+// chat.openai.com, ws.chatgpt.com), loopback only, a strict CSP without 'wasm-unsafe-eval' (as a real
+// site may send), and a small page that behaves like ChatGPT's: a composer, turns in either of the two
+// DOM renderers, an answer streamed in delta encoding v1 from POST /backend-api/f/conversation (or
+// handed off to .../f/conversation/resume or to a WebSocket on ws.chatgpt.com), conversations loaded
+// with the paged plural GET, and ChatGPT's error boxes when the backend fails.
+//
+// Tests steer it with `site.setMode(state)` or POST /__control (the same: the state given replaces
+// the previous one over the defaults; never reachable from outside the machine). Fields:
+// Backend (take effect at the next request):
+// - mode: 'healthy' (the whole answer, [DONE]) | 'status' (answers `status` with `body` and `headers`)
+//   | 'stream_error' (half the answer, then an error root: v1 `{"p":"","o":"add","v":{"message":null,
+//   …,"error":streamError,"error_code":streamErrorCode}}`, legacy `{"message":null,…,"error":…}`; no
+//   [DONE]) | 'stall' (half the answer, then silence, the connection open) | 'hang' (no byte at all) |
+//   'drop' or anything else (half the answer, then the connection closes without [DONE]).
+//   With a handoff the mode applies to where the answer continues (resume stream or socket).
+// - answer, tokenDelayMs (the wait after each token), status, body, headers, streamError, streamErrorCode.
+// - encoding: 'v1' (default: v1 for a request whose supported_encodings has 'v1', as the real site
+//   does, else the legacy snapshots) | 'legacy' (always the old snapshot stream: one full
+//   `{"message":…}` per token, [DONE]; every new chat is 6a1f0c3e-…).
+// - chunkMin, chunkMax (bytes, default 30 and 6144), seed (default 1): v1 streams are written in
+//   chunks of seeded random sizes, cut anywhere (inside lines and UTF-8 characters), chunkGapMs
+//   (default 2) apart within a burst so that the page reads them one by one; pad (default true):
+//   delta lines padded with 0-7 trailing spaces as in real captures.
+// - conversationId: the id of every new chat (default: a fresh UUID each); title: the title of new
+//   chats (default: made from the prompt); thoughts: true streams a thoughts and a reasoning_recap
+//   message before the answer.
+// - handoff: 'resume' | 'ws': the POST answers only delta_encoding, the resume token, the echo of the
+//   user message, stream_handoff and [DONE]; the rest comes from POST .../f/conversation/resume
+//   {conversation_id, offset} or as JSON frames on wss://ws.chatgpt.com/ws/user/u-123 (URL from GET
+//   /backend-api/celsius/ws/user; one item sent twice; then {type:'done'}). wsReplay: false sends no
+//   duplicate. resumeStatus/resumeBody: the resume endpoint fails so.
+// - conversations: {id: export-shaped conversation} seeds what the GETs return (others: the server's
+//   memory of the chats sent to, then `sampleConversation(id)`).
+// - markTemporaryChat, markDoNotRemember: conversation bodies carry is_temporary_chat /
+//   is_do_not_remember true (a chat started from a temporary page carries both anyway).
+// - sentKeep: how many streams GET /__sent keeps (default 50).
+// Page (read when the page loads: set before page.goto):
+// - renderer: 'legacy' (section[data-testid^="conversation-turn-"], [data-message-author-role],
+//   .markdown.prose) | 'search-unit' ([data-turn-key] roots, [data-user-message-bubble],
+//   [data-chatgpt-selection-message-id], [data-markdown-text-style="assistant-message"]).
+// - window: N keeps only the last N turn roots in the DOM (0: all).
+// - loadOlder: true makes /c/<id> load the older pages by itself (else a "Load older" button).
+// - abortAfter: 'done' (default: the page aborts its fetch right after [DONE]) | 'complete' (right
+//   after message_stream_complete) | 'none'.
+// - sendHistoryDisabled, sendDoNotRemember: the send request carries history_and_training_disabled:
+//   true / is_do_not_remember: true (a /?temporary-chat=true page sends is_do_not_remember: true).
+// - backend: 'backend-api' (default) | 'backend-anon' | 'backend-alt': where the page sends.
+// - model (default 'gpt-5-6'); resumeOnDrop: the page resumes a stream that ended without [DONE];
+//   pushUrl: the page moves to /c/<id> once a new chat has its id.
+// Page URL parameters: ?quiet=1 (no error boxes of its own: network-only detection), ?noload=1 (no
+// conversation GET on /c/<id>), ?message=<id> (the singular GET, as the real page does for such links).
+// What was sent: GET /__sent?n=N -> {streams: [{seq, kind: 'send'|'resume'|'ws', path, encoding,
+// conversation_id, turn_id, request, mode, text (the SSE text sent), frames (ws), answer (answer text
+// sent), complete}], answers: [{conversation_id, message_id, text}]}; DELETE /__sent clears it;
+// in-process: site.sent(n), site.clearSent(). Every request: site.requests [{method, path, host, body}].
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
+import { page, pluralBody, sampleConversation, singularBody } from './store.mjs';
+import { createTurns, resume, send, socketUrl, userSocket } from './turns.mjs';
+import { accept, closePayload, frame } from './ws.mjs';
+import { sleep } from './v1.mjs';
+
+export { sampleConversation };
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = path.resolve(HERE, '../../..');
 const CERT_DIR = path.join(ROOT, 'target', 'e2e', 'cert');
+const HOSTS = ['chatgpt.com', 'chat.openai.com', 'ws.chatgpt.com'];
 
-/** A self-signed certificate for chatgpt.com, made once with openssl and reused. */
+const covers = (pem) => {
+  try {
+    const names = (new crypto.X509Certificate(pem).subjectAltName ?? '').split(', ');
+    return HOSTS.every((h) => names.includes(`DNS:${h}`));
+  } catch {
+    return false;
+  }
+};
+const paired = (key, cert) => {
+  try {
+    return new crypto.X509Certificate(cert).checkPrivateKey(crypto.createPrivateKey(key));
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A self-signed certificate for chatgpt.com and its other hosts, made once with openssl and reused
+ * (made again when the list of hosts changed).
+ */
 export function certificate() {
   const key = path.join(CERT_DIR, 'key.pem');
   const cert = path.join(CERT_DIR, 'cert.pem');
-  if (!fs.existsSync(cert)) {
+  if (!fs.existsSync(cert) || !fs.existsSync(key) || !covers(fs.readFileSync(cert))) {
     fs.mkdirSync(CERT_DIR, { recursive: true });
+    const tmp = `.${process.pid}-${Date.now()}`;
     execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '3650',
-      '-subj', '/CN=chatgpt.com', '-addext', 'subjectAltName=DNS:chatgpt.com,DNS:chat.openai.com',
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key + tmp, '-out', cert + tmp, '-days', '3650',
+      '-subj', '/CN=chatgpt.com', '-addext', `subjectAltName=${HOSTS.map((h) => `DNS:${h}`).join(',')}`,
     ], { stdio: 'ignore' });
+    fs.renameSync(key + tmp, key);
+    fs.renameSync(cert + tmp, cert);
   }
-  return { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+  // Another process may be between its two renames: wait for a matching pair.
+  for (let i = 0; ; i++) {
+    const pair = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+    if (paired(pair.key, pair.cert) || i >= 40) return pair;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
 }
 
 export const STRICT_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' wss://ws.chatgpt.com; object-src 'none'; base-uri 'none'";
 
-/**
- * Backend behaviours for the conversation endpoint, steered by tests:
- * - healthy: streams `answer` token by token as server-sent events, ending with [DONE].
- * - status: answers `status` with `body` (JSON or HTML) and optional headers.
- * - stream_error: streams some tokens, then an error object inside the stream, no [DONE].
- * - stall: streams some tokens, then stops sending (the connection stays open).
- * - hang: never answers (no headers, no byte) until the client gives up.
- * The page itself takes `?quiet=1` to show no error boxes of its own (network-only detection).
- * `conversations` ({id: conversation}) answers GET /backend-api/conversation/<id>, which the page
- * loads on /c/<id> (any other id gets `sampleConversation(id)`).
- */
 const DEFAULT_STATE = {
   mode: 'healthy',
   answer: 'Here is a short answer, streamed the way ChatGPT streams it.',
@@ -49,51 +124,98 @@ const DEFAULT_STATE = {
   body: '{"detail":"Hmm...something seems to have gone wrong. Maybe try me again in a little bit."}',
   headers: {},
   streamError: 'Something went wrong while generating the response.',
-  // GET /backend-api/conversation/<id>: export-shaped conversations by id (others get a small default).
+  streamErrorCode: null,
+  encoding: 'v1',
+  chunkMin: 30,
+  chunkMax: 6144,
+  chunkGapMs: 2,
+  seed: 1,
+  pad: true,
+  conversationId: null,
+  title: null,
+  thoughts: false,
+  handoff: null,
+  wsReplay: true,
+  resumeStatus: null,
+  resumeBody: null,
+  // GET /backend-api/conversation(s)/<id>: export-shaped conversations by id (others: memory, then a small default).
   conversations: {},
+  markTemporaryChat: false,
+  markDoNotRemember: false,
+  sentKeep: 50,
+  // The page's own behaviour (read when it loads).
+  renderer: 'legacy',
+  window: 0,
+  loadOlder: false,
+  abortAfter: 'done',
+  sendHistoryDisabled: false,
+  sendDoNotRemember: false,
+  backend: 'backend-api',
+  model: 'gpt-5-6',
+  resumeOnDrop: false,
+  pushUrl: false,
 };
 
-/** A small export-shaped conversation, as GET /backend-api/conversation/<id> returns it. */
-export function sampleConversation(id, { title = 'Trip planning for Lisbon', question = 'What should I see in Lisbon?', answer = 'Start in **Alfama**, then take tram 28.' } = {}) {
-  const t = 1767225600;
-  const msg = (mid, role, text, dt) => ({
-    id: mid, author: { role, name: null, metadata: {} }, create_time: t + dt, update_time: null,
-    content: { content_type: 'text', parts: [text] }, status: 'finished_successfully', end_turn: role === 'assistant' ? true : null,
-    weight: 1, metadata: role === 'assistant' ? { model_slug: 'gpt-4o' } : {}, recipient: 'all',
-  });
-  return {
-    id, conversation_id: id, title, create_time: t, update_time: t + 60, current_node: `${id}-a1`,
-    default_model_slug: 'gpt-4o', is_archived: false,
-    mapping: {
-      [`${id}-root`]: { id: `${id}-root`, parent: null, children: [`${id}-u1`], message: null },
-      [`${id}-u1`]: { id: `${id}-u1`, parent: `${id}-root`, children: [`${id}-a1`], message: msg(`${id}-u1`, 'user', question, 1) },
-      [`${id}-a1`]: { id: `${id}-a1`, parent: `${id}-u1`, children: [], message: msg(`${id}-a1`, 'assistant', answer, 2) },
-    },
-  };
-}
+const PAGE_FIELDS = ['renderer', 'window', 'loadOlder', 'abortAfter', 'sendHistoryDisabled', 'sendDoNotRemember', 'backend', 'model', 'resumeOnDrop', 'pushUrl'];
+const STATIC = { '/app.js': 'text/javascript', '/stream.js': 'text/javascript', '/render.js': 'text/javascript', '/app.css': 'text/css' };
+const SEND = /^\/backend-(?:api|anon|alt)\/f\/conversation$/;
+const RESUME = /^\/backend-(?:api|anon|alt)\/f\/conversation\/resume$/;
+const ID = '([0-9A-Za-z_-]{1,100})';
+const PLURAL = new RegExp(`^/backend-api/conversations/${ID}$`);
+const OLDER = new RegExp(`^/backend-api/conversations/${ID}/messages$`);
+const SINGULAR = new RegExp(`^/backend-api/conversation/${ID}$`);
+const STREAM_STATUS = new RegExp(`^/backend-api/conversation/${ID}/stream_status$`);
+const USER_SOCKET = /^(?:\/p24)?\/ws\/user\/[0-9A-Za-z_-]{1,100}$/;
 
-export async function startFakeChatgpt({ port = 0 } = {}) {
-  let state = { ...DEFAULT_STATE };
+/**
+ * Starts the fake site on loopback (`port` 0: any free port). `defaults` are merged over the
+ * built-in defaults, and every later state over them.
+ */
+export async function startFakeChatgpt({ port = 0, defaults = {} } = {}) {
+  const base = { ...DEFAULT_STATE, ...defaults };
+  let state = { ...base };
   const requests = [];
-  const pageDir = HERE;
+  const turns = createTurns(() => state);
+  const setState = (next) => {
+    state = { ...base, ...next };
+    // Seeded conversations replace what the server remembered of them.
+    for (const id of Object.keys(next?.conversations ?? {})) turns.conversations.delete(id);
+  };
+  const sent = (n = 20) => ({ streams: turns.sent.slice(-Math.max(1, n)), answers: turns.answers.slice() });
+  const marks = (id) => ({
+    temporary: state.markTemporaryChat || turns.temporary.has(id),
+    doNotRemember: state.markDoNotRemember || turns.temporary.has(id),
+  });
   const server = https.createServer(certificate(), async (req, res) => {
     const url = new URL(req.url, 'https://chatgpt.com');
     const body = await readBody(req);
-    requests.push({ method: req.method, path: url.pathname, body });
+    requests.push({ method: req.method, path: url.pathname, host: req.headers.host ?? null, body });
     const common = { 'content-security-policy': STRICT_CSP, 'cache-control': 'no-store' };
+    const json = (status, value) => {
+      res.writeHead(status, { ...common, 'content-type': 'application/json' });
+      res.end(typeof value === 'string' ? value : JSON.stringify(value));
+    };
+    const p = url.pathname;
 
-    if (url.pathname === '/__control' && req.method === 'POST') {
-      state = { ...DEFAULT_STATE, ...JSON.parse(body || '{}') };
+    if (p === '/__control' && req.method === 'POST') {
+      setState(JSON.parse(body || '{}'));
       res.writeHead(204).end();
       return;
     }
-    if (url.pathname === '/app.js' || url.pathname === '/app.css') {
-      const type = url.pathname.endsWith('.js') ? 'text/javascript' : 'text/css';
-      res.writeHead(200, { ...common, 'content-type': type });
-      res.end(fs.readFileSync(path.join(pageDir, url.pathname.slice(1))));
+    if (p === '/__control' && req.method === 'GET') return json(200, state);
+    if (p === '/__sent' && req.method === 'GET') return json(200, sent(Number(url.searchParams.get('n')) || 20));
+    if (p === '/__sent' && req.method === 'DELETE') {
+      turns.sent.length = 0;
+      turns.answers.length = 0;
+      res.writeHead(204).end();
       return;
     }
-    if (url.pathname === '/backend-api/test-events' && req.method === 'GET') {
+    if (STATIC[p]) {
+      res.writeHead(200, { ...common, 'content-type': STATIC[p] });
+      res.end(fs.readFileSync(path.join(HERE, p.slice(1))));
+      return;
+    }
+    if (p === '/backend-api/test-events' && req.method === 'GET') {
       // An event stream for an EventSource: two messages, then as `mode` says: `error` (an error
       // event, then the connection drops), `hold` (stays open), else the connection drops.
       const mode = url.searchParams.get('mode');
@@ -105,65 +227,73 @@ export async function startFakeChatgpt({ port = 0 } = {}) {
       if (mode !== 'hold') res.end();
       return;
     }
-    if (url.pathname === '/backend-api/f/conversation' && req.method === 'POST') {
-      await conversation(state, res, common);
-      return;
+    if (SEND.test(p) && req.method === 'POST') return send(turns, req, res, body, common);
+    if (RESUME.test(p) && req.method === 'POST') return resume(turns, req, res, body, common);
+    if (p === '/backend-api/celsius/ws/user' && req.method === 'GET') return json(200, socketUrl());
+    if (p === '/backend-api/stop_conversation' && req.method === 'POST') return json(200, {});
+    let m;
+    if ((m = PLURAL.exec(p)) && req.method === 'GET') {
+      const numTurns = Number(url.searchParams.get('num_turns')) || 10;
+      return json(200, pluralBody(turns.find(m[1]), { numTurns, ...marks(m[1]) }));
     }
-    const load = /^\/backend-api\/conversation\/([0-9A-Za-z_-]{1,100})$/.exec(url.pathname);
-    if (load && req.method === 'GET') {
-      res.writeHead(200, { ...common, 'content-type': 'application/json' });
-      res.end(JSON.stringify(state.conversations?.[load[1]] ?? sampleConversation(load[1])));
-      return;
+    if ((m = OLDER.exec(p)) && req.method === 'GET') {
+      const numTurns = Number(url.searchParams.get('num_turns')) || 10;
+      return json(200, page(turns.find(m[1]), { numTurns, before: url.searchParams.get('before') }));
     }
-    if (url.pathname.startsWith('/fixtures/')) {
+    if ((m = SINGULAR.exec(p)) && req.method === 'GET') return json(200, singularBody(turns.find(m[1]), marks(m[1])));
+    if ((m = STREAM_STATUS.exec(p)) && req.method === 'GET') {
+      const turn = turns.latest.get(m[1]);
+      return json(200, { status: !turn || turn.finished ? 'COMPLETE' : 'IS_STREAMING' });
+    }
+    if (p.startsWith('/fixtures/')) {
       // Saved pages from tests/fixtures/pages, served as the whole document.
-      const file = path.join(ROOT, 'tests', 'fixtures', 'pages', path.basename(url.pathname));
+      const file = path.join(ROOT, 'tests', 'fixtures', 'pages', path.basename(p));
       if (fs.existsSync(file)) {
         res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8' });
         res.end(fs.readFileSync(file));
         return;
       }
     }
-    if (url.pathname === '/' || url.pathname.startsWith('/c/')) {
+    if (p === '/' || p.startsWith('/c/')) {
+      const config = Object.fromEntries(PAGE_FIELDS.map((k) => [k, state[k]]));
+      const html = fs.readFileSync(path.join(HERE, 'index.html'), 'utf8')
+        .replace('{"fake":"config"}', JSON.stringify(config).replace(/</g, '\\u003c'));
       res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8' });
-      res.end(fs.readFileSync(path.join(pageDir, 'index.html')));
+      res.end(html);
       return;
     }
-    res.writeHead(404, { ...common, 'content-type': 'application/json' });
-    res.end('{"detail":"Not Found"}');
+    json(404, '{"detail":"Not Found"}');
   });
-  // A WebSocket at /backend-api/test-socket?mode=...: two text messages, then `clean` (close 1000),
-  // `abrupt` (the connection drops), `error` (an error message, then it stays open) or `hold`. A close
-  // from the page is answered with close 1000. Frames are small (payloads under 126 bytes).
+  // WebSockets: the user's socket on ws.chatgpt.com (handed-off answers), and a test socket at
+  // /backend-api/test-socket?mode=...: two text messages, then `clean` (close 1000), `abrupt` (the
+  // connection drops), `error` (an error message, then it stays open) or `hold`. A close from the
+  // page is answered with close 1000.
   const sockets = new Set();
   server.on('upgrade', (req, socket) => {
     const url = new URL(req.url, 'https://chatgpt.com');
-    const key = req.headers['sec-websocket-key'];
-    if (url.pathname !== '/backend-api/test-socket' || !key) {
+    const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+    const user = host === 'ws.chatgpt.com' && USER_SOCKET.test(url.pathname);
+    const test = host !== 'ws.chatgpt.com' && url.pathname === '/backend-api/test-socket';
+    const ws = user || test ? accept(req, socket) : null;
+    if (!ws) {
       socket.destroy();
       return;
     }
+    requests.push({ method: 'WEBSOCKET', path: url.pathname, host: req.headers.host ?? null, body: '' });
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-    const frame = (opcode, payload) => {
-      const bytes = Buffer.from(payload);
-      return Buffer.concat([Buffer.from([0x80 | opcode, bytes.length]), bytes]);
-    };
-    const CLOSE_1000 = Buffer.from([0x03, 0xe8]);
-    socket.on('data', (data) => {
-      if ((data[0] & 0x0f) === 8) socket.end(frame(8, CLOSE_1000)); // the page closed
-    });
+    if (user) {
+      userSocket(turns, ws, url.pathname);
+      return;
+    }
     const mode = url.searchParams.get('mode');
-    socket.write(frame(1, '{"v": "one"}'));
+    ws.send('{"v": "one"}');
     setTimeout(() => {
-      if (socket.destroyed) return;
-      socket.write(frame(1, '{"v": "two"}'));
-      if (mode === 'error') socket.write(frame(1, JSON.stringify({ message: null, error: ERRORS_IN_STREAM })));
-      else if (mode === 'clean') socket.end(frame(8, CLOSE_1000));
-      else if (mode === 'abrupt') socket.destroy();
+      if (!ws.open()) return;
+      ws.send('{"v": "two"}');
+      if (mode === 'error') ws.send(JSON.stringify({ message: null, error: ERRORS_IN_STREAM }));
+      else if (mode === 'clean') socket.end(frame(8, closePayload(1000)));
+      else if (mode === 'abrupt') ws.destroy();
     }, 50);
   });
   server.keepAliveTimeout = 1000;
@@ -171,10 +301,18 @@ export async function startFakeChatgpt({ port = 0 } = {}) {
   return {
     port: server.address().port,
     requests,
-    /** Changes how the backend behaves from now on. */
-    setMode(next) {
-      state = { ...DEFAULT_STATE, ...next };
+    /** Changes how the backend (and pages loaded from now on) behave. */
+    setMode: setState,
+    /** The current state. */
+    state: () => state,
+    /** The last `n` streams sent and every finished answer (as GET /__sent). */
+    sent,
+    clearSent() {
+      turns.sent.length = 0;
+      turns.answers.length = 0;
     },
+    /** The server's memory of a conversation (export-shaped), or null. */
+    conversation: (id) => turns.conversations.get(id) ?? null,
     close: () => new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.closeAllConnections();
@@ -191,46 +329,5 @@ function readBody(req) {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // The error a stream or a socket reports in the channel tests (a short ChatGPT error text).
 const ERRORS_IN_STREAM = 'Error in message stream';
-
-async function conversation(state, res, common) {
-  if (state.mode === 'hang') {
-    return; // no headers, no body: the request stays open until the client gives up
-  }
-  if (state.mode === 'status') {
-    const isHtml = String(state.body).trimStart().startsWith('<');
-    res.writeHead(state.status, {
-      ...common,
-      'content-type': isHtml ? 'text/html; charset=utf-8' : 'application/json',
-      ...state.headers,
-    });
-    res.end(state.body);
-    return;
-  }
-  res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8' });
-  const conversationId = '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b';
-  const messageId = `m-${Date.now()}`;
-  const words = state.answer.split(/(?<= )/);
-  const upTo = state.mode === 'healthy' ? words.length : Math.ceil(words.length / 2);
-  let text = '';
-  for (let i = 0; i < upTo; i++) {
-    text += words[i];
-    const event = {
-      message: { id: messageId, author: { role: 'assistant' }, content: { content_type: 'text', parts: [text] }, status: 'in_progress' },
-      conversation_id: conversationId,
-    };
-    res.write(`data: ${JSON.stringify(event)}\n\n`);
-    if (state.tokenDelayMs) await sleep(state.tokenDelayMs);
-  }
-  if (state.mode === 'healthy') {
-    res.end('data: [DONE]\n\n');
-  } else if (state.mode === 'stream_error') {
-    res.end(`data: ${JSON.stringify({ message: null, conversation_id: conversationId, error: state.streamError })}\n\n`);
-  } else if (state.mode === 'stall') {
-    // Keep the connection open without another byte until the client gives up.
-  } else {
-    res.end();
-  }
-}
