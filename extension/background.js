@@ -5,6 +5,7 @@ import { ext } from './api.js';
 import { core, onMessages, refuseUnclaimed, servePagePort } from './sw/core.js';
 import './sw/detect.js';
 import './sw/cache.js';
+import './sw/capture.js';
 import './sw/providers.js';
 import './sw/settings.js';
 import './sw/rescue.js';

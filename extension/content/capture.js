@@ -1,24 +1,56 @@
 //# allFunctionsCalledOnLoad
 // Content script: capture (isolated world). Receives what the MAIN-world observer (capture-hook.js)
-// saw, checks its shape and bounds, and hands it to the service worker (`cache.capture`), which
-// stores it in the extension's IndexedDB. When no traffic was seen on a conversation page, the turns
-// are read from the DOM instead. Nothing is captured in temporary chats, when capture is off
-// (`capture_enabled: false` in `understudy.preferences`, or `capture.enabled: false` in the settings)
-// or while Understudy is paused (`UnderstudyPage.paused()`; captures that arrive before the settings
-// are known wait for them). A full disk is shown on the page.
+// saw, checks its shape and bounds, and hands it to the service worker, which decodes it with the
+// Wasm core and stores it in the extension's IndexedDB:
+// - a page stream ({kind: 'stream', ...}) goes out as `cache.stream` {stream: {id, seq, stream_kind,
+//   path, request, text | frames, end}} (stream_kind, path and request on seq 0 only). Each live
+//   stream's text so far is kept here (at most MAX_STREAM characters: a stream beyond that is ended
+//   as broken and no longer followed), so that when the worker answers {resync: true} (it restarted
+//   and lost the stream) everything is sent again from seq 0. One batch per stream is in flight at a
+//   time (what arrives meanwhile goes with the next), so the worker sees each stream in order; only
+//   the pagehide flush goes at once. While a stream is open (and had data in the last
+//   KEEPALIVE_FOR_MS) an empty batch goes out when nothing else did for KEEPALIVE_MS, which keeps
+//   the worker alive through a thinking model's silence. `seq` here is this script's own count.
+// - a loaded conversation ({kind: 'conversation', json, path}) goes out as `cache.capture`.
+// - DOM fallback: the turns shown on a conversation page (both renderers, DOM_ADAPTER), read when the
+//   page has settled and no stream is live, go out as a `dom` capture when they changed. Traffic
+//   does not stop it: it fills what traffic did not give (older turns of a long chat); the core
+//   keeps what traffic gave over what the DOM shows.
+// Nothing is captured in temporary chats, when capture is off (`capture_enabled: false` in
+// `understudy.preferences`, or `capture.enabled: false` in the settings) or while Understudy is
+// paused (`UnderstudyPage.paused()`: the streams kept are dropped); what arrives before the
+// settings are known waits for them. A full disk is shown on the page.
 (() => {
   const ext = UnderstudyPage.ext;
   const SOURCE = 'understudy-capture';
   const PREFS_KEY = 'understudy.preferences';
+  const FLUSH_EVENT = 'understudy-capture-flush';
   const MAX_JSON = 32 << 20;
   const MAX_TEXT = 2 << 20;
-  const DOM_DELAY_MS = 1500;
+  const MAX_STREAM = 32 << 20; // characters kept per stream
+  const MAX_STREAMS = 32;
   const MAX_EARLY = 32;
-  const FLUSH_EVENT = 'understudy-capture-flush';
+  const MAX_PATH = 2048;
+  const MAX_RESYNCS = 3;
+  const KEEPALIVE_MS = 20000;
+  const KEEPALIVE_FOR_MS = 5 * 60 * 1000;
+  const DOM_QUIET_MS = 1500;
+  const DOM_PROBE_MS = 300;
+  const STREAM_KINDS = ['send', 'resume', 'ws'];
+  const ENDS = ['eof', 'abort', 'error', 'pagehide', 'close'];
+  // Where each renderer keeps the turns (reference: chatgpt-page.md section 6).
+  const DOM_ADAPTER = {
+    message: '[data-message-author-role]', // legacy: role on it, data-message-id on it or around it
+    unit: '[data-turn-key]', // search-unit: one root per exchange, keyed by the user message id
+    userBubble: '[data-user-message-bubble="true"]',
+    assistant: '[data-chatgpt-selection-message-id]',
+    assistantBody: '[data-markdown-text-style="assistant-message"]',
+  };
+
   let enabled = true;
-  let trafficSeen = false;
   let known = false; // the page's settings arrived
   const early = []; // captures that arrived before
+  const streams = new Map(); // id -> stream kept
   const allowed = () => enabled && !UnderstudyPage.paused() && UnderstudyPage.settings()?.capture?.enabled !== false;
 
   ext.storage?.local.get(PREFS_KEY).then((v) => {
@@ -30,29 +62,8 @@
 
   const temporary = () => new URLSearchParams(location.search).get('temporary-chat') === 'true';
   const isId = (s) => typeof s === 'string' && s.length > 0 && s.length <= 200;
-  const isText = (s) => typeof s === 'string' && s.length <= MAX_TEXT;
-  const isPrompt = (p) => p && typeof p === 'object' && isId(p.message_id) && isText(p.text)
-    && (p.parent_id == null || isId(p.parent_id)) && (p.model == null || typeof p.model === 'string')
-    && (p.create_time == null || Number.isFinite(p.create_time));
-
-  /** The capture to send, or null if the shape is wrong. Only known fields are kept. */
-  function validate(d) {
-    switch (d.kind) {
-      case 'prompt':
-        if (!isPrompt(d.prompt) || !(d.conversation_id == null || isId(d.conversation_id))) return null;
-        return { kind: 'prompt', conversation_id: d.conversation_id ?? null, prompt: d.prompt };
-      case 'message':
-        if (!isId(d.conversation_id) || !d.message || typeof d.message !== 'object' || !isId(d.message.id)) return null;
-        if (d.prompt != null && !isPrompt(d.prompt)) return null;
-        if (d.pending != null && !isId(d.pending)) return null;
-        return { kind: 'message', conversation_id: d.conversation_id, message: d.message, prompt: d.prompt ?? null, pending: d.pending ?? null };
-      case 'conversation':
-        if (typeof d.json !== 'string' || d.json.length > MAX_JSON) return null;
-        return { kind: 'conversation', json: d.json };
-      default:
-        return null;
-    }
-  }
+  const isPath = (s) => typeof s === 'string' && s.length <= MAX_PATH && s.startsWith('/');
+  const isStrings = (a) => Array.isArray(a) && a.every((x) => typeof x === 'string');
 
   function showProblem(text) {
     document.documentElement.dataset.understudyCacheError = 'quota';
@@ -67,29 +78,166 @@
     }
     box.textContent = text;
   }
+  const FULL = 'Understudy cannot save this conversation: the extension storage is full.';
+  const checkReply = (reply) => {
+    if (reply && !reply.ok && /quota/i.test(reply.error ?? '')) showProblem(FULL);
+  };
 
   async function send(capture) {
     try {
-      const reply = await UnderstudyPage.request({ type: 'cache.capture', capture });
-      if (reply && !reply.ok && /quota/i.test(reply.error ?? '')) {
-        showProblem('Understudy cannot save this conversation: the extension storage is full.');
-      }
+      checkReply(await UnderstudyPage.request({ type: 'cache.capture', capture }));
     } catch {
       // the extension was reloaded; nothing to do in this page any more
     }
   }
 
-  function receive(d) {
-    if (!d || typeof d !== 'object' || d.source !== SOURCE) return;
-    const capture = validate(d);
-    if (!capture || temporary()) return;
-    if (!known) {
-      if (early.length < MAX_EARLY) early.push(capture);
+  // ---- streams ----
+  const open = () => [...streams.values()].filter((st) => !st.end);
+
+  /** A stream message of the page, checked; null if its shape is wrong. */
+  function checkStream(d) {
+    if (!Number.isInteger(d.id) || d.id < 0 || d.id > 0xffffffff || !Number.isSafeInteger(d.seq) || d.seq < 0) return null;
+    if (d.end !== undefined && !ENDS.includes(d.end)) return null;
+    if (d.seq === 0) {
+      if (!STREAM_KINDS.includes(d.stream_kind) || !isPath(d.path)) return null;
+      if (d.request !== null && !(typeof d.request === 'string' && d.request.length <= MAX_JSON)) return null;
+      if (d.temporary !== undefined && typeof d.temporary !== 'boolean') return null;
+    }
+    if (d.text !== undefined && typeof d.text !== 'string') return null;
+    if (d.frames !== undefined && !isStrings(d.frames)) return null;
+    return d;
+  }
+
+  function receiveStream(d, flushing) {
+    let st = streams.get(d.id);
+    if (d.seq === 0) {
+      // A new stream (an id seen before is a repeat or a forgery); a temporary page's is not kept.
+      if (st || streams.size >= MAX_STREAMS || d.temporary === true) return;
+      st = {
+        id: d.id, kind: d.stream_kind, path: d.path, request: d.request,
+        pageSeq: 0, parts: [], size: 0, sent: 0, seq: 0, end: null, endSent: false,
+        inflight: 0, resyncs: 0, dataAt: Date.now(), sentAt: 0,
+      };
+      streams.set(d.id, st);
+    } else if (!st || st.end) {
       return;
     }
-    if (!allowed()) return;
-    trafficSeen = true;
-    send(capture);
+    if (d.seq !== st.pageSeq) {
+      // A post missing (or forged): what follows cannot be decoded.
+      st.end = 'error';
+    } else {
+      st.pageSeq += 1;
+      const add = st.kind === 'ws' ? d.frames ?? [] : d.text ? [d.text] : [];
+      for (const x of add) {
+        st.size += x.length;
+        if (st.size > MAX_STREAM) {
+          st.end = 'error'; // too long to keep: ended as broken, no longer followed
+          break;
+        }
+        st.parts.push(x);
+      }
+      if (add.length > 0) st.dataAt = Date.now();
+      if (d.end && !st.end) st.end = d.end;
+    }
+    pump(st, flushing);
+    keepAlive();
+    if (st.end) domSoon();
+  }
+
+  // Sends what the worker has not had of `st` (everything from seq 0 after a resync); one batch in
+  // flight at a time, except `now` (the page is going away). `ping`: an empty batch is fine.
+  function pump(st, now = false, ping = false) {
+    if (!known || (st.inflight > 0 && !now) || streams.get(st.id) !== st) return;
+    const fresh = st.sent < st.parts.length;
+    if (st.seq > 0 && !fresh && !(st.end && !st.endSent) && !ping) return;
+    const message = { id: st.id, seq: st.seq };
+    if (st.seq === 0) Object.assign(message, { stream_kind: st.kind, path: st.path, request: st.request });
+    const parts = st.parts.slice(st.sent);
+    if (st.kind === 'ws') message.frames = parts;
+    else message.text = parts.join('');
+    if (st.end) message.end = st.end;
+    st.sent = st.parts.length;
+    st.seq += 1;
+    st.endSent = !!st.end;
+    st.sentAt = Date.now();
+    // The text sent is kept joined (one string), so a long stream is not thousands of pieces.
+    if (st.kind !== 'ws' && st.parts.length > 64) {
+      st.parts = [st.parts.join('')];
+      st.sent = 1;
+    }
+    st.inflight += 1;
+    const done = (reply) => {
+      st.inflight -= 1;
+      checkReply(reply);
+      if (reply?.ok && reply.value?.resync === true) {
+        // The worker lost the stream (it restarted): everything again, from seq 0.
+        if (++st.resyncs > MAX_RESYNCS) {
+          streams.delete(st.id);
+          return;
+        }
+        st.seq = 0;
+        st.sent = 0;
+        st.endSent = false;
+      } else if (st.endSent && st.inflight === 0) {
+        streams.delete(st.id);
+        return;
+      }
+      pump(st);
+    };
+    UnderstudyPage.request({ type: 'cache.stream', stream: message }).then(done, () => {
+      // the extension was reloaded: nothing more to send
+      streams.delete(st.id);
+    });
+  }
+
+  // Empty batches for the open streams while the worker might otherwise stop.
+  let keepTimer = 0;
+  function keepAlive() {
+    if (keepTimer) return;
+    keepTimer = setInterval(() => {
+      const now = Date.now();
+      const alive = open().filter((st) => now - st.dataAt < KEEPALIVE_FOR_MS);
+      if (alive.length === 0) {
+        clearInterval(keepTimer);
+        keepTimer = 0;
+        return;
+      }
+      if (!known || !allowed()) return;
+      for (const st of alive) if (st.inflight === 0 && st.seq > 0 && now - st.sentAt >= KEEPALIVE_MS) pump(st, false, true);
+    }, KEEPALIVE_MS / 4);
+  }
+
+  const drop = () => {
+    streams.clear();
+    early.length = 0;
+  };
+  UnderstudyPage.onPause((paused) => {
+    if (paused) drop();
+  });
+
+  // ---- page messages ----
+  /** A conversation capture to send, or null if the shape is wrong. Only known fields are kept. */
+  function checkConversation(d) {
+    if (typeof d.json !== 'string' || d.json.length > MAX_JSON) return null;
+    if (d.path !== undefined && !isPath(d.path)) return null;
+    return d.path === undefined ? { kind: 'conversation', json: d.json } : { kind: 'conversation', json: d.json, path: d.path };
+  }
+
+  function receive(d, flushing = false) {
+    if (!d || typeof d !== 'object' || d.source !== SOURCE) return;
+    if (temporary() || (known && !allowed())) {
+      drop();
+      return;
+    }
+    if (d.kind === 'stream') {
+      const s = checkStream(d);
+      if (s) receiveStream(s, flushing);
+    } else if (d.kind === 'conversation') {
+      const capture = checkConversation(d);
+      if (!capture) return;
+      if (known) send(capture);
+      else if (early.length < MAX_EARLY) early.push(capture);
+    }
   }
   window.addEventListener('message', (event) => {
     if (event.source !== window || event.origin !== location.origin) return;
@@ -98,20 +246,22 @@
   // What the MAIN-world observer flushes when the page is hidden mid-answer (synchronous).
   document.addEventListener(FLUSH_EVENT, (event) => {
     if (typeof event.detail !== 'string' || event.detail.length > MAX_JSON) return;
+    let d;
     try {
-      receive(JSON.parse(event.detail));
+      d = JSON.parse(event.detail);
     } catch {
-      // not JSON
+      return; // not JSON
     }
+    receive(d, true);
   });
   UnderstudyPage.onReady(() => {
     known = true;
-    for (const capture of early.splice(0)) {
-      if (!allowed()) break;
-      trafficSeen = true;
-      send(capture);
+    if (!allowed() || temporary()) {
+      drop();
+      return;
     }
-    early.length = 0;
+    for (const capture of early.splice(0)) send(capture);
+    for (const st of streams.values()) pump(st);
   });
 
   ext.runtime.onMessage.addListener((message) => {
@@ -119,36 +269,77 @@
     return false;
   });
 
-  // DOM fallback: a conversation page whose traffic was not seen (e.g. served from the page's own
-  // cache). Reads the visible turns once the page settles. The observer only wakes the timer: it is
-  // disconnected until the timer ran, so a streamed answer's thousands of mutations cost one call.
-  let domTimer = null;
-  let observer = null;
-  const root = () => document.body ?? document.documentElement;
-  function readDom() {
-    domTimer = null;
-    const m = /^\/c\/([0-9A-Za-z_-]{1,100})/.exec(location.pathname);
-    if (!trafficSeen && observer) observer.observe(root(), { childList: true, subtree: true });
-    if (trafficSeen || !known || !allowed() || temporary() || !m) return;
+  // ---- DOM fallback ----
+  // The turns shown, in page order, from both renderers: [{id, role, text}].
+  const textOf = (el) => (el.innerText ?? el.textContent ?? '').slice(0, MAX_TEXT);
+  function domTurns() {
     const turns = [];
-    for (const el of document.querySelectorAll('[data-message-author-role]')) {
-      const idEl = el.closest('[data-message-id]') ?? el.querySelector('[data-message-id]') ?? el;
-      const id = idEl.getAttribute('data-message-id');
-      const role = el.getAttribute('data-message-author-role');
-      const text = (el.innerText ?? el.textContent ?? '').slice(0, MAX_TEXT);
-      if (isId(id) && (role === 'user' || role === 'assistant') && text.trim()) turns.push({ id, role, text });
+    const seen = new Set();
+    const add = (id, role, el) => {
+      if (!isId(id) || seen.has(id) || !el) return;
+      const text = textOf(el);
+      if (!text.trim()) return;
+      seen.add(id);
+      turns.push({ id, role, text });
+    };
+    for (const el of document.querySelectorAll(`${DOM_ADAPTER.unit}, ${DOM_ADAPTER.message}`)) {
+      if (el.matches(DOM_ADAPTER.unit)) {
+        add(el.getAttribute('data-turn-key'), 'user', el.querySelector(DOM_ADAPTER.userBubble));
+        const answers = el.querySelectorAll(DOM_ADAPTER.assistant);
+        const bodies = el.querySelectorAll(DOM_ADAPTER.assistantBody);
+        for (const a of answers) {
+          let body = a.matches(DOM_ADAPTER.assistantBody) ? a : a.querySelector(DOM_ADAPTER.assistantBody) ?? a.closest(DOM_ADAPTER.assistantBody);
+          if (!body && answers.length === 1 && bodies.length > 0) body = bodies[bodies.length - 1];
+          add(a.getAttribute('data-chatgpt-selection-message-id'), 'assistant', body);
+        }
+      } else {
+        const role = el.getAttribute('data-message-author-role');
+        if (role !== 'user' && role !== 'assistant') continue;
+        const idEl = el.closest('[data-message-id]') ?? el.querySelector('[data-message-id]') ?? el;
+        add(idEl.getAttribute('data-message-id'), role, el);
+      }
     }
+    return turns;
+  }
+
+  let lastDom = null; // what was sent last: {conversation_id, turns} as JSON
+  function readDom() {
+    const m = /(?:^|\/)c\/([0-9A-Za-z_-]{1,100})(?:\/|$)/.exec(location.pathname);
+    if (!m || !known || !allowed() || temporary() || open().length > 0) return;
+    const turns = domTurns();
     if (turns.length === 0) return;
+    const key = JSON.stringify([m[1], turns]);
+    if (key === lastDom) return;
+    lastDom = key;
     send({ kind: 'dom', conversation_id: m[1], title: document.title || null, turns });
   }
-  const schedule = () => {
-    if (trafficSeen || domTimer !== null) return;
-    observer?.disconnect();
-    domTimer = setTimeout(readDom, DOM_DELAY_MS);
-  };
+
+  // The DOM is read once it has settled: a mutation disconnects the observer and waits
+  // DOM_QUIET_MS; then the observer listens DOM_PROBE_MS more, and a mutation then starts the wait
+  // again. So a streamed answer's thousands of mutations cost a call or two, and the DOM is read
+  // when it stands still (never while a stream is live: its end schedules a read).
+  let observer = null;
+  let waitTimer = 0;
+  let probeTimer = 0;
+  const root = () => document.body ?? document.documentElement;
+  function domSoon() {
+    if (!observer) return;
+    observer.disconnect();
+    clearTimeout(probeTimer);
+    probeTimer = 0;
+    clearTimeout(waitTimer);
+    waitTimer = setTimeout(() => {
+      waitTimer = 0;
+      observer.observe(root(), { childList: true, subtree: true, characterData: true });
+      probeTimer = setTimeout(() => {
+        probeTimer = 0;
+        readDom();
+      }, DOM_PROBE_MS);
+    }, DOM_QUIET_MS);
+  }
   const start = () => {
-    observer = new MutationObserver(schedule);
-    schedule();
+    observer = new MutationObserver(domSoon);
+    domSoon();
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start, { once: true });
   else start();

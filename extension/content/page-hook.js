@@ -16,10 +16,13 @@
 // facts (method 'GET' or 'WEBSOCKET'; see watchChannel).
 //
 // Shared stream tap: the page's stream is read once, here. A response this hook watches carries a
-// function under Symbol.for('understudy.tap'); the cache observer (capture-hook.js, which wraps this
-// fetch) calls it with {batch(chunks, gap), close(broken)} and gets the latest chunks the page read,
-// in order, in batches (every TICK_MS while the stream is live, and the rest before close), with no
-// clone or second decode of the stream; `gap` says that chunks before the batch were passed over.
+// function under Symbol.for('understudy.tap'); an observer that wraps this fetch calls it with
+// {batch(chunks, gap), close(broken, how)} and gets the latest chunks the page read, in order, in
+// batches (every TICK_MS while the stream is live, and the rest before close), with no clone or
+// second decode of the stream; `gap` says that chunks before the batch were passed over; `how` is
+// 'eof', 'abort' (the page stopped its read) or 'error'. A tap registered with `full: true` (the
+// cache observer, capture-hook.js, which needs every byte) gets every chunk, never a gap, provided
+// it is registered before the page takes its reader (at once when the fetch resolves).
 // The chunks are the page's own bytes: read them, never change them.
 (() => {
   if (window.__understudyHook) return;
@@ -110,10 +113,12 @@
   // page's own reads are kept in a small ring (one store per read: no copy, no second stream), and a
   // tick reads back the last LOOK of them, which the page has already awaited (one promise reaction
   // each). Chunks read between two ticks before those are passed over (the batch then says `gap`):
-  // what matters is the stream's latest events and its tail. A BYOB reader reuses its buffers, so its
-  // chunks are copied as they come; any other way of consuming the body (pipeThrough, pipeTo, tee,
-  // async iteration, text(), json(), ...) goes through a pass-through TransformStream made on first
-  // use. Those two push every chunk onto a list.
+  // what matters is the stream's latest events and its tail. When a full tap wants every chunk, the
+  // default reader's reads get one reaction each instead, which pushes the chunk (not copied) before
+  // the page sees it. A BYOB reader reuses its buffers, so its chunks are copied as they come; any
+  // other way of consuming the body (pipeThrough, pipeTo, tee, async iteration, text(), json(), ...)
+  // goes through a pass-through TransformStream made on first use. Those push every chunk onto a
+  // list, handed on at the next tick, at the end (also a cancel, an abort or an error) and on pagehide.
   const TAP = Symbol.for('understudy.tap');
   const TICK_MS = 500;
   const SMALL_CHUNK = 1024;
@@ -160,14 +165,17 @@
     // Other observers of the same bytes (at most a few): batches of chunks, then close(broken) once.
     const taps = [];
     let tapsClosed = false;
-    const closeTaps = (broken) => {
+    let full = false; // a tap wants every chunk
+    const closeTaps = (broken, how) => {
       if (tapsClosed) return;
       tapsClosed = true;
-      for (const t of taps) t.close(broken);
+      for (const t of taps) t.close(broken, how);
     };
     Object.defineProperty(response, TAP, {
       value: (t) => {
-        if (!tapsClosed && taps.length < 4 && typeof t?.batch === 'function' && typeof t?.close === 'function') taps.push(t);
+        if (tapsClosed || taps.length >= 4 || typeof t?.batch !== 'function' || typeof t?.close !== 'function') return;
+        taps.push(t);
+        if (t.full === true) full = true;
       },
     });
     const decoder = new TextDecoder();
@@ -308,16 +316,17 @@
     };
     const closed = () => finish(() => {
       end({ done: doneAtEnd().includes('[DONE]') });
-      closeTaps(false);
+      closeTaps(false, 'eof');
     });
     // The page stopping its own read (stop button, abort) is not a failure.
     const stopped = () => finish(() => {
-      closeTaps(true);
+      closeTaps(true, 'abort');
       end({ interrupted: true, aborted: true });
     });
     const broke = () => finish(() => {
-      closeTaps(true);
-      end({ interrupted: true, aborted: !!signal?.aborted });
+      const aborted = !!signal?.aborted;
+      closeTaps(true, aborted ? 'abort' : 'error');
+      end({ interrupted: true, aborted });
     });
 
     const proto = ReadableStream.prototype;
@@ -330,11 +339,13 @@
       const cancel = reader.cancel;
       const releaseLock = reader.releaseLock;
       let released = false;
-      if (args[0]?.mode === 'byob') {
-        // A BYOB reader hands its buffer back with the next read: its chunks are copied now.
+      const byob = args[0]?.mode === 'byob';
+      if (byob || full) {
+        // Each read pushes its chunk before the page sees it. A BYOB reader hands its buffer back
+        // with the next read: its chunks are copied now; a default reader's are the page's own.
         const onRead = (r) => {
           if (r.done) closed();
-          else if (r.value instanceof Uint8Array) chunk(r.value.slice());
+          else if (r.value instanceof Uint8Array) chunk(byob ? r.value.slice() : r.value);
           return r;
         };
         const onBroke = (e) => {
@@ -344,6 +355,12 @@
         reader.read = function understudyRead() {
           return read.apply(this, arguments).then(onRead, onBroke);
         };
+        // A page that stops reading and aborts (or cancels) still ends the watch.
+        if (!byob) {
+          reader.closed.then(closed, () => {
+            if (!released) broke();
+          });
+        }
       } else {
         // One store per read.
         reader.read = function understudyRead() {

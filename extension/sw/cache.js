@@ -11,8 +11,10 @@
 //   the next capture that is stored.
 // The IndexedDB connection stays open for the worker's life (opened again after a restart, or
 // when the browser closed it).
-// Exports for other worker modules: `captureEnabled()`, `updateRecord(id, fn)` (the rescue keeps
-// answers from other providers in the cached conversation with it).
+// Exports for other worker modules: `captureEnabled()`, `isTemporary(url)`, `storeCaptures(captures,
+// tabId)` (captures the page streams' decoders made, sw/capture.js, into the same batched writer),
+// `updateRecord(id, fn)` (the rescue keeps answers from other providers in the cached conversation
+// with it).
 import { ext } from '../api.js';
 import { MIN_FREE, openCache, QuotaError, recordOf, recordText, storageLeft } from '../www/library-db.js';
 import { core, onMessages, ready } from './core.js';
@@ -75,7 +77,7 @@ export function captureEnabled() {
   return enabledPromise;
 }
 
-function isTemporary(url) {
+export function isTemporary(url) {
   try {
     return new URL(url).searchParams.get('temporary-chat') === 'true';
   } catch {
@@ -174,6 +176,15 @@ function enqueue(capture, tabId, profile) {
     queue.push({ capture, tabId, profile, resolve, reject });
     flush();
   });
+}
+
+/**
+ * Stores captures made in the worker (sw/capture.js) through the same batched writer as
+ * `cache.capture`: resolves to one result per capture ({ok, id, changed} or {ok: false, error});
+ * rejects with QuotaError when the browser refuses the write (the tab is told, as for a capture).
+ */
+export function storeCaptures(captures, tabId) {
+  return Promise.all(captures.map((capture) => enqueue(capture, tabId, false)));
 }
 
 onMessages(ext, ['cache.capture', 'cache.delete', 'cache.deleteAll', 'cache.status'], async (message, sender) => {

@@ -53,7 +53,7 @@ export function refuseUnclaimed(ext) {
 export const PAGE_PORT = 'understudy-page';
 // What may come over it: the same messages a chat page sends with runtime.sendMessage, answered
 // by the same handlers.
-const PAGE_PORT_TYPES = new Set(['cache.capture', 'detect.observe']);
+const PAGE_PORT_TYPES = new Set(['cache.capture', 'cache.stream', 'detect.observe']);
 
 /**
  * Serves the page port: each `{id, message}` is answered `{id, reply}` by the handler that

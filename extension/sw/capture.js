@@ -1,0 +1,121 @@
+// Service-worker side of capturing the page's streams: the answer streams, resumes and sockets a
+// chat page sends (content/capture-hook.js → content/capture.js) are decoded here by the Wasm core,
+// one `CaptureSession` per tab, and what they yield goes into the cache through cache.js's batched
+// writer (the same queue as `cache.capture`).
+//
+// Message (page port or runtime.sendMessage):
+// - `cache.stream` {stream: {id, seq, stream_kind?, path?, request?, text? | frames?, end?}}: one
+//   batch of stream `id` (a u32 the page picked), in order from seq 0; seq 0 carries stream_kind
+//   ('send' | 'resume' | 'ws'), path and request (the request body as JSON text, or null); `text`
+//   is the SSE text since the last batch, `frames` the socket's text frames; `end` ('eof' | 'abort'
+//   | 'error' | 'pagehide' | 'close') closes the stream. Answers {stored: n} (n captures stored,
+//   committed), {repeated: true} for a batch already taken (sent again after the port closed), or
+//   {resync: true} when the stream is unknown here (the worker restarted since its seq 0) or a
+//   batch is missing: the page then sends it all again from seq 0. Refused like `cache.capture`
+//   ({skipped}): a temporary chat's tab, capture off, Understudy paused.
+// Sessions live in this worker's memory only (a restart loses them: the resync above brings the
+// streams back) and are dropped when their tab closes or after IDLE_MS without a message.
+import { ext } from '../api.js';
+import { captureEnabled, isTemporary, storeCaptures } from './cache.js';
+import { core, onMessages } from './core.js';
+
+const IDLE_MS = 10 * 60 * 1000;
+const MAX_JSON = 32 << 20;
+const MAX_PATH = 2048;
+const MAX_SEQS = 256; // per tab: the next seq of the streams seen last
+const KINDS = new Set(['send', 'resume', 'ws']);
+const ENDS = new Set(['eof', 'abort', 'error', 'pagehide', 'close']);
+const K_SETTINGS = 'settings';
+
+// Whether Understudy is paused (the settings document's `paused`), read once per worker life and
+// again when it changes.
+let pausedPromise = null;
+ext.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && changes[K_SETTINGS]) pausedPromise = null;
+});
+function paused() {
+  pausedPromise ??= ext.storage.local.get(K_SETTINGS).then((v) => v?.[K_SETTINGS]?.paused === true, () => false);
+  return pausedPromise;
+}
+
+const tabs = new Map(); // tabId -> {session, next: Map(stream id -> next seq), at, chain}
+
+function drop(tabId) {
+  const t = tabs.get(tabId);
+  if (!t) return;
+  tabs.delete(tabId);
+  try {
+    t.session.free();
+  } catch {
+    // already freed
+  }
+}
+ext.tabs?.onRemoved.addListener((tabId) => drop(tabId));
+
+function tabOf(tabId) {
+  const now = Date.now();
+  for (const [id, t] of tabs) if (now - t.at > IDLE_MS) drop(id);
+  let t = tabs.get(tabId);
+  if (!t) {
+    if (typeof core.CaptureSession !== 'function') throw new Error('this build cannot decode page streams');
+    t = { session: new core.CaptureSession(), next: new Map(), at: now, chain: Promise.resolve() };
+    tabs.set(tabId, t);
+  }
+  t.at = now;
+  return t;
+}
+
+/** The batch checked (shape and bounds); throws when malformed. */
+function checked(s) {
+  const ok = s && typeof s === 'object'
+    && Number.isInteger(s.id) && s.id >= 0 && s.id <= 0xffffffff
+    && Number.isSafeInteger(s.seq) && s.seq >= 0
+    && (s.end === undefined || ENDS.has(s.end))
+    && (s.text === undefined || typeof s.text === 'string')
+    && (s.frames === undefined || (Array.isArray(s.frames) && s.frames.every((f) => typeof f === 'string')))
+    && (s.seq > 0 || (KINDS.has(s.stream_kind) && typeof s.path === 'string' && s.path.length <= MAX_PATH
+      && (s.request == null || (typeof s.request === 'string' && s.request.length <= MAX_JSON))));
+  if (!ok) throw new Error('malformed stream batch');
+  return s;
+}
+
+/** Applies one batch to the tab's session (in arrival order); resolves to the reply. */
+async function apply(t, s, sender) {
+  if (sender.tab.url && isTemporary(sender.tab.url)) return { skipped: 'temporary chat' };
+  if (!(await captureEnabled())) return { skipped: 'capture is off' };
+  if (await paused()) return { skipped: 'paused' };
+  const { session, next } = t;
+  const expected = next.get(s.id) ?? 0;
+  if (s.seq < expected) return { repeated: true };
+  if (s.seq > expected || (s.seq > 0 && !session.knows(s.id))) {
+    // Unknown here, or a batch went missing (then what was decoded is ended): start over.
+    if (session.knows(s.id)) session.end(s.id, 'error');
+    next.delete(s.id);
+    return { resync: true };
+  }
+  if (s.seq === 0) session.open(s.id, s.stream_kind, s.path, s.request ?? null, s.temporary === true);
+  if (s.frames) for (const f of s.frames) session.frame(s.id, f);
+  else if (s.text) session.push(s.id, s.text);
+  if (s.end) session.end(s.id, s.end);
+  // Taken: a batch sent again (the port closed before the answer) is recognised by its seq.
+  next.delete(s.id);
+  next.set(s.id, s.seq + 1);
+  if (next.size > MAX_SEQS) next.delete(next.keys().next().value);
+  const captures = session.take();
+  // Queued now, in order; committed later (the reply waits for it).
+  return { stored: captures.length ? storeCaptures(captures, sender.tab.id) : null };
+}
+
+onMessages(ext, ['cache.stream'], async (message, sender) => {
+  const s = checked(message.stream);
+  if (sender?.tab?.id == null) throw new Error('cache.stream comes from a tab');
+  const t = tabOf(sender.tab.id);
+  // Entered synchronously: batches of one tab are applied in the order they arrived.
+  const run = t.chain.then(() => apply(t, s, sender));
+  t.chain = run.catch(() => {});
+  const reply = await run;
+  if (!('stored' in reply)) return reply;
+  const results = reply.stored ? await reply.stored : [];
+  const failed = results.filter((r) => !r?.ok);
+  return failed.length ? { stored: results.length - failed.length, errors: failed.map((r) => r?.error ?? 'not stored') } : { stored: results.length };
+});
