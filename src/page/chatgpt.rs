@@ -91,6 +91,11 @@ struct State {
     v1: bool,
     c: u64,
     p: String,
+    /// `p` split into its segments (parsed once per path change).
+    p_segs: Option<Vec<String>>,
+    /// Text of bare deltas not yet appended at the carried channel and path (appended in one go
+    /// before anything else touches the tree, and at the end of every batch).
+    acc: String,
     o: Option<Op>,
     channels: HashMap<u64, Value>,
     /// Messages in order of first sight: (id, where its state is).
@@ -134,7 +139,11 @@ impl Default for ChatgptStream {
 impl ChatgptStream {
     /// A decoder for a turn started by `request` (the send body, when known).
     pub fn new(request: Option<Request>) -> Self {
-        let mut st = State { temporary: request.as_ref().is_some_and(|r| r.temporary), ..State::default() };
+        let mut st = State {
+            temporary: request.as_ref().is_some_and(|r| r.temporary),
+            p_segs: Some(Vec::new()),
+            ..State::default()
+        };
         st.conversation_id = request.as_ref().and_then(|r| r.conversation_id.clone());
         st.request = request;
         st.revision = 1;
@@ -152,6 +161,7 @@ impl ChatgptStream {
         if self.sse.feed(bytes, |ev| st.event(&ev.event, &ev.data)).is_err() {
             st.refused += 1;
         }
+        st.flush();
     }
 
     /// A resume stream of the same turn begins (its request's `offset`: events already consumed).
@@ -166,6 +176,7 @@ impl ChatgptStream {
 
     /// The current stream of bytes ended (the connection closed, or the page stopped reading).
     pub fn finish(&mut self) {
+        self.st.flush();
         if self.sse.finish() {
             self.st.refused += 1;
         }
@@ -199,6 +210,7 @@ impl ChatgptStream {
         if self.items.feed(item.as_bytes(), |ev| st.event(&ev.event, &ev.data)).is_err() {
             st.refused += 1;
         }
+        st.flush();
     }
 
     /// The conversation id, once known.
@@ -363,7 +375,11 @@ impl State {
             self.skip -= 1;
             return;
         }
-        let data = data.trim();
+        let data = data.trim_ascii();
+        if name == "delta" && self.bare_text(data) {
+            return;
+        }
+        self.flush();
         if data == "[DONE]" {
             self.saw_done = true;
             self.revision += 1;
@@ -489,6 +505,54 @@ impl State {
         self.revision += 1;
     }
 
+    /// The usual delta, `{"v":"…"}`: one token appended at the carried path (no object built).
+    /// False when `data` is anything else, or the carried op is not an append to a string.
+    fn bare_text(&mut self, data: &str) -> bool {
+        if self.o != Some(Op::Append)
+            || !data.as_bytes().starts_with(b"{\"v\":\"")
+            || !data.as_bytes().ends_with(b"}")
+        {
+            return false;
+        }
+        let literal = &data[5..data.len() - 1];
+        // Most tokens have no escapes: the text is the literal's inside, as it is (a byte loop:
+        // tokens are a few bytes long).
+        let b = literal.as_bytes();
+        let plain = b.len() >= 2
+            && b[b.len() - 1] == b'"'
+            && !b[1..b.len() - 1].iter().any(|&c| c == b'"' || c == b'\\');
+        let text: std::borrow::Cow<'_, str> = if plain {
+            literal[1..literal.len() - 1].into()
+        } else {
+            match serde_json::from_str(literal) {
+                Ok(t) => t,
+                Err(_) => return false,
+            }
+        };
+        if self.acc.is_empty() {
+            // The first token of a run: there must be a string at the carried path.
+            let Some(segs) = self.p_segs.as_deref() else { return false };
+            let Some(root) = self.channels.get_mut(&self.c) else { return false };
+            if !patch::append_text(root, segs, "") {
+                return false;
+            }
+        }
+        self.acc.push_str(&text);
+        self.revision += 1;
+        true
+    }
+
+    /// Appends the accumulated bare-delta text where it belongs.
+    fn flush(&mut self) {
+        if self.acc.is_empty() {
+            return;
+        }
+        if let (Some(segs), Some(root)) = (self.p_segs.as_deref(), self.channels.get_mut(&self.c)) {
+            patch::append_text(root, segs, &self.acc);
+        }
+        self.acc.clear();
+    }
+
     fn delta(&mut self, mut o: serde_json::Map<String, Value>) {
         let v = o.remove("v").unwrap_or(Value::Null);
         let new_channel = match o.get("c").and_then(Value::as_u64) {
@@ -500,7 +564,11 @@ impl State {
             None => false,
         };
         match o.remove("p") {
-            Some(Value::String(p)) => self.p = p,
+            Some(Value::String(p)) if p != self.p => {
+                self.p_segs = patch::segments(&p);
+                self.p = p;
+            }
+            Some(Value::String(_)) => {}
             Some(_) => {
                 self.refused += 1;
                 return;
@@ -520,6 +588,7 @@ impl State {
         // the carried path and op would say.
         if new_channel && !o.contains_key("p") && v.get("message").is_some_and(Value::is_object) {
             self.p.clear();
+            self.p_segs = Some(Vec::new());
             self.o = Some(Op::Add);
         }
         let Some(op) = self.o else {
@@ -535,7 +604,11 @@ impl State {
             self.refused += 1;
             return;
         };
-        if patch::apply(root, &self.p, op, v).is_err() {
+        let Some(segs) = self.p_segs.as_deref() else {
+            self.refused += 1;
+            return;
+        };
+        if patch::apply_at(root, &self.p, segs, op, v).is_err() {
             self.refused += 1;
             return;
         }

@@ -72,7 +72,7 @@ impl std::error::Error for PatchError {}
 
 /// The segments of a JSON Pointer, unescaped; `None` when it does not start with `/` (and is not
 /// the empty pointer, the whole document).
-fn segments(path: &str) -> Option<Vec<String>> {
+pub fn segments(path: &str) -> Option<Vec<String>> {
     if path.is_empty() {
         return Some(Vec::new());
     }
@@ -110,9 +110,32 @@ fn walk<'a>(mut v: &'a mut Value, segs: &[String]) -> Option<&'a mut Value> {
     Some(v)
 }
 
+/// Appends `text` to the string at `segs` (the usual v1 delta: one token of the answer). Returns
+/// false, changing nothing, when no string is there.
+pub fn append_text(root: &mut Value, segs: &[String], text: &str) -> bool {
+    match walk(root, segs) {
+        Some(Value::String(s)) => {
+            s.push_str(text);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Applies one operation at `path` of `root`.
 pub fn apply(root: &mut Value, path: &str, op: Op, value: Value) -> Result<(), PatchError> {
     let segs = segments(path).ok_or_else(|| PatchError::NoSuchPath(path.to_string()))?;
+    apply_at(root, path, &segs, op, value)
+}
+
+/// [`apply`] with the path already split into its segments.
+pub fn apply_at(
+    root: &mut Value,
+    path: &str,
+    segs: &[String],
+    op: Op,
+    value: Value,
+) -> Result<(), PatchError> {
     match op {
         Op::Patch => {
             let Value::Array(ops) = value else {
@@ -181,10 +204,10 @@ pub fn apply(root: &mut Value, path: &str, op: Op, value: Value) -> Result<(), P
         }
         Op::Append => {
             // Appending where nothing is yet (an object's missing key) sets the value.
-            if walk(root, &segs).is_none() {
+            if walk(root, segs).is_none() {
                 return apply(root, path, Op::Add, value);
             }
-            let target = walk(root, &segs).ok_or_else(|| PatchError::NoSuchPath(path.to_string()))?;
+            let target = walk(root, segs).ok_or_else(|| PatchError::NoSuchPath(path.to_string()))?;
             match (target, value) {
                 (Value::String(s), Value::String(v)) => {
                     s.push_str(&v);
@@ -212,7 +235,7 @@ pub fn apply(root: &mut Value, path: &str, op: Op, value: Value) -> Result<(), P
         Op::Truncate => {
             let len = value.as_u64().ok_or_else(|| PatchError::TypeMismatch(path.to_string()))?;
             let len = usize::try_from(len).unwrap_or(usize::MAX);
-            let target = walk(root, &segs).ok_or_else(|| PatchError::NoSuchPath(path.to_string()))?;
+            let target = walk(root, segs).ok_or_else(|| PatchError::NoSuchPath(path.to_string()))?;
             match target {
                 Value::String(s) => {
                     truncate_utf16(s, len);
