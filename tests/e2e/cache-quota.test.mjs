@@ -23,7 +23,8 @@ let browser;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'understudy-quota-'));
 
 before(async () => {
-  site = await startFakeChatgpt();
+  // Every new chat gets this id (the fake gives each a fresh one by default).
+  site = await startFakeChatgpt({ defaults: { conversationId: STREAMED_ID } });
   browser = await launch({ chatgptPort: site.port });
   await serviceWorker(browser.context);
 });

@@ -14,7 +14,8 @@ let browser;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'understudy-cache-'));
 
 before(async () => {
-  site = await startFakeChatgpt();
+  // Every new chat gets this id (the fake gives each a fresh one by default).
+  site = await startFakeChatgpt({ defaults: { conversationId: STREAMED_ID } });
   browser = await launch({ chatgptPort: site.port });
 });
 

@@ -21,7 +21,8 @@ let serial = 0;
 const fresh = (base) => `${base}-${++serial}`;
 
 before(async () => {
-  site = await startFakeChatgpt();
+  // Every new chat gets this id (the fake gives each a fresh one by default).
+  site = await startFakeChatgpt({ defaults: { conversationId: '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b' } });
   fake = await startFakeProviders();
   // Web handoff targets land on the fake server too (any page; the test reads the URL).
   browser = await launch({ chatgptPort: site.port, hostRules: { 'claude.ai': site.port, 'gemini.google.com': site.port } });

@@ -28,9 +28,11 @@
 //   message before the answer.
 // - handoff: 'resume' | 'ws': the POST answers only delta_encoding, the resume token, the echo of the
 //   user message, stream_handoff and [DONE]; the rest comes from POST .../f/conversation/resume
-//   {conversation_id, offset} or as JSON frames on wss://ws.chatgpt.com/ws/user/u-123 (URL from GET
-//   /backend-api/celsius/ws/user; one item sent twice; then {type:'done'}). wsReplay: false sends no
-//   duplicate. resumeStatus/resumeBody: the resume endpoint fails so.
+//   {conversation_id, offset} (offset: the SSE events consumed so far, each stream's delta_encoding
+//   declaration not counted, [DONE] counted: 4 after a handoff) or as JSON frames on
+//   wss://ws.chatgpt.com/ws/user/u-123 (URL from GET /backend-api/celsius/ws/user; one item sent
+//   twice; then {type:'done'}). wsReplay: false sends no duplicate. resumeStatus/resumeBody: the
+//   resume endpoint fails so. Any v1 turn can be resumed from an offset (the rest comes whole).
 // - conversations: {id: export-shaped conversation} seeds what the GETs return (others: the server's
 //   memory of the chats sent to, then `sampleConversation(id)`).
 // - markTemporaryChat, markDoNotRemember: conversation bodies carry is_temporary_chat /
@@ -52,9 +54,11 @@
 // Page URL parameters: ?quiet=1 (no error boxes of its own: network-only detection), ?noload=1 (no
 // conversation GET on /c/<id>), ?message=<id> (the singular GET, as the real page does for such links).
 // What was sent: GET /__sent?n=N -> {streams: [{seq, kind: 'send'|'resume'|'ws', path, encoding,
-// conversation_id, turn_id, request, mode, text (the SSE text sent), frames (ws), answer (answer text
-// sent), complete}], answers: [{conversation_id, message_id, text}]}; DELETE /__sent clears it;
-// in-process: site.sent(n), site.clearSent(). Every request: site.requests [{method, path, host, body}].
+// conversation_id, turn_id, request, mode, text (the SSE text sent), chunks (the sizes written),
+// frames (ws), answer (the answer text this stream carried), complete (it carried the closing patch),
+// ended}], answers: [{conversation_id, message_id, text}] (each finished answer)}; DELETE /__sent
+// clears it; in-process: site.sent(n), site.clearSent(), site.conversation(id) (the server's memory).
+// Every request: site.requests [{method (WEBSOCKET for an upgrade), path, host, body}].
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
