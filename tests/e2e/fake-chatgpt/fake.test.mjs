@@ -165,6 +165,29 @@ test('handoff to the resume endpoint: the POST carries no answer, the page resum
   await page.close();
 });
 
+test('how the page ends its read (abortAfter), and a dropped stream resumed from its offset (resumeOnDrop)', async () => {
+  const ANSWER = 'Here is a short answer, streamed the way ChatGPT streams it.';
+  for (const [abortAfter, aborts] of [['none', 0], ['complete', 1]]) {
+    site.setMode({ abortAfter });
+    const page = await open('https://chatgpt.com/');
+    await send(page, `Abort after ${abortAfter}`);
+    await waitAnswer(page, ANSWER);
+    await sent(1);
+    assert.equal(await page.evaluate(() => window.__aborts), aborts, abortAfter);
+    await page.close();
+  }
+  site.setMode({ mode: 'drop', resumeOnDrop: true, answer: 'one two three four five six' });
+  const page = await open('https://chatgpt.com/');
+  await send(page, 'Drop it');
+  await waitAnswer(page, 'one two three four five six');
+  const [dropped, resumed] = await sent(2);
+  assert.deepEqual([dropped.answer, dropped.complete, dropped.text.includes('[DONE]')], ['one two three ', false, false]);
+  assert.equal(resumed.kind, 'resume');
+  assert.equal(resumed.request.offset, events(dropped.text).length - 1);
+  assert.equal(resumed.answer, 'four five six');
+  await page.close();
+});
+
 test('handoff to the socket: ws.chatgpt.com frames carry the stream items, one replayed, then done', async () => {
   site.setMode({ handoff: 'ws', answer: 'Over the socket, word by word.' });
   const page = await open('https://chatgpt.com/');

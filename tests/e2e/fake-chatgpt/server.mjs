@@ -7,7 +7,8 @@
 // with the paged plural GET, and ChatGPT's error boxes when the backend fails.
 //
 // Tests steer it with `site.setMode(state)` or POST /__control (the same: the state given replaces
-// the previous one over the defaults; never reachable from outside the machine). Fields:
+// the previous one over the defaults; never reachable from outside the machine; GET /__control reads
+// it). `startFakeChatgpt({defaults})` changes the defaults for a whole test file. Fields:
 // Backend (take effect at the next request):
 // - mode: 'healthy' (the whole answer, [DONE]) | 'status' (answers `status` with `body` and `headers`)
 //   | 'stream_error' (half the answer, then an error root: v1 `{"p":"","o":"add","v":{"message":null,
@@ -18,7 +19,7 @@
 // - answer, tokenDelayMs (the wait after each token), status, body, headers, streamError, streamErrorCode.
 // - encoding: 'v1' (default: v1 for a request whose supported_encodings has 'v1', as the real site
 //   does, else the legacy snapshots) | 'legacy' (always the old snapshot stream: one full
-//   `{"message":…}` per token, [DONE]; every new chat is 6a1f0c3e-…).
+//   `{"message":…}` per token, [DONE]; every chat is 6a1f0c3e-… unless conversationId says).
 // - chunkMin, chunkMax (bytes, default 30 and 6144), seed (default 1): v1 streams are written in
 //   chunks of seeded random sizes, cut anywhere (inside lines and UTF-8 characters), chunkGapMs
 //   (default 2) apart within a burst so that the page reads them one by one; pad (default true):

@@ -201,7 +201,7 @@ export class Turn {
 /**
  * Reads a fetched SSE response into `turn` with getReader() and a streaming TextDecoder; aborts the
  * fetch (`controller`) right after [DONE] or message_stream_complete as `abortAfter` says, as the
- * real page does. `stallMs` without a byte ends the read with 'stalled'. Resolves to how it ended:
+ * real page does ('none': reads on to the end of the body). `stallMs` without a byte ends the read with 'stalled'. Resolves to how it ended:
  * 'done' | 'complete' | 'eof' | 'error' | 'stalled' | 'broken'.
  */
 export async function readResponse(response, turn, { controller, abortAfter = 'done', stallMs = 60000 }) {
@@ -212,7 +212,7 @@ export async function readResponse(response, turn, { controller, abortAfter = 'd
     if (outcome) return;
     const r = turn.event(e);
     if (r === 'error') outcome = 'error';
-    else if (r === 'done') outcome = 'done';
+    else if (r === 'done' && abortAfter !== 'none') outcome = 'done';
     else if (r === 'complete' && abortAfter === 'complete') outcome = 'complete';
   });
   let timer = 0;
@@ -239,8 +239,8 @@ export async function readResponse(response, turn, { controller, abortAfter = 'd
     clearTimeout(timer);
   }
   if (stalled && !outcome) return 'stalled';
-  if ((outcome === 'done' && abortAfter === 'done') || outcome === 'complete') controller.abort();
-  return outcome ?? 'eof';
+  if (outcome === 'done' || outcome === 'complete') controller.abort(); // the page stops its own read
+  return outcome ?? (turn.done ? 'done' : 'eof');
 }
 
 /**

@@ -117,6 +117,7 @@ function newTurn(ctx, request, { legacy }) {
   addNode(conv, parentId, userMessage(ids.user, prompt, meta, userCreateTime));
   const turn = {
     conversationId: conv.conversation_id ?? conv.id, newChat, title: conv.title, prompt, userCreateTime, ids, parentId,
+    rootId: branch(conv)[0]?.id ?? null,
     turnId, requestId: crypto.randomUUID(), topicId: `conversation-turn-${turnId}`,
     answer: String(state.answer), thoughts: !!state.thoughts, model: typeof request?.model === 'string' ? request.model : 'gpt-5-6',
     handoff: legacy ? null : state.handoff ?? null, temporary, finished: false, deliveries: 0,

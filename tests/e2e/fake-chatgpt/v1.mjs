@@ -97,10 +97,14 @@ export const tokens = (answer) => String(answer).split(/(?<= )/).filter((t) => t
 
 /**
  * The events of one turn. `turn`: {conversationId, newChat, title, ids:{system, profile, memory,
- * user, thoughts, recap, answer}, prompt, userCreateTime, turnId, answer, thoughts, model, handoff}.
- * Returns {prelude, answer, full}: `prelude` the events before the answer (token, echoes, title,
- * thoughts), `answer` the answer's events for a healthy end (root add, appends, patch, ...,
- * message_stream_complete), and `partial(upTo)`: the answer cut after `upTo` tokens.
+ * user, thoughts, recap, answer}, rootId, parentId (the user message's), prompt, userCreateTime,
+ * turnId, requestId, answer, thoughts, model, handoff}.
+ * Returns {token, echoes, userEcho, title, think, answer, partial, words}: the resume token; the
+ * echo burst (context messages and the user's, as root adds, and input_message events); the user's
+ * message alone (what a handoff echoes); the title (new chats); thoughts and recap (`thoughts`);
+ * the answer for a healthy end (root add, markers, appends, closing patch, ...,
+ * message_stream_complete, conversation_detail_metadata); `partial(upTo, error)`: the answer cut
+ * after `upTo` tokens, then `error` ({message, code}) as a root on a new channel; the tokens.
  */
 export function turnEvents(turn) {
   const cid = turn.conversationId;
@@ -112,8 +116,8 @@ export function turnEvents(turn) {
   const user = userMessage(turn.ids.user, turn.prompt, meta, turn.userCreateTime);
   for (const m of ctx) echoes.push(root(m, c++));
   echoes.push(root(user, c++));
-  echoes.push({ typed: { type: 'input_message', input_message: { ...ctx[0], metadata: { ...ctx[0].metadata, parent_id: turn.parentId } }, conversation_id: cid } });
-  echoes.push({ typed: { type: 'input_message', input_message: { ...user, metadata: { ...user.metadata, parent_id: turn.ids.memory } }, conversation_id: cid } });
+  echoes.push({ typed: { type: 'input_message', input_message: { ...ctx[0], metadata: { ...ctx[0].metadata, parent_id: turn.rootId ?? null } }, conversation_id: cid } });
+  echoes.push({ typed: { type: 'input_message', input_message: { ...user, metadata: { ...user.metadata, parent_id: turn.parentId } }, conversation_id: cid } });
   const token = { typed: { type: 'resume_conversation_token', kind: 'topic', token: fakeJwt({ conversation_id: cid, turn_exchange_id: turn.turnId, exp: Math.floor(Date.now() / 1000) + 600 }), conversation_id: cid } };
   const ste = { typed: { type: 'server_ste_metadata', metadata: { model_slug: turn.model, plan_type: 'plus', user_agent: 'web_desktop', resume_with_websockets: turn.handoff === 'ws', is_first_turn: turn.newChat, turn_use_case: 'text', message_id: turn.ids.user }, conversation_id: cid } };
   const title = turn.newChat ? [{ typed: { type: 'title_generation', title: turn.title, conversation_id: cid } }] : [];
