@@ -16,7 +16,8 @@
 //   ticks, or every BATCH_MS), and at the end. When the page is hidden (a tab closed or navigated
 //   away mid-answer), what arrived goes out synchronously (a window message would be delivered after
 //   the page is gone) as the DOM event 'understudy-capture-flush' on the document, its `detail` the
-//   same message as JSON, with end 'pagehide'.
+//   same message as JSON, with end 'pagehide' (and before it, again, the stream posts not delivered
+//   yet: a repeated seq is to be ignored).
 // - {kind: 'conversation', json, path}: the body of a conversation the page loads (GET
 //   /backend-api/conversations/{id}, .../conversations/{id}/messages?before=..., or the singular
 //   /backend-api/conversation/{id}); path: the URL's pathname and search.
@@ -38,6 +39,28 @@
   const origin = location.origin;
 
   const post = (m) => window.postMessage({ source: SOURCE, ...m }, origin);
+  // Stream posts not delivered yet (a window message is delivered in a later task: one posted just
+  // before the page is hidden would be lost, and the flush after it would leave a hole). This hook
+  // hears its own posts in the same dispatch as the isolated script; those it has not heard when
+  // the page is hidden go out again with the flush (the isolated script ignores a repeat).
+  const unseen = [];
+  const postStream = (m) => {
+    if (unseen.push(m) > 256) unseen.shift(); // delivered long ago (a page that hides messages from us)
+    post(m);
+  };
+  window.addEventListener('message', (event) => {
+    const d = event.data;
+    if (event.source !== window || d?.source !== SOURCE || d.kind !== 'stream') return;
+    const i = unseen.findIndex((m) => m.id === d.id && m.seq === d.seq);
+    if (i >= 0) unseen.splice(0, i + 1);
+  });
+  const flushEvent = (m) => {
+    try {
+      document.dispatchEvent(new CustomEvent(FLUSH_EVENT, { detail: JSON.stringify({ source: SOURCE, ...m }) }));
+    } catch {
+      // not serialisable: nothing to keep
+    }
+  };
   const temporaryPage = () => new URLSearchParams(location.search).get('temporary-chat') === 'true';
   // Stream ids start at a random u32, so a page loaded again in the same tab does not reuse them.
   let nextId = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -59,6 +82,7 @@
     hiding = false;
   });
   window.addEventListener('pagehide', () => {
+    for (const m of unseen.splice(0)) flushEvent(m);
     for (const s of [...live]) s.end('pagehide');
   });
 
@@ -103,15 +127,8 @@
           return;
         }
         if (s.how) s.over = true;
-        if (s.how === 'pagehide') {
-          try {
-            document.dispatchEvent(new CustomEvent(FLUSH_EVENT, { detail: JSON.stringify({ source: SOURCE, ...s.message() }) }));
-          } catch {
-            // not serialisable: nothing to keep
-          }
-          return;
-        }
-        post(s.message());
+        if (s.how === 'pagehide') flushEvent(s.message());
+        else postStream(s.message());
       },
       // Posted at the next batch (BATCH_MS), unless the page is going away.
       soon() {

@@ -122,7 +122,8 @@
     } else if (!st || st.end) {
       return;
     }
-    if (d.seq !== st.pageSeq) {
+    if (d.seq < st.pageSeq) return; // a repeat (the flush on pagehide repeats what was not delivered)
+    if (d.seq > st.pageSeq) {
       // A post missing (or forged): what follows cannot be decoded.
       st.end = 'error';
     } else {
