@@ -192,7 +192,8 @@ async function getJson(url) {
 
 // A conversation page loads its conversation, as ChatGPT does: the plural GET (the newest turns),
 // then older pages by cursor (by itself with `loadOlder`, else on "Load older"); a `?message=` link
-// uses the singular GET and its mapping. `?noload=1` skips it, as when the page had it already.
+// uses the singular GET and its mapping. `?noload=1` skips it, as when the page had it already: a
+// conversation the test seeded then comes embedded in the page (`config.embedded`), others not at all.
 let loaded = [];
 async function loadOlderPage(id) {
   const page = await getJson(`/backend-api/conversations/${id}/messages?before=${encodeURIComponent(cursor)}&include_has_versions=true&num_turns=10`);
@@ -212,7 +213,11 @@ async function load(id) {
     show(line);
     return;
   }
-  const conv = await getJson(`/backend-api/conversations/${id}?include_has_versions=true&num_turns=10`);
+  await showBody(id, await getJson(`/backend-api/conversations/${id}?include_has_versions=true&num_turns=10`));
+}
+
+/** Shows a plural conversation body (its newest turns), then older pages as `loadOlder` says. */
+async function showBody(id, conv) {
   if (!conv || !Array.isArray(conv.messages)) return;
   loaded = conv.messages;
   currentNode = conv.current_node ?? null;
@@ -231,6 +236,7 @@ const open = /^\/c\/([0-9A-Za-z_-]{1,100})$/.exec(location.pathname);
 if (open) {
   conversationId = open[1];
   if (!params.has('noload')) load(open[1]).catch(() => {});
+  else if (config.embedded) showBody(open[1], config.embedded).catch(() => {}); // came with the page
 }
 
 stop.addEventListener('click', () => {

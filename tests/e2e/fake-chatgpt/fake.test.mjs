@@ -210,18 +210,7 @@ test('handoff to the socket: ws.chatgpt.com frames carry the stream items, one r
 });
 
 /** A seeded conversation of `n` exchanges (export-shaped). */
-function longConversation(id, n) {
-  const conv = sampleConversation(id);
-  for (let i = 2; i <= n; i++) {
-    const u = { ...conv.mapping[`${id}-u1`].message, id: `${id}-u${i}`, content: { content_type: 'text', parts: [`Question ${i}`] } };
-    const a = { ...conv.mapping[`${id}-a1`].message, id: `${id}-a${i}`, content: { content_type: 'text', parts: [`Answer ${i}`] } };
-    conv.mapping[conv.current_node].children.push(u.id);
-    conv.mapping[u.id] = { id: u.id, parent: conv.current_node, children: [a.id], message: u };
-    conv.mapping[a.id] = { id: a.id, parent: u.id, children: [], message: a };
-    conv.current_node = a.id;
-  }
-  return conv;
-}
+const longConversation = (id, n) => sampleConversation(id, { turns: Array.from({ length: n }, (_, i) => [`Question ${i + 1}`, `Answer ${i + 1}`]) });
 
 test('opening /c/<id>: the plural GET (10 turns, page_info), older pages by cursor, messages with parent ids and an echo', async () => {
   site.setMode({ conversations: { 'long-1': longConversation('long-1', 25) }, loadOlder: true });
@@ -249,6 +238,17 @@ test('opening /c/<id>: the plural GET (10 turns, page_info), older pages by curs
   const single = await page.evaluate(async () => (await fetch('/backend-api/conversation/long-1')).json());
   assert.equal(Object.keys(single.mapping).length, 51);
   await page.close();
+  // ?noload=1: no GET; a seeded conversation comes with the page, any other is not shown.
+  site.setMode({ conversations: { 'long-1': longConversation('long-1', 25) } });
+  const before = site.requests.length;
+  const embedded = await open('https://chatgpt.com/c/long-1?noload=1');
+  await embedded.waitForFunction(() => document.querySelectorAll('[data-message-author-role]').length === 20);
+  const unknown = await open('https://chatgpt.com/c/not-seeded?noload=1');
+  await unknown.waitForTimeout(200);
+  assert.equal(await unknown.locator('[data-message-author-role]').count(), 0);
+  assert.deepEqual(site.requests.slice(before).filter((r) => r.path.startsWith('/backend-api/')), []);
+  await embedded.close();
+  await unknown.close();
 });
 
 test('the search-unit renderer, windowed', async () => {

@@ -53,7 +53,9 @@
 // - model (default 'gpt-5-6'); resumeOnDrop: the page resumes a stream that ended without [DONE];
 //   pushUrl: the page moves to /c/<id> once a new chat has its id.
 // Page URL parameters: ?quiet=1 (no error boxes of its own: network-only detection), ?noload=1 (no
-// conversation GET on /c/<id>), ?message=<id> (the singular GET, as the real page does for such links).
+// conversation GET on /c/<id>: a conversation seeded in `conversations` comes embedded in the HTML
+// and is shown, any other is not shown at all), ?message=<id> (the singular GET, as the real page
+// does for such links).
 // What was sent: GET /__sent?n=N -> {streams: [{seq, kind: 'send'|'resume'|'ws', path, encoding,
 // conversation_id, turn_id, request, mode, text (the SSE text sent), chunks (the sizes written),
 // frames (ws), answer (the answer text this stream carried), complete (it carried the closing patch),
@@ -261,6 +263,11 @@ export async function startFakeChatgpt({ port = 0, defaults = {} } = {}) {
     }
     if (p === '/' || p.startsWith('/c/')) {
       const config = Object.fromEntries(PAGE_FIELDS.map((k) => [k, state[k]]));
+      // ?noload=1 on a seeded conversation: its first page comes in the HTML (no GET to watch).
+      const open = /^\/c\/([0-9A-Za-z_-]{1,100})$/.exec(p)?.[1];
+      if (open && url.searchParams.has('noload') && state.conversations?.[open]) {
+        config.embedded = pluralBody(turns.find(open), { numTurns: 10, ...marks(open) });
+      }
       const html = fs.readFileSync(path.join(HERE, 'index.html'), 'utf8')
         .replace('{"fake":"config"}', JSON.stringify(config).replace(/</g, '\\u003c'));
       res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8' });

@@ -3,22 +3,31 @@
 // GET of 2026 (the current branch in order, `num_turns` turns per page, older pages by cursor).
 import crypto from 'node:crypto';
 
-/** A small export-shaped conversation, as GET /backend-api/conversation/<id> returns it. */
-export function sampleConversation(id, { title = 'Trip planning for Lisbon', question = 'What should I see in Lisbon?', answer = 'Start in **Alfama**, then take tram 28.' } = {}) {
+/**
+ * A small export-shaped conversation, as GET /backend-api/conversation/<id> returns it: one exchange
+ * (`question`, `answer`), or `turns` ([[question, answer], ...]; nodes <id>-u<n> and <id>-a<n>).
+ */
+export function sampleConversation(id, { title = 'Trip planning for Lisbon', question = 'What should I see in Lisbon?', answer = 'Start in **Alfama**, then take tram 28.', turns = null } = {}) {
   const t = 1767225600;
   const msg = (mid, role, text, dt) => ({
     id: mid, author: { role, name: null, metadata: {} }, create_time: t + dt, update_time: null,
     content: { content_type: 'text', parts: [text] }, status: 'finished_successfully', end_turn: role === 'assistant' ? true : null,
     weight: 1, metadata: role === 'assistant' ? { model_slug: 'gpt-4o' } : {}, recipient: 'all',
   });
+  const pairs = Array.isArray(turns) && turns.length ? turns : [[question, answer]];
+  const mapping = { [`${id}-root`]: { id: `${id}-root`, parent: null, children: [], message: null } };
+  let parent = `${id}-root`;
+  pairs.forEach(([q, a], i) => {
+    const u = `${id}-u${i + 1}`;
+    const an = `${id}-a${i + 1}`;
+    mapping[parent].children.push(u);
+    mapping[u] = { id: u, parent, children: [an], message: msg(u, 'user', q, 2 * i + 1) };
+    mapping[an] = { id: an, parent: u, children: [], message: msg(an, 'assistant', a, 2 * i + 2) };
+    parent = an;
+  });
   return {
-    id, conversation_id: id, title, create_time: t, update_time: t + 60, current_node: `${id}-a1`,
-    default_model_slug: 'gpt-4o', is_archived: false,
-    mapping: {
-      [`${id}-root`]: { id: `${id}-root`, parent: null, children: [`${id}-u1`], message: null },
-      [`${id}-u1`]: { id: `${id}-u1`, parent: `${id}-root`, children: [`${id}-a1`], message: msg(`${id}-u1`, 'user', question, 1) },
-      [`${id}-a1`]: { id: `${id}-a1`, parent: `${id}-u1`, children: [], message: msg(`${id}-a1`, 'assistant', answer, 2) },
-    },
+    id, conversation_id: id, title, create_time: t, update_time: t + 60 * pairs.length, current_node: parent,
+    default_model_slug: 'gpt-4o', is_archived: false, mapping,
   };
 }
 
