@@ -47,9 +47,11 @@ function turn({ conversation, user, assistant, prompt, tokens = 200, title = nul
   if (title) head.push(event({ type: 'title_generation', title, conversation_id: conversation }));
   const body = [root(5, message(assistant, 'assistant', '', 'in_progress', { metadata: { parent_id: user } }), true)];
   let answer = '';
+  const words = [];
   for (let i = 0; i < tokens; i++) {
     const w = WORDS[Math.floor(rand() * WORDS.length)];
     answer += w;
+    words.push(w);
     body.push(event(i === 0 ? { p: '/message/content/parts/0', o: 'append', v: w } : { v: w }, 'delta'));
   }
   const tail = [
@@ -57,7 +59,7 @@ function turn({ conversation, user, assistant, prompt, tokens = 200, title = nul
     event({ type: 'message_stream_complete', conversation_id: conversation }),
     event('[DONE]'),
   ];
-  return { request, head, body, tail, events: [...head, ...body, ...tail], answer, prompt };
+  return { request, head, body, tail, events: [...head, ...body, ...tail], answer, words, prompt };
 }
 
 /** Bytes cut at random places (multi-byte characters are cut too), from `min` to `max` bytes. */
@@ -376,6 +378,42 @@ test('the worker restarted mid-answer: the page sends the stream again and nothi
   await waitStream((x) => x.request === t.request);
   const conv = await waitCached((c) => c.id === 'cp-restart-1' && c.texts.at(-1) === t.answer);
   assert.equal(conv.incomplete, false);
+});
+
+test('a tab closed mid-answer keeps every byte it had read, whenever it closes', async () => {
+  // Closed at different moments against the hook's ticks (500 ms): right after a batch was posted,
+  // the flush on pagehide still has all of it.
+  for (const delay of [0, 130, 260, 390, 520]) {
+    const t = turn({ conversation: `cp-close-${delay}`, user: `cp-close-u${delay}`, assistant: `cp-close-a${delay}`, prompt: `Closed after ${delay} ms`, tokens: 3000 });
+    plan.send = async (res) => {
+      for (const e of t.events.slice(0, -3)) {
+        if (res.destroyed) return;
+        res.write(e);
+        await sleep(2);
+      }
+    };
+    const p = await openChat('https://chatgpt.com/');
+    p.evaluate((request) => {
+      window.__read = '';
+      fetch('/backend-api/f/conversation', { method: 'POST', headers: { 'content-type': 'application/json' }, body: request }).then(async (r) => {
+        const reader = r.body.getReader();
+        const utf8 = new TextDecoder();
+        for (;;) {
+          const x = await reader.read();
+          if (x.done) break;
+          window.__read += utf8.decode(x.value, { stream: true });
+        }
+      }).catch(() => {});
+    }, t.request).catch(() => {});
+    await p.waitForFunction(() => window.__read.split('\n\n').length > 100);
+    await sleep(delay);
+    const events = await p.evaluate(() => window.__read.split('\n\n').length - 1);
+    await p.close();
+    const shown = t.words.slice(0, Math.max(0, events - t.head.length - 1)).join('');
+    const conv = await waitCached((c) => c.id === `cp-close-${delay}` && c.texts.length === 2 && c.texts[1].length >= shown.length);
+    assert.ok(t.answer.startsWith(conv.texts[1]), `the answer kept is the start of the answer (closed after ${delay} ms)`);
+    assert.equal(conv.incomplete, true);
+  }
 });
 
 test('the conversation bodies the page loads are posted with their path and cached', async () => {
