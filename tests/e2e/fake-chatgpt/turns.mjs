@@ -157,9 +157,13 @@ function answerFor(turn, state) {
   return { events: e.partial(upTo(turn)), end: 'end' }; // drop, or any other mode
 }
 
-function streamOptions(ctx, log) {
+/** How a v1 stream of `turn` is written; its answer is kept as its closing patch goes out. */
+function streamOptions(ctx, log, turn) {
   const s = ctx.state();
-  return { random: ctx.rand(), chunkMin: s.chunkMin, chunkMax: s.chunkMax, chunkGapMs: s.chunkGapMs, tokenDelayMs: s.tokenDelayMs, pad: s.pad !== false, log };
+  return {
+    random: ctx.rand(), chunkMin: s.chunkMin, chunkMax: s.chunkMax, chunkGapMs: s.chunkGapMs, tokenDelayMs: s.tokenDelayMs,
+    pad: s.pad !== false, log, onFinal: () => finish(ctx, turn),
+  };
 }
 
 function endStream(res, end) {
@@ -204,7 +208,7 @@ export async function send(ctx, req, res, body, common) {
     turn.base = head.length;
     turn.rest = [...e.title, ...e.think, ...e.answer, { done: true }];
     turn.mode = state.mode;
-    await streamV1(res, head, streamOptions(ctx, log));
+    await streamV1(res, head, streamOptions(ctx, log, turn));
     endStream(res, 'end');
     log.ended = true;
     return;
@@ -215,8 +219,7 @@ export async function send(ctx, req, res, body, common) {
   turn.deliveries = 1; // the mode applied to this stream; a resume continues whole
   const { events, end } = answerFor(turn, state);
   const all = end === 'done' ? [...prelude, ...events, { done: true }] : [...prelude, ...events];
-  await streamV1(res, all, streamOptions(ctx, log));
-  if (log.complete) finish(ctx, turn);
+  await streamV1(res, all, streamOptions(ctx, log, turn));
   endStream(res, end);
   log.ended = end !== 'hold';
 }
@@ -246,8 +249,7 @@ export async function resume(ctx, req, res, body, common) {
   const path = new URL(req.url, 'https://chatgpt.com').pathname;
   const log = ctx.log({ kind: 'resume', path, encoding: 'v1', conversation_id: turn.conversationId, turn_id: turn.turnId, request, mode: turn.mode ?? state.mode, offset: request?.offset ?? null });
   const { events, end } = restFrom(ctx, turn, request?.offset);
-  await streamV1(res, events, streamOptions(ctx, log));
-  if (log.complete) finish(ctx, turn);
+  await streamV1(res, events, streamOptions(ctx, log, turn));
   endStream(res, end === 'done' ? 'end' : end);
   log.ended = end !== 'hold';
 }
@@ -296,12 +298,14 @@ export function userSocket(ctx, ws, path) {
       const f = frames[i];
       log.text += f.encoded;
       if (f.event.token !== undefined) log.answer += f.event.token;
-      if (f.event.final) log.complete = true;
+      if (f.event.final) {
+        log.complete = true;
+        finish(ctx, turn);
+      }
       put(f.text);
       if (replay >= 0 && i === Math.min(replay + 1, frames.length - 1)) put(frames[replay].text);
       if (f.event.delay && state.tokenDelayMs) await sleep(state.tokenDelayMs);
     }
-    if (log.complete) finish(ctx, turn);
     if (end === 'hold') return;
     if (end === 'end' && turn.mode !== 'stream_error') ws.destroy();
     else put(JSON.stringify({ type: 'done', topic_id: turn.topicId, conversation_id: turn.conversationId, turn_id: turn.turnId }));

@@ -260,10 +260,11 @@ export class ChunkWriter {
 
 /**
  * Streams `events` (v1) on `res` after the declaration: chunked, waiting `tokenDelayMs` after each
- * token. `log` ({text, answer}) collects the text sent and the answer text the stream carried.
+ * token. `log` ({text, answer}) collects the text sent and the answer text the stream carried;
+ * `onFinal()` runs as the answer's closing patch goes out.
  * Returns false when the client went away before the end.
  */
-export async function streamV1(res, events, { random, chunkMin, chunkMax, chunkGapMs = 2, tokenDelayMs, pad, log, declare = true }) {
+export async function streamV1(res, events, { random, chunkMin, chunkMax, chunkGapMs = 2, tokenDelayMs, pad, log, declare = true, onFinal = null }) {
   const enc = new Encoder(random, { pad });
   const out = new ChunkWriter(res, random, { min: chunkMin, max: chunkMax, gapMs: chunkGapMs, log });
   if (declare) await out.push(enc.declaration());
@@ -271,7 +272,10 @@ export async function streamV1(res, events, { random, chunkMin, chunkMax, chunkG
     if (res.destroyed) return false;
     await out.push(enc.render(event));
     if (event.token !== undefined && log) log.answer += event.token;
-    if (event.final && log) log.complete = true;
+    if (event.final) {
+      if (log) log.complete = true;
+      onFinal?.();
+    }
     if (event.delay && tokenDelayMs) {
       out.breathe();
       await sleep(tokenDelayMs);
