@@ -7,8 +7,8 @@
 // - cache_open_library_ms: median time from navigation to the library's first screen of rows.
 //   import_searchable_mb_per_s: the same bytes over the time until the search index covers them
 //   and is saved (the index is built after the import's commits, from a queue).
-// - cache_capture_ms_p95: one captured message, from its arrival in the service worker until its
-//   transaction committed (as the worker measures it); cache_capture_roundtrip_ms_p95 adds the
+// - cache_capture_ms_p95: one captured turn (the prompt and the answer as the core decoded them
+//   from the page's stream), from its arrival in the service worker until its transaction committed (as the worker measures it); cache_capture_roundtrip_ms_p95 adds the
 //   extension messaging both ways (sent from an extension page, answered after the commit).
 // Where the time goes is printed on stderr: the import's stages (read, feed = parse in the core,
 // store = merge and hand records to IndexedDB, commit = waiting for the browser, meta = relisting)
@@ -85,15 +85,16 @@ export async function run() {
       const trips = [];
       const stages = [];
       const conversation = 'bench-capture';
-      const prompt = { message_id: 'bench-u', text: 'How fast is a capture?', create_time: 1 };
-      await chrome.runtime.sendMessage({ type: 'cache.capture', capture: { kind: 'prompt', conversation_id: conversation, prompt } });
+      // A turn as the core decodes it from the page's stream: the prompt, then the answer as it
+      // grows (one capture per batch the page hands over), the last one finished.
+      const user = { id: 'bench-u', author: { role: 'user' }, content: { content_type: 'text', parts: ['How fast is a capture?'] }, status: 'finished_successfully', create_time: 1 };
+      const turn = (nodes) => ({ kind: 'turn', conversation_id: conversation, title: 'Capture speed', nodes, current: nodes.at(-1).message.id, pending: null });
+      await chrome.runtime.sendMessage({ type: 'cache.capture', capture: turn([{ parent: null, message: user }]) });
       let text = '';
       for (let i = 0; i < 120; i++) {
         text += `word${i} `;
-        const capture = {
-          kind: 'message', conversation_id: conversation, prompt,
-          message: { id: 'bench-a', author: { role: 'assistant' }, content: { content_type: 'text', parts: [text] }, status: 'in_progress' },
-        };
+        const answer = { id: 'bench-a', author: { role: 'assistant' }, content: { content_type: 'text', parts: [text] }, status: i === 119 ? 'finished_successfully' : 'in_progress', create_time: 2, recipient: 'all', channel: 'final' };
+        const capture = turn([{ parent: null, message: user }, { parent: 'bench-u', message: answer }]);
         const t0 = performance.now();
         const reply = await chrome.runtime.sendMessage({ type: 'cache.capture', capture, profile: true });
         trips.push(performance.now() - t0);
