@@ -1,20 +1,18 @@
 //! Applying what the page showed (captures) to the stored copy of a conversation.
 //!
-//! The MAIN-world observer sees three things on chatgpt.com, passively: the conversation JSON the
-//! page loads, the prompt the user sends (the request body) and the streamed answer events. A
-//! DOM reading is the fallback when no traffic was seen. Each becomes one [`Capture`]; the web
-//! edge reads the stored record (if any) for [`Capture::key`], calls [`apply`] and writes back
-//! the result in one transaction.
+//! The page's own traffic is decoded by the core ([`crate::page`]): a turn's streams become
+//! [`Capture::Turn`] (the prompt and the answers with their parents, the title), a conversation
+//! body [`Capture::Conversation`]. A DOM reading fills what traffic did not give. The web edge
+//! reads the stored record (if any) for [`Capture::key`], calls [`apply`] and writes back the
+//! result in one transaction.
 //!
 //! A prompt sent in a new conversation has no conversation id yet (a failed send never gets
-//! one): it is stored under a pending key (`pending-<message id>`). The first answer event
-//! carries the real conversation id, the prompt again and the pending key; the edge then stores
-//! under the real id and deletes the pending record.
+//! one): its turn is stored under a pending key (`pending-<message id>`). The first capture under
+//! the real id carries the pending key; the edge then deletes the pending record.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::model::{Conversation, Message, Role};
 use crate::page::TurnNode;
@@ -24,24 +22,6 @@ use crate::page::body::{self, Body, BodyError};
 pub const MAX_TEXT: usize = 2 << 20;
 /// The largest conversation document accepted in one capture (bytes).
 pub const MAX_CONVERSATION: usize = 64 << 20;
-
-/// The prompt the user sent, read from the request body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Prompt {
-    /// The message id (the page's own, or one made by the observer).
-    pub message_id: String,
-    /// The parent message id (`parent_message_id`), if any.
-    #[serde(default)]
-    pub parent_id: Option<String>,
-    /// The text typed.
-    pub text: String,
-    /// The model asked for.
-    #[serde(default)]
-    pub model: Option<String>,
-    /// When it was sent, float Unix seconds.
-    #[serde(default)]
-    pub create_time: Option<f64>,
-}
 
 /// What a turn's traffic showed, decoded by the core from the page's bytes
 /// ([`crate::page::session`]): the messages with their parents, the title, the current node.
@@ -77,27 +57,6 @@ pub enum Capture {
     },
     /// A turn decoded from the page's stream bytes.
     Turn(TurnCapture),
-    /// The user sent a prompt (before any answer).
-    Prompt {
-        /// The conversation, if it already has an id.
-        #[serde(default)]
-        conversation_id: Option<String>,
-        /// The prompt.
-        prompt: Prompt,
-    },
-    /// A streamed answer event (`data: {message, conversation_id}`), the latest state of one message.
-    Message {
-        /// The conversation id from the event.
-        conversation_id: String,
-        /// The message object from the event.
-        message: Value,
-        /// The prompt that started this answer, so it lands in the same conversation.
-        #[serde(default)]
-        prompt: Option<Prompt>,
-        /// The pending key the prompt was stored under, to be deleted.
-        #[serde(default)]
-        pending: Option<String>,
-    },
     /// Turns read from the page's DOM (no traffic seen).
     Dom {
         /// The conversation id from the URL.
@@ -171,11 +130,7 @@ impl Capture {
                 Body::Page(t) => t.conversation_id.unwrap_or_default(),
             },
             Capture::Turn(t) => t.conversation_id.clone(),
-            Capture::Prompt { conversation_id: Some(c), .. } => c.clone(),
-            Capture::Prompt { conversation_id: None, prompt } => pending_key(&prompt.message_id),
-            Capture::Message { conversation_id, .. } | Capture::Dom { conversation_id, .. } => {
-                conversation_id.clone()
-            }
+            Capture::Dom { conversation_id, .. } => conversation_id.clone(),
         };
         if !valid_id(&key) {
             return Err(CaptureError::Malformed("bad conversation id".into()));
@@ -193,30 +148,6 @@ impl Capture {
             other => CaptureError::Malformed(other.to_string()),
         })
     }
-}
-
-fn prompt_message(p: &Prompt, now: f64) -> Result<Message, CaptureError> {
-    if !valid_id(&p.message_id) {
-        return Err(CaptureError::Malformed("bad message id".into()));
-    }
-    if p.text.len() > MAX_TEXT {
-        return Err(CaptureError::TooLarge("prompt"));
-    }
-    let mut m = Message::new(p.message_id.clone(), Role::User, p.text.clone());
-    m.create_time = Some(p.create_time.unwrap_or(now));
-    m.status = Some("finished_successfully".into());
-    Ok(m)
-}
-
-fn upsert_prompt(conv: &mut Conversation, p: &Prompt, now: f64) -> Result<bool, CaptureError> {
-    let m = prompt_message(p, now)?;
-    let parent = p.parent_id.as_deref().filter(|id| valid_id(id));
-    let mut changed = conv.upsert_message(parent, m, true);
-    if conv.model_slug.is_none() && p.model.is_some() {
-        conv.model_slug.clone_from(&p.model);
-        changed = true;
-    }
-    Ok(changed)
 }
 
 /// Merges decoded messages (with their parents), a title and the current node into `conv`.
@@ -293,39 +224,6 @@ pub fn apply(
         Capture::Turn(t) => {
             changed |= apply_nodes(&mut conv, t.title.as_ref(), &t.nodes, t.current.as_ref(), now)?;
         }
-        Capture::Prompt { prompt, .. } => {
-            changed |= upsert_prompt(&mut conv, prompt, now)?;
-        }
-        Capture::Message { message, prompt, .. } => {
-            let mut prompt_id = None;
-            if let Some(p) = prompt {
-                changed |= upsert_prompt(&mut conv, p, now)?;
-                prompt_id = Some(p.message_id.clone());
-            }
-            let mut m: Message = serde_json::from_value(message.clone())
-                .map_err(|e| CaptureError::Malformed(e.to_string()))?;
-            if !valid_id(&m.id) {
-                return Err(CaptureError::Malformed("bad message id".into()));
-            }
-            if m.content.size() > MAX_TEXT {
-                return Err(CaptureError::TooLarge("message"));
-            }
-            if m.create_time.is_none() {
-                // Keep the first arrival time stable across the events of one stream.
-                m.create_time =
-                    conv.nodes.get(&m.id).and_then(|n| n.message.as_ref()?.create_time).or(Some(now));
-            }
-            let parent = m
-                .metadata
-                .get("parent_id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or(prompt_id)
-                .or_else(|| conv.current_node.clone().filter(|c| c != &m.id));
-            let make_current = m.is_visible();
-            changed |= conv.upsert_message(parent.as_deref(), m, make_current);
-            changed |= conv.refresh_incomplete() != conv.incomplete;
-        }
         Capture::Dom { title, turns, .. } => {
             if conv.title.is_none() && title.is_some() {
                 conv.title.clone_from(title);
@@ -365,22 +263,25 @@ mod tests {
     use super::*;
     use crate::conversation::main_line;
 
-    fn prompt(id: &str, text: &str) -> Prompt {
-        Prompt {
-            message_id: id.into(),
-            parent_id: None,
-            text: text.into(),
-            model: None,
-            create_time: Some(1.0),
-        }
+    fn node(id: &str, role: Role, text: &str, parent: Option<&str>, status: &str) -> TurnNode {
+        let mut m = Message::new(id, role, text);
+        m.status = Some(status.into());
+        TurnNode { parent: parent.map(str::to_string), message: m }
     }
 
-    fn answer(id: &str, text: &str, status: &str) -> Value {
-        serde_json::json!({"id": id, "author": {"role": "assistant"}, "content": {"content_type": "text", "parts": [text]}, "status": status})
+    fn turn(key: &str, nodes: Vec<TurnNode>, pending: Option<&str>) -> Capture {
+        let current = nodes.last().map(|n| n.message.id.clone());
+        Capture::Turn(TurnCapture {
+            conversation_id: key.into(),
+            title: Some("T".into()),
+            nodes,
+            current,
+            pending: pending.map(str::to_string),
+        })
     }
 
-    /// Applies captures in order to an empty store keyed by id; returns the main line texts
-    /// of `key`, its incomplete flag and the change flags.
+    /// Applies captures in order to an empty store keyed by id (dropping pending records as the
+    /// edge does); returns the main line texts of `key`, its incomplete flag and the change flags.
     fn check(
         captures: &[Capture],
         key: &str,
@@ -393,7 +294,12 @@ mod tests {
         for c in captures {
             let k = c.key().unwrap();
             let (conv, changed) = apply(store.remove(&k), c, 100.0).unwrap();
-            store.insert(k, conv);
+            store.insert(k.clone(), conv);
+            if let Capture::Turn(TurnCapture { pending: Some(p), .. }) = c
+                && *p != k
+            {
+                store.remove(p);
+            }
             changes.push(changed);
         }
         let conv = &store[key];
@@ -401,32 +307,34 @@ mod tests {
         assert_eq!(line, expect_line);
         assert_eq!(conv.incomplete, expect_incomplete);
         assert_eq!(changes, expect_changed);
+        assert!(!store.keys().any(|k| k.starts_with("pending-") && k != key), "pending records dropped");
     }
 
     #[test]
-    fn prompts_answers_and_pages() {
-        let p = Capture::Prompt { conversation_id: None, prompt: prompt("u1", "hello") };
-        // A failed send keeps the prompt under its pending key.
-        check(std::slice::from_ref(&p), "pending-u1", &["hello"], false, &[true]);
-        // The same prompt twice changes nothing.
+    fn turns_and_pages() {
+        let u = || node("u1", Role::User, "hello", None, "finished_successfully");
+        let p = turn("pending-u1", vec![u()], None);
+        // A failed send keeps the prompt under its pending key; the same capture twice changes nothing.
         check(&[p.clone(), p.clone()], "pending-u1", &["hello"], false, &[true, false]);
-        let m = |text: &str, st: &str| Capture::Message {
-            conversation_id: "c1".into(),
-            message: answer("a1", text, st),
-            prompt: Some(prompt("u1", "hello")),
-            pending: Some("pending-u1".into()),
+        let m = |text: &str, st: &str| {
+            turn("c1", vec![u(), node("a1", Role::Assistant, text, Some("u1"), st)], Some("pending-u1"))
         };
-        // A streamed answer grows, then finishes; the prompt is its parent.
+        // A streamed answer grows, then finishes; the prompt moves from its pending key.
         check(
-            &[m("Hi", "in_progress"), m("Hi there", "in_progress"), m("Hi there", "finished_successfully")],
+            &[
+                p.clone(),
+                m("Hi", "in_progress"),
+                m("Hi there", "in_progress"),
+                m("Hi there", "finished_successfully"),
+            ],
             "c1",
             &["hello", "Hi there"],
             false,
-            &[true, true, true],
+            &[true, true, true, true],
         );
         // A stream cut mid-answer keeps what arrived, marked incomplete.
         check(&[m("Hi", "in_progress")], "c1", &["hello", "Hi"], true, &[true]);
-        // An older event after the final one changes nothing.
+        // An older state after the final one changes nothing.
         check(
             &[m("Hi there", "finished_successfully"), m("Hi", "in_progress")],
             "c1",
@@ -449,25 +357,54 @@ mod tests {
     }
 
     #[test]
+    fn the_dom_fills_older_turns_without_moving_the_current_node() {
+        let traffic = turn(
+            "c3",
+            vec![
+                node("u2", Role::User, "second question", Some("a1"), "finished_successfully"),
+                node("a2", Role::Assistant, "second answer", Some("u2"), "finished_successfully"),
+            ],
+            None,
+        );
+        // A windowed page shows the older turn and the last one (known from traffic, kept as it is).
+        let dom = Capture::Dom {
+            conversation_id: "c3".into(),
+            title: None,
+            turns: vec![
+                DomTurn { id: "u1".into(), role: "user".into(), text: "first question".into() },
+                DomTurn { id: "a1".into(), role: "assistant".into(), text: "first answer".into() },
+                DomTurn { id: "u2".into(), role: "user".into(), text: "second question (DOM)".into() },
+            ],
+        };
+        check(
+            &[traffic, dom],
+            "c3",
+            &["first question", "first answer", "second question", "second answer"],
+            false,
+            &[true, true],
+        );
+    }
+
+    #[test]
     fn bad_captures_are_refused() {
         for (json, expect) in [
             (r#"{"kind":"nope"}"#, "malformed capture"),
-            (r#"{"kind":"prompt","prompt":{"message_id":"","text":"x"}}"#, "bad message id"),
-            (
-                r#"{"kind":"prompt","conversation_id":"","prompt":{"message_id":"m","text":"x"}}"#,
-                "bad conversation id",
-            ),
+            (r#"{"kind":"prompt","prompt":{"message_id":"m","text":"x"}}"#, "malformed capture"),
+            (r#"{"kind":"turn","conversation_id":"","nodes":[]}"#, "bad conversation id"),
             (r#"{"kind":"conversation","json":"[1]"}"#, "malformed capture"),
             (
-                r#"{"kind":"message","conversation_id":"c","message":{"id":"","author":{"role":"assistant"},"content":{"content_type":"text","parts":[]}}}"#,
+                r#"{"kind":"turn","conversation_id":"c","nodes":[{"parent":null,"message":{"id":"","author":{"role":"assistant"},"content":{"content_type":"text","parts":[]}}}]}"#,
                 "bad message id",
             ),
-            (r#"{"kind":"message","conversation_id":"c","message":7}"#, "malformed capture"),
+            (
+                r#"{"kind":"turn","conversation_id":"c","nodes":[{"parent":null,"message":7}]}"#,
+                "malformed capture",
+            ),
         ] {
             let err = Capture::from_json(json).and_then(|c| apply(None, &c, 1.0).map(|_| ()));
             assert!(err.as_ref().is_err_and(|e| e.to_string().contains(expect)), "{json}: {err:?}");
         }
-        let c = Capture::Prompt { conversation_id: Some("other".into()), prompt: prompt("u", "x") };
+        let c = turn("other", vec![node("u", Role::User, "x", None, "finished_successfully")], None);
         assert_eq!(apply(Some(Conversation::new("c")), &c, 1.0).err(), Some(CaptureError::WrongConversation));
     }
 }

@@ -65,7 +65,7 @@ test('a full storage is reported for captures and imports, and the library keeps
   // Something cached before the storage fills up.
   const lib = await library();
   await lib.evaluate(() => window.understudyLibrary.db.applyCaptures([{
-    kind: 'prompt', conversation_id: 'before-full', prompt: { message_id: 'bf-1', text: 'Saved before the disk filled up: sourdough starter', create_time: 1 },
+    kind: 'turn', conversation_id: 'before-full', nodes: [{ parent: null, message: { id: 'bf-1', author: { role: 'user' }, content: { content_type: 'text', parts: ['Saved before the disk filled up: sourdough starter'] }, status: 'finished_successfully', create_time: 1 } }], current: 'bf-1',
   }]));
   await setQuota(1);
 

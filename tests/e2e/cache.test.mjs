@@ -143,7 +143,7 @@ test('records an earlier build stored as JSON text stay readable and are rewritt
     assert.deepEqual({ json: before.json, data: before.data, exported: before.exported }, { json: 'string', data: null, exported: 'Kept from version two' });
     // A capture into it: merged, and the record is now stored as bytes.
     await lib.evaluate(() => window.understudyLibrary.db.applyCaptures([{
-      kind: 'prompt', conversation_id: 'v2-conversation', prompt: { message_id: 'v2-u2', parent_id: 'v2-conversation-a1', text: 'And how long does it ferment?', create_time: 1800000000 },
+      kind: 'turn', conversation_id: 'v2-conversation', nodes: [{ parent: 'v2-conversation-a1', message: { id: 'v2-u2', author: { role: 'user' }, content: { content_type: 'text', parts: ['And how long does it ferment?'] }, status: 'finished_successfully', create_time: 1800000000 } }], current: 'v2-u2',
     }]));
     const after = await shapes();
     assert.equal(after.data, 'Uint8Array');
@@ -339,7 +339,7 @@ test('the library opens, searches and renders offline', async () => {
     assert.match(await lib.textContent('#view'), /Draft a letter to my landlord/);
     // Non-ASCII: highlight ranges are JS string indices.
     await lib.evaluate(() => window.understudyLibrary.db.applyCaptures([{
-      kind: 'prompt', conversation_id: 'unicode-1', prompt: { message_id: 'u-1', text: 'Ça coûte 5 € — naïve café théâtre 😀 déjà vu', create_time: 1 },
+      kind: 'turn', conversation_id: 'unicode-1', nodes: [{ parent: null, message: { id: 'u-1', author: { role: 'user' }, content: { content_type: 'text', parts: ['Ça coûte 5 € — naïve café théâtre 😀 déjà vu'] }, status: 'finished_successfully', create_time: 1 } }], current: 'u-1',
     }]));
     await lib.reload();
     await lib.waitForSelector('body[data-search-ready="1"]');
