@@ -51,7 +51,8 @@
 //   true / is_do_not_remember: true (a /?temporary-chat=true page sends is_do_not_remember: true).
 // - backend: 'backend-api' (default) | 'backend-anon' | 'backend-alt': where the page sends.
 // - model (default 'gpt-5-6'); resumeOnDrop: the page resumes a stream that ended without [DONE];
-//   pushUrl: the page moves to /c/<id> once a new chat has its id.
+//   pushUrl (default true): the page moves to /c/<id> (history.replaceState) once a new chat has its
+//   id, as the real page does (never on a temporary chat); false keeps it where it is.
 // Page URL parameters: ?quiet=1 (no error boxes of its own: network-only detection), ?noload=1 (no
 // conversation GET on /c/<id>: a conversation seeded in `conversations` comes embedded in the HTML
 // and is shown, any other is not shown at all), ?message=<id> (the singular GET, as the real page
@@ -160,7 +161,7 @@ const DEFAULT_STATE = {
   backend: 'backend-api',
   model: 'gpt-5-6',
   resumeOnDrop: false,
-  pushUrl: false,
+  pushUrl: true,
 };
 
 const PAGE_FIELDS = ['renderer', 'window', 'loadOlder', 'abortAfter', 'sendHistoryDisabled', 'sendDoNotRemember', 'backend', 'model', 'resumeOnDrop', 'pushUrl'];
