@@ -284,8 +284,13 @@ fn a_handed_off_answer_continues_on_the_resume_stream() {
     for chunk in [1, 7, 64, 0] {
         let mut s = CaptureSession::new();
         s.open(1, StreamKind::Send, Some(PROMPT_BODY), false).unwrap();
+        assert_eq!(
+            s.latest(),
+            Some((None, Some("u1".to_string()))),
+            "before the stream names the conversation"
+        );
         s.push(1, handoff_post().as_bytes()).unwrap();
-        s.end(1).unwrap();
+        assert_eq!(s.latest(), Some((Some("conv-1".to_string()), Some("u1".to_string()))));
         let first = s.take();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].conversation_id, "conv-1");

@@ -292,6 +292,14 @@ impl CaptureSession {
         Ok(())
     }
 
+    /// The latest turn's conversation id (when known) and its prompt's message id (when the page
+    /// sent one): where an answer from another provider is filed when this turn failed.
+    pub fn latest(&self) -> Option<(Option<String>, Option<String>)> {
+        let t = self.turns.iter().max_by_key(|t| t.touched)?;
+        let prompt = t.decoder.request().and_then(|r| r.prompt.as_ref()).map(|p| p.id.clone());
+        Some((t.decoder.conversation_id().map(str::to_string), prompt))
+    }
+
     /// The captures to store: one per turn that changed since the last call.
     pub fn take(&mut self) -> Vec<TurnCapture> {
         let mut out = Vec::new();

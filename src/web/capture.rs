@@ -66,6 +66,19 @@ impl CaptureSession {
         self.inner.knows(id)
     }
 
+    /// `{conversation_id, prompt_id}` of the latest turn (either may be null), or null before any.
+    pub fn latest(&self) -> Result<JsValue, JsError> {
+        #[derive(serde::Serialize)]
+        struct Latest {
+            conversation_id: Option<String>,
+            prompt_id: Option<String>,
+        }
+        match self.inner.latest() {
+            Some((conversation_id, prompt_id)) => to_js(&Latest { conversation_id, prompt_id }),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
     /// The captures to store (one per turn that changed since the last call), as plain objects
     /// for `cacheApplyRecord`.
     pub fn take(&mut self) -> Result<JsValue, JsError> {
