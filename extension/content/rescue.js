@@ -68,24 +68,7 @@
   let ui = null; // the rescue UI in the notice on screen
   let spareUi = null; // a rescue UI built ahead of time, for the next notice
   let askSeq = 0;
-  let seenConversation = null; // the conversation id the page last streamed (capture hook)
-  let seenPrompt = null; // the id of the prompt the page last sent (capture hook)
-
   const isPaused = () => typeof UnderstudyPage.paused === 'function' && UnderstudyPage.paused() === true;
-  const ID = /^[\w-]{1,200}$/;
-
-  // What the page's own traffic says (the MAIN-world capture hook posts it): which conversation
-  // this is and the id of the prompt it sent. Page-forgeable, so only ids of the right shape are
-  // kept, and they only say where the answer is filed in this user's own cache.
-  window.addEventListener('message', (event) => {
-    const d = event.data;
-    if (event.source !== window || !d || d.source !== 'understudy-capture') return;
-    if (d.kind === 'message' && typeof d.conversation_id === 'string' && ID.test(d.conversation_id)) seenConversation = d.conversation_id;
-    if (d.kind === 'prompt' && typeof d.prompt?.message_id === 'string' && ID.test(d.prompt.message_id)) {
-      seenPrompt = d.prompt.message_id;
-      if (typeof d.conversation_id === 'string' && ID.test(d.conversation_id)) seenConversation = d.conversation_id;
-    }
-  });
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -472,7 +455,7 @@
     me.body.replaceChildren();
     me.stop.hidden = false;
     say(me, '');
-    const message = { type: 'ask', id: me.ask.id, provider, kind: me.detection.kind, transcript: t, prompt: failedPrompt, conversation_id: conversationId() ?? seenConversation, prompt_id: seenPrompt };
+    const message = { type: 'ask', id: me.ask.id, provider, kind: me.detection.kind, transcript: t, prompt: failedPrompt, conversation_id: conversationId(), prompt_id: null };
     try {
       connect(me).postMessage(message);
     } catch {

@@ -65,6 +65,21 @@ function tabOf(tabId) {
   return t;
 }
 
+/**
+ * The latest turn the page of `tabId` streamed, as decoded here: {conversation_id, prompt_id}
+ * (either may be null), or null when this worker has not seen one (a rescue then files its answer
+ * by what the page says).
+ */
+export function latestTurn(tabId) {
+  const t = tabId == null ? null : tabs.get(tabId);
+  if (!t) return null;
+  try {
+    return t.session.latest() ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The batch checked (shape and bounds); throws when malformed. */
 function checked(s) {
   const ok = s && typeof s === 'object'

@@ -9,8 +9,9 @@
 //
 // Port protocol (content script → worker; one ask at a time per port, a new ask stops the last):
 //   {type:'ask', id, provider?, kind, transcript:[{role, content}], prompt?, conversation_id?, prompt_id?}
-//      conversation_id: the cached conversation the page shows; prompt_id: the failed prompt's id as
-//      the page sent it. The answer is kept there as a branch (see providers.js `saved`).
+//      conversation_id: the cached conversation the page shows; prompt_id: the failed prompt's id.
+//      The answer is kept as a branch (see providers.js `saved`) of the tab's latest turn as this
+//      worker decoded it from the page's stream (sw/capture.js `latestTurn`), else of these.
 //   {type:'stop', id}
 // worker → content script (every message carries the ask's id):
 //   {type:'start', provider, label, dropped}    the provider tried first and turns left out
@@ -34,6 +35,7 @@
 //   session `providers.health`   shared with the providers module (circuit breakers).
 import { ext } from '../api.js';
 import { core, onMessages, ready } from './core.js';
+import { latestTurn } from './capture.js';
 import { startAsk } from './providers.js';
 
 export const RESCUE_PORT = 'understudy-rescue';
@@ -163,9 +165,13 @@ class Rescue {
         }
       },
     };
-    // The answer is kept in the cached conversation (not for temporary chats).
-    const branch = isTemporary(this.port?.sender?.tab?.url ?? this.port?.sender?.url ?? '') ? null
-      : { conversation_id: idOrNull(this.message.conversation_id), prompt_id: idOrNull(this.message.prompt_id) };
+    // The answer is kept in the cached conversation (not for temporary chats): the one this tab's
+    // latest turn belongs to, as decoded from the page's stream, else the one the page shows.
+    const latest = latestTurn(this.port?.sender?.tab?.id);
+    const branch = isTemporary(this.port?.sender?.tab?.url ?? this.port?.sender?.url ?? '') ? null : {
+      conversation_id: idOrNull(latest?.conversation_id) ?? idOrNull(this.message.conversation_id),
+      prompt_id: idOrNull(latest?.prompt_id) ?? idOrNull(this.message.prompt_id),
+    };
     this.ask = startAsk(sink, { conversation: plan.conversation, prompt: plan.prompt }, { prefer: this.message.provider, persist: false, branch });
   }
 

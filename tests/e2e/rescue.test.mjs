@@ -461,3 +461,25 @@ test('the rescued answer is kept in the cache as a branch marked with its provid
   await lib.close();
   await page.close();
 });
+
+test('on a new chat whose page stays on "/", the rescued answer is filed under the conversation its stream named', async () => {
+  const { name } = await setup();
+  site.setMode({ mode: 'healthy', pushUrl: false });
+  const page = await openChat(browser.context, 'https://chatgpt.com/');
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await page.waitForFunction((a) => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent === a, FIRST_ANSWER);
+  assert.equal(new URL(page.url()).pathname, '/', 'the page never shows the conversation id');
+  site.setMode({ mode: 'status', status: 503, pushUrl: false });
+  await sendPrompt(page, 'And a day in Cascais?');
+  await page.waitForSelector(NOTICE, { timeout: 10000 });
+  await page.click(CONTINUE);
+  await page.waitForFunction((sel) => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector(sel).dataset.saved === 'true', ANSWER);
+  const lib = await openExtensionPage(browser.context, 'www/library.html');
+  await lib.waitForSelector('body[data-listed="1"]', { timeout: 15000 });
+  const conv = await lib.evaluate(async (id) => JSON.parse(await window.understudyLibrary.exportIds([id], 'json'))[0], CONVERSATION);
+  const kept = Object.values(conv.mapping).filter((n) => n.message?.metadata?.understudy?.provider?.id === name);
+  assert.equal(kept.length, 1, 'the answer is a branch of the conversation the stream named');
+  assert.equal(conv.mapping[kept[0].parent].message.content.parts.join(''), 'And a day in Cascais?');
+  await lib.close();
+  await page.close();
+});
