@@ -318,15 +318,16 @@
       end({ done: doneAtEnd().includes('[DONE]') });
       closeTaps(false, 'eof');
     });
-    // The page stopping its own read (stop button, abort) is not a failure.
+    // The page stopping its own read (stop button, abort) is not a failure. A stream whose tail
+    // is [DONE] is done however it ends: the page aborts its read right after it.
     const stopped = () => finish(() => {
       closeTaps(true, 'abort');
-      end({ interrupted: true, aborted: true });
+      end(doneAtEnd().includes('[DONE]') ? { done: true } : { interrupted: true, aborted: true });
     });
     const broke = () => finish(() => {
       const aborted = !!signal?.aborted;
       closeTaps(true, aborted ? 'abort' : 'error');
-      end({ interrupted: true, aborted });
+      end(doneAtEnd().includes('[DONE]') ? { done: true } : { interrupted: true, aborted });
     });
 
     const proto = ReadableStream.prototype;
