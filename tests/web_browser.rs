@@ -150,3 +150,47 @@ mod detection {
         assert_eq!(detect_next_poll_delay_ms(1), 240_000.0);
     }
 }
+
+mod capture {
+    use super::field;
+    use understudy::web::cache::cache_apply_record;
+    use understudy::web::capture::CaptureSession;
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_test::*;
+
+    const REQUEST: &str = r#"{"action":"next","conversation_id":"c1","parent_message_id":"a0","messages":[{"id":"u1","author":{"role":"user"},"content":{"content_type":"text","parts":["Bonjour ?"]}}]}"#;
+
+    /// A v1 stream as the page hands it over (text batches cut anywhere), decoded in the session,
+    /// and its capture stored through the same edge the cache writer uses.
+    #[wasm_bindgen_test]
+    fn a_streamed_turn_becomes_a_stored_record() {
+        let stream = concat!(
+            "event: delta_encoding\ndata: \"v1\"\n\n",
+            "event: delta\ndata: {\"p\":\"\",\"o\":\"add\",\"v\":{\"message\":{\"id\":\"a1\",\"author\":{\"role\":\"assistant\"},",
+            "\"content\":{\"content_type\":\"text\",\"parts\":[\"\"]},\"status\":\"in_progress\",\"metadata\":{\"parent_id\":\"u1\"},",
+            "\"recipient\":\"all\",\"channel\":\"final\"},\"conversation_id\":\"c1\",\"error\":null},\"c\":0}\n\n",
+            "event: delta\ndata: {\"p\":\"/message/content/parts/0\",\"o\":\"append\",\"v\":\"Salut\"}\n\n",
+            "event: delta\ndata: {\"v\":\" 😀\"}\n\n",
+            "data: {\"type\":\"message_stream_complete\",\"conversation_id\":\"c1\"}\n\ndata: [DONE]\n\n",
+        );
+        let mut s = CaptureSession::new();
+        s.open(7, "send", "/backend-api/f/conversation", Some(REQUEST.into()), false).expect("opens");
+        let cut = stream.find("Salut").expect("in the stream") + 2;
+        s.push(7, &stream[..cut]).expect("first batch");
+        s.push(7, &stream[cut..]).expect("second batch");
+        s.end(7, "abort").expect("ends");
+        assert!(!s.knows(7), "an ended stream is forgotten");
+        let captures = js_sys::Array::from(&s.take().expect("captures"));
+        assert_eq!(captures.length(), 1);
+        let capture = captures.get(0);
+        assert_eq!(field(&capture, "kind").as_string().as_deref(), Some("turn"));
+        let stored = cache_apply_record(JsValue::UNDEFINED, capture, 1.0).expect("stored");
+        assert_eq!(field(&stored, "id").as_string().as_deref(), Some("c1"));
+        let meta = field(&stored, "meta");
+        assert_eq!(field(&meta, "message_count").as_f64(), Some(2.0));
+        // Nothing new: nothing to take.
+        assert_eq!(js_sys::Array::from(&s.take().expect("captures")).length(), 0);
+        // A batch for a stream the worker does not know is refused (the page resends from seq 0).
+        assert!(s.push(9, "data: x\n\n").is_err());
+    }
+}
