@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage, serviceWorker } from './browser.mjs';
+import { cached, library as openLibrary, send, waitCached as waitCachedIn } from './cache-helpers.mjs';
 import { sampleConversation, startFakeChatgpt } from './fake-chatgpt/server.mjs';
 
 const STREAMED_ID = '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b';
@@ -25,51 +26,8 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Opens the library and waits until it listed the cache. */
-async function library(context = browser.context) {
-  const page = await openExtensionPage(context, 'www/library.html');
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  page.errors = errors;
-  await page.waitForSelector('body[data-listed="1"]', { timeout: 15000 });
-  return page;
-}
-
-/** Every cached conversation as the user sees it: [{id, title, incomplete, texts}]. */
-function cached(page) {
-  return page.evaluate(async () => {
-    const { db, core } = window.understudyLibrary;
-    const out = [];
-    for (const json of await db.allJsons()) {
-      const v = core.cacheView(json);
-      out.push({ id: v.id, title: v.title, incomplete: v.incomplete, texts: v.messages.map((m) => m.text) });
-    }
-    return out;
-  });
-}
-
-/** Polls the cache until `pred(conversations)` holds. */
-async function waitCached(pred, context = browser.context) {
-  const page = await library(context);
-  const deadline = Date.now() + 10000;
-  let last;
-  while (Date.now() < deadline) {
-    last = await cached(page);
-    if (pred(last)) {
-      await page.close();
-      return last;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  await page.close();
-  assert.fail(`cache never matched; it holds ${JSON.stringify(last).slice(0, 2000)}`);
-}
-
-async function send(page, text) {
-  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-  await page.fill('#prompt-textarea', text);
-  await page.click('#composer-submit-button');
-}
+const library = (context = browser.context) => openLibrary(context);
+const waitCached = (pred, context = browser.context) => waitCachedIn(context, pred, 10000);
 
 test('an earlier schema version is migrated when the cache opens', async () => {
   const page = await openExtensionPage(browser.context, 'www/popup.html');
@@ -393,18 +351,21 @@ test('delete one and delete all', async () => {
 
 test('the cache survives a browser restart with the same profile', async () => {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'understudy-profile-'));
+  let b = null;
   try {
-    let b = await launch({ chatgptPort: site.port, userDataDir: profile });
+    b = await launch({ chatgptPort: site.port, userDataDir: profile });
     site.setMode({ mode: 'healthy', answer: 'Persisted across restarts.' });
     const page = await b.context.newPage();
     await page.goto('https://chatgpt.com/');
     await send(page, 'Remember me after a restart');
     await waitCached((cs) => cs.some((c) => c.texts.includes('Persisted across restarts.')), b.context);
     await b.close();
+    b = null;
     b = await launch({ chatgptPort: site.port, userDataDir: profile });
     await waitCached((cs) => cs.some((c) => c.texts.includes('Remember me after a restart') && c.texts.includes('Persisted across restarts.')), b.context);
-    await b.close();
   } finally {
+    // A browser left open would keep the test run alive after a failure.
+    await b?.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }
 });
