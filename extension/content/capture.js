@@ -5,8 +5,9 @@
 // - a page stream ({kind: 'stream', ...}) goes out as `cache.stream` {stream: {id, seq, stream_kind,
 //   path, request, text | frames, end}} (stream_kind, path and request on seq 0 only). Each live
 //   stream's text so far is kept here (at most MAX_STREAM characters: a stream beyond that is ended
-//   as broken and no longer followed), so that when the worker answers {resync: true} (it restarted
-//   and lost the stream) everything is sent again from seq 0. One batch per stream is in flight at a
+//   as broken and no longer followed; a socket's oldest frames are let go instead), so that when
+//   the worker answers {resync: true} (it restarted and lost the stream) everything is sent again
+//   from seq 0. One batch per stream is in flight at a
 //   time (what arrives meanwhile goes with the next), so the worker sees each stream in order; only
 //   the pagehide flush goes at once. While a stream is open (and had data in the last
 //   KEEPALIVE_FOR_MS) an empty batch goes out when nothing else did for KEEPALIVE_MS, which keeps
@@ -36,6 +37,7 @@
   const KEEPALIVE_FOR_MS = 5 * 60 * 1000;
   const DOM_QUIET_MS = 1500;
   const DOM_PROBE_MS = 300;
+  const LIVE_MS = 5000; // a stream with data this recent is live (a socket may stay open all day)
   const STREAM_KINDS = ['send', 'resume', 'ws'];
   const ENDS = ['eof', 'abort', 'error', 'pagehide', 'close'];
   // Where each renderer keeps the turns (reference: chatgpt-page.md section 6).
@@ -131,11 +133,21 @@
       const add = st.kind === 'ws' ? d.frames ?? [] : d.text ? [d.text] : [];
       for (const x of add) {
         st.size += x.length;
-        if (st.size > MAX_STREAM) {
-          st.end = 'error'; // too long to keep: ended as broken, no longer followed
-          break;
-        }
         st.parts.push(x);
+      }
+      if (st.size > MAX_STREAM && st.kind === 'ws') {
+        // A socket may stay open all day: its oldest frames the worker has are let go (a resync
+        // then starts from the oldest kept).
+        let n = 0;
+        while (st.size > MAX_STREAM && n < st.sent) st.size -= st.parts[n++].length;
+        st.parts.splice(0, n);
+        st.sent -= n;
+      }
+      if (st.size > MAX_STREAM) {
+        // Too long to keep: what did not fit is dropped, the stream ended as broken.
+        st.parts.length -= add.length;
+        st.size = 0;
+        st.end = 'error';
       }
       if (add.length > 0) st.dataAt = Date.now();
       if (d.end && !st.end) st.end = d.end;
@@ -306,7 +318,12 @@
   let lastDom = null; // what was sent last: {conversation_id, turns} as JSON
   function readDom() {
     const m = /(?:^|\/)c\/([0-9A-Za-z_-]{1,100})(?:\/|$)/.exec(location.pathname);
-    if (!m || !known || !allowed() || temporary() || open().length > 0) return;
+    if (!m || !known || !allowed() || temporary()) return;
+    const now = Date.now();
+    if (open().some((st) => now - st.dataAt < LIVE_MS)) {
+      domSoon(); // again once the stream is quiet
+      return;
+    }
     const turns = domTurns();
     if (turns.length === 0) return;
     const key = JSON.stringify([m[1], turns]);
@@ -318,7 +335,7 @@
   // The DOM is read once it has settled: a mutation disconnects the observer and waits
   // DOM_QUIET_MS; then the observer listens DOM_PROBE_MS more, and a mutation then starts the wait
   // again. So a streamed answer's thousands of mutations cost a call or two, and the DOM is read
-  // when it stands still (never while a stream is live: its end schedules a read).
+  // when it stands still (never while a stream is live: then it waits again).
   let observer = null;
   let waitTimer = 0;
   let probeTimer = 0;

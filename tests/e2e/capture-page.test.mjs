@@ -474,3 +474,52 @@ test('the search-unit renderer\'s turns are read from the DOM once the page sett
   assert.deepEqual(conv.texts, ['Asked in the new renderer', 'Answered in the new renderer', 'A second question', 'A second answer']);
   await p.close();
 });
+
+test('after traffic, the DOM still fills what traffic did not give, and traffic wins where both speak', async () => {
+  const id = 'cp-mix-1';
+  const t = turn({ conversation: id, user: 'cp-mix-u2', assistant: 'cp-mix-a2', prompt: 'The question streamed', tokens: 40 });
+  plan.send = async (res) => {
+    await writeAll(res, cuts(t.events.join(''), 50, 500));
+    res.end();
+  };
+  const p = await openChat(`https://chatgpt.com/c/${id}`);
+  await pageSend(p, t.request);
+  await waitCached((c) => c.id === id && c.texts.at(-1) === t.answer);
+  // The page shows an older turn traffic never carried (a windowed chat scrolled up), and the
+  // streamed turn as rendered text (its markdown gone).
+  await p.evaluate(({ answer }) => {
+    for (const [mid, role, text] of [['cp-mix-u1', 'user', 'An older question only the page shows'], ['cp-mix-a1', 'assistant', 'An older answer only the page shows'],
+      ['cp-mix-u2', 'user', 'The question streamed'], ['cp-mix-a2', 'assistant', `${answer.replaceAll('**', '')} (as rendered)`]]) {
+      const section = document.createElement('section');
+      section.dataset.testid = `conversation-turn-${mid}`;
+      const msg = document.createElement('div');
+      msg.dataset.messageAuthorRole = role;
+      msg.dataset.messageId = mid;
+      msg.textContent = text;
+      section.append(msg);
+      document.getElementById('thread').append(section);
+    }
+  }, { answer: t.answer });
+  // The record holds every message the page showed; where both spoke, the traffic's text.
+  const lib = await openExtensionPage(browser.context, 'www/library.html');
+  try {
+    await lib.waitForSelector('body[data-listed="1"]', { timeout: 15000 });
+    let texts = {};
+    for (const until = Date.now() + 15000; !texts['cp-mix-a1'] && Date.now() < until; await sleep(150)) {
+      texts = await lib.evaluate(async (id) => {
+        const [conv] = JSON.parse(await window.understudyLibrary.exportIds([id], 'json'));
+        const out = {};
+        for (const node of Object.values(conv?.mapping ?? {})) {
+          if (node.message) out[node.message.id] = (node.message.content?.parts ?? []).join('');
+        }
+        return out;
+      }, id);
+    }
+    assert.equal(texts['cp-mix-u1'], 'An older question only the page shows');
+    assert.equal(texts['cp-mix-a1'], 'An older answer only the page shows');
+    assert.equal(texts['cp-mix-a2'], t.answer, 'the streamed answer is kept as the traffic gave it');
+  } finally {
+    await lib.close();
+  }
+  await p.close();
+});
