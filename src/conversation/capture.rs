@@ -150,6 +150,44 @@ impl Capture {
     }
 }
 
+/// A turn known from traffic whose line of ancestors stops at a node nothing is known of (no
+/// message, no parent: what traffic never showed, e.g. the older turns of a long chat) is hung
+/// under `prev`, the turn the page shows before it, so the older turns the DOM gave join the main
+/// line. Nothing known is changed: only a missing link is filled, and never into a cycle.
+fn link_detached(conv: &mut Conversation, id: &str, prev: &str) -> bool {
+    let ancestry = |conv: &Conversation, from: &str| {
+        let mut seen = vec![from.to_string()];
+        let mut at = from.to_string();
+        while let Some(p) = conv.nodes.get(&at).and_then(|n| n.parent.clone()) {
+            if seen.contains(&p) || seen.len() > 100_000 {
+                break;
+            }
+            seen.push(p.clone());
+            at = p;
+        }
+        seen
+    };
+    let line = ancestry(conv, id);
+    let Some(top) = line.last().cloned() else { return false };
+    if line.iter().any(|a| a == prev) || ancestry(conv, prev).contains(&top) {
+        return false; // already on one line, or linking would make a cycle
+    }
+    let detached =
+        conv.nodes.get(&top).is_some_and(|n| n.message.is_none() && n.parent.is_none()) && top != id;
+    if !detached {
+        return false;
+    }
+    if let Some(n) = conv.nodes.get_mut(&top) {
+        n.parent = Some(prev.to_string());
+    }
+    if let Some(p) = conv.nodes.get_mut(prev)
+        && !p.children.contains(&top)
+    {
+        p.children.push(top);
+    }
+    true
+}
+
 /// Merges decoded messages (with their parents), a title and the current node into `conv`.
 fn apply_nodes(
     conv: &mut Conversation,
@@ -242,6 +280,8 @@ pub fn apply(
                     m.status = Some("finished_successfully".into());
                     let current = i == last || conv.current_node.is_none();
                     changed |= conv.upsert_message(parent.as_deref(), m, current);
+                } else if let Some(p) = &parent {
+                    changed |= link_detached(&mut conv, &t.id, p);
                 }
                 parent = Some(t.id.clone());
             }
@@ -382,6 +422,36 @@ mod tests {
             &["first question", "first answer", "second question", "second answer"],
             false,
             &[true, true],
+        );
+    }
+
+    #[test]
+    fn older_dom_turns_join_a_traffic_turn_whose_parent_was_never_seen() {
+        // The stream named a hidden message as the prompt's parent; the page shows older turns.
+        let traffic = turn(
+            "c4",
+            vec![
+                node("u2", Role::User, "second question", Some("hidden-sys"), "finished_successfully"),
+                node("a2", Role::Assistant, "second answer", Some("u2"), "finished_successfully"),
+            ],
+            None,
+        );
+        let dom = Capture::Dom {
+            conversation_id: "c4".into(),
+            title: None,
+            turns: vec![
+                DomTurn { id: "u1".into(), role: "user".into(), text: "first question".into() },
+                DomTurn { id: "a1".into(), role: "assistant".into(), text: "first answer".into() },
+                DomTurn { id: "u2".into(), role: "user".into(), text: "second question".into() },
+                DomTurn { id: "a2".into(), role: "assistant".into(), text: "second answer".into() },
+            ],
+        };
+        check(
+            &[traffic, dom.clone(), dom],
+            "c4",
+            &["first question", "first answer", "second question", "second answer"],
+            false,
+            &[true, true, false],
         );
     }
 
