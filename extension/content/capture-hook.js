@@ -12,8 +12,9 @@
 //   the last post (send, resume: UTF-8 decoded with one streaming TextDecoder), `frames` the
 //   socket's text frames since the last post (ws); `end` ('eof' | 'abort' | 'error' | 'pagehide' |
 //   'close') is on the last post. A send is posted at once with its request (its prompt is kept even
-//   when the send fails), then a few times a second while bytes flow (at the detection hook's
-//   ticks, or every BATCH_MS), and at the end. When the page is hidden (a tab closed or navigated
+//   when the send fails), then about once a second while bytes flow (at the detection hook's ticks
+//   once LIVE_POST_MS passed since the last post; a clone read without a tap every BATCH_MS), and
+//   at once at the end (also an abort or an error). When the page is hidden (a tab closed or navigated
 //   away mid-answer), what arrived goes out synchronously (a window message would be delivered after
 //   the page is gone) as the DOM event 'understudy-capture-flush' on the document, its `detail` the
 //   same message as JSON, with end 'pagehide' (and before it, again, the stream posts not delivered
@@ -30,6 +31,7 @@
   const FLUSH_EVENT = 'understudy-capture-flush';
   const MAX_JSON = 32 << 20;
   const BATCH_MS = 500;
+  const LIVE_POST_MS = 1000; // a live send's text is posted about this often
   const SEND = /^\/(?:backend-api|backend-anon|backend-alt)\/f\/conversation(\/resume)?$/;
   const LOAD = /^\/backend-api\/(?:conversations\/[0-9A-Za-z_-]{1,100}(?:\/messages)?|conversation\/[0-9A-Za-z_-]{1,100})$/;
   // Hosts whose sockets carry the answer when a send hands it off (reference section 3).
@@ -102,6 +104,7 @@
       over: false, // the last post went out
       decoder: kind === 'ws' ? null : new TextDecoder(),
       timer: 0,
+      postedAt: 0,
       // The next post: seq 0 carries what the stream is.
       message() {
         const m = { kind: 'stream', id: s.id, seq: s.seq };
@@ -127,8 +130,17 @@
           return;
         }
         if (s.how) s.over = true;
+        s.postedAt = Date.now();
         if (s.how === 'pagehide') flushEvent(s.message());
         else postStream(s.message());
+      },
+      // What a tap's batch brought is posted when the last post is LIVE_POST_MS old (less 100 ms:
+      // a tick's jitter), else by a timer then (the next batch or the end usually comes first).
+      batched() {
+        if (hiding) return;
+        const wait = LIVE_POST_MS - 100 - (Date.now() - s.postedAt);
+        if (wait <= 0) s.flush();
+        else if (!s.timer) s.timer = setTimeout(s.flush, wait + 100);
       },
       // Posted at the next batch (BATCH_MS), unless the page is going away.
       soon() {
@@ -149,8 +161,20 @@
       },
       chunks(list) {
         if (s.how) return;
-        let text = '';
-        for (const c of list) if (c instanceof Uint8Array) text += s.decoder.decode(c, { stream: true });
+        // The batch's chunks copied into one buffer and decoded once.
+        const bytes = list.filter((c) => c instanceof Uint8Array);
+        let buf = bytes[0];
+        if (bytes.length > 1) {
+          let n = 0;
+          for (const c of bytes) n += c.byteLength;
+          buf = new Uint8Array(n);
+          n = 0;
+          for (const c of bytes) {
+            buf.set(c, n);
+            n += c.byteLength;
+          }
+        }
+        const text = buf ? s.decoder.decode(buf, { stream: true }) : '';
         if (text && s.grow(text.length)) s.text += text;
       },
       frame(data) {
@@ -200,7 +224,7 @@
             return;
           }
           s.chunks(list);
-          if (!hiding) s.flush();
+          s.batched();
         },
         close(broken, how) {
           s.end(signal?.aborted ? 'abort' : ['eof', 'abort', 'error'].includes(how) ? how : broken ? 'error' : 'eof');

@@ -106,7 +106,8 @@
   // with [DONE]. Nothing is done per chunk: the chunks are looked at in batches by one timer shared
   // by every live stream (every TICK_MS), once more when the stream ends, and when the page is
   // hidden. A batch is decoded once, and only where ChatGPT's small error events sit: the last
-  // SCAN_BYTES and the small chunks (under SMALL_CHUNK bytes); never the answer's large events. So an
+  // SCAN_BYTES and the small chunks (under SMALL_CHUNK bytes; only the last SCAN_BYTES when a full
+  // tap has every chunk pushed, as an error event ends the stream); never the answer's large events. So an
   // error event is known at the next tick (within TICK_MS), an error status when the response arrives.
   //
   // The usual way a page reads a stream is `response.body.getReader()`: then the promises of the
@@ -229,13 +230,15 @@
     };
     // The text to look for an error event in: the small chunks of a batch (runs of them decoded
     // together, a gap where a large chunk was left out is a line break) and the stream's tail.
-    function scanText(list) {
+    // `tailOnly`: the batch holds every chunk since the last one (pushed under a full tap), so the
+    // tails of the batches cover the stream's end, where an error event sits (it ends the stream).
+    function scanText(list, tailOnly) {
       let size = 0;
       let from = list.length; // the chunks from `from` on make up the tail
       while (from > 0 && size < SCAN_BYTES) size += list[--from].byteLength;
       let text = '';
       // A run of small chunks is copied into one buffer and decoded once.
-      for (let i = 0; i < from;) {
+      for (let i = tailOnly ? from : 0; i < from;) {
         if (list[i].byteLength >= SMALL_CHUNK) {
           i++;
           continue;
@@ -261,8 +264,8 @@
     }
     const doneAtEnd = () => (prev ? decoder.decode(tailOf(prev, 16)) : '') + (last ? decoder.decode(tailOf(last, 32)) : '');
     // A batch of chunks, in order (`gap`: chunks before it were passed over); `final` when the
-    // stream is over.
-    const handle = (list, gap, final) => {
+    // stream is over; `pushed`: every chunk pushed since the last batch.
+    const handle = (list, gap, final, pushed = false) => {
       if (list.length === 0) return;
       if (!tapsClosed) for (const t of taps) t.batch(list, gap);
       if (ended) return;
@@ -273,7 +276,7 @@
         lastProgress = now;
         send({ kind: 'stream_progress', id, path });
       }
-      const line = errorLine(scanText(list));
+      const line = errorLine(scanText(list, pushed && full));
       if (line !== null) {
         error = errorOf(line);
         end({});
@@ -289,7 +292,7 @@
         } else if (batch.length > 0) {
           const list = batch;
           batch = [];
-          handle(list, false, false);
+          handle(list, false, false, true);
         } else if (reads > looked) {
           look((list, gap) => {
             if (!over) handle(list, gap, false);
@@ -308,7 +311,7 @@
       live.delete(w);
       const list = batch;
       batch = [];
-      handle(list, false, true);
+      handle(list, false, true, true);
       look((rest, gap) => {
         handle(rest, gap, true);
         then();
