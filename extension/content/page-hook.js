@@ -115,8 +115,9 @@
   // tick reads back the last LOOK of them, which the page has already awaited (one promise reaction
   // each). Chunks read between two ticks before those are passed over (the batch then says `gap`):
   // what matters is the stream's latest events and its tail. When a full tap wants every chunk, the
-  // default reader's reads get one reaction each instead, which pushes the chunk (not copied) before
-  // the page sees it. A BYOB reader reuses its buffers, so its chunks are copied as they come; any
+  // promises of the default reader's reads are all kept instead (one store per read, in a queue with
+  // no bound), and a tick (and the end) collects them in order with one reaction each, so no chunk
+  // (not copied) is passed over. A BYOB reader reuses its buffers, so its chunks are copied as they come; any
   // other way of consuming the body (pipeThrough, pipeTo, tee, async iteration, text(), json(), ...)
   // goes through a pass-through TransformStream made on first use. Those push every chunk onto a
   // list, handed on at the next tick, at the end (also a cancel, an abort or an error) and on pagehide.
@@ -189,7 +190,10 @@
     let taken = false;
     let batch = []; // chunks pushed as they come (BYOB reader, other consumers)
     const ring = new Array(RING); // the page's latest read promises (default reader)
-    let ringed = false; // read through a default reader: its reads are in the ring
+    let ringed = false; // read through a default reader: its reads are in the ring (or the queue)
+    const queue = []; // full tap, default reader: the page's read promises not collected yet
+    let reacted = 0; // queue[0, reacted) have their reaction
+    const got = new Map(); // read promise -> what it settled with (null: rejected)
     let reads = 0;
     let looked = 0; // reads looked at or passed over
     const end = (fact) => {
@@ -226,6 +230,28 @@
         }
         looked = i;
         then(list, gap);
+      });
+    };
+    // Under a full tap: the reads collected so far, in order, every chunk, to `then(list)`. Each
+    // read gets one reaction, from the first collect after it was made; as for `look`, the
+    // reactions to reads already settled run before the microtask that collects them.
+    const collect = (then) => {
+      for (let i = reacted; i < queue.length; i++) {
+        const p = queue[i];
+        p.then((r) => got.set(p, r), () => got.set(p, null));
+      }
+      reacted = queue.length;
+      later(() => {
+        const list = [];
+        let i = 0;
+        for (; i < queue.length && got.has(queue[i]); i++) {
+          const r = got.get(queue[i]);
+          got.delete(queue[i]);
+          if (r && !r.done && r.value instanceof Uint8Array && r.value.byteLength > 0) list.push(r.value);
+        }
+        queue.splice(0, i);
+        reacted -= i;
+        then(list);
       });
     };
     // The text to look for an error event in: the small chunks of a batch (runs of them decoded
@@ -293,6 +319,10 @@
           const list = batch;
           batch = [];
           handle(list, false, false, true);
+        } else if (queue.length > 0) {
+          collect((list) => {
+            if (!over) handle(list, false, false, true);
+          });
         } else if (reads > looked) {
           look((list, gap) => {
             if (!over) handle(list, gap, false);
@@ -312,9 +342,12 @@
       const list = batch;
       batch = [];
       handle(list, false, true, true);
-      look((rest, gap) => {
-        handle(rest, gap, true);
-        then();
+      collect((collected) => {
+        handle(collected, false, true, true);
+        look((rest, gap) => {
+          handle(rest, gap, true);
+          then();
+        });
       });
     };
     const closed = () => finish(() => {
@@ -344,12 +377,12 @@
       const releaseLock = reader.releaseLock;
       let released = false;
       const byob = args[0]?.mode === 'byob';
-      if (byob || full) {
+      if (byob) {
         // Each read pushes its chunk before the page sees it. A BYOB reader hands its buffer back
-        // with the next read: its chunks are copied now; a default reader's are the page's own.
+        // with the next read: its chunks are copied now.
         const onRead = (r) => {
           if (r.done) closed();
-          else if (r.value instanceof Uint8Array) chunk(byob ? r.value.slice() : r.value);
+          else if (r.value instanceof Uint8Array) chunk(r.value.slice());
           return r;
         };
         const onBroke = (e) => {
@@ -359,12 +392,18 @@
         reader.read = function understudyRead() {
           return read.apply(this, arguments).then(onRead, onBroke);
         };
-        // A page that stops reading and aborts (or cancels) still ends the watch.
-        if (!byob) {
-          reader.closed.then(closed, () => {
-            if (!released) broke();
-          });
-        }
+      } else if (full) {
+        // One store per read: every read's promise is queued, collected at the ticks and the end.
+        reader.read = function understudyRead() {
+          const p = read.apply(this, arguments);
+          queue.push(p);
+          return p;
+        };
+        ringed = true;
+        reader.closed.then(closed, () => {
+          if (!released) broke();
+        });
+        goLive(w);
       } else {
         // One store per read.
         reader.read = function understudyRead() {
