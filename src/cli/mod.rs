@@ -18,6 +18,23 @@ commands:
                                 decode a saved provider stream; prints one JSON object
   version                       print the core version";
 
+/// The value of `--chunk-size` (a whole number of bytes; 0 is the whole file).
+pub(crate) fn chunk_size(value: Option<&String>) -> Result<usize, String> {
+    let n = value.ok_or("--chunk-size needs a value")?;
+    n.parse().map_err(|_| format!("--chunk-size must be a whole number, not {n:?}"))
+}
+
+/// A word that is neither a known option nor an option's value: the one FILE, or an error.
+pub(crate) fn positional(file: &mut Option<String>, word: &str) -> Result<(), String> {
+    if word.starts_with("--") && word.len() > 2 {
+        return Err(format!("unknown option {word}"));
+    }
+    if file.replace(word.to_string()).is_some() {
+        return Err("only one FILE may be given".to_string());
+    }
+    Ok(())
+}
+
 /// Writes one line to standard output. A reader that went away (`understudy ... | head`) is not an
 /// error of ours: the line is dropped instead of panicking on a broken pipe.
 pub(crate) fn print_line(line: &str) {

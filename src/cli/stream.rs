@@ -30,17 +30,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 format =
                     Some(StreamFormat::from_name(name).ok_or_else(|| format!("unknown format {name:?}"))?);
             }
-            "--chunk-size" => {
-                let n = it.next().ok_or("--chunk-size needs a value")?;
-                chunk_size =
-                    n.parse().map_err(|_| format!("--chunk-size must be a whole number, not {n:?}"))?;
-            }
-            s if s.starts_with("--") && s.len() > 2 => return Err(format!("unknown option {s}")),
-            s => {
-                if file.replace(s.to_string()).is_some() {
-                    return Err("only one FILE may be given".to_string());
-                }
-            }
+            "--chunk-size" => chunk_size = super::chunk_size(it.next())?,
+            s => super::positional(&mut file, s)?,
         }
     }
     Ok(Args {
