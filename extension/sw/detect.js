@@ -1,5 +1,5 @@
 // Service-worker side of the detect feature: per-tab detection state judged by the Wasm core, the
-// typed detection event, the timeline, the toolbar badge and the status page.
+// typed detection event, the timeline and the toolbar badge (the status page: status.js).
 //
 // Messages handled (from content scripts unless noted):
 //   detect.adapter {}                              -> the site's adapter (selectors, endpoints, timing) or null
@@ -10,22 +10,17 @@
 // Storage (chrome.storage.session unless noted):
 //   detect.tab.<tabId>  {site, url, conversation_id, state, current, failed_prompt, observed, updated_at}
 //   detect.timeline     [{type, kind, signal, evidence, retry_at, tab, conversation_id, at}] newest last, <= 50
-//   detect.status       {report, at, ok_at, errors, error, next_at}
+//   detect.status       (status.js) {report, source, at, ok_at, errors, error, next_at}
 //   detect.timing       (chrome.storage.local) {stall_ms, no_start_ms}: overrides the stall thresholds
 import { ext } from '../api.js';
-import { core, onMessages, ready } from './core.js';
+import { core, onMessages } from './core.js';
+import { ensureStatusPolling, STATUS_KEY } from './status.js';
 
 const TAB_PREFIX = 'detect.tab.';
 const TIMELINE_KEY = 'detect.timeline';
-const STATUS_KEY = 'detect.status';
 const TIMING_KEY = 'detect.timing';
 const TIMELINE_MAX = 50;
 const MAX_PROMPT = 32768;
-const STATUS_URL = 'https://status.openai.com/api/v2/summary.json';
-const STATUS_MIN_INTERVAL_MS = 120_000;
-const STATUS_TIMEOUT_MS = 15_000;
-const ALARM = 'detect.status';
-const CHAT_URLS = ['https://chatgpt.com/*', 'https://chat.openai.com/*'];
 
 const BADGE = {
   generation_error: ['ERR', '#b42318'],
@@ -43,7 +38,6 @@ const tabs = new Map();
 const chains = new Map();
 let timeline = null;
 let timing; // undefined: not loaded yet
-let statusInFlight = null;
 
 const session = ext.storage.session;
 const tabKey = (id) => `${TAB_PREFIX}${id}`;
@@ -233,67 +227,6 @@ async function state() {
   list.sort((a, b) => b.updated_at - a.updated_at);
   return { tabs: list, status: all[STATUS_KEY] ?? null, timeline: all[TIMELINE_KEY] ?? [] };
 }
-
-// ---- status page ----
-
-async function chatTabOpen() {
-  try {
-    return (await ext.tabs.query({ url: CHAT_URLS })).length > 0;
-  } catch {
-    return true;
-  }
-}
-
-function statusBadge(report) {
-  const action = ext.action;
-  if (!action) return;
-  const level = report?.level;
-  const text = level === 'major_outage' ? '!!' : level === 'partial_outage' ? '!' : '';
-  action.setBadgeText({ text }).catch(() => {});
-  if (text) action.setBadgeBackgroundColor({ color: level === 'major_outage' ? '#b42318' : '#b54708' }).catch(() => {});
-}
-
-/** Polls the status page unless it was polled less than two minutes ago; schedules the next poll. */
-export function pollStatus() {
-  statusInFlight ??= (async () => {
-    await ready;
-    const prev = (await session.get(STATUS_KEY))[STATUS_KEY] ?? { report: null, errors: 0 };
-    const now = Date.now();
-    if (prev.at && now - prev.at < STATUS_MIN_INTERVAL_MS) return prev;
-    let next;
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), STATUS_TIMEOUT_MS);
-    try {
-      const response = await fetch(STATUS_URL, { signal: ctl.signal, cache: 'no-store', credentials: 'omit' });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const report = core.detectParseStatus(await response.text());
-      next = { report, at: now, ok_at: now, errors: 0, error: null };
-    } catch (error) {
-      next = { ...prev, at: now, errors: (prev.errors ?? 0) + 1, error: String(error?.message ?? error) };
-    } finally {
-      clearTimeout(timer);
-    }
-    next.next_at = now + core.detectNextPollDelayMs(next.errors);
-    await session.set({ [STATUS_KEY]: next });
-    statusBadge(next.report);
-    ext.alarms.create(ALARM, { when: next.next_at });
-    return next;
-  })().finally(() => {
-    statusInFlight = null;
-  });
-  return statusInFlight;
-}
-
-async function ensureStatusPolling() {
-  const alarm = await ext.alarms.get(ALARM);
-  const prev = (await session.get(STATUS_KEY))[STATUS_KEY];
-  if (!alarm || !prev || Date.now() >= (prev.next_at ?? 0)) await pollStatus();
-}
-
-ext.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name !== ALARM) return;
-  chatTabOpen().then((open) => (open ? pollStatus() : ext.alarms.clear(ALARM))).catch(() => {});
-});
 
 // ---- tabs ----
 
