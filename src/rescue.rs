@@ -158,6 +158,10 @@ pub fn describe(kind: Kind, until: Option<&str>) -> String {
         Kind::Blocked => "ChatGPT wants you to sign in or prove you are human. This is not an outage.".into(),
         Kind::ConversationUnavailable => "ChatGPT cannot load this conversation right now.".into(),
         Kind::UnknownError => "ChatGPT shows an error that Understudy does not recognise.".into(),
+        Kind::Refused => "ChatGPT withheld this answer under its content policy.".into(),
+        Kind::ConversationTooLong => "This conversation is too long for ChatGPT. A provider with a longer \
+                                      context window can carry it on."
+            .into(),
     }
 }
 

@@ -26,24 +26,32 @@ fn the_data_file_parses_and_every_rule_kind_is_valid() {
     let mut order = Vec::new();
     for rule in raw["texts"].as_array().unwrap() {
         let kind = rule["kind"].as_str().unwrap();
-        assert!(kinds.contains(&kind) && kind != "healthy", "invalid rule kind {kind}");
+        assert!(kinds.contains(&kind), "invalid rule kind {kind}");
         assert!(!rule["phrases"].as_array().unwrap().is_empty(), "{kind} has no phrases");
         order.push(kind);
     }
     for code in raw["codes"].as_array().unwrap() {
         let kind = code["kind"].as_str().unwrap();
-        assert!(kinds.contains(&kind) && kind != "healthy", "invalid code kind {kind}");
+        assert!(kinds.contains(&kind), "invalid code kind {kind}");
     }
     // Within one text, file order decides: the specific kinds come before the generic ones.
     let pos = |k: &str| order.iter().position(|o| *o == k).unwrap();
-    for specific in ["blocked", "conversation_unavailable", "rate_limited", "capacity"] {
+    for specific in [
+        "blocked",
+        "conversation_unavailable",
+        "conversation_too_long",
+        "refused",
+        "rate_limited",
+        "capacity",
+    ] {
         assert!(pos(specific) < pos("generation_error"), "{specific} must precede generation_error");
         assert!(pos(specific) < pos("network_error"), "{specific} must precede network_error");
     }
     let r = Rules::from_json(Rules::builtin_source("chatgpt").unwrap()).unwrap();
     assert_eq!(r.site, "chatgpt");
     assert!(r.serves_host("chatgpt.com") && r.serves_host("CHAT.openai.com") && !r.serves_host("openai.com"));
-    assert_eq!((r.timing.stall_ms, r.timing.no_start_ms), (20_000, 30_000));
+    // The page's own timings (60 s between bytes, 60 s to the first), then 30 s for its resume.
+    assert_eq!((r.timing.stall_ms, r.timing.no_start_ms, r.timing.resume_grace_ms), (60_000, 60_000, 30_000));
 }
 
 #[test]
@@ -56,9 +64,10 @@ fn bad_rule_files_are_refused_with_a_reason() {
         assert!(err.contains(needle), "{err} should mention {needle}");
     };
     check(&|v| v["texts"][0]["kind"] = json!("meltdown"), "unknown variant");
-    check(&|v| v["texts"][0]["kind"] = json!("healthy"), "healthy");
     check(&|v| v["texts"][0]["phrases"][0] = json!("..."), "empty phrase");
     check(&|v| v["selectors"]["error"] = json!("div > .x"), "error");
+    check(&|v| v["selectors"]["dialog"] = json!("div ~ .x"), "dialog");
+    check(&|v| v["endpoints"][1]["retried"] = json!(["429"]), "invalid type");
     check(&|v| v["format"] = json!(2), "format");
     check(&|v| v["surprise"] = json!(1), "unknown field");
     assert!(Rules::from_json("not json").is_err());
@@ -83,11 +92,13 @@ fn another_site_is_only_another_data_file() {
 fn the_adapter_json_carries_what_the_page_scripts_read() {
     let a: Value = serde_json::from_str(&adapter_json(Site::Chatgpt)).unwrap();
     assert_eq!(a["site"], "chatgpt");
-    assert_eq!(a["selectors"]["error"], ".text-token-text-error");
+    assert!(a["selectors"]["error"].as_str().unwrap().starts_with(".text-token-text-error, "));
     assert_eq!(a["selectors"]["composer"], "#prompt-textarea");
     assert_eq!(a["selectors"]["retry_button"], "button[data-testid=\"regenerate-thread-error-button\"]");
     assert_eq!(a["endpoints"][0]["path"], "/backend-api/f/conversation");
-    assert_eq!(a["timing"]["stall_ms"], 20_000);
+    assert_eq!(a["timing"]["stall_ms"], 60_000);
+    assert_eq!(a["timing"]["resume_grace_ms"], 30_000);
+    assert_eq!(a["endpoints"][1]["retried"], json!([408, 409, 425, 429, 502, 504]));
     assert_eq!(a["limits"]["max_text"], 4096);
     for key in [
         "turn",
@@ -103,6 +114,9 @@ fn the_adapter_json_carries_what_the_page_scripts_read() {
         "cloudflare",
         "challenge",
         "page_message",
+        "dialog",
+        "recovering",
+        "user_message",
     ] {
         assert!(a["selectors"][key].is_string(), "selector {key} missing");
     }
@@ -131,7 +145,36 @@ fn error_texts_map_to_kinds() {
         Some(NetworkError),
     );
     check("Message delivery timed out. Please try again.", Some(NetworkError));
-    check("Connection interrupted. Waiting for the complete answer.", Some(NetworkError));
+    // The page's own recovery, a downgrade and a feature limit are not failures, even when they
+    // hold a failure's words.
+    check("Connection interrupted. Waiting for the complete answer.", Some(Healthy));
+    check(
+        "Our systems are doing additional processing of this request to make sure it is safe.",
+        Some(Healthy),
+    );
+    check(
+        "You’ve hit the Free plan limit for GPT-5. Responses will use another model until your limit resets after 3:54 PM.",
+        Some(Healthy),
+    );
+    check("Files, images, and data analysis are unavailable until usage resets at 3:42 PM.", Some(Healthy));
+    check(
+        "You've reached your limit for image generation. You can create more images in 2 hours.",
+        Some(Healthy),
+    );
+    check(
+        "You’ve hit the Free plan limit for GPT-5. You need GPT-5 to continue this chat because there's an attachment.",
+        Some(RateLimited),
+    );
+    check(
+        "You've reached the maximum length for this conversation, but you can keep talking by starting a new chat.",
+        Some(ConversationTooLong),
+    );
+    check("This content may violate our usage policies.", Some(Refused));
+    check(
+        "You're making requests too quickly. We've temporarily limited access to your conversations.",
+        Some(RateLimited),
+    );
+    check("You've hit your usage limit. Upgrade to keep chatting.", Some(RateLimited));
     check("Error in message stream", Some(NetworkError));
     check("Stream cache expired", Some(NetworkError));
     check("Resume stream unavailable", Some(NetworkError));
@@ -162,6 +205,10 @@ fn codes_map_to_kinds() {
     check("model_cap_exceeded", Some(Kind::RateLimited));
     check("MODEL_CAP_EXCEEDED", Some(Kind::RateLimited));
     check("conversation_not_found", Some(Kind::ConversationUnavailable));
+    check("conversation_too_large", Some(Kind::ConversationTooLong));
+    check("tokenless_resume_unavailable", Some(Kind::NetworkError));
+    check("persisted_final_available", Some(Kind::Healthy));
+    check("history_disabled_conversation_expired", Some(Kind::ConversationUnavailable));
     check("model_cap", None);
 }
 
@@ -281,13 +328,20 @@ fn network_observations() {
         RateLimited,
         Some(1234),
     );
-    check(net(send, Some(200), json!({"error": {"message": "Something odd"}})), GenerationError, None);
     check(
-        net(send, Some(200), json!({"error": {"message": "Our systems have detected unusual activity"}})),
+        net(send, Some(403), json!({"error": {"message": "Our systems have detected unusual activity"}})),
         Blocked,
         None,
     );
-    check(net(send, Some(200), json!({"incomplete": true})), NetworkError, None);
+    check(
+        net(
+            send,
+            Some(400),
+            json!({"error": {"code": "conversation_too_large", "message": "You've reached the maximum length for this conversation"}}),
+        ),
+        ConversationTooLong,
+        None,
+    );
     check(net(send, None, json!({"failed": true})), NetworkError, None);
     check(net(send, Some(500), json!({})), GenerationError, None);
     check(net(send, Some(502), json!({})), ServiceDown, None);
@@ -311,6 +365,27 @@ fn network_observations() {
     check(net("auth_session", Some(403), json!({})), Blocked, None);
     check(net("auth_session", Some(502), json!({})), ServiceDown, None);
     check(net("auth_session", Some(200), json!({})), Healthy, None);
+    // The page's resume: a failure loses the answer on that path, unless the page retries the
+    // status by itself or reads the answer from the conversation.
+    let resume = "conversation_resume";
+    check(
+        net(
+            resume,
+            Some(404),
+            json!({"error": {"code": "tokenless_resume_unavailable", "message": "A network error occurred."}}),
+        ),
+        NetworkError,
+        None,
+    );
+    check(net(resume, Some(500), json!({})), NetworkError, None);
+    check(net(resume, None, json!({"failed": true})), NetworkError, None);
+    for retried in [408, 409, 425, 429, 502, 504] {
+        check(net(resume, Some(retried), json!({})), Healthy, None);
+    }
+    check(net(resume, Some(410), json!({"error": {"code": "persisted_final_available"}})), Healthy, None);
+    check(net(resume, Some(200), json!({})), Healthy, None);
+    // Its polls never raise anything: what it concludes shows on the page.
+    check(net("stream_status", Some(500), json!({"failed": true})), Healthy, None);
     // Traffic the adapter does not watch never raises anything.
     check(net("other", Some(500), json!({"failed": true})), Healthy, None);
 }
@@ -318,10 +393,38 @@ fn network_observations() {
 #[test]
 fn stall_observations() {
     let stall = |phase: &str, ms: u64| json!({"type": "stall", "phase": phase, "ms": ms});
-    check(stall("stalled", 19_999), Kind::Healthy, None);
-    check(stall("stalled", 20_000), Kind::NetworkError, None);
-    check(stall("no_start", 25_000), Kind::Healthy, None);
-    check(stall("no_start", 30_000), Kind::NetworkError, None);
+    // A thinking model is often silent for more than the page's own 60 s: the page then resumes
+    // by itself, and only when that brought nothing either has the answer stalled.
+    check(stall("stalled", 20_000), Kind::Healthy, None);
+    check(stall("stalled", 60_000), Kind::Healthy, None);
+    check(stall("stalled", 89_999), Kind::Healthy, None);
+    check(stall("stalled", 90_000), Kind::NetworkError, None);
+    check(stall("no_start", 30_000), Kind::Healthy, None);
+    check(stall("no_start", 90_000), Kind::NetworkError, None);
+}
+
+#[test]
+fn turn_observations() {
+    use Kind::*;
+    let turn = |end: &str, error: Value| json!({"type": "turn", "end": end, "error": error});
+    let e = |kind: Option<&str>, code: Option<&str>, message: &str| json!({"kind": kind, "code": code, "message": message});
+    check(turn("done", Value::Null), Healthy, None);
+    check(turn("handoff", Value::Null), Healthy, None);
+    check(turn("truncated", Value::Null), Healthy, None);
+    check(turn("error", Value::Null), GenerationError, None);
+    check(turn("error", e(Some("stream_error"), None, "Something odd happened")), GenerationError, None);
+    check(turn("error", e(Some("refused"), Some("policy"), "withheld")), Refused, None);
+    check(turn("error", e(Some("error"), Some("model_cap_exceeded"), "")), RateLimited, None);
+    check(
+        turn(
+            "error",
+            e(Some("stream_error"), None, "You've reached the maximum length for this conversation."),
+        ),
+        ConversationTooLong,
+        None,
+    );
+    check(turn("error", e(None, None, "Hmm...something seems to have gone wrong.")), ServiceDown, None);
+    check(turn("error", e(None, None, "Error in message stream")), NetworkError, None);
 }
 
 #[test]
@@ -408,9 +511,20 @@ fn hysteresis() {
     check(&[(0, dom_ok()), (10, dom_ok())], &["-", "-"]);
     // A stall is a network error until a later signal says more; a vaguer signal never downgrades.
     check(
-        &[(0, stall(21_000)), (100, dom_err("Too many requests in 1 hour")), (200, stall(25_000))],
+        &[(0, stall(91_000)), (100, dom_err("Too many requests in 1 hour")), (200, stall(95_000))],
         &["raised:network_error", "raised:rate_limited", "-"],
     );
+    // A handoff or a cut stream says nothing; the turn's real end does. A whole answer clears a
+    // stall, like any send that went through.
+    let t = |end: &str| json!({"type": "turn", "end": end});
+    let refused =
+        json!({"type": "turn", "end": "error", "error": {"kind": "refused", "code": null, "message": ""}});
+    check(&[(0, t("handoff")), (1, t("truncated")), (2, t("done"))], &["-", "-", "-"]);
+    check(
+        &[(0, stall(91_000)), (1, t("handoff")), (2, t("done"))],
+        &["raised:network_error", "-", "recovered:network_error"],
+    );
+    check(&[(0, t("handoff")), (1, refused.clone()), (2, refused)], &["-", "raised:refused", "-"]);
     // A stall below the threshold says nothing, and healthy DOM does not end a network failure...
     check(
         &[(0, stall(5_000)), (1, send(502)), (2, dom_ok()), (3, send(200))],

@@ -548,3 +548,126 @@ fn a_session_keeps_several_turns_of_one_conversation() {
     );
     assert_eq!(conv.title.as_deref(), Some("Lisbon trip"));
 }
+
+/// The ends a session hands to detection over `steps`, in order, each as `end` or `end:kind`.
+fn verdicts(steps: &[(u32, &str, Step)]) -> Vec<String> {
+    let mut s = CaptureSession::new();
+    let mut out = Vec::new();
+    for (id, kind, step) in steps {
+        match step {
+            Step::Open(request, temporary) => {
+                s.open(*id, StreamKind::parse(kind).unwrap(), *request, *temporary).unwrap();
+            }
+            Step::Push(text, chunk) => {
+                for c in text.as_bytes().chunks((*chunk).max(1)) {
+                    s.push(*id, c).unwrap();
+                    out.extend(s.verdicts().into_iter().map(|v| name(&v)));
+                }
+            }
+            Step::Frame(f) => s.frame(*id, f).unwrap(),
+            Step::End => s.end(*id).unwrap(),
+        }
+        out.extend(s.verdicts().into_iter().map(|v| name(&v)));
+    }
+    out
+}
+
+fn name(v: &understudy::page::session::Verdict) -> String {
+    match v.error.as_ref().and_then(|e| e.kind.as_deref()) {
+        Some(k) => format!("{}:{k}", v.end.as_str()),
+        None => v.end.as_str().to_string(),
+    }
+}
+
+#[test]
+fn a_turn_ends_for_detection_on_whichever_path_its_answer_took() {
+    let check = |steps: &[(u32, &str, Step)], expect: &[&str]| assert_eq!(verdicts(steps), expect);
+    let resume_body: &'static str = r#"{"conversation_id":"conv-1","offset":4}"#;
+    let rest = answer(&TOKENS) + TAIL;
+    // Without message_stream_complete: the finished final answer and [DONE] end it.
+    let rest_bare = answer(&TOKENS) + "data: [DONE]\n\n";
+    for chunk in [1, 9, 4096] {
+        // Straight on the POST.
+        check(
+            &[
+                (1, "send", Step::Open(Some(PROMPT_BODY), false)),
+                (1, "send", Step::Push(full_stream(), chunk)),
+                (1, "send", Step::End),
+            ],
+            &["done"],
+        );
+        // Handed off, then done on the resume stream (with and without the closing event).
+        for rest in [&rest, &rest_bare] {
+            check(
+                &[
+                    (1, "send", Step::Open(Some(PROMPT_BODY), false)),
+                    (1, "send", Step::Push(handoff_post(), chunk)),
+                    (1, "send", Step::End),
+                    (2, "resume", Step::Open(Some(resume_body), false)),
+                    (2, "resume", Step::Push(rest.clone(), chunk)),
+                    (2, "resume", Step::End),
+                ],
+                &["handoff", "done"],
+            );
+        }
+        // Handed off, and the resume brought nothing: cut short (the stall rule or the page's
+        // own error speaks next).
+        check(
+            &[
+                (1, "send", Step::Open(Some(PROMPT_BODY), false)),
+                (1, "send", Step::Push(handoff_post(), chunk)),
+                (1, "send", Step::End),
+                (2, "resume", Step::Open(Some(resume_body), false)),
+                (2, "resume", Step::End),
+            ],
+            &["handoff", "truncated"],
+        );
+        // Cut mid-answer, then resumed to the end.
+        let full = full_stream();
+        let cut = full.find("event: delta\ndata: {\"v\":\", then \"}").unwrap();
+        check(
+            &[
+                (1, "send", Step::Open(Some(PROMPT_BODY), false)),
+                (1, "send", Step::Push(full[..cut].to_string(), chunk)),
+                (1, "send", Step::End),
+                (2, "resume", Step::Open(Some(r#"{"conversation_id":"conv-1"}"#), false)),
+                (2, "resume", Step::Push(full[cut..].to_string(), chunk)),
+                (2, "resume", Step::End),
+            ],
+            &["truncated", "done"],
+        );
+        // A moderation block, an error root.
+        let blocked = echo_burst()
+            + "data: {\"type\":\"moderation\",\"moderation_response\":{\"blocked\":true},\"conversation_id\":\"conv-1\"}\n\ndata: [DONE]\n\n";
+        check(
+            &[
+                (1, "send", Step::Open(None, false)),
+                (1, "send", Step::Push(blocked, chunk)),
+                (1, "send", Step::End),
+            ],
+            &["error:refused"],
+        );
+        let failed = echo_burst()
+            + "event: delta\ndata: {\"v\":{\"message\":null,\"conversation_id\":\"conv-1\",\"error\":\"Something went wrong\",\"error_code\":null},\"c\":9}\n\n";
+        check(
+            &[
+                (1, "send", Step::Open(None, false)),
+                (1, "send", Step::Push(failed, chunk)),
+                (1, "send", Step::End),
+            ],
+            &["error:stream_error"],
+        );
+    }
+    // Handed off to the socket: done with its `done` frame.
+    let mut steps = vec![
+        (9, "ws", Step::Open(None, false)),
+        (1, "send", Step::Open(Some(PROMPT_BODY), false)),
+        (1, "send", Step::Push(handoff_post(), 11)),
+        (1, "send", Step::End),
+    ];
+    for (i, item) in answer(&TOKENS).split_inclusive("\n\n").enumerate() {
+        steps.push((9, "ws", Step::Frame(ws_frame(item, i as u32))));
+    }
+    steps.push((9, "ws", Step::Frame(r#"{"type":"done","payload":{"conversation_id":"conv-1"}}"#.into())));
+    check(&steps, &["handoff", "done"]);
+}

@@ -13,15 +13,28 @@
 //! - A visible login button is `blocked` (signed out), unless the latest turn shows an answer: then
 //!   the user is chatting logged out and nothing is wrong.
 //! - When a status and a message disagree, the more specific kind ([`Kind::rank`]) wins.
+//! - Stream facts come from the core's decoding of the page's bytes ([`crate::page`]), never from
+//!   the page: a `turn` observation. A moderation block is `refused`; an error code or message a
+//!   rule knows is that kind (`conversation_too_large` is `conversation_too_long`); an error no
+//!   rule knows is `generation_error`. A handoff or a cut stream is not a verdict: the page goes on
+//!   by itself (a resume, its socket), and the outcome of that is judged when it comes.
+//! - A failed resume is a `network_error` (the answer is lost on that path), except the statuses
+//!   the page retries by itself (the endpoint's `retried` list) and codes that mean "read the
+//!   answer from the conversation" (a `healthy` code rule). The page's stream-status polls never
+//!   raise anything.
+//! - Text a `healthy` rule knows (a downgrade to another model, a feature limit, the page's own
+//!   "Connection interrupted. Waiting for the complete answer") is not a failure, even when it
+//!   also holds a failure's words.
 
 use serde::{Deserialize, Serialize};
 
 use super::observation::{
     DomObservation, EndpointKind, NetworkObservation, Observation, PageError, PageErrorSource,
-    StallObservation, StallPhase, truncate_to,
+    StallObservation, StallPhase, TurnObservation, truncate_to,
 };
 use super::rules::{Rules, normalize};
 use super::{Kind, retry};
+use crate::page::End;
 
 /// The longest evidence text kept, in bytes.
 const MAX_EVIDENCE_BYTES: usize = 300;
@@ -106,6 +119,7 @@ pub fn classify(obs: &Observation, rules: &Rules, now_ms: u64) -> Detection {
         Observation::Dom(d) => classify_dom(d, rules, now_ms),
         Observation::Network(n) => classify_network(n, rules, now_ms),
         Observation::Stall(s) => classify_stall(s, rules),
+        Observation::Turn(t) => classify_turn(t, rules),
     }
 }
 
@@ -120,6 +134,8 @@ fn classify_dom(d: &DomObservation, rules: &Rules, now_ms: u64) -> Detection {
             continue;
         }
         let kind = match rules.match_text(&e.text) {
+            // A notice that is not a failure (a downgrade, a feature limit, a recovery).
+            Some(m) if m.kind == Kind::Healthy => continue,
             Some(m) => m.kind,
             None if e.structural && !e.text.trim().is_empty() => Kind::UnknownError,
             None => continue,
@@ -154,13 +170,14 @@ fn classify_page(p: &PageError, rules: &Rules, now_ms: u64, tz: i32) -> Detectio
     let source_kind = match p.source {
         PageErrorSource::Challenge => Some(Kind::Blocked),
         PageErrorSource::Cloudflare => Some(Kind::ServiceDown),
-        PageErrorSource::Json => None,
+        PageErrorSource::Json | PageErrorSource::Http => None,
     };
     // A status or a code is a firmer statement than prose; the source is the fallback.
     let kind = status_kind
         .or(code_kind)
         .into_iter()
         .chain(text_kind)
+        .filter(|k| *k != Kind::Healthy)
         .max_by_key(|k| k.rank())
         .or(source_kind)
         .unwrap_or(Kind::UnknownError);
@@ -172,6 +189,7 @@ fn classify_page(p: &PageError, rules: &Rules, now_ms: u64, tz: i32) -> Detectio
         PageErrorSource::Cloudflare => "Cloudflare error page",
         PageErrorSource::Challenge => "challenge page",
         PageErrorSource::Json => "JSON error body",
+        PageErrorSource::Http => "server error page",
     });
     if let Some(c) = &p.code {
         text.push_str(&format!(" [{c}]"));
@@ -185,14 +203,25 @@ fn classify_page(p: &PageError, rules: &Rules, now_ms: u64, tz: i32) -> Detectio
 }
 
 fn classify_network(n: &NetworkObservation, rules: &Rules, now_ms: u64) -> Detection {
-    if n.endpoint == EndpointKind::Other {
+    if matches!(n.endpoint, EndpointKind::Other | EndpointKind::StreamStatus) {
+        // The page's own polling says only that it is still waiting: its outcome shows on the page.
         return Detection::new(Kind::Healthy, Signal::Network, "request to an endpoint not watched");
+    }
+    if let Some(s) = n.status
+        && rules.retried(n.endpoint, s)
+    {
+        return Detection::new(Kind::Healthy, Signal::Network, describe(n, "the page retries by itself"));
     }
     let message = n.error.as_ref().and_then(|e| e.message.as_deref()).unwrap_or("");
     let code = n.error.as_ref().and_then(|e| e.code.as_deref());
     let code_kind = code.and_then(|c| rules.match_code(c));
+    if code_kind == Some(Kind::Healthy) {
+        // A code the page handles by itself (`persisted_final_available`: it reads the answer
+        // from the conversation).
+        return Detection::new(Kind::Healthy, Signal::Network, describe(n, message));
+    }
     let norm = normalize(message);
-    let text_kind = rules.match_normalized(&norm).map(|m| m.kind);
+    let text_kind = rules.match_normalized(&norm).map(|m| m.kind).filter(|k| *k != Kind::Healthy);
     let body_kind = code_kind.into_iter().chain(text_kind).max_by_key(|k| k.rank());
 
     let status_kind = if n.challenge {
@@ -202,16 +231,7 @@ fn classify_network(n: &NetworkObservation, rules: &Rules, now_ms: u64) -> Detec
     } else {
         n.status.and_then(|s| status_kind(n.endpoint, s))
     };
-    let stream_kind =
-        if n.error.is_some() && body_kind.is_none() && n.endpoint == EndpointKind::ConversationSend {
-            // An error object in the answer that no rule knows: the answer failed.
-            Some(Kind::GenerationError)
-        } else if n.incomplete && n.endpoint == EndpointKind::ConversationSend {
-            Some(Kind::NetworkError)
-        } else {
-            None
-        };
-    let kind = status_kind.into_iter().chain(body_kind).chain(stream_kind).max_by_key(|k| k.rank());
+    let kind = status_kind.into_iter().chain(body_kind).max_by_key(|k| k.rank());
     let Some(kind) = kind else {
         return Detection::new(Kind::Healthy, Signal::Network, describe(n, ""));
     };
@@ -230,6 +250,8 @@ fn status_kind(endpoint: EndpointKind, status: u16) -> Option<Kind> {
         (200..=399, _) => return None,
         (429, _) => Kind::RateLimited,
         (401 | 403, _) => Kind::Blocked,
+        // The page's resume failed: the answer is lost on this path.
+        (_, ConversationResume) => Kind::NetworkError,
         (404 | 410, ConversationSend | ConversationRead) => Kind::ConversationUnavailable,
         (500 | 501, ConversationSend) => Kind::GenerationError,
         (500..=599, ConversationRead) => Kind::ConversationUnavailable,
@@ -243,6 +265,8 @@ fn status_kind(endpoint: EndpointKind, status: u16) -> Option<Kind> {
 fn describe(n: &NetworkObservation, message: &str) -> String {
     let endpoint = match n.endpoint {
         EndpointKind::ConversationSend => "conversation send",
+        EndpointKind::ConversationResume => "answer resume",
+        EndpointKind::StreamStatus => "stream status",
         EndpointKind::ConversationRead => "conversation read",
         EndpointKind::AuthSession => "auth session",
         EndpointKind::Other => "other request",
@@ -260,9 +284,6 @@ fn describe(n: &NetworkObservation, message: &str) -> String {
     if let Some(code) = n.error.as_ref().and_then(|e| e.code.as_deref()) {
         s.push_str(&format!(" [{code}]"));
     }
-    if n.incomplete {
-        s.push_str(", stream ended without [DONE]");
-    }
     if !message.is_empty() {
         s.push_str(": ");
         s.push_str(message);
@@ -272,10 +293,48 @@ fn describe(n: &NetworkObservation, message: &str) -> String {
 
 fn classify_stall(s: &StallObservation, rules: &Rules) -> Detection {
     let (limit, what) = match s.phase {
-        StallPhase::NoStart => (rules.timing.no_start_ms, "no answer started"),
-        StallPhase::Stalled => (rules.timing.stall_ms, "answer stalled"),
+        StallPhase::NoStart => (rules.timing.stall_limit_ms(false), "no answer started"),
+        StallPhase::Stalled => (rules.timing.stall_limit_ms(true), "answer stalled"),
     };
     let text = format!("{what} for {} ms (limit {limit} ms)", s.ms);
     let kind = if s.ms >= limit { Kind::NetworkError } else { Kind::Healthy };
     Detection::new(kind, Signal::Stall, text)
+}
+
+/// How a turn ended, as the core decoded the page's bytes. `done` is a healthy send; `handoff` and
+/// `truncated` say nothing yet (the answer continues elsewhere, or the page resumes by itself: the
+/// outcome of that comes later, or the stall rule speaks); an error is judged by its kind, code and
+/// message: a moderation block is `refused`, a code or text a rule knows is that kind, anything else
+/// `generation_error`.
+fn classify_turn(t: &TurnObservation, rules: &Rules) -> Detection {
+    match t.end {
+        End::Done => return Detection::new(Kind::Healthy, Signal::Network, "answer complete"),
+        End::Handoff => {
+            return Detection::new(Kind::Healthy, Signal::Network, "answer handed off to another stream");
+        }
+        End::Truncated => {
+            return Detection::new(Kind::Healthy, Signal::Network, "stream cut short; the page resumes it");
+        }
+        End::Error => {}
+    }
+    let e = t.error.as_ref();
+    let message = e.map(|e| e.message.as_str()).unwrap_or("");
+    let code = e.and_then(|e| e.code.as_deref());
+    let refused = e.and_then(|e| e.kind.as_deref()) == Some("refused");
+    let code_kind = code.and_then(|c| rules.match_code(c)).filter(|k| *k != Kind::Healthy);
+    let text_kind = rules.match_text(message).map(|m| m.kind).filter(|k| *k != Kind::Healthy);
+    let kind = if refused {
+        Kind::Refused
+    } else {
+        code_kind.into_iter().chain(text_kind).max_by_key(|k| k.rank()).unwrap_or(Kind::GenerationError)
+    };
+    let mut text = String::from("error in the answer stream");
+    if let Some(c) = code {
+        text.push_str(&format!(" [{c}]"));
+    }
+    if !message.trim().is_empty() {
+        text.push_str(": ");
+        text.push_str(message);
+    }
+    Detection::new(kind, Signal::Network, text)
 }

@@ -17,6 +17,7 @@ use super::Kind;
 use super::classify::{Detection, Signal, classify};
 use super::observation::{EndpointKind, Observation};
 use super::rules::Rules;
+use crate::page::End;
 use crate::site::Site;
 
 /// How long an old DOM error, cleared by a successful send, is treated as stale.
@@ -123,11 +124,17 @@ impl Detector {
 
     /// Like [`Detector::observe`] with explicit rules.
     pub fn observe_with(&mut self, obs: &Observation, rules: &Rules, now_ms: u64) -> Option<DetectionEvent> {
-        let d = classify(obs, rules, now_ms);
         let endpoint = match obs {
             Observation::Network(n) => Some(n.endpoint),
+            Observation::Turn(t) => match t.end {
+                // Not a verdict: the answer goes on elsewhere, or the page resumes it.
+                End::Handoff | End::Truncated => return None,
+                // A whole answer is a send that went through (it clears everything before it).
+                End::Done | End::Error => Some(EndpointKind::ConversationSend),
+            },
             _ => None,
         };
+        let d = classify(obs, rules, now_ms);
         if d.kind == Kind::Healthy {
             return self.healthy(d.evidence.signal, endpoint, now_ms);
         }

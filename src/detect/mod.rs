@@ -73,14 +73,20 @@ pub enum Kind {
     ConversationUnavailable,
     /// A structural error element whose text no rule knows (e.g. another UI language).
     UnknownError,
+    /// The answer was withheld by the site's content policy (a moderation block). Offering
+    /// another provider is the user's choice, never automatic.
+    Refused,
+    /// The conversation reached the site's maximum length; a provider with a longer context
+    /// window can carry it on.
+    ConversationTooLong,
 }
 
 // Read by name (one shared reader, see `protocol::unit_variant`).
-crate::protocol::deserialize_by_name!(Kind { Healthy = "healthy", GenerationError = "generation_error", NetworkError = "network_error", RateLimited = "rate_limited", Capacity = "capacity", ServiceDown = "service_down", Blocked = "blocked", ConversationUnavailable = "conversation_unavailable", UnknownError = "unknown_error" });
+crate::protocol::deserialize_by_name!(Kind { Healthy = "healthy", GenerationError = "generation_error", NetworkError = "network_error", RateLimited = "rate_limited", Capacity = "capacity", ServiceDown = "service_down", Blocked = "blocked", ConversationUnavailable = "conversation_unavailable", UnknownError = "unknown_error", Refused = "refused", ConversationTooLong = "conversation_too_long" });
 
 impl Kind {
     /// Every kind, healthy first.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Healthy,
         Kind::GenerationError,
         Kind::NetworkError,
@@ -90,6 +96,8 @@ impl Kind {
         Kind::Blocked,
         Kind::ConversationUnavailable,
         Kind::UnknownError,
+        Kind::Refused,
+        Kind::ConversationTooLong,
     ];
 
     /// The stable snake_case name used in JSON.
@@ -104,12 +112,15 @@ impl Kind {
             Kind::Blocked => "blocked",
             Kind::ConversationUnavailable => "conversation_unavailable",
             Kind::UnknownError => "unknown_error",
+            Kind::Refused => "refused",
+            Kind::ConversationTooLong => "conversation_too_long",
         }
     }
 
     /// How specific the kind is: when several signals disagree, the highest rank wins.
     ///
-    /// Blocked, conversation-unavailable, rate-limited and capacity beat the generic kinds;
+    /// Blocked, conversation-unavailable, rate-limited, too-long, refused and capacity beat the
+    /// generic kinds;
     /// an unknown error only counts when nothing known is visible.
     pub fn rank(self) -> u8 {
         match self {
@@ -119,9 +130,11 @@ impl Kind {
             Kind::GenerationError => 3,
             Kind::ServiceDown => 4,
             Kind::Capacity => 5,
-            Kind::RateLimited => 6,
-            Kind::ConversationUnavailable => 7,
-            Kind::Blocked => 8,
+            Kind::Refused => 6,
+            Kind::ConversationTooLong => 7,
+            Kind::RateLimited => 8,
+            Kind::ConversationUnavailable => 9,
+            Kind::Blocked => 10,
         }
     }
 }

@@ -8,25 +8,31 @@
 //! The JSON shapes (fields with defaults may be omitted):
 //!
 //! ```text
-//! {"type":"dom", "errors":[{"region":"turn|toast|banner|page","structural":bool,"text":"..."}],
+//! {"type":"dom", "errors":[{"region":"turn|toast|banner|dialog|page","structural":bool,"text":"..."}],
 //!  "latest_turn":null|{"role":null|"user"|"assistant"|"system"|"tool","has_answer":bool,
 //!                      "answer_after_error":bool},
-//!  "retry_button":bool, "streaming":bool, "signed_out":bool,
-//!  "page_error":null|{"source":"cloudflare|challenge|json","status":null|502,"text":"...",
+//!  "retry_button":bool, "streaming":bool, "signed_out":bool, "recovering":bool,
+//!  "page_error":null|{"source":"cloudflare|challenge|json|http","status":null|502,"text":"...",
 //!                     "code":null|"...","clears_in":null|N},
 //!  "tz_offset_min":0}
-//! {"type":"network", "endpoint":"conversation_send|conversation_read|auth_session|other",
+//! {"type":"network", "endpoint":"conversation_send|conversation_resume|stream_status|
+//!                                conversation_read|auth_session|other",
 //!  "status":null|429, "failed":bool, "retry_after":null|"120", "challenge":bool,
-//!  "error":null|{"message":null|"...","code":null|"model_cap_exceeded","clears_in":null|N},
-//!  "incomplete":bool}
+//!  "error":null|{"message":null|"...","code":null|"model_cap_exceeded","clears_in":null|N}}
 //! {"type":"stall", "phase":"no_start|stalled", "ms":N}
+//! {"type":"turn", "end":"done|handoff|error|truncated",
+//!  "error":null|{"kind":null|"refused"|"...","code":null|"...","message":"..."}}
 //! ```
+//!
+//! `turn` observations are made by the service worker from the core's decoding of the page's
+//! stream bytes ([`crate::page`]); a content script's are refused there.
 
 use serde::de::value::{MapAccessDeserializer, StrDeserializer};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::DetectError;
+use crate::page::{End, StreamError as PageStreamError};
 
 /// The longest text kept from any one element, in bytes (cut on a character boundary).
 pub const MAX_TEXT_BYTES: usize = 4096;
@@ -45,6 +51,9 @@ pub enum Observation {
     Network(NetworkObservation),
     /// An answer that never started or stopped streaming.
     Stall(StallObservation),
+    /// How a turn's traffic ended, as the core decoded its bytes (made by the service worker
+    /// from [`crate::page`], never taken from a content script).
+    Turn(TurnObservation),
 }
 
 impl Observation {
@@ -68,6 +77,9 @@ impl Observation {
             ObservationType::Stall => {
                 Observation::Stall(serde_json::from_str::<Untagged<_>>(json).map_err(bad)?.0)
             }
+            ObservationType::Turn => {
+                Observation::Turn(serde_json::from_str::<Untagged<_>>(json).map_err(bad)?.0)
+            }
         };
         obs.bound();
         Ok(obs)
@@ -79,6 +91,7 @@ impl Observation {
             Observation::Dom(d) => d.bound(),
             Observation::Network(n) => n.bound(),
             Observation::Stall(_) => {}
+            Observation::Turn(t) => t.bound(),
         }
     }
 }
@@ -89,8 +102,9 @@ enum ObservationType {
     Dom,
     Network,
     Stall,
+    Turn,
 }
-crate::protocol::deserialize_by_name!(ObservationType { Dom = "dom", Network = "network", Stall = "stall" });
+crate::protocol::deserialize_by_name!(ObservationType { Dom = "dom", Network = "network", Stall = "stall", Turn = "turn" });
 
 /// An observation's tag alone (other fields are passed over).
 #[derive(Deserialize)]
@@ -177,6 +191,8 @@ pub enum ErrorRegion {
     Toast,
     /// A banner across the page (incident notices).
     Banner,
+    /// A modal dialog (rate limits).
+    Dialog,
     /// The page itself: an error box outside any turn (after the latest one), or the message of a
     /// page that replaced the app (no turns, no composer).
     Page,
@@ -236,6 +252,9 @@ pub enum PageErrorSource {
     Challenge,
     /// A bare JSON body such as `{"detail":"..."}`.
     Json,
+    /// A bare server error page (nginx-style "503 Service Temporarily Unavailable"), or a document
+    /// the browser says was answered with an error status and that holds no chat at all.
+    Http,
 }
 
 /// A whole-page error document.
@@ -284,6 +303,10 @@ pub struct DomObservation {
     /// clock times such as "until 14:20".
     #[serde(default)]
     pub tz_offset_min: i32,
+    /// Whether the page shows its own recovery in progress ("Connection interrupted. Waiting for
+    /// the complete answer", a safety review): a state, not a failure.
+    #[serde(default)]
+    pub recovering: bool,
 }
 
 impl DomObservation {
@@ -308,6 +331,10 @@ impl DomObservation {
 pub enum EndpointKind {
     /// Sending a message (the streamed answer).
     ConversationSend,
+    /// Resuming an answer handed off or cut (`…/f/conversation/resume`).
+    ConversationResume,
+    /// The page polling whether an answer still streams (`…/stream_status`).
+    StreamStatus,
     /// Reading one conversation.
     ConversationRead,
     /// The auth session check.
@@ -349,12 +376,9 @@ pub struct NetworkObservation {
     /// Whether the response is a challenge (`cf-mitigated: challenge`, or a challenge page body).
     #[serde(default)]
     pub challenge: bool,
-    /// An error object from the body or the event stream.
+    /// An error object from an error response's body.
     #[serde(default)]
     pub error: Option<StreamError>,
-    /// Whether the event stream ended without `[DONE]`.
-    #[serde(default)]
-    pub incomplete: bool,
 }
 
 impl NetworkObservation {
@@ -391,6 +415,29 @@ pub struct StallObservation {
     pub phase: StallPhase,
     /// How long, in milliseconds, nothing has arrived.
     pub ms: u64,
+}
+
+/// How a turn's traffic ended (see [`crate::page::End`]) and the error it reported, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnObservation {
+    /// `done`, `handoff` (the answer continues on another path), `error` or `truncated` (the
+    /// bytes stopped without terminal evidence: the page resumes by itself).
+    pub end: End,
+    /// The error, when it ended in one.
+    #[serde(default)]
+    pub error: Option<PageStreamError>,
+}
+
+impl TurnObservation {
+    fn bound(&mut self) {
+        if let Some(e) = &mut self.error {
+            truncate_text(&mut e.message);
+            for s in [&mut e.kind, &mut e.code].into_iter().flatten() {
+                truncate_to(s, 128);
+            }
+        }
+    }
 }
 
 /// Cuts `s` to [`MAX_TEXT_BYTES`] on a character boundary.

@@ -56,6 +56,16 @@ pub struct SelectorSet {
     /// The message elements of a page that replaced the app (no turns, no composer), such as
     /// "ChatGPT is at capacity right now".
     pub page_message: String,
+    /// Modal dialogs (rate limits): only text a rule knows counts.
+    #[serde(default)]
+    pub dialog: String,
+    /// The page's own "recovering" state (a dropped stream being resumed, a safety review): no
+    /// stall is judged while it shows.
+    #[serde(default)]
+    pub recovering: String,
+    /// A message the user wrote (its text is the prompt a rescue carries), in every renderer.
+    #[serde(default)]
+    pub user_message: String,
 }
 
 /// One endpoint pattern for the network wrapper.
@@ -69,16 +79,35 @@ pub struct EndpointRule {
     pub method: String,
     /// The path; a `{name}` segment matches any one non-empty segment.
     pub path: String,
+    /// HTTP statuses the page retries by itself on this endpoint: one of them is not a failure
+    /// (the outcome of the page's retries is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<u16>,
 }
 
-/// Stall thresholds.
+/// Stall thresholds: the page's own, and how long its own recovery is given.
+///
+/// A turn has stalled when nothing of it arrived (on any path: the send, a resume, the socket)
+/// and the page did not try to recover for `stall_ms + resume_grace_ms` (or `no_start_ms +
+/// resume_grace_ms` before its first byte): the page itself waits `stall_ms`, then resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timing {
-    /// After a started answer gets no new token for this long, it is a network error.
+    /// How long the page waits between two bytes of an answer before it resumes by itself.
     pub stall_ms: u64,
-    /// After a sent message gets no first token for this long, it is a network error.
+    /// How long the page waits for an answer's first byte before it resumes by itself.
     pub no_start_ms: u64,
+    /// How long the page's own recovery (a resume and its retries) is given after that.
+    #[serde(default)]
+    pub resume_grace_ms: u64,
+}
+
+impl Timing {
+    /// How long without any sign of the turn until it counts as stalled.
+    pub fn stall_limit_ms(&self, started: bool) -> u64 {
+        let wait = if started { self.stall_ms } else { self.no_start_ms };
+        wait.saturating_add(self.resume_grace_ms)
+    }
 }
 
 /// A machine error code and the kind it means.
@@ -133,6 +162,12 @@ pub(crate) struct CompiledSelectors {
     pub cloudflare: Selector,
     pub challenge: Selector,
     pub page_message: Selector,
+    #[allow(dead_code)] // until the saved-page extractor reads dialogs
+    pub dialog: Selector,
+    #[allow(dead_code)]
+    pub recovering: Selector,
+    #[allow(dead_code)]
+    pub user_message: Selector,
 }
 
 /// A site's detection rules, parsed and compiled.
@@ -154,7 +189,8 @@ pub struct Rules {
     pub codes: Vec<CodeRule>,
     /// The text rules, as written.
     pub texts: Vec<TextRule>,
-    /// (kind, normalised phrase padded with spaces), in file order.
+    /// (kind, normalised phrase padded with spaces), in file order; `healthy` phrases (a notice
+    /// that is not a failure) first.
     phrases: Vec<(Kind, String)>,
     pub(crate) compiled: CompiledSelectors,
 }
@@ -179,10 +215,11 @@ impl Rules {
             )));
         }
         let mut phrases = Vec::new();
-        for rule in &file.texts {
-            if rule.kind == Kind::Healthy {
-                return Err(DetectError::BadRules("a text rule cannot mean 'healthy'".into()));
-            }
+        // Phrases that mean "not a failure" (a downgrade, a recovery in progress) are looked at
+        // first: the same text often holds a failure's words too ("You've hit the Free plan
+        // limit ... Responses will use another model").
+        let benign = file.texts.iter().filter(|r| r.kind == Kind::Healthy);
+        for rule in benign.chain(file.texts.iter().filter(|r| r.kind != Kind::Healthy)) {
             for p in &rule.phrases {
                 let n = normalize(p);
                 if n.trim().is_empty() {
@@ -191,11 +228,11 @@ impl Rules {
                 phrases.push((rule.kind, n));
             }
         }
-        if file.codes.iter().any(|c| c.kind == Kind::Healthy) {
-            return Err(DetectError::BadRules("a code rule cannot mean 'healthy'".into()));
-        }
         let s = &file.selectors;
         let c = |name: &'static str, text: &str| {
+            if text.trim().is_empty() {
+                return Ok(Selector::never()); // an optional selector the site does not have
+            }
             Selector::parse(text).map_err(|reason| DetectError::BadSelector { name, reason })
         };
         let compiled = CompiledSelectors {
@@ -213,6 +250,9 @@ impl Rules {
             cloudflare: c("cloudflare", &s.cloudflare)?,
             challenge: c("challenge", &s.challenge)?,
             page_message: c("page_message", &s.page_message)?,
+            dialog: c("dialog", &s.dialog)?,
+            recovering: c("recovering", &s.recovering)?,
+            user_message: c("user_message", &s.user_message)?,
         };
         Ok(Rules {
             version: file.version,
@@ -275,6 +315,9 @@ impl Rules {
             cloudflare: String::new(),
             challenge: String::new(),
             page_message: String::new(),
+            dialog: String::new(),
+            recovering: String::new(),
+            user_message: String::new(),
         };
         Rules {
             version: String::new(),
@@ -282,7 +325,7 @@ impl Rules {
             hosts: Vec::new(),
             selectors: sel,
             endpoints: Vec::new(),
-            timing: Timing { stall_ms: 20_000, no_start_ms: 30_000 },
+            timing: Timing { stall_ms: 60_000, no_start_ms: 60_000, resume_grace_ms: 30_000 },
             codes: Vec::new(),
             texts: Vec::new(),
             phrases: Vec::new(),
@@ -300,12 +343,16 @@ impl Rules {
                 excluded: never.clone(),
                 cloudflare: never.clone(),
                 challenge: never.clone(),
-                page_message: never,
+                page_message: never.clone(),
+                dialog: never.clone(),
+                recovering: never.clone(),
+                user_message: never,
             },
         }
     }
 
-    /// The first text rule, in file order, matching `text`, if any.
+    /// The first text rule matching `text`, if any: a `healthy` rule (a notice that is not a
+    /// failure) before any other, then file order.
     ///
     /// File order is the priority within one text: "A network error occurred. If this issue persists
     /// ..." is a network error although its tail is generic. Across several elements and signals,
@@ -338,6 +385,11 @@ impl Rules {
             })
             .map(|e| e.kind)
             .unwrap_or(EndpointKind::Other)
+    }
+
+    /// Whether the page retries a request to `endpoint` answered `status` by itself.
+    pub fn retried(&self, endpoint: EndpointKind, status: u16) -> bool {
+        self.endpoints.iter().any(|e| e.kind == endpoint && e.retried.contains(&status))
     }
 
     /// Whether `host` is one of the site's hosts (ASCII case-insensitive).

@@ -169,6 +169,9 @@ impl ChatgptStream {
     pub fn resume(&mut self, offset: Option<u64>) {
         self.sse.finish();
         self.ended = false;
+        // What ended the earlier stream (a handoff and its `[DONE]`) is not how this one ends.
+        self.st.handoff = false;
+        self.st.saw_done = false;
         if let Some(off) = offset {
             self.st.skip = self.st.events.saturating_sub(off);
         }
@@ -211,6 +214,11 @@ impl ChatgptStream {
             st.refused += 1;
         }
         st.flush();
+    }
+
+    /// The error the stream reported, if any.
+    pub fn error(&self) -> Option<&StreamError> {
+        self.st.error.as_ref()
     }
 
     /// The conversation id, once known.

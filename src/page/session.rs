@@ -15,8 +15,22 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
+use serde::Serialize;
+
 use super::chatgpt::{ChatgptStream, MAX_EVENT, Request};
+use super::{End, StreamError};
 use crate::conversation::capture::{TurnCapture, pending_key};
+
+/// How one turn ended, as its bytes tell (see [`CaptureSession::verdicts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The conversation, once the traffic named it.
+    pub conversation_id: Option<String>,
+    /// How it ended.
+    pub end: End,
+    /// The error, when it ended in one.
+    pub error: Option<StreamError>,
+}
 
 /// What kind of stream the page opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +107,8 @@ struct TurnState {
     moved: bool,
     /// Used for eviction: higher is more recent.
     touched: u64,
+    /// The end last handed out by `verdicts`.
+    reported: Option<End>,
 }
 
 /// One tab's capture state (see the module documentation).
@@ -156,7 +172,7 @@ impl CaptureSession {
             .and_then(|r| r.prompt.as_ref())
             .map(|p| pending_key(&p.id));
         let touched = self.tick();
-        self.turns.push(TurnState { decoder, taken: 0, pending, moved: false, touched });
+        self.turns.push(TurnState { decoder, taken: 0, pending, moved: false, touched, reported: None });
         self.turns.len() - 1
     }
 
@@ -298,6 +314,27 @@ impl CaptureSession {
         let t = self.turns.iter().max_by_key(|t| t.touched)?;
         let prompt = t.decoder.request().and_then(|r| r.prompt.as_ref()).map(|p| p.id.clone());
         Some((t.decoder.conversation_id().map(str::to_string), prompt))
+    }
+
+    /// How turns ended, for detection: one [`Verdict`] per turn whose end changed since the last
+    /// call (a turn handed off, then done, gives two). Temporary chats are judged like any other:
+    /// detection keeps nothing.
+    pub fn verdicts(&mut self) -> Vec<Verdict> {
+        let mut out = Vec::new();
+        for t in &mut self.turns {
+            let end = t.decoder.end();
+            if end.is_none() || end == t.reported {
+                continue;
+            }
+            t.reported = end;
+            let Some(end) = end else { continue };
+            out.push(Verdict {
+                conversation_id: t.decoder.conversation_id().map(str::to_string),
+                end,
+                error: t.decoder.error().cloned(),
+            });
+        }
+        out
     }
 
     /// The captures to store: one per turn that changed since the last call.

@@ -61,6 +61,12 @@ impl CaptureSession {
         self.inner.end(id).map_err(err)
     }
 
+    /// How turns ended since the last call, for detection: `[{conversation_id, end, error}]`
+    /// (`end`: `done`, `handoff`, `error`, `truncated`; `error`: `{kind, code, message}` or null).
+    pub fn verdicts(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.verdicts())
+    }
+
     /// Whether stream `id` is known (false after the worker restarted: resend from the start).
     pub fn knows(&self, id: u32) -> bool {
         self.inner.knows(id)

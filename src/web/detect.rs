@@ -32,16 +32,21 @@ fn site_by_id(id: &str) -> Result<Site, JsError> {
     }
 }
 
-/// Reads an optional timing override (`{stall_ms, no_start_ms}`); `null`/`undefined` means none.
+/// Reads an optional timing override (`{stall_ms, no_start_ms, resume_grace_ms}`); `null`/`undefined`
+/// means none.
 fn timing(value: JsValue) -> Result<Option<Timing>, JsError> {
     if value.is_null() || value.is_undefined() {
         return Ok(None);
     }
     let t: Timing = interop::from_js(value)?;
-    for (name, ms) in [("stall_ms", t.stall_ms), ("no_start_ms", t.no_start_ms)] {
-        if !(MIN_TIMING_MS..=MAX_TIMING_MS).contains(&ms) {
+    for (name, ms, min) in [
+        ("stall_ms", t.stall_ms, MIN_TIMING_MS),
+        ("no_start_ms", t.no_start_ms, MIN_TIMING_MS),
+        ("resume_grace_ms", t.resume_grace_ms, 0),
+    ] {
+        if !(min..=MAX_TIMING_MS).contains(&ms) {
             return Err(JsError::new(&format!(
-                "timing {name} = {ms} ms is outside {MIN_TIMING_MS}..={MAX_TIMING_MS}"
+                "timing {name} = {ms} ms is outside {min}..={MAX_TIMING_MS}"
             )));
         }
     }
@@ -152,14 +157,15 @@ pub fn detect_observe(
     interop::to_js(&answer)
 }
 
-/// Reads a status page document (`/api/v2/summary.json`) into
-/// `{level, affected_components: [[name, status]], incidents: [title]}`.
+/// Reads a status page document, incident.io's feed (`/proxy/status.openai.com`) or the Statuspage
+/// summary (`/api/v2/summary.json`), into `{source, level, affected_components: [[name, status]],
+/// incidents: [title], ongoing, maintenances, other_services}` (see [`status::StatusReport`]).
 #[wasm_bindgen(js_name = detectParseStatus)]
 pub fn detect_parse_status(json: &str) -> Result<JsValue, JsError> {
     if json.len() > MAX_STATUS_BYTES {
         return Err(JsError::new("status document too large"));
     }
-    let report = status::parse_summary(json).map_err(|e| JsError::new(&e.to_string()))?;
+    let report = status::parse_status(json).map_err(|e| JsError::new(&e.to_string()))?;
     interop::to_js(&report)
 }
 
