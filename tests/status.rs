@@ -44,7 +44,8 @@ fn a_chatgpt_incident_in_the_feed() {
                 "began": "2026-02-04T09:12:00.123Z",
                 "began_ms": 1_770_196_320_123u64,
                 "latest_update": {
-                    "text": "We have identified the cause and are rolling out a fix.\nLogin may be slow meanwhile.",
+                    "text": "We have identified the cause and are rolling out a fix.\n\
+                             Login may be slow meanwhile.",
                     "at": "2026-02-04T09:40:00Z",
                     "at_ms": 1_770_198_000_000u64,
                 },
@@ -65,7 +66,10 @@ fn incidents_of_the_api_codex_or_sora_alone_leave_chatgpt_operational() {
             "affected_components": [],
             "incidents": [],
             "ongoing": [],
-            "other_services": [{"name": "Increased error rates for Chat Completions and Responses", "services": ["API"]}],
+            "other_services": [{
+                "name": "Increased error rates for Chat Completions and Responses",
+                "services": ["API"],
+            }],
         }),
     );
     check(
@@ -101,7 +105,11 @@ fn an_incident_of_chatgpt_and_the_api_counts_only_chatgpts_components() {
                 "began": "2026-02-03T14:05:12Z",
                 "began_ms": 1_770_127_512_000u64,
                 // The newest update with text and a readable time; a blank one is passed over.
-                "latest_update": {"text": "We are investigating.", "at": "2026-02-03T14:05:12Z", "at_ms": 1_770_127_512_000u64},
+                "latest_update": {
+                    "text": "We are investigating.",
+                    "at": "2026-02-03T14:05:12Z",
+                    "at_ms": 1_770_127_512_000u64,
+                },
                 "components": ["Conversations"],
             }],
             "other_services": [],
@@ -170,17 +178,21 @@ fn unknown_fields_and_unexpected_types_are_passed_over() {
         "components":"not a list",
         "structure":{"items":[
             {"unknown":{"x":1}}, 7,
-            {"group":{"name":"ChatGPT","components":[{"component_id":"c1","name":"Conversations"},{"name":"no id"},7]}},
+            {"group":{"name":"ChatGPT",
+                "components":[{"component_id":"c1","name":"Conversations"},{"name":"no id"},7]}},
             {"group":{"name":"API","components":[{"component_id":"a1","name":"Responses"}]}},
             {"component":{"component_id":"b1","name":"ChatGPT"}},
             {"component_id":"b2","name":"Labs"}
         ]},
         "affected_components":[{"component_id":"c1","status":"full_outage"},{"status":"partial_outage"},3,
-            {"component_id":"b1","status":"degraded_performance"},{"component_id":"b2","status":"full_outage"},
+            {"component_id":"b1","status":"degraded_performance"},
+            {"component_id":"b2","status":"full_outage"},
             {"component_id":"zz","status":"full_outage"}],
         "ongoing_incidents":[
-            {"name":5,"status":"investigating","affected_components":[{"component_id":"c1"}],"updates":"x","extra":{"deep":[1]}},
-            {"name":"Responses slow","status":"investigating","affected_components":[{"component_id":"a1"}],"updates":[{"message_string":""},{"message":{"type":"doc","content":"x"}}]},
+            {"name":5,"status":"investigating","affected_components":[{"component_id":"c1"}],
+                "updates":"x","extra":{"deep":[1]}},
+            {"name":"Responses slow","status":"investigating","affected_components":[{"component_id":"a1"}],
+                "updates":[{"message_string":""},{"message":{"type":"doc","content":"x"}}]},
             {"name":"Resolved already","status":"resolved","affected_components":[{"component_id":"c1"}]},
             4
         ],
@@ -209,25 +221,35 @@ fn the_statuspage_fallback() {
             "source": "statuspage",
             "level": "major_outage",
             // The group's members count; the API's and Codex's components do not.
-            "affected_components": [["Conversations", "major_outage"], ["Voice mode", "degraded_performance"]],
+            "affected_components": [
+                ["Conversations", "major_outage"],
+                ["Voice mode", "degraded_performance"],
+            ],
             // Incidents without components: judged by name. One that names no service is reported.
             "incidents": ["Elevated errors in ChatGPT", "Degraded performance for some users"],
             "ongoing": [
                 {
-                    "id": "inc1", "name": "Elevated errors in ChatGPT", "status": "investigating", "level": "major_outage",
+                    "id": "inc1", "name": "Elevated errors in ChatGPT",
+                    "status": "investigating", "level": "major_outage",
                     "began": "2026-02-04T09:12:00.123Z", "began_ms": 1_770_196_320_123u64,
                     // The shim's update bodies are empty: no update to show.
                     "latest_update": null, "components": [],
                 },
                 {
-                    "id": "inc4", "name": "Degraded performance for some users", "status": "monitoring", "level": "degraded",
+                    "id": "inc4", "name": "Degraded performance for some users",
+                    "status": "monitoring", "level": "degraded",
                     "began": "2026-02-04T08:00:00Z", "began_ms": 1_770_192_000_000u64,
-                    "latest_update": {"text": "A fix is in place; we are watching.", "at": "2026-02-04T09:40:00Z", "at_ms": 1_770_198_000_000u64},
+                    "latest_update": {
+                        "text": "A fix is in place; we are watching.",
+                        "at": "2026-02-04T09:40:00Z",
+                        "at_ms": 1_770_198_000_000u64,
+                    },
                     "components": [],
                 },
             ],
             "maintenances": [{
-                "id": "m1", "name": "ChatGPT database maintenance", "status": "in_progress", "level": "major_outage",
+                "id": "m1", "name": "ChatGPT database maintenance",
+                "status": "in_progress", "level": "major_outage",
                 "began": "2026-02-04T08:00:00.000Z", "began_ms": 1_770_192_000_000u64,
                 "latest_update": null, "components": ["Conversations"],
             }],
@@ -242,15 +264,30 @@ fn the_statuspage_fallback() {
 #[test]
 fn statuspage_components_without_groups_are_matched_by_name() {
     check(
-        r#"{"status":{"indicator":"none"},"components":[{"id":"a","name":"ChatGPT","status":"operational"},{"id":"b","name":"API","status":"major_outage"}],"incidents":[]}"#,
+        r#"{"components":[{"name":"Conversations","status":"major_outage"}],"incidents":[]}"#,
+        json!({"level": "major_outage", "affected_components": [["Conversations", "major_outage"]]}),
+    );
+    check(
+        r#"{"status":{"indicator":"none"},"incidents":[],"components":[
+            {"id":"a","name":"ChatGPT","status":"operational"},
+            {"id":"b","name":"API","status":"major_outage"}]}"#,
         json!({"source": "statuspage", "level": "operational", "affected_components": [], "incidents": []}),
     );
     check(
-        r#"{"components":[{"id":"x1","name":"Conversations","status":"partial_outage"},{"id":"x2","name":"Login","status":"degraded_performance"},{"id":"x3","name":"Sora","status":"major_outage"},{"id":"x4","name":"Chat Completions","status":"major_outage"}],"incidents":[]}"#,
-        json!({"level": "partial_outage", "affected_components": [["Conversations", "partial_outage"], ["Login", "degraded_performance"]]}),
+        r#"{"incidents":[],"components":[
+            {"id":"x1","name":"Conversations","status":"partial_outage"},
+            {"id":"x2","name":"Login","status":"degraded_performance"},
+            {"id":"x3","name":"Sora","status":"major_outage"},
+            {"id":"x4","name":"Chat Completions","status":"major_outage"}]}"#,
+        json!({
+            "level": "partial_outage",
+            "affected_components": [["Conversations", "partial_outage"], ["Login", "degraded_performance"]],
+        }),
     );
     check(
-        r#"{"components":[],"incidents":[{"name":"Elevated errors in ChatGPT","status":"investigating","impact":"critical"},{"name":"ChatGPT login issue","status":"resolved","impact":"major"}]}"#,
+        r#"{"components":[],"incidents":[
+            {"name":"Elevated errors in ChatGPT","status":"investigating","impact":"critical"},
+            {"name":"ChatGPT login issue","status":"resolved","impact":"major"}]}"#,
         json!({"level": "major_outage", "incidents": ["Elevated errors in ChatGPT"]}),
     );
 }

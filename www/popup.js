@@ -56,6 +56,37 @@ function renderTabs(tabs, activeId) {
   }));
 }
 
+// Times on the status page, in the user's locale: the date and time, and how long ago.
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const UNITS = [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000]];
+
+function ago(ms, now = Date.now()) {
+  const diff = ms - now;
+  const [unit, size] = UNITS.find(([, size]) => Math.abs(diff) >= size) ?? ['minute', 60_000];
+  return relative.format(Math.round(diff / size), unit);
+}
+
+/** A `<time>` for a status page time: the locale's date and time, and how long ago; the page's text when it is not a time. */
+function when(text, ms) {
+  if (ms == null) return el('span', {}, text);
+  return el('time', { datetime: new Date(ms).toISOString(), title: text }, `${dateTime.format(ms)} (${ago(ms)})`);
+}
+
+const words = (status) => (status ? status.charAt(0).toUpperCase() + status.slice(1).replaceAll('_', ' ') : '');
+
+/** One ongoing incident (or maintenance): its name, stage, start, affected components and latest update. */
+function renderIncident(i, label) {
+  const began = i.began ? el('p', { class: 'small began' }, `${words(i.status)}${i.status ? ' · ' : ''}began `, when(i.began, i.began_ms)) : null;
+  const update = i.latest_update;
+  return el('div', { class: 'incident', 'data-id': i.id ?? '', 'data-level': i.level ?? '' },
+    el('p', { class: 'incident-name' }, `${label}: ${i.name}`),
+    began,
+    i.components?.length ? el('p', { class: 'small' }, `Affects ${i.components.join(', ')}`) : null,
+    update ? el('blockquote', { class: 'update' }, el('p', {}, update.text),
+      update.at ? el('p', { class: 'small' }, 'Updated ', when(update.at, update.at_ms)) : null) : null);
+}
+
 function renderStatusPage(s) {
   const box = document.getElementById('status-page');
   if (!s) {
@@ -63,11 +94,20 @@ function renderStatusPage(s) {
     return;
   }
   const parts = [];
-  if (s.report) {
-    parts.push(el('p', { 'data-level': s.report.level }, LEVEL[s.report.level] ?? s.report.level));
-    for (const title of s.report.incidents) parts.push(el('p', { class: 'incident' }, `Incident: ${title}`));
-    for (const [name, state] of s.report.affected_components) parts.push(el('p', { class: 'small' }, `${name}: ${state.replaceAll('_', ' ')}`));
-    if (s.ok_at) parts.push(el('p', { class: 'small' }, `Checked at ${hm(s.ok_at)}.`));
+  const r = s.report;
+  if (r) {
+    parts.push(el('p', { 'data-level': r.level }, LEVEL[r.level] ?? r.level));
+    // A report of an earlier version has only the incidents' names.
+    const ongoing = r.ongoing ?? r.incidents.map((name) => ({ name }));
+    for (const i of ongoing) parts.push(renderIncident(i, 'Incident'));
+    for (const m of r.maintenances ?? []) parts.push(renderIncident(m, 'Maintenance'));
+    for (const [name, state] of r.affected_components) parts.push(el('p', { class: 'small' }, `${name}: ${state.replaceAll('_', ' ')}`));
+    for (const o of r.other_services ?? []) {
+      const whose = o.services.length ? ` (${o.services.join(', ')})` : '';
+      parts.push(el('p', { class: 'small other' }, `Not ChatGPT${whose}: ${o.name}`));
+    }
+    const from = s.source === 'statuspage' ? ' from the Statuspage summary' : '';
+    if (s.ok_at) parts.push(el('p', { class: 'small' }, `Checked at ${hm(s.ok_at)}${from}.`));
   }
   if (s.error) parts.push(el('p', { class: 'small error' }, `The status page could not be read (${s.errors} in a row): ${s.error}`));
   box.replaceChildren(...parts);
