@@ -378,7 +378,7 @@ fn network_observations() {
         None,
     );
     check(net(resume, Some(500), json!({})), NetworkError, None);
-    check(net(resume, None, json!({"failed": true})), NetworkError, None);
+    check(net(resume, None, json!({"failed": true})), Healthy, None);
     for retried in [408, 409, 425, 429, 502, 504] {
         check(net(resume, Some(retried), json!({})), Healthy, None);
     }

@@ -32,7 +32,7 @@
   const MAX_JSON = 32 << 20;
   const BATCH_MS = 500;
   const LIVE_POST_MS = 1000; // a live send's text is posted about this often
-  const SEND = /^\/(?:backend-api|backend-anon|backend-alt)\/f\/conversation(\/resume)?$/;
+  const SEND = /^\/(?:backend-api|backend-anon|backend-alt)\/(?:f\/)?conversation(\/resume)?$/;
   const LOAD = /^\/backend-api\/(?:conversations\/[0-9A-Za-z_-]{1,100}(?:\/messages)?|conversation\/[0-9A-Za-z_-]{1,100})$/;
   // Hosts whose sockets carry the answer when a send hands it off (reference section 3).
   const WEBSOCKET_HOSTS = ['ws.chatgpt.com'];

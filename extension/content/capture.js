@@ -17,10 +17,14 @@
 //   page has settled and no stream is live, go out as a `dom` capture when they changed. Traffic
 //   does not stop it: it fills what traffic did not give (older turns of a long chat); the core
 //   keeps what traffic gave over what the DOM shows.
-// Nothing is captured in temporary chats, when capture is off (`capture_enabled: false` in
-// `understudy.preferences`, or `capture.enabled: false` in the settings) or while Understudy is
-// paused (`UnderstudyPage.paused()`: the streams kept are dropped); what arrives before the
-// settings are known waits for them. A full disk is shown on the page.
+// The page's answer streams go to the worker in every case but a pause: its core decodes them to
+// judge how each turn ended (detection: its reply says, and `UnderstudyDetect.turnEnded` hears it;
+// bytes seen are `UnderstudyDetect.activity()`), and keeps them only when it may. Nothing is kept
+// in temporary chats, when capture is off (`capture_enabled: false` in `understudy.preferences`,
+// or `capture.enabled: false` in the settings) or while Understudy is paused
+// (`UnderstudyPage.paused()`: the streams kept here are dropped and nothing is sent); conversation
+// bodies and DOM turns are not even sent then. What arrives before the settings are known waits for
+// them. A full disk is shown on the page.
 (() => {
   const ext = UnderstudyPage.ext;
   const SOURCE = 'understudy-capture';
@@ -113,10 +117,10 @@
   function receiveStream(d, flushing) {
     let st = streams.get(d.id);
     if (d.seq === 0) {
-      // A new stream (an id seen before is a repeat or a forgery); a temporary page's is not kept.
-      if (st || streams.size >= MAX_STREAMS || d.temporary === true) return;
+      // A new stream (an id seen before is a repeat or a forgery).
+      if (st || streams.size >= MAX_STREAMS) return;
       st = {
-        id: d.id, kind: d.stream_kind, path: d.path, request: d.request,
+        id: d.id, kind: d.stream_kind, path: d.path, request: d.request, temporary: d.temporary === true || temporary(),
         pageSeq: 0, parts: [], size: 0, sent: 0, seq: 0, end: null, endSent: false,
         inflight: 0, resyncs: 0, dataAt: Date.now(), sentAt: 0,
       };
@@ -149,7 +153,10 @@
         st.size = 0;
         st.end = 'error';
       }
-      if (add.length > 0) st.dataAt = Date.now();
+      if (add.length > 0) {
+        st.dataAt = Date.now();
+        UnderstudyDetect.activity();
+      }
       if (d.end && !st.end) st.end = d.end;
     }
     pump(st, flushing);
@@ -164,7 +171,7 @@
     const fresh = st.sent < st.parts.length;
     if (st.seq > 0 && !fresh && !(st.end && !st.endSent) && !ping) return;
     const message = { id: st.id, seq: st.seq };
-    if (st.seq === 0) Object.assign(message, { stream_kind: st.kind, path: st.path, request: st.request });
+    if (st.seq === 0) Object.assign(message, { stream_kind: st.kind, path: st.path, request: st.request, temporary: st.temporary });
     const parts = st.parts.slice(st.sent);
     if (st.kind === 'ws') message.frames = parts;
     else message.text = parts.join('');
@@ -182,6 +189,8 @@
     const done = (reply) => {
       st.inflight -= 1;
       checkReply(reply);
+      const ends = reply?.ok ? reply.value?.turns : null;
+      if (Array.isArray(ends)) for (const end of ends) if (typeof end === 'string') UnderstudyDetect.turnEnded(end);
       if (reply?.ok && reply.value?.resync === true) {
         // The worker lost the stream (it restarted): everything again, from seq 0.
         if (++st.resyncs > MAX_RESYNCS) {
@@ -215,7 +224,7 @@
         keepTimer = 0;
         return;
       }
-      if (!known || !allowed()) return;
+      if (!known || UnderstudyPage.paused()) return;
       for (const st of alive) if (st.inflight === 0 && st.seq > 0 && now - st.sentAt >= KEEPALIVE_MS) pump(st, false, true);
     }, KEEPALIVE_MS / 4);
   }
@@ -238,14 +247,16 @@
 
   function receive(d, flushing = false) {
     if (!d || typeof d !== 'object' || d.source !== SOURCE) return;
-    if (temporary() || (known && !allowed())) {
+    if (UnderstudyPage.paused()) {
       drop();
       return;
     }
     if (d.kind === 'stream') {
+      // For detection as well: sent even when nothing is kept (the worker decides).
       const s = checkStream(d);
       if (s) receiveStream(s, flushing);
     } else if (d.kind === 'conversation') {
+      if (temporary() || (known && !allowed())) return;
       const capture = checkConversation(d);
       if (!capture) return;
       if (known) send(capture);
@@ -269,11 +280,12 @@
   });
   UnderstudyPage.onReady(() => {
     known = true;
-    if (!allowed() || temporary()) {
+    if (UnderstudyPage.paused()) {
       drop();
       return;
     }
-    for (const capture of early.splice(0)) send(capture);
+    if (allowed() && !temporary()) for (const capture of early.splice(0)) send(capture);
+    else early.length = 0;
     for (const st of streams.values()) pump(st);
   });
 

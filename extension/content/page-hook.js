@@ -10,8 +10,10 @@
 //   request_failed  {id, path, method, aborted}
 //   response        {id, path, method, status, retry_after|null, challenge, streaming, detail|null}
 //   stream_progress {id, path}                               at the first tick with bytes, then at most 1/s
-//   stream_end      {id, path, done, error|null, interrupted, aborted}
-//                   error: {message|null, code|null, clears_in|null} from an error event in the stream
+//   stream_end      {id, path, how}                          how: 'eof' | 'abort' (the page stopped its
+//                                                            read) | 'error' (the connection broke)
+// What a stream says (its end marker, an error event, a handoff) is not read here: the capture hook
+// hands every byte to the service worker, where the core decodes it.
 // EventSource and WebSocket connections to the page's own host on the same paths give the same
 // facts (method 'GET' or 'WEBSOCKET'; see watchChannel).
 //
@@ -31,10 +33,7 @@
   const SOURCE = 'understudy-hook';
   const MAX_DETAIL = 2048;
   const MAX_PROMPT = 32768;
-  const SCAN_BYTES = 4096;
   const PROGRESS_EVERY_MS = 1000;
-  // An SSE event whose `error` (or `detail`) is set to something other than null.
-  const ERROR_RE = /"(?:error|detail)"\s*:\s*(?!null\b)["{]/;
   const nativeFetch = window.fetch;
   const post = window.postMessage.bind(window);
   const origin = location.origin;
@@ -43,7 +42,8 @@
   const send = (fact) => post({ source: SOURCE, ...fact }, origin);
 
   // Only the page's own API traffic is of interest; static files and third parties are not.
-  const watched = (url) => url.origin === origin && /^\/(backend-api|api)\//.test(url.pathname);
+  const API = /^\/(backend-api|backend-anon|backend-alt|api)\//;
+  const watched = (url) => url.origin === origin && API.test(url.pathname);
 
   function retryAfter(headers) {
     const ms = Number(headers.get('retry-after-ms'));
@@ -72,27 +72,6 @@
     return null;
   }
 
-  // The error object of one SSE data line, compact: {message, code, clears_in}.
-  function errorOf(line) {
-    const data = line.replace(/^data:\s*/, '');
-    try {
-      const v = JSON.parse(data);
-      const e = v?.error ?? v?.detail;
-      if (typeof e === 'string') return { message: e.slice(0, MAX_DETAIL), code: null, clears_in: null };
-      if (e && typeof e === 'object') {
-        const clears = Number.isSafeInteger(e.clears_in) && e.clears_in >= 0 ? e.clears_in : null;
-        return {
-          message: typeof e.message === 'string' ? e.message.slice(0, MAX_DETAIL) : null,
-          code: typeof e.code === 'string' ? e.code.slice(0, 128) : null,
-          clears_in: clears,
-        };
-      }
-    } catch {
-      // cut or not JSON
-    }
-    return { message: data.slice(0, 256), code: null, clears_in: null };
-  }
-
   async function errorDetail(response) {
     try {
       const text = await response.clone().text();
@@ -102,19 +81,16 @@
     }
   }
 
-  // Watches an event stream as the page reads it: progress, an error event, and whether it ended
-  // with [DONE]. Nothing is done per chunk: the chunks are looked at in batches by one timer shared
-  // by every live stream (every TICK_MS), once more when the stream ends, and when the page is
-  // hidden. A batch is decoded once, and only where ChatGPT's small error events sit: the last
-  // SCAN_BYTES and the small chunks (under SMALL_CHUNK bytes; only the last SCAN_BYTES when a full
-  // tap has every chunk pushed, as an error event ends the stream); never the answer's large events. So an
-  // error event is known at the next tick (within TICK_MS), an error status when the response arrives.
+  // Watches an event stream as the page reads it: its progress and how it ended (read to the end,
+  // stopped by the page, broken), never what it says. Nothing is done per chunk: the chunks are
+  // looked at in batches by one timer shared by every live stream (every TICK_MS), once more when
+  // the stream ends, and when the page is hidden; a batch goes to the taps and counts as progress.
   //
   // The usual way a page reads a stream is `response.body.getReader()`: then the promises of the
   // page's own reads are kept in a small ring (one store per read: no copy, no second stream), and a
   // tick reads back the last LOOK of them, which the page has already awaited (one promise reaction
   // each). Chunks read between two ticks before those are passed over (the batch then says `gap`):
-  // what matters is the stream's latest events and its tail. When a full tap wants every chunk, the
+  // without a tap that wants every chunk, only progress matters. When a full tap wants every chunk, the
   // promises of the default reader's reads are all kept instead (one store per read, in a queue with
   // no bound), and a tick (and the end) collects them in order with one reaction each, so no chunk
   // (not copied) is passed over. A BYOB reader reuses its buffers, so its chunks are copied as they come; any
@@ -123,7 +99,6 @@
   // list, handed on at the next tick, at the end (also a cancel, an abort or an error) and on pagehide.
   const TAP = Symbol.for('understudy.tap');
   const TICK_MS = 500;
-  const SMALL_CHUNK = 1024;
   const LOOK = 8; // the latest reads a tick looks at
   const RING = 16; // read promises kept
   const live = new Set(); // streams being read, or with chunks to look at
@@ -143,23 +118,8 @@
   // run right after this listener, so the capture hook, whose listener runs next, keeps it).
   window.addEventListener('pagehide', tick);
 
-  const tailOf = (chunk, n) => (chunk.byteLength > n ? chunk.subarray(chunk.byteLength - n) : chunk);
   const ignore = () => {};
   const later = window.queueMicrotask.bind(window); // the page's own, before it can change it
-
-  // The first line of `text` that holds an error event, or null.
-  function errorLine(text) {
-    for (const key of ['"error"', '"detail"']) {
-      for (let i = text.indexOf(key); i >= 0; i = text.indexOf(key, i + key.length)) {
-        const from = text.lastIndexOf('\n', i) + 1;
-        let to = text.indexOf('\n', i);
-        if (to < 0) to = text.length;
-        const line = text.slice(from, to);
-        if (ERROR_RE.test(line)) return line;
-      }
-    }
-    return null;
-  }
 
   function watchStream(id, path, response, signal) {
     const body = response.body;
@@ -180,11 +140,7 @@
         if (t.full === true) full = true;
       },
     });
-    const decoder = new TextDecoder();
     let lastProgress = 0;
-    let error = null;
-    let prev = null; // the last two chunks looked at
-    let last = null;
     let ended = false; // stream_end sent
     let over = false; // the stream is over and was looked at for the last time
     let taken = false;
@@ -196,10 +152,10 @@
     const got = new Map(); // read promise -> what it settled with (null: rejected)
     let reads = 0;
     let looked = 0; // reads looked at or passed over
-    const end = (fact) => {
+    const end = (how) => {
       if (ended) return;
       ended = true;
-      send({ kind: 'stream_end', id, path, done: false, error, interrupted: false, aborted: false, ...fact });
+      send({ kind: 'stream_end', id, path, how });
     };
     const chunk = (value) => {
       if (over || !(value instanceof Uint8Array) || value.byteLength === 0) return;
@@ -254,62 +210,16 @@
         then(list);
       });
     };
-    // The text to look for an error event in: the small chunks of a batch (runs of them decoded
-    // together, a gap where a large chunk was left out is a line break) and the stream's tail.
-    // `tailOnly`: the batch holds every chunk since the last one (pushed under a full tap), so the
-    // tails of the batches cover the stream's end, where an error event sits (it ends the stream).
-    function scanText(list, tailOnly) {
-      let size = 0;
-      let from = list.length; // the chunks from `from` on make up the tail
-      while (from > 0 && size < SCAN_BYTES) size += list[--from].byteLength;
-      let text = '';
-      // A run of small chunks is copied into one buffer and decoded once.
-      for (let i = tailOnly ? from : 0; i < from;) {
-        if (list[i].byteLength >= SMALL_CHUNK) {
-          i++;
-          continue;
-        }
-        let j = i;
-        let n = 0;
-        while (j < from && list[j].byteLength < SMALL_CHUNK) n += list[j++].byteLength;
-        let bytes = list[i];
-        if (j - i > 1) {
-          bytes = new Uint8Array(n);
-          for (let k = i, at = 0; k < j; at += list[k++].byteLength) bytes.set(list[k], at);
-        }
-        text += `${decoder.decode(bytes)}\n`;
-        i = j;
-      }
-      if (from === list.length) return text;
-      const first = list[from].byteLength > SCAN_BYTES ? tailOf(list[from], SCAN_BYTES) : list[from];
-      if (from === list.length - 1) return text + decoder.decode(first);
-      const tail = new Uint8Array(first.byteLength + size - list[from].byteLength);
-      tail.set(first);
-      for (let k = from + 1, at = first.byteLength; k < list.length; at += list[k++].byteLength) tail.set(list[k], at);
-      return text + decoder.decode(tail);
-    }
-    const doneAtEnd = () => (prev ? decoder.decode(tailOf(prev, 16)) : '') + (last ? decoder.decode(tailOf(last, 32)) : '');
-    // A batch of chunks, in order (`gap`: chunks before it were passed over); `final` when the
-    // stream is over; `pushed`: every chunk pushed since the last batch.
-    const handle = (list, gap, final, pushed = false) => {
+    // A batch of chunks, in order (`gap`: chunks before it were passed over).
+    const handle = (list, gap) => {
       if (list.length === 0) return;
       if (!tapsClosed) for (const t of taps) t.batch(list, gap);
       if (ended) return;
-      prev = list.length > 1 ? list[list.length - 2] : gap ? null : last;
-      last = list[list.length - 1];
       const now = Date.now();
       if (now - lastProgress >= PROGRESS_EVERY_MS) {
         lastProgress = now;
         send({ kind: 'stream_progress', id, path });
       }
-      const line = errorLine(scanText(list, pushed && full));
-      if (line !== null) {
-        error = errorOf(line);
-        end({});
-        return;
-      }
-      // A page may stop reading right after [DONE]: end the watch there.
-      if (!final && doneAtEnd().includes('[DONE]')) end({ done: true });
     };
     const w = {
       tick() {
@@ -318,14 +228,14 @@
         } else if (batch.length > 0) {
           const list = batch;
           batch = [];
-          handle(list, false, false, true);
+          handle(list, false);
         } else if (queue.length > 0) {
           collect((list) => {
-            if (!over) handle(list, false, false, true);
+            if (!over) handle(list, false);
           });
         } else if (reads > looked) {
           look((list, gap) => {
-            if (!over) handle(list, gap, false);
+            if (!over) handle(list, gap);
           });
         } else if (!ringed || ended) {
           // Back with the next pushed chunk; a stream read through the ring that already ended is
@@ -341,29 +251,29 @@
       live.delete(w);
       const list = batch;
       batch = [];
-      handle(list, false, true, true);
+      handle(list, false);
       collect((collected) => {
-        handle(collected, false, true, true);
+        handle(collected, false);
         look((rest, gap) => {
-          handle(rest, gap, true);
+          handle(rest, gap);
           then();
         });
       });
     };
     const closed = () => finish(() => {
-      end({ done: doneAtEnd().includes('[DONE]') });
+      end('eof');
       closeTaps(false, 'eof');
     });
-    // The page stopping its own read (stop button, abort) is not a failure. A stream whose tail
-    // is [DONE] is done however it ends: the page aborts its read right after it.
+    // The page stopping its own read (the stop button, an abort right after the answer's end, its
+    // own resume after a silence): how that turn ended is for the worker's decoder to say.
     const stopped = () => finish(() => {
       closeTaps(true, 'abort');
-      end(doneAtEnd().includes('[DONE]') ? { done: true } : { interrupted: true, aborted: true });
+      end('abort');
     });
     const broke = () => finish(() => {
-      const aborted = !!signal?.aborted;
-      closeTaps(true, aborted ? 'abort' : 'error');
-      end(doneAtEnd().includes('[DONE]') ? { done: true } : { interrupted: true, aborted });
+      const how = signal?.aborted ? 'abort' : 'error';
+      closeTaps(true, how);
+      end(how);
     });
 
     const proto = ReadableStream.prototype;
@@ -466,16 +376,15 @@
   // gets the same facts as a streamed fetch: request_start (method 'GET', or 'WEBSOCKET' for a
   // socket), response when it opens (status 200, or 101 for a socket, streaming), stream_progress
   // (at once, then at most 1/s) while messages arrive, and stream_end when it is over: a clean close
-  // (code 1000) is done, close() by the page is aborted, anything else is interrupted. A message that
-  // carries an error object (a small text message with an `error` or `detail` key) ends the stream
-  // with that error, as in a fetched stream. What a message says is not forwarded, only its error.
-  // An EventSource that reconnects by itself is a new request each time it opens again.
+  // (code 1000) is 'eof', close() by the page is 'abort', anything else is 'error'. What a message
+  // says is not read. An EventSource that reconnects by itself is a new request each time it opens
+  // again.
   const wsOrigin = (url) => `${url.protocol === 'wss:' ? 'https:' : url.protocol === 'ws:' ? 'http:' : url.protocol}//${url.host}`;
   function channelUrl(input, socket) {
     try {
       const url = new URL(String(input), location.href);
       if (socket ? wsOrigin(url) !== origin : url.origin !== origin) return null;
-      return /^\/(backend-api|api)\//.test(url.pathname) ? url : null;
+      return API.test(url.pathname) ? url : null;
     } catch {
       return null;
     }
@@ -493,12 +402,12 @@
       lastProgress = 0;
       send({ kind: 'request_start', id, path, method, prompt: null });
     };
-    const finish = (fact) => {
+    const finish = (how) => {
       if (over) return;
       over = true;
       send(opened
-        ? { kind: 'stream_end', id, path, done: false, error: null, interrupted: false, aborted: false, ...fact }
-        : { kind: 'request_failed', id, path, method, aborted: !!fact.aborted });
+        ? { kind: 'stream_end', id, path, how }
+        : { kind: 'request_failed', id, path, method, aborted: how === 'abort' });
     };
     start();
     target.addEventListener('open', () => {
@@ -513,12 +422,10 @@
         lastProgress = now;
         send({ kind: 'stream_progress', id, path });
       }
-      const data = event.data;
-      if (typeof data === 'string' && data.length <= SCAN_BYTES && ERROR_RE.test(data)) finish({ error: errorOf(data) });
     });
     return {
-      closedByPage: () => finish({ aborted: true }),
-      closed: (clean) => finish(clean ? { done: true } : { interrupted: true }),
+      closedByPage: () => finish('abort'),
+      closed: (clean) => finish(clean ? 'eof' : 'error'),
     };
   }
 

@@ -1,7 +1,8 @@
-// Service-worker side of capturing the page's streams: the answer streams, resumes and sockets a
-// chat page sends (content/capture-hook.js → content/capture.js) are decoded here by the Wasm core,
-// one `CaptureSession` per tab, and what they yield goes into the cache through cache.js's batched
-// writer (the same queue as `cache.capture`).
+// Service-worker side of the page's streams: the answer streams, resumes and sockets a chat page
+// sends (content/capture-hook.js → content/capture.js) are decoded here by the Wasm core, one
+// `CaptureSession` per tab. How each turn ended (done, handed off, an error, cut short) goes to
+// detection (sw/detect.js `judgeTurn`), always; the turns they yield go into the cache through
+// cache.js's batched writer (the same queue as `cache.capture`) only when they may be kept.
 //
 // Message (page port or runtime.sendMessage):
 // - `cache.stream` {stream: {id, seq, stream_kind?, path?, request?, text? | frames?, end?}}: one
@@ -11,13 +12,16 @@
 //   | 'error' | 'pagehide' | 'close') closes the stream. Answers {stored: n} (n captures stored,
 //   committed), {repeated: true} for a batch already taken (sent again after the port closed), or
 //   {resync: true} when the stream is unknown here (the worker restarted since its seq 0) or a
-//   batch is missing: the page then sends it all again from seq 0. Refused like `cache.capture`
-//   ({skipped}): a temporary chat's tab, capture off, Understudy paused.
+//   batch is missing: the page then sends it all again from seq 0. The reply also carries `turns`:
+//   the ends decoded from this batch (['handoff', 'done', ...]), for the page's stall watch.
+//   Decoded but not kept (`stored: 0, kept: false`): a temporary chat, capture off. Refused
+//   ({skipped: 'paused'}) while Understudy is paused.
 // Sessions live in this worker's memory only (a restart loses them: the resync above brings the
 // streams back) and are dropped when their tab closes or after IDLE_MS without a message.
 import { ext } from '../api.js';
 import { captureEnabled, isTemporary, storeCaptures } from './cache.js';
 import { core, onMessages } from './core.js';
+import { judgeTurn } from './detect.js';
 
 const IDLE_MS = 10 * 60 * 1000;
 const MAX_JSON = 32 << 20;
@@ -96,9 +100,8 @@ function checked(s) {
 
 /** Applies one batch to the tab's session (in arrival order); resolves to the reply. */
 async function apply(t, s, sender) {
-  if (sender.tab.url && isTemporary(sender.tab.url)) return { skipped: 'temporary chat' };
-  if (!(await captureEnabled())) return { skipped: 'capture is off' };
   if (await paused()) return { skipped: 'paused' };
+  const keep = !(sender.tab.url && isTemporary(sender.tab.url)) && (await captureEnabled());
   const { session, next } = t;
   const expected = next.get(s.id) ?? 0;
   if (s.seq < expected) return { repeated: true };
@@ -117,8 +120,12 @@ async function apply(t, s, sender) {
   next.set(s.id, s.seq + 1);
   if (next.size > MAX_SEQS) next.delete(next.keys().next().value);
   const captures = session.take();
+  const verdicts = session.verdicts();
+  for (const v of verdicts) judgeTurn(sender, v).catch(() => {});
+  const turns = verdicts.map((v) => v.end);
   // Queued now, in order; committed later (the reply waits for it).
-  return { stored: captures.length ? storeCaptures(captures, sender.tab.id) : null };
+  if (!keep) return { stored: null, kept: false, turns };
+  return { stored: captures.length ? storeCaptures(captures, sender.tab.id) : null, turns };
 }
 
 onMessages(ext, ['cache.stream'], async (message, sender) => {
@@ -130,7 +137,11 @@ onMessages(ext, ['cache.stream'], async (message, sender) => {
   t.chain = run.catch(() => {});
   const reply = await run;
   if (!('stored' in reply)) return reply;
+  const { turns } = reply;
+  if (reply.kept === false) return { stored: 0, kept: false, turns };
   const results = reply.stored ? await reply.stored : [];
   const failed = results.filter((r) => !r?.ok);
-  return failed.length ? { stored: results.length - failed.length, errors: failed.map((r) => r?.error ?? 'not stored') } : { stored: results.length };
+  return failed.length
+    ? { stored: results.length - failed.length, errors: failed.map((r) => r?.error ?? 'not stored'), turns }
+    : { stored: results.length, turns };
 });

@@ -11,7 +11,8 @@
 //   detect.tab.<tabId>  {site, url, conversation_id, state, current, failed_prompt, observed, updated_at}
 //   detect.timeline     [{type, kind, signal, evidence, retry_at, tab, conversation_id, at}] newest last, <= 50
 //   detect.status       (status.js) {report, source, at, ok_at, errors, error, next_at}
-//   detect.timing       (chrome.storage.local) {stall_ms, no_start_ms}: overrides the stall thresholds
+//   detect.timing       (chrome.storage.local) {stall_ms, no_start_ms, resume_grace_ms}: overrides the
+//                       stall thresholds (tests scale them down)
 import { ext } from '../api.js';
 import { core, onMessages } from './core.js';
 import { ensureStatusPolling, STATUS_KEY } from './status.js';
@@ -31,6 +32,8 @@ const BADGE = {
   blocked: ['AUTH', '#57606a'],
   conversation_unavailable: ['HIST', '#b54708'],
   unknown_error: ['ERR', '#b42318'],
+  refused: ['POL', '#57606a'],
+  conversation_too_long: ['LONG', '#b54708'],
 };
 
 // In-memory caches, write-through to storage: only speed, never the truth after a restart.
@@ -136,10 +139,32 @@ async function observe(message, sender) {
   const tabId = sender.tab?.id;
   if (tabId == null || tabId < 0) throw new Error('detect.observe comes from a tab only');
   validObserve(message);
+  // How a turn's stream ended is the core's judgement of the bytes, made here (judgeTurn): a page
+  // that claims it is not heard.
+  if (message.observation.type === 'turn') throw new Error('turn observations are made by the worker');
   const url = message.url ?? sender.tab.url ?? sender.url ?? '';
   const site = core.detectSite(sender.url ?? url);
   if (!site) throw new Error('not a watched page');
-  const json = JSON.stringify(message.observation);
+  const prompt = typeof message.prompt === 'string' ? message.prompt.slice(0, MAX_PROMPT) : null;
+  return judge(tabId, site, url, JSON.stringify(message.observation), prompt);
+}
+
+/**
+ * Judges how a turn of the page in `sender`'s tab ended, as the core decoded its stream
+ * (`CaptureSession.verdicts()`: {conversation_id, end, error, prompt}); from sw/capture.js.
+ */
+export async function judgeTurn(sender, verdict) {
+  const tabId = sender.tab?.id;
+  const url = sender.tab?.url ?? sender.url ?? '';
+  const site = core.detectSite(sender.url ?? url);
+  if (tabId == null || tabId < 0 || !site) return null;
+  const observation = { type: 'turn', end: verdict.end, error: verdict.error ?? null };
+  const prompt = typeof verdict.prompt === 'string' ? verdict.prompt.slice(0, MAX_PROMPT) : null;
+  return judge(tabId, site, url, JSON.stringify(observation), prompt);
+}
+
+/** Runs one observation (JSON) of tab `tabId` through its detector; broadcasts an event. */
+async function judge(tabId, site, url, json, prompt) {
   const t = await getTiming();
   return serial(tabId, async () => {
     let entry = await loadTab(tabId);
@@ -157,7 +182,6 @@ async function observe(message, sender) {
       // A corrupt saved state must not wedge the tab: judge from a fresh one.
       result = core.detectObserve(null, site, json, Date.now(), t);
     }
-    const prompt = typeof message.prompt === 'string' ? message.prompt.slice(0, MAX_PROMPT) : null;
     const current = present(result.current, result.since_ms);
     const next = {
       ...entry, url, conversation_id: conv ?? entry.conversation_id, state: result.state, current,

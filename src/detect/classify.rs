@@ -207,6 +207,10 @@ fn classify_network(n: &NetworkObservation, rules: &Rules, now_ms: u64) -> Detec
         // The page's own polling says only that it is still waiting: its outcome shows on the page.
         return Detection::new(Kind::Healthy, Signal::Network, "request to an endpoint not watched");
     }
+    if n.endpoint == EndpointKind::ConversationResume && n.failed && n.status.is_none() {
+        // The page retries a resume that did not reach the server, by itself.
+        return Detection::new(Kind::Healthy, Signal::Network, describe(n, "the page retries by itself"));
+    }
     if let Some(s) = n.status
         && rules.retried(n.endpoint, s)
     {

@@ -30,6 +30,9 @@ pub struct Verdict {
     pub end: End,
     /// The error, when it ended in one.
     pub error: Option<StreamError>,
+    /// The text of the prompt the turn answers, when the page's request gave it (what a rescue
+    /// carries over when this turn failed).
+    pub prompt: Option<String>,
 }
 
 /// What kind of stream the page opened.
@@ -332,6 +335,7 @@ impl CaptureSession {
                 conversation_id: t.decoder.conversation_id().map(str::to_string),
                 end,
                 error: t.decoder.error().cloned(),
+                prompt: t.decoder.request().and_then(|r| r.prompt.as_ref()).map(|m| m.content.plain_text()),
             });
         }
         out

@@ -61,7 +61,7 @@ impl CaptureSession {
         self.inner.end(id).map_err(err)
     }
 
-    /// How turns ended since the last call, for detection: `[{conversation_id, end, error}]`
+    /// How turns ended since the last call, for detection: `[{conversation_id, end, error, prompt}]`
     /// (`end`: `done`, `handoff`, `error`, `truncated`; `error`: `{kind, code, message}` or null).
     pub fn verdicts(&mut self) -> Result<JsValue, JsError> {
         to_js(&self.inner.verdicts())

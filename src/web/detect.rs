@@ -45,9 +45,7 @@ fn timing(value: JsValue) -> Result<Option<Timing>, JsError> {
         ("resume_grace_ms", t.resume_grace_ms, 0),
     ] {
         if !(min..=MAX_TIMING_MS).contains(&ms) {
-            return Err(JsError::new(&format!(
-                "timing {name} = {ms} ms is outside {min}..={MAX_TIMING_MS}"
-            )));
+            return Err(JsError::new(&format!("timing {name} = {ms} ms is outside {min}..={MAX_TIMING_MS}")));
         }
     }
     Ok(Some(t))

@@ -1,0 +1,168 @@
+//# allFunctionsCalledOnLoad
+// Content script: the in-page notice (isolated world). Plain JS, no Wasm, no secrets; page text and
+// model output are set as text only (never innerHTML).
+//
+// `UnderstudyNotice` (a global of the extension's isolated world, used by content/detect.js):
+// - `show(detection, near)`: shows (or updates) the notice for a detection as the worker presents it
+//   ({kind, evidence, since_ms, retry_at, ...}); `near` is the element to sit after (the latest
+//   turn) or null (then it is fixed at the bottom of the viewport). A detection the user dismissed
+//   stays hidden. Returns the actions container when a notice was built just now, else null.
+// - `hide()`: removes the notice.
+// - `actions()`: the actions container of the notice on screen, or null.
+// - `reset()`: hides it and forgets what was dismissed.
+//
+// The notice: a host element `[data-testid="understudy-notice"]` with `data-kind="<kind>"`, an
+// open shadow root holding `[role=alert]`, the words, `[data-testid="understudy-actions"]` (an empty
+// container for actions such as "Continue with a provider") and `[data-testid="understudy-dismiss"]`.
+const UnderstudyNotice = (() => {
+  const WORDS = {
+    generation_error: () => 'ChatGPT could not finish this answer.',
+    network_error: (d) => (d.evidence?.signal === 'stall' ? 'ChatGPT stopped answering.' : 'The connection to ChatGPT broke off.'),
+    rate_limited: (d) => (d.retry_at ? `ChatGPT is rate-limiting you until ${clock(d.retry_at)}.` : 'ChatGPT is rate-limiting you for now.'),
+    capacity: () => 'ChatGPT is at capacity right now.',
+    service_down: () => 'ChatGPT is down.',
+    blocked: () => 'ChatGPT wants you to sign in or prove you are human. This is not an outage.',
+    conversation_unavailable: () => 'ChatGPT cannot load this conversation right now.',
+    refused: () => 'ChatGPT withheld this answer under its content policy. Asking another provider is your choice.',
+    conversation_too_long: () => 'This conversation is too long for ChatGPT. A provider with a longer context window can carry it on, whole or trimmed.',
+    unknown_error: () => 'ChatGPT shows an error that Understudy does not recognise.',
+  };
+
+  function clock(ms) {
+    const at = new Date(ms);
+    const hm = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+    if (ms - Date.now() < 20 * 3600 * 1000) return hm;
+    return `${at.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${hm}`;
+  }
+
+  const CSS = `
+    :host { all: initial; display: block; }
+    :host([data-placement="spare"]) { display: none; }
+    .box { box-sizing: border-box; margin: 8px auto; max-width: 48rem; padding: 10px 14px; border-radius: 10px;
+      font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; display: flex; flex-wrap: wrap;
+      align-items: center; gap: 8px 12px; border: 1px solid #e4b4ae; background: #fff4f2; color: #3b0d08; }
+    .box.dark { background: #2b1714; color: #f6d9d4; border-color: #6b2a22; }
+    :host([data-placement="fixed"]) { position: fixed; left: 50%; bottom: 88px; transform: translateX(-50%);
+      z-index: 2147483646; width: min(48rem, calc(100vw - 32px)); }
+    :host([data-placement="fixed"]) .box { margin: 0; box-shadow: 0 4px 18px rgba(0,0,0,.18); }
+    .words { flex: 1 1 16rem; margin: 0; }
+    .what { display: block; font-size: 12px; opacity: .75; margin-top: 2px; overflow-wrap: anywhere; }
+    .actions { display: flex; gap: 8px; flex-wrap: wrap; }
+    .actions:empty { display: none; }
+    button { font: inherit; border-radius: 8px; border: 1px solid currentColor; background: transparent; color: inherit;
+      padding: 4px 12px; cursor: pointer; }
+    button:focus-visible { outline: 2px solid #1a735c; outline-offset: 2px; }
+  `;
+  let sheet = null;
+  let notice = null; // {host, box, words, what, actions, key}
+  // A notice built ahead of time (host, shadow root, adopted sheet) and kept attached but hidden
+  // (no test id until shown), so showing one on an event is filling text and a move.
+  let spare = null;
+  let dismissed = '';
+  const keyOf = (d) => `${d.kind}|${d.since_ms ?? ''}`;
+
+  const prepare = () => {
+    spare ??= build();
+    if (!spare.host.isConnected && document.body) {
+      spare.host.setAttribute('data-placement', 'spare');
+      document.body.append(spare.host);
+    }
+  };
+  // Called on `window` (Firefox refuses a detached requestIdleCallback).
+  const prepareLater = () => {
+    if (typeof window.requestIdleCallback === 'function') window.requestIdleCallback(prepare);
+    else setTimeout(prepare);
+  };
+
+  function pageIsDark() {
+    const root = document.documentElement;
+    if (root.classList.contains('dark')) return true;
+    if (root.classList.contains('light')) return false;
+    const bg = getComputedStyle(document.body || root).backgroundColor;
+    const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?/.exec(bg);
+    if (m && (m[4] === undefined || Number(m[4]) > 0.5)) return 0.2126 * m[1] + 0.7152 * m[2] + 0.0722 * m[3] < 128;
+    return matchMedia('(prefers-color-scheme: dark)').matches;
+  }
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs ?? {})) node.setAttribute(k, v);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function build() {
+    const host = document.createElement('understudy-notice');
+    const root = host.attachShadow({ mode: 'open' });
+    try {
+      sheet ??= new CSSStyleSheet();
+      if (!sheet.cssRules.length) sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch {
+      root.append(el('style', {}, CSS));
+    }
+    const box = el('div', { class: 'box', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true' });
+    const words = el('p', { class: 'words' });
+    const what = el('span', { class: 'what' });
+    const actions = el('div', { class: 'actions', 'data-testid': 'understudy-actions' });
+    const dismiss = el('button', { type: 'button', 'data-testid': 'understudy-dismiss' }, 'Dismiss');
+    dismiss.addEventListener('click', () => {
+      if (notice) dismissed = notice.key;
+      hide();
+    });
+    box.append(words, actions, dismiss);
+    root.append(box);
+    return { host, box, words, what, actions, key: '' };
+  }
+
+  function hide() {
+    if (!notice) return;
+    notice.host.remove();
+    notice = null;
+    prepareLater();
+  }
+
+  function show(d, near) {
+    const key = keyOf(d);
+    if (key === dismissed) return null;
+    const created = !notice;
+    if (created) {
+      notice = spare ?? build();
+      spare = null;
+    }
+    const n = notice;
+    n.key = key;
+    n.host.setAttribute('data-testid', 'understudy-notice');
+    n.host.setAttribute('data-kind', d.kind);
+    n.words.textContent = (WORDS[d.kind] ?? WORDS.unknown_error)(d);
+    n.what.textContent = d.evidence?.text ? `What Understudy saw: ${d.evidence.text}` : '';
+    n.words.append(n.what);
+    n.box.classList.toggle('dark', pageIsDark());
+    if (near && near.isConnected && near.parentNode) {
+      n.host.setAttribute('data-placement', 'turn');
+      if (near.nextSibling !== n.host) {
+        try {
+          near.parentNode.moveBefore(n.host, near.nextSibling); // keeps the attached host's state
+        } catch {
+          near.after(n.host);
+        }
+      }
+    } else {
+      n.host.setAttribute('data-placement', 'fixed');
+      const parent = document.body || document.documentElement;
+      if (n.host.parentNode !== parent) parent.append(n.host);
+    }
+    return created ? n.actions : null;
+  }
+
+  return {
+    show,
+    hide,
+    prepareLater,
+    actions: () => notice?.actions ?? null,
+    reset() {
+      dismissed = '';
+      hide();
+    },
+  };
+})();
