@@ -17,6 +17,8 @@ const KIND = {
   blocked: 'Sign-in or verification needed (not an outage)',
   conversation_unavailable: 'A conversation cannot be loaded',
   unknown_error: 'An error Understudy does not recognise',
+  refused: 'An answer withheld by the content policy',
+  conversation_too_long: 'The conversation is too long for ChatGPT',
 };
 const LEVEL = {
   operational: 'All ChatGPT components operational.',
