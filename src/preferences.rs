@@ -751,6 +751,12 @@ mod tests {
         assert!(doc.preferences.auto_mode.redirects("service_down"));
         assert!(doc.preferences.auto_mode.redirects("rate_limited"));
         assert!(!doc.preferences.auto_mode.redirects("blocked"));
+        // An answer withheld by policy is carried elsewhere only when the user asks; a conversation
+        // too long for ChatGPT too (the user picks the provider with the longer context window).
+        let all = r#"{"auto_mode": {"enabled": true, "service_down": true, "capacity": true, "generation_error": true, "network_error": true, "rate_limited": true, "conversation_unavailable": true, "unknown_error": true}}"#;
+        let every = SettingsDocument::from_json(all).unwrap();
+        assert!(!every.preferences.auto_mode.redirects("refused"));
+        assert!(!every.preferences.auto_mode.redirects("conversation_too_long"));
         assert!(doc.preferences.capture.enabled && doc.preferences.capture.temporary_chats);
         let again = SettingsDocument::from_value(doc.to_value(true)).unwrap();
         assert_eq!(again, doc);
