@@ -188,6 +188,15 @@ mod capture {
         assert_eq!(field(&stored, "id").as_string().as_deref(), Some("c1"));
         let meta = field(&stored, "meta");
         assert_eq!(field(&meta, "message_count").as_f64(), Some(2.0));
+        // How it ended, for detection: once, with the prompt it answered.
+        let verdicts = js_sys::Array::from(&s.verdicts().expect("verdicts"));
+        assert_eq!(verdicts.length(), 1);
+        let v = verdicts.get(0);
+        assert_eq!(field(&v, "end").as_string().as_deref(), Some("done"));
+        assert_eq!(field(&v, "conversation_id").as_string().as_deref(), Some("c1"));
+        assert_eq!(field(&v, "prompt").as_string().as_deref(), Some("Bonjour ?"));
+        assert!(field(&v, "error").is_null());
+        assert_eq!(js_sys::Array::from(&s.verdicts().expect("verdicts")).length(), 0);
         // Nothing new: nothing to take.
         assert_eq!(js_sys::Array::from(&s.take().expect("captures")).length(), 0);
         // A batch for a stream the worker does not know is refused (the page resends from seq 0).
