@@ -140,7 +140,9 @@ mod detection {
         assert_eq!(detect_site("https://chatgpt.com/c/1").as_deref(), Some("chatgpt"));
         assert_eq!(detect_site("https://example.com/"), None);
         let adapter = detect_adapter("chatgpt", JsValue::UNDEFINED).expect("adapter");
-        assert_eq!(text(&adapter, &["selectors", "error"]).as_deref(), Some(".text-token-text-error"));
+        let error = text(&adapter, &["selectors", "error"]).expect("an error selector");
+        assert!(error.split(", ").any(|s| s == ".text-token-text-error"), "{error}");
+        assert_eq!(field(&field(&adapter, "timing"), "resume_grace_ms").as_f64(), Some(30_000.0));
         let report = detect_parse_status(
             r#"{"components":[{"name":"Conversations","status":"major_outage"}],"incidents":[]}"#,
         )
