@@ -316,3 +316,214 @@ test('failures: a v1 error root mid-answer, the legacy snapshots, GET /__sent ov
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('a thinking turn: silent for thinkMs; the page aborts its idle read itself and resumes from its offset until the answer comes, showing the recovery status meanwhile', async () => {
+  site.setMode({ thinkMs: 1300, pageIdleMs: 400, answer: 'Thought it through.', tokenDelayMs: 5 });
+  const page = await open('https://chatgpt.com/');
+  await page.evaluate(() => {
+    window.__recovery = [];
+    new MutationObserver(() => {
+      const s = document.querySelector('[role="status"] > span.text-chatgpt-recovery');
+      const last = window.__recovery.at(-1);
+      if ((s?.textContent ?? null) !== (last ?? null)) window.__recovery.push(s?.textContent ?? null);
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
+  const t0 = Date.now();
+  await send(page, 'Think hard');
+  await waitAnswer(page, 'Thought it through.');
+  assert.ok(Date.now() - t0 >= 1200, 'not before the thinking silence is over');
+  const streams = site.sent(10).streams;
+  const post = streams.findLast((x) => x.kind === 'send');
+  const resumes = streams.filter((x) => x.kind === 'resume' && x.seq > post.seq);
+  assert.equal(post.answer, '');
+  assert.ok(resumes.length >= 2, `resumed each idle period: ${resumes.length}`);
+  const offsets = resumes.map((r) => r.request.offset);
+  assert.ok(offsets.every((o) => o === offsets[0]) && offsets[0] === events(post.text).length - 1, `offsets ${offsets} (events consumed before the silence)`);
+  assert.equal(resumes.at(-1).answer, 'Thought it through.');
+  assert.ok(resumes.slice(0, -1).every((r) => r.answer === '' && r.text === 'event: delta_encoding\ndata: "v1"\n\n'), 'an idle resume carries its declaration and then nothing');
+  assert.ok(await page.evaluate(() => window.__aborts) >= resumes.length, 'the page aborted its own idle reads');
+  assert.deepEqual(await page.evaluate(() => window.__recovery), ['Connection interrupted. Waiting for the complete answer', null]);
+  assert.equal(await page.locator('.text-token-text-error, aside[role="alert"]').count(), 0);
+  await page.close();
+});
+
+test('a socket silent through the thinking is given up after pageIdleMs, then the resume brings the answer', async () => {
+  site.setMode({ handoff: 'ws', thinkMs: 900, pageIdleMs: 400, answer: 'From the resume after the socket.' });
+  const page = await open('https://chatgpt.com/');
+  await send(page, 'Socket, then think');
+  await waitAnswer(page, 'From the resume after the socket.');
+  const kinds = site.sent(6).streams.map((x) => x.kind);
+  assert.deepEqual(kinds.slice(kinds.lastIndexOf('send')).slice(0, 3), ['send', 'ws', 'resume']);
+  await page.close();
+});
+
+test('a send cut during the thinking (dropAfterMs) is resumed (resumeOnDrop): recovery status, then the answer as it is produced', async () => {
+  site.setMode({ thinkMs: 800, dropAfterMs: 150, resumeOnDrop: true, answer: 'Whole after the drop.' });
+  const page = await open('https://chatgpt.com/');
+  await send(page, 'Drop while thinking');
+  await page.waitForSelector('[role="status"] > span.text-chatgpt-recovery');
+  await waitAnswer(page, 'Whole after the drop.');
+  assert.equal(await page.locator('.text-chatgpt-recovery').count(), 0, 'gone once the answer came');
+  const [post, resumed] = await sent(2);
+  assert.deepEqual([post.kind, post.cut, post.text.includes('[DONE]')], ['send', true, false]);
+  assert.equal(resumed.kind, 'resume');
+  assert.equal(resumed.answer, 'Whole after the drop.');
+  await page.close();
+});
+
+test('a moderation block: part of the answer, the moderation event, [DONE]; the page says so in the turn', async () => {
+  site.setMode({ mode: 'moderation', answer: 'one two three four' });
+  const page = await open('https://chatgpt.com/');
+  await send(page, 'Something not allowed');
+  await page.waitForSelector('[data-testid="conversation-turn-2"] .text-token-text-error');
+  assert.equal(await page.textContent('.text-token-text-error'), 'This content may violate our usage policies.');
+  const [s] = await sent(1);
+  const ev = events(s.text);
+  assert.equal(ev.at(-1).data, '[DONE]');
+  const m = JSON.parse(ev.at(-2).data);
+  assert.deepEqual([m.type, m.moderation_response], ['moderation', { flagged: true, blocked: true, disclaimers: [] }]);
+  assert.ok(m.conversation_id && m.message_id);
+  assert.equal(s.answer, 'one two ');
+  await page.close();
+});
+
+test('error surfaces: a failed resume (aside alert), a 429 (dialog), conversation too long (the turn, Start new chat), and each surface the control chooses', async () => {
+  site.setMode({ handoff: 'resume', resumeStatus: 404 });
+  let page = await open('https://chatgpt.com/');
+  await send(page, 'Resume fails');
+  await page.waitForSelector('aside[role="alert"]');
+  assert.equal(await page.textContent('aside[role="alert"] p'), 'A network error occurred. Please check your connection and try again.');
+  assert.equal(await page.textContent('aside[role="alert"] button'), 'Retry');
+  assert.equal(await page.locator('.text-token-text-error').count(), 0);
+  await page.close();
+
+  site.setMode({ mode: 'status', status: 429, body: '{"detail":"Too many requests in 1 hour. Try again later."}' });
+  page = await open('https://chatgpt.com/');
+  await send(page, 'Too fast');
+  await page.waitForSelector('[role="dialog"]');
+  assert.match(await page.textContent('[role="dialog"]'), /^Too many requests.*You're making requests too quickly.*Got it$/);
+  assert.equal(await page.locator('[data-testid^="conversation-turn-"] [role="dialog"], .text-token-text-error').count(), 0);
+  await page.click('[role="dialog"] button');
+  assert.equal(await page.locator('[role="dialog"]').count(), 0);
+  await page.close();
+
+  site.setMode({ mode: 'too_long' });
+  page = await open('https://chatgpt.com/');
+  await send(page, 'One more');
+  await page.waitForSelector('[data-testid="conversation-turn-2"] .text-token-text-error');
+  assert.match(await page.textContent('.text-token-text-error'), /^You've reached the maximum length for this conversation/);
+  assert.equal(await page.textContent('[data-testid="conversation-turn-2"] button'), 'Start new chat');
+  await page.close();
+
+  const surfaces = {
+    turn: '[data-testid="conversation-turn-2"] .text-token-text-error',
+    alert: 'aside[role="alert"]',
+    dialog: '[role="dialog"]',
+    toast: '[data-testid="toast-error"]',
+    'surface-error': 'aside[class*="surface-error"]',
+  };
+  for (const [surface, sel] of Object.entries(surfaces)) {
+    site.setMode({ mode: 'status', status: 500, body: '{"detail":"x"}', surface, surfaceText: `Shown on ${surface}.` });
+    page = await open('https://chatgpt.com/');
+    await send(page, 'Fail here');
+    await page.waitForSelector(sel);
+    assert.equal((await page.textContent(sel)).startsWith(`Shown on ${surface}.`), true, surface);
+    assert.equal(await page.locator('.text-token-text-error').count(), surface === 'turn' ? 1 : 0, surface);
+    await page.close();
+  }
+  // ?quiet=1: none of them.
+  site.setMode({ mode: 'status', status: 429, body: '{}' });
+  page = await open('https://chatgpt.com/?quiet=1');
+  await send(page, 'Quiet');
+  await page.waitForFunction(() => document.querySelector('[data-testid="conversation-turn-2"]') && !document.querySelector('#stop-button:not([hidden])'));
+  await page.waitForTimeout(200);
+  assert.equal(await page.locator('[role="dialog"], aside, .text-token-text-error').count(), 0);
+  await page.close();
+});
+
+test('page furniture: banners (test id or role alert), the Stop control, the logged-out header and backend, an old error in the history of either renderer', async () => {
+  const banner = "You've hit the Free plan limit for GPT-5. Responses will use another model until your limit resets after 3:54 PM.";
+  for (const [bannerRole, sel] of [[null, 'div[data-testid="composer-banner"]'], ['alert', 'div[role="alert"]']]) {
+    site.setMode({ banner, bannerRole, tokenDelayMs: 30 });
+    const page = await open('https://chatgpt.com/');
+    await send(page, 'Hello');
+    await page.waitForSelector(sel);
+    assert.equal(await page.textContent(sel), banner);
+    assert.equal(await page.locator('#composer').evaluate((c, s) => c.previousElementSibling?.matches(s), sel), true, 'just above the composer');
+    await page.close();
+  }
+  for (const [stop, sel] of [['aria', 'button[aria-label="Stop streaming"]:not([data-testid])'], ['testid', 'button[data-testid="stop-button"]']]) {
+    site.setMode({ stop, tokenDelayMs: 40 });
+    const page = await open('https://chatgpt.com/');
+    await send(page, 'Stop me');
+    await page.waitForSelector(`${sel}:not([hidden])`);
+    await page.close();
+  }
+  site.setMode({ loggedOut: true });
+  let page = await open('https://chatgpt.com/');
+  assert.equal(await page.locator('header button[data-testid="login-button"]').count(), 1);
+  await send(page, 'Anonymous');
+  await waitAnswer(page, 'Here is a short answer, streamed the way ChatGPT streams it.');
+  assert.equal((await sent(1))[0].path, '/backend-anon/f/conversation');
+  await page.close();
+  site.setMode({ loggedOut: true, backend: 'backend-api' });
+  page = await open('https://chatgpt.com/');
+  await send(page, 'Logged out, but backend-api');
+  await waitAnswer(page, 'Here is a short answer, streamed the way ChatGPT streams it.');
+  assert.equal((await sent(1))[0].path, '/backend-api/f/conversation');
+  await page.close();
+
+  site.setMode({ oldError: 'Something went wrong while generating the response.', renderer: 'search-unit', mode: 'status', status: 500, body: '{"detail":"Fresh failure."}' });
+  page = await open('https://chatgpt.com/');
+  await page.waitForSelector('[data-turn-key] .text-token-text-error');
+  await send(page, 'Now');
+  await page.waitForFunction(() => document.querySelectorAll('.text-token-text-error').length === 2);
+  const dom = await page.evaluate(() => ({
+    boxes: [...document.querySelectorAll('[data-turn-key]')].map((r) => r.querySelector('.text-token-text-error')?.textContent ?? null),
+    roles: document.querySelectorAll('[data-message-author-role]').length,
+  }));
+  assert.deepEqual(dom, { boxes: ['Something went wrong while generating the response.', 'Fresh failure.'], roles: 0 });
+  await page.close();
+  site.setMode({ oldError: 'Old failure.', conversations: { 'hist-1': sampleConversation('hist-1') } });
+  page = await open('https://chatgpt.com/c/hist-1');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid^="conversation-turn-"]').length === 4);
+  assert.equal(await page.textContent('[data-testid="conversation-turn-2"] .text-token-text-error'), 'Old failure.');
+  assert.equal(await page.locator('[data-testid="conversation-turn-2"] button').count(), 0, 'no Retry on history');
+  await page.close();
+});
+
+test('a failed document: nginx, Cloudflare and JSON error pages, with no app in them', async () => {
+  const cases = [
+    [{ status: 503, kind: 'nginx' }, 503, '503 Service Temporarily Unavailable', 'text/html'],
+    [{ status: 502, kind: 'cloudflare' }, 502, 'chatgpt.com | 502: Bad gateway', 'text/html'],
+    [{ status: 503, kind: 'json' }, 503, '', 'application/json'],
+  ];
+  const page = await browser.context.newPage();
+  for (const [document, status, title, type] of cases) {
+    site.setMode({ document });
+    for (const path of ['/', '/c/some-chat']) {
+      const response = await page.goto(`https://chatgpt.com${path}`);
+      assert.equal(response.status(), status);
+      assert.match(response.headers()['content-type'], new RegExp(type));
+      const seen = await page.evaluate(() => ({
+        title: document.title,
+        text: document.body.innerText,
+        scripts: document.scripts.length,
+        app: !!document.querySelector('#composer, #thread, #prompt-textarea'),
+        cf: !!document.querySelector('#cf-error-details'),
+        nav: performance.getEntriesByType('navigation')[0].responseStatus,
+      }));
+      assert.equal(seen.scripts, 0);
+      assert.equal(seen.app, false);
+      assert.equal(seen.nav, status);
+      if (document.kind === 'json') assert.match(seen.text, /\{"detail":"Service Unavailable"\}/);
+      else assert.equal(seen.title, title);
+      assert.equal(seen.cf, document.kind === 'cloudflare');
+      if (document.kind === 'nginx') assert.match(seen.text, /503 Service Temporarily Unavailable\s+nginx/);
+    }
+  }
+  site.setMode({});
+  await page.goto('https://chatgpt.com/');
+  assert.equal(await page.locator('#composer').count(), 1, 'back to the app');
+  await page.close();
+});

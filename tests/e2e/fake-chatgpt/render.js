@@ -4,18 +4,52 @@
 // - search-unit: one `[data-turn-key=<user message id>]` root per exchange holding the user bubble
 //   (`[data-user-message-bubble="true"]`) and the answer (`[data-chatgpt-selection-message-id]` >
 //   `[data-markdown-text-style="assistant-message"]`), no data-message-author-role.
-// An entry is {role, id, text, error, state}: `add(entry)` draws it, `update(entry)` redraws it.
+// An entry is {role, id, text, error, errorButton, recovering, state}: `add(entry)` draws it,
+// `update(entry)` redraws it. `error` shows ChatGPT's error box in the turn, followed by the button
+// `errorButton` says ('retry' (default): "Retry" (regenerate-thread-error-button), 'new-chat':
+// "Start new chat", 'none'); `recovering` shows the recovery status in the turn while true.
 // `window` N keeps only the last N turn roots in the DOM (older ones are dropped, as on long chats).
 
-function errorBox(text) {
+function errorBox(text, button = 'retry') {
   const box = document.createElement('div');
   box.className = 'text-token-text-error';
   box.setAttribute('role', 'alert');
   box.textContent = text;
-  const retry = document.createElement('button');
-  retry.dataset.testid = 'regenerate-thread-error-button';
-  retry.textContent = 'Retry';
-  return [box, retry];
+  if (button === 'none') return [box];
+  const b = document.createElement('button');
+  b.type = 'button';
+  if (button === 'new-chat') {
+    b.textContent = 'Start new chat';
+    b.addEventListener('click', () => location.assign('/'));
+  } else {
+    b.dataset.testid = 'regenerate-thread-error-button';
+    b.textContent = 'Retry';
+  }
+  return [box, b];
+}
+
+/** The page's recovery status: `div[role="status"] > span.text-chatgpt-recovery`. */
+function recoveryStatus() {
+  const status = document.createElement('div');
+  status.setAttribute('role', 'status');
+  status.className = 'recovery';
+  const span = document.createElement('span');
+  span.className = 'text-chatgpt-recovery';
+  span.textContent = 'Connection interrupted. Waiting for the complete answer';
+  status.append(span);
+  return status;
+}
+
+/** Shows or removes the recovery status of `entry` in `container`. */
+function recovery(entry, container) {
+  const v = entry.view;
+  if (entry.recovering && !v.recovery) {
+    v.recovery = recoveryStatus();
+    container.append(v.recovery);
+  } else if (!entry.recovering && v.recovery) {
+    v.recovery.remove();
+    v.recovery = null;
+  }
 }
 
 function base(thread, windowSize) {
@@ -64,8 +98,9 @@ function legacy(thread, windowSize) {
       if (v.body.textContent !== entry.text) v.body.textContent = entry.text;
       if (entry.state) v.section.dataset.talvtTurnState = entry.state;
       else delete v.section.dataset.talvtTurnState;
+      recovery(entry, v.section);
       if (entry.error && !v.errors.length) {
-        v.errors = errorBox(entry.error);
+        v.errors = errorBox(entry.error, entry.errorButton);
         v.section.append(...v.errors);
       }
     },
@@ -143,8 +178,9 @@ function searchUnit(thread, windowSize) {
         if (entry.state) v.root.dataset.talvtTurnState = entry.state;
         else delete v.root.dataset.talvtTurnState;
       }
+      if (entry.role === 'assistant') recovery(entry, v.unit);
       if (entry.error && !v.errors.length) {
-        v.errors = errorBox(entry.error);
+        v.errors = errorBox(entry.error, entry.errorButton);
         v.unit.append(...v.errors);
       }
     },

@@ -13,9 +13,14 @@
 // - mode: 'healthy' (the whole answer, [DONE]) | 'status' (answers `status` with `body` and `headers`)
 //   | 'stream_error' (half the answer, then an error root: v1 `{"p":"","o":"add","v":{"message":null,
 //   …,"error":streamError,"error_code":streamErrorCode}}`, legacy `{"message":null,…,"error":…}`; no
-//   [DONE]) | 'stall' (half the answer, then silence, the connection open) | 'hang' (no byte at all) |
-//   'drop' or anything else (half the answer, then the connection closes without [DONE]).
-//   With a handoff the mode applies to where the answer continues (resume stream or socket).
+//   [DONE]) | 'moderation' (half the answer, then `{"type":"moderation","conversation_id",
+//   "message_id","moderation_response":{"flagged":true,"blocked":true,"disclaimers":[]}}`, then
+//   [DONE]) | 'too_long' (the send is answered 400 `{"detail":{"message":"You've reached the maximum
+//   length for this conversation, but you can keep talking by starting a new chat.","code":
+//   "conversation_too_large"}}`) | 'stall' (half the answer, then silence, the connection open) |
+//   'hang' (no byte at all) | 'drop' or anything else (half the answer, then the connection closes
+//   without [DONE]). With a handoff the mode applies to where the answer continues (resume stream
+//   or socket) the first time; a later resume gets the rest whole.
 // - answer, tokenDelayMs (the wait after each token), status, body, headers, streamError, streamErrorCode.
 // - encoding: 'v1' (default: v1 for a request whose supported_encodings has 'v1', as the real site
 //   does, else the legacy snapshots) | 'legacy' (always the old snapshot stream: one full
@@ -27,13 +32,27 @@
 // - conversationId: the id of every new chat (default: a fresh UUID each); title: the title of new
 //   chats (default: made from the prompt); thoughts: true streams a thoughts and a reasoning_recap
 //   message before the answer.
+// - thinkMs (default 0): a thinking model: after the echoes (and the thoughts) the turn is silent
+//   (not a byte) for thinkMs, counted from when a stream of the turn first reaches that point, then
+//   the answer streams. Whichever stream carries the turn then (the POST, a resume, the socket)
+//   waits for the same moment: a resume during the silence sends its declaration, is silent through
+//   what remains of it, and streams the answer as it is produced.
+// - dropAfterMs: the send's POST stream is cut dropAfterMs after it began (a clean end without
+//   [DONE], wherever it is: mid-line, in the thinking silence); the turn goes on, a resume gets the
+//   rest (default null: never).
+// - document: {status (default 503), kind: 'nginx' | 'cloudflare' | 'json'}: GET / and /c/* fail
+//   with that status and a bare page, no app markup and no script: nginx's "<status> Service
+//   Temporarily Unavailable" page, a Cloudflare error page (#cf-wrapper > #cf-error-details, title
+//   "chatgpt.com | 502: Bad gateway"), or `{"detail":"Service Unavailable"}` as application/json.
 // - handoff: 'resume' | 'ws': the POST answers only delta_encoding, the resume token, the echo of the
 //   user message, stream_handoff and [DONE]; the rest comes from POST .../f/conversation/resume
 //   {conversation_id, offset} (offset: the SSE events consumed so far, each stream's delta_encoding
 //   declaration not counted, [DONE] counted: 4 after a handoff) or as JSON frames on
 //   wss://ws.chatgpt.com/ws/user/u-123 (URL from GET /backend-api/celsius/ws/user; one item sent
 //   twice; then {type:'done'}). wsReplay: false sends no duplicate. resumeStatus/resumeBody: the
-//   resume endpoint fails so. Any v1 turn can be resumed from an offset (the rest comes whole).
+//   resume endpoint fails so (body default: 404's `{"detail":{"message":"A network error occurred.
+//   Please check your connection and try again.","code":"tokenless_resume_unavailable"}}`). Any v1
+//   turn can be resumed from an offset (the rest comes whole, paced as it is produced).
 // - conversations: {id: export-shaped conversation} seeds what the GETs return (others: the server's
 //   memory of the chats sent to, then `sampleConversation(id)`).
 // - markTemporaryChat, markDoNotRemember: conversation bodies carry is_temporary_chat /
@@ -49,18 +68,58 @@
 //   after message_stream_complete) | 'none'.
 // - sendHistoryDisabled, sendDoNotRemember: the send request carries history_and_training_disabled:
 //   true / is_do_not_remember: true (a /?temporary-chat=true page sends is_do_not_remember: true).
-// - backend: 'backend-api' (default) | 'backend-anon' | 'backend-alt': where the page sends.
-// - model (default 'gpt-5-6'); resumeOnDrop: the page resumes a stream that ended without [DONE];
-//   pushUrl (default true): the page moves to /c/<id> (history.replaceState) once a new chat has its
-//   id, as the real page does (never on a temporary chat); false keeps it where it is.
-// Page URL parameters: ?quiet=1 (no error boxes of its own: network-only detection), ?noload=1 (no
+// - backend: 'backend-api' (default; 'backend-anon' with loggedOut) | 'backend-anon' | 'backend-alt':
+//   where the page sends (and resumes).
+// - loggedOut: true: the header shows button[data-testid="login-button"] (and a sign-up button), and
+//   the page sends to /backend-anon/f/conversation unless `backend` says otherwise.
+// - model (default 'gpt-5-6'); pushUrl (default true): the page moves to /c/<id>
+//   (history.replaceState) once a new chat has its id, as the real page does (never on a temporary
+//   chat); false keeps it where it is.
+// - pageIdleMs (default 60000, the real page's rule): when a read of the page (the send, a resume)
+//   gets no byte for pageIdleMs (or no response at all), the page aborts it itself (its own
+//   AbortController) and POSTs .../f/conversation/resume {conversation_id, offset} (offset: the SSE
+//   events it consumed), again each time a resume is idle that long, at most 12 resumes a send
+//   (a send that never got a byte of its turn is not resumed: it fails). The socket of a ws
+//   handoff is given up after the same silence, then the page resumes. resumeOnDrop: the page also
+//   resumes a stream that ended (or broke) without [DONE] (else such a turn stays as it was cut).
+//   Resumes answered 408, 409, 425, 429, 502, 504 or broken are retried (300 ms doubling to 5 s).
+//   While the page resumes after a drop or an idle wait, the answer's turn shows
+//   div[role="status"] > span.text-chatgpt-recovery "Connection interrupted. Waiting for the
+//   complete answer", removed as soon as answer text comes again (or the turn ends).
+// - stop: 'aria' (default, as the 2026 page: button[aria-label="Stop streaming"], no test id) |
+//   'testid' (the same button with data-testid="stop-button"); shown while an answer streams.
+// - banner (text): a banner above the composer, shown as the first answer starts streaming and left
+//   there (a downgrade notice, e.g. "You've hit the Free plan limit for GPT-5. Responses will use
+//   another model until your limit resets after 3:54 PM."), in div[data-testid="composer-banner"];
+//   bannerRole: 'alert' puts it in div[role="alert"] instead.
+// - oldError (text): the chat's history shows, above the current turns, an earlier exchange whose
+//   answer is a .text-token-text-error box with that text (no Retry button), in either renderer.
+// - surface: 'turn' | 'alert' | 'dialog' | 'toast' | 'surface-error', and surfaceText: every failed
+//   send of the page shows surfaceText (default: its own error text) on that surface instead of its
+//   own (see below).
+// How the page shows a failure (never with ?quiet=1), by default: a failed send (HTTP error), a
+// stream error root, a send whose connection failed or broke (not resumed), a handoff left
+// unfinished: `.text-token-text-error` in the answer's turn with
+// button[data-testid="regenerate-thread-error-button"] ("Retry"); a moderation block: that box with
+// "This content may violate our usage policies."; a send answered 400 conversation_too_large: that
+// box with the body's message and a "Start new chat" button; a 429 on the send: a [role="dialog"]
+// (not in a turn) "Too many requests" / "You're making requests too quickly. …" with "Got it"; a
+// failed resume (an unretried status, e.g. 404 tokenless_resume_unavailable) or resumes exhausted:
+// aside[role="alert"] above the composer with the error's message and a "Retry" button (which sends
+// the prompt again). The surfaces `surface` chooses: 'turn' (the box in the answer's turn),
+// 'alert' (the aside), 'dialog', 'toast' ([data-testid="toast-error"] in a toast region),
+// 'surface-error' (aside[class*="surface-error"] above the composer, with Retry). A new send clears
+// the alerts and toasts of the previous one. The recovery status, banners and oldError are not
+// failure surfaces: they show with ?quiet=1 too.
+// Page URL parameters: ?quiet=1 (no error surfaces of its own: network-only detection), ?noload=1 (no
 // conversation GET on /c/<id>: a conversation seeded in `conversations` comes embedded in the HTML
 // and is shown, any other is not shown at all), ?message=<id> (the singular GET, as the real page
 // does for such links).
 // What was sent: GET /__sent?n=N -> {streams: [{seq, kind: 'send'|'resume'|'ws', path, encoding,
 // conversation_id, turn_id, request, mode, text (the SSE text sent), chunks (the sizes written),
 // frames (ws), answer (the answer text this stream carried), complete (it carried the closing patch),
-// ended}], answers: [{conversation_id, message_id, text}] (each finished answer)}; DELETE /__sent
+// ended, cut (dropAfterMs cut it), offset (a resume's)}], answers: [{conversation_id, message_id,
+// text}] (each finished answer)}; DELETE /__sent
 // clears it; in-process: site.sent(n), site.clearSent(), site.conversation(id) (the server's memory).
 // Every request: site.requests [{method (WEBSOCKET for an upgrade), path, host, body}].
 import { execFileSync } from 'node:child_process';
@@ -158,13 +217,28 @@ const DEFAULT_STATE = {
   abortAfter: 'done',
   sendHistoryDisabled: false,
   sendDoNotRemember: false,
-  backend: 'backend-api',
+  backend: null, // 'backend-api', or 'backend-anon' when loggedOut
   model: 'gpt-5-6',
   resumeOnDrop: false,
   pushUrl: true,
+  pageIdleMs: 60000,
+  surface: null,
+  surfaceText: null,
+  banner: null,
+  bannerRole: null,
+  oldError: null,
+  stop: 'aria',
+  loggedOut: false,
+  // The backend: thinking silence, a send cut mid-stream, a failed document.
+  thinkMs: 0,
+  dropAfterMs: null,
+  document: null,
 };
 
-const PAGE_FIELDS = ['renderer', 'window', 'loadOlder', 'abortAfter', 'sendHistoryDisabled', 'sendDoNotRemember', 'backend', 'model', 'resumeOnDrop', 'pushUrl'];
+const PAGE_FIELDS = [
+  'renderer', 'window', 'loadOlder', 'abortAfter', 'sendHistoryDisabled', 'sendDoNotRemember', 'backend', 'model', 'resumeOnDrop', 'pushUrl',
+  'pageIdleMs', 'surface', 'surfaceText', 'banner', 'bannerRole', 'oldError', 'stop', 'loggedOut',
+];
 const STATIC = { '/app.js': 'text/javascript', '/stream.js': 'text/javascript', '/render.js': 'text/javascript', '/app.css': 'text/css' };
 const SEND = /^\/backend-(?:api|anon|alt)\/f\/conversation$/;
 const RESUME = /^\/backend-(?:api|anon|alt)\/f\/conversation\/resume$/;
@@ -262,8 +336,10 @@ export async function startFakeChatgpt({ port = 0, defaults = {} } = {}) {
         return;
       }
     }
+    if ((p === '/' || p.startsWith('/c/')) && state.document) return failedDocument(res, state.document);
     if (p === '/' || p.startsWith('/c/')) {
       const config = Object.fromEntries(PAGE_FIELDS.map((k) => [k, state[k]]));
+      config.backend = state.backend ?? (state.loggedOut ? 'backend-anon' : 'backend-api');
       // ?noload=1 on a seeded conversation: its first page comes in the HTML (no GET to watch).
       const open = /^\/c\/([0-9A-Za-z_-]{1,100})$/.exec(p)?.[1];
       if (open && url.searchParams.has('noload') && state.conversations?.[open]) {
@@ -340,6 +416,93 @@ function readBody(req) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
+}
+
+const REASONS = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Temporarily Unavailable', 504: 'Gateway Time-out', 520: 'Web server is returning an unknown error', 521: 'Web server is down', 522: 'Connection timed out', 524: 'A timeout occurred' };
+const CF_REASONS = { 500: 'Internal server error', 502: 'Bad gateway', 503: 'Service unavailable', 504: 'Gateway time-out', 520: 'Web server is returning an unknown error', 521: 'Web server is down', 522: 'Connection timed out', 524: 'A timeout occurred' };
+
+/**
+ * The `document` control: the chat page itself fails, as an edge in front of it answers. A bare
+ * page with no app markup and no script: nginx's "503 Service Temporarily Unavailable", a
+ * Cloudflare error page (#cf-error-details), or a JSON error body.
+ */
+function failedDocument(res, { status = 503, kind = 'nginx' } = {}) {
+  const code = Number.isInteger(status) && status >= 400 && status <= 599 ? status : 503;
+  if (kind === 'json') {
+    res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end('{"detail":"Service Unavailable"}');
+    return;
+  }
+  let html;
+  if (kind === 'cloudflare') {
+    const reason = CF_REASONS[code] ?? 'Error';
+    const ray = crypto.randomBytes(8).toString('hex');
+    html = `<!DOCTYPE html>
+<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->
+<html class="no-js" lang="en-US">
+<head>
+<title>chatgpt.com | ${code}: ${reason}</title>
+<meta charset="UTF-8" />
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+<meta name="robots" content="noindex, nofollow" />
+<meta name="viewport" content="width=device-width,initial-scale=1" />
+</head>
+<body>
+<div id="cf-wrapper">
+  <div id="cf-error-details" class="p-0">
+    <header class="mx-auto pt-10 lg:pt-6 lg:px-8 w-240 lg:w-full mb-8">
+      <h1 class="inline-block sm:block sm:mb-2 font-light text-60 lg:text-4xl text-black-dark leading-tight mr-2">
+        <span class="inline-block">${reason}</span>
+        <span class="code-label">Error code ${code}</span>
+      </h1>
+      <div>Visit <a href="https://www.cloudflare.com/5xx-error-landing?utm_source=errorcode_${code}&amp;utm_campaign=chatgpt.com" target="_blank" rel="noopener noreferrer">cloudflare.com</a> for more information.</div>
+      <div class="mt-3">${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC</div>
+    </header>
+    <div class="my-8 bg-gradient-gray">
+      <div class="w-240 lg:w-full mx-auto">
+        <div class="clearfix md:px-8">
+          <div id="cf-browser-status" class="cf-column relative w-1/3 md:w-full py-15 md:py-8 md:px-0 px-8 text-center">
+            <span class="md:block w-full truncate">You</span> <h3 class="md:inline-block mt-3 md:mt-0 text-2xl text-gray-600 font-light leading-1.3">Browser</h3> <span class="leading-1.3 text-2xl text-green-success">Working</span>
+          </div>
+          <div id="cf-cloudflare-status" class="cf-column relative w-1/3 md:w-full py-15 md:py-8 md:px-0 px-8 text-center">
+            <span class="md:block w-full truncate">Frankfurt</span> <h3 class="md:inline-block mt-3 md:mt-0 text-2xl text-gray-600 font-light leading-1.3">Cloudflare</h3> <span class="leading-1.3 text-2xl text-green-success">Working</span>
+          </div>
+          <div id="cf-host-status" class="cf-error-source cf-column relative w-1/3 md:w-full py-15 md:py-8 md:px-0 px-8 text-center">
+            <span class="md:block w-full truncate">chatgpt.com</span> <h3 class="md:inline-block mt-3 md:mt-0 text-2xl text-gray-600 font-light leading-1.3">Host</h3> <span class="leading-1.3 text-2xl text-red-error">Error</span>
+          </div>
+        </div>
+      </div>
+    </div>
+    <div class="w-240 lg:w-full mx-auto mb-8 lg:px-8">
+      <div class="clearfix">
+        <div class="w-1/2 md:w-full float-left pr-6 md:pb-10 md:pr-0 leading-relaxed">
+          <h2 class="text-3xl font-normal leading-1.3 mb-4">What happened?</h2>
+          <p>The web server reported a ${reason.toLowerCase()} error.</p>
+        </div>
+        <div class="w-1/2 md:w-full float-left leading-relaxed">
+          <h2 class="text-3xl font-normal leading-1.3 mb-4">What can I do?</h2>
+          <p class="mb-6">Please try again in a few minutes.</p>
+        </div>
+      </div>
+    </div>
+    <div class="cf-error-footer cf-wrapper w-240 lg:w-full py-10 sm:py-4 sm:px-8 mx-auto text-center sm:text-left border-solid border-0 border-t border-gray-300">
+      <p class="text-13">
+        <span class="cf-footer-item sm:block sm:mb-1">Cloudflare Ray ID: <strong class="font-semibold">${ray}</strong></span>
+        <span class="cf-footer-separator sm:hidden">&bull;</span>
+        <span class="cf-footer-item sm:block sm:mb-1">Performance &amp; security by Cloudflare</span>
+      </p>
+    </div>
+  </div>
+</div>
+</body>
+</html>
+`;
+  } else {
+    const line = `${code} ${REASONS[code] ?? 'Error'}`;
+    html = `<html>\r\n<head><title>${line}</title></head>\r\n<body>\r\n<center><h1>${line}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+  }
+  res.writeHead(code, { 'content-type': 'text/html', 'cache-control': 'no-store' });
+  res.end(html);
 }
 
 // The error a stream or a socket reports in the channel tests (a short ChatGPT error text).

@@ -113,8 +113,9 @@ export function isAnswer(m) {
 const textOf = (m) => (m?.content?.parts ?? []).filter((x) => typeof x === 'string').join('');
 
 /**
- * One turn's reading state across its streams. `on`: {answer(message, text), error(), title(t),
- * conversation(id)}. Each event read counts toward `offset` (the delta_encoding declaration
+ * One turn's reading state across its streams. `on`: {answer(message, text), error(kind) (kind
+ * 'stream': an error root, a typed error, a legacy error; 'moderation': a moderation block),
+ * title(t), conversation(id)}. Each event read counts toward `offset` (the delta_encoding declaration
  * does not).
  */
 export class Turn {
@@ -155,7 +156,7 @@ export class Turn {
     if (event === 'delta' || (this.encoding === 'v1' && !value.type && 'v' in value)) return this.delta(value);
     if (typeof value.type === 'string') return this.typed(value);
     // Legacy snapshots: {message, conversation_id, error}.
-    if (value.error) return this.fail();
+    if (value.error) return this.fail('stream');
     if (value.conversation_id) this.on.conversation(value.conversation_id);
     if (value.message?.author?.role === 'assistant') {
       this.answer = value.message;
@@ -168,7 +169,7 @@ export class Turn {
     const c = this.v1.apply(d);
     const root = this.v1.roots.get(c);
     if (!root) return null;
-    if (root.error || root.error_code) return this.fail();
+    if (root.error || root.error_code) return this.fail('stream');
     if (typeof root.conversation_id === 'string') this.on.conversation(root.conversation_id);
     if (this.answerChannel === null && isAnswer(root.message)) this.answerChannel = c;
     if (c === this.answerChannel) {
@@ -187,13 +188,15 @@ export class Turn {
     else if (t.type === 'message_stream_complete') {
       this.complete = true;
       return 'complete';
-    } else if (t.type === 'error' || (t.type === 'moderation' && t.moderation_response?.blocked)) return this.fail();
+    } else if (t.type === 'error') return this.fail('stream');
+    else if (t.type === 'moderation' && t.moderation_response?.blocked === true) return this.fail('moderation');
     return null;
   }
 
-  fail() {
+  fail(kind) {
+    if (this.failed) return 'error';
     this.failed = true;
-    this.on.error();
+    this.on.error(kind);
     return 'error';
   }
 }
@@ -201,10 +204,11 @@ export class Turn {
 /**
  * Reads a fetched SSE response into `turn` with getReader() and a streaming TextDecoder; aborts the
  * fetch (`controller`) right after [DONE] or message_stream_complete as `abortAfter` says, as the
- * real page does ('none': reads on to the end of the body). `stallMs` without a byte ends the read with 'stalled'. Resolves to how it ended:
- * 'done' | 'complete' | 'eof' | 'error' | 'stalled' | 'broken'.
+ * real page does ('none': reads on to the end of the body). `idleMs` without a byte: the page
+ * aborts the fetch itself (`controller`) and the read ends 'idle' (the real page's rule, 60 s).
+ * Resolves to how it ended: 'done' | 'complete' | 'eof' | 'error' | 'idle' | 'broken'.
  */
-export async function readResponse(response, turn, { controller, abortAfter = 'done', stallMs = 60000 }) {
+export async function readResponse(response, turn, { controller, abortAfter = 'done', idleMs = 60000 }) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let outcome = null;
@@ -216,13 +220,13 @@ export async function readResponse(response, turn, { controller, abortAfter = 'd
     else if (r === 'complete' && abortAfter === 'complete') outcome = 'complete';
   });
   let timer = 0;
-  let stalled = false;
+  let idle = false;
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      stalled = true;
-      reader.cancel().catch(() => {});
-    }, stallMs);
+      idle = true;
+      controller.abort(); // the page gives up on this read itself
+    }, idleMs);
   };
   arm();
   try {
@@ -234,11 +238,11 @@ export async function readResponse(response, turn, { controller, abortAfter = 'd
     }
     if (!outcome) parser.push(decoder.decode());
   } catch {
-    if (!outcome) return stalled ? 'stalled' : 'broken';
+    if (!outcome) return idle ? 'idle' : 'broken';
   } finally {
     clearTimeout(timer);
   }
-  if (stalled && !outcome) return 'stalled';
+  if (idle && !outcome) return 'idle';
   if (outcome === 'done' || outcome === 'complete') controller.abort(); // the page stops its own read
   return outcome ?? (turn.done ? 'done' : 'eof');
 }
@@ -246,7 +250,8 @@ export async function readResponse(response, turn, { controller, abortAfter = 'd
 /**
  * The rest of a handed-off turn on the user's socket: GET /backend-api/celsius/ws/user for its
  * URL, then JSON frames whose stream items (deduplicated by stream_item_id) carry SSE text, until
- * {type:'done'}; `idleMs` without a frame closes it. Resolves to 'done' | 'error' | 'closed'.
+ * {type:'done'}; `idleMs` without a frame closes it ('idle'). Resolves to 'done' | 'error' |
+ * 'closed' | 'idle'.
  */
 export async function readSocket(turn, topicId, { idleMs = 30000 } = {}) {
   const r = await fetch('/backend-api/celsius/ws/user');
@@ -257,7 +262,7 @@ export async function readSocket(turn, topicId, { idleMs = 30000 } = {}) {
     let idle = 0;
     const wake = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => end('closed'), idleMs);
+      idle = setTimeout(() => end('idle'), idleMs);
     };
     const end = (how) => {
       if (ended) return;

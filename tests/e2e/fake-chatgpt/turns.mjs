@@ -2,12 +2,14 @@
 // continued on POST .../f/conversation/resume or on the user's WebSocket (ws.chatgpt.com), each
 // answer stored in the conversation once it finished. Every stream is logged for GET /__sent.
 import crypto from 'node:crypto';
-import { answerMessage, contextMessages, Encoder, fakeJwt, recapMessage, rng, sleep, streamLegacy, streamV1, thoughtsMessage, turnEvents, userMessage } from './v1.mjs';
+import { answerMessage, closed, contextMessages, Encoder, fakeJwt, recapMessage, rng, sleep, streamLegacy, streamV1, thoughtsMessage, turnEvents, userMessage } from './v1.mjs';
 import { addNode, branch, emptyConversation, sampleConversation, titleOf } from './store.mjs';
 
 // The conversation id of every new chat in the legacy encoding (the old fake's single id).
 export const LEGACY_CONVERSATION_ID = '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b';
 export const USER_ID = 'u-123';
+// What a send answers in mode 'too_long' (400), as the real site words it.
+export const TOO_LONG_BODY = JSON.stringify({ detail: { message: "You've reached the maximum length for this conversation, but you can keep talking by starting a new chat.", code: 'conversation_too_large' } });
 
 const parse = (body) => {
   try {
@@ -121,6 +123,8 @@ function newTurn(ctx, request, { legacy }) {
     turnId, requestId: crypto.randomUUID(), topicId: `conversation-turn-${turnId}`,
     answer: String(state.answer), thoughts: !!state.thoughts, model: typeof request?.model === 'string' ? request.model : 'gpt-5-6',
     handoff: legacy ? null : state.handoff ?? null, temporary, finished: false, deliveries: 0,
+    // A thinking turn: silent this long before its answer (from when a stream first reaches it).
+    thinkMs: Math.max(0, Number(state.thinkMs) || 0), thinkUntil: null,
   };
   turn.events = turnEvents(turn);
   ctx.turns.set(turnId, turn);
@@ -153,28 +157,53 @@ function answerFor(turn, state) {
   const e = turn.events;
   if (state.mode === 'healthy') return { events: e.answer, end: 'done' };
   if (state.mode === 'stream_error') return { events: e.partial(upTo(turn), { message: state.streamError, code: state.streamErrorCode ?? null }), end: 'end' };
+  if (state.mode === 'moderation') return { events: e.moderated(upTo(turn)), end: 'done' };
   if (state.mode === 'stall') return { events: e.partial(upTo(turn)), end: 'hold' };
   return { events: e.partial(upTo(turn)), end: 'end' }; // drop, or any other mode
 }
+
+/**
+ * When a thinking turn's answer may start (epoch ms): `thinkMs` after the first stream of the turn
+ * reached it, whichever stream that was; every later stream (a resume, the socket) waits for the
+ * same moment, so the answer comes as it is produced.
+ */
+const thinkGate = (turn) => () => (turn.thinkUntil ??= Date.now() + turn.thinkMs);
 
 /** How a v1 stream of `turn` is written; its answer is kept as its closing patch goes out. */
 function streamOptions(ctx, log, turn) {
   const s = ctx.state();
   return {
     random: ctx.rand(), chunkMin: s.chunkMin, chunkMax: s.chunkMax, chunkGapMs: s.chunkGapMs, tokenDelayMs: s.tokenDelayMs,
-    pad: s.pad !== false, log, onFinal: () => finish(ctx, turn),
+    pad: s.pad !== false, log, onFinal: () => finish(ctx, turn), gate: thinkGate(turn),
   };
 }
 
 function endStream(res, end) {
   if (end === 'hold') return; // the connection stays open without another byte
-  if (!res.destroyed) res.end();
+  if (!closed(res)) res.end();
+}
+
+/** `dropAfterMs`: the stream is cut (ended cleanly, without [DONE]) that long after it began, wherever it is. */
+function cutLater(res, state, log) {
+  const ms = Number(state.dropAfterMs);
+  if (state.dropAfterMs == null || !Number.isFinite(ms) || ms < 0) return () => {};
+  const timer = setTimeout(() => {
+    if (closed(res)) return;
+    log.cut = true;
+    res.end();
+  }, ms);
+  return () => clearTimeout(timer);
 }
 
 /** POST .../f/conversation: the answer on the stream itself, or a handoff (state `handoff`). */
 export async function send(ctx, req, res, body, common) {
   const state = ctx.state();
   if (state.mode === 'hang') return; // no headers, no body: the request stays open until the client gives up
+  if (state.mode === 'too_long') {
+    res.writeHead(400, { ...common, 'content-type': 'application/json' });
+    res.end(TOO_LONG_BODY);
+    return;
+  }
   if (state.mode === 'status') {
     const isHtml = String(state.body).trimStart().startsWith('<');
     res.writeHead(state.status, { ...common, 'content-type': isHtml ? 'text/html; charset=utf-8' : 'application/json', ...state.headers });
@@ -190,7 +219,7 @@ export async function send(ctx, req, res, body, common) {
   const log = ctx.log({ kind: 'send', path, encoding: legacy ? 'legacy' : 'v1', conversation_id: turn.conversationId, turn_id: turn.turnId, request, mode: state.mode, handoff: turn.handoff });
   if (legacy) {
     const words = turn.events.words;
-    const end = state.mode === 'healthy' ? 'done' : state.mode === 'stream_error' ? 'error' : state.mode === 'stall' ? 'hold' : 'end';
+    const end = { healthy: 'done', stream_error: 'error', stall: 'hold', moderation: 'moderation' }[state.mode] ?? 'end';
     await streamLegacy(res, {
       conversationId: turn.conversationId, messageId: turn.ids.answer, words, upTo: end === 'done' ? words.length : upTo(turn),
       tokenDelayMs: state.tokenDelayMs, end, streamError: state.streamError, log,
@@ -208,7 +237,9 @@ export async function send(ctx, req, res, body, common) {
     turn.base = head.length;
     turn.rest = [...e.title, ...e.think, ...e.answer, { done: true }];
     turn.mode = state.mode;
+    const uncut = cutLater(res, state, log);
     await streamV1(res, head, streamOptions(ctx, log, turn));
+    uncut();
     endStream(res, 'end');
     log.ended = true;
     return;
@@ -219,9 +250,11 @@ export async function send(ctx, req, res, body, common) {
   turn.deliveries = 1; // the mode applied to this stream; a resume continues whole
   const { events, end } = answerFor(turn, state);
   const all = end === 'done' ? [...prelude, ...events, { done: true }] : [...prelude, ...events];
+  const uncut = cutLater(res, state, log);
   await streamV1(res, all, streamOptions(ctx, log, turn));
+  uncut();
   endStream(res, end);
-  log.ended = end !== 'hold';
+  log.ended = end !== 'hold' || !!log.cut;
 }
 
 /** The rest of a turn from `offset` (events consumed, the declaration not counted), as `mode` ends it the first time. */
@@ -232,7 +265,8 @@ function restFrom(ctx, turn, offset) {
   if (!first || turn.mode === 'healthy' || turn.mode === undefined) return { events: turn.rest.slice(skip), end: 'done' };
   const cut = answerFor(turn, { ...state, mode: turn.mode });
   const before = turn.rest.length - turn.events.answer.length - 1; // title and thoughts
-  return { events: [...turn.rest.slice(0, before), ...cut.events].slice(skip), end: cut.end };
+  const tail = cut.end === 'done' ? [{ done: true }] : []; // a moderation block still ends with [DONE]
+  return { events: [...turn.rest.slice(0, before), ...cut.events, ...tail].slice(skip), end: cut.end };
 }
 
 /** POST .../f/conversation/resume {conversation_id, offset}: the rest of the latest turn. */
@@ -272,6 +306,7 @@ export function userSocket(ctx, ws, path) {
     const log = ctx.log({ kind: 'ws', path, encoding: 'v1', conversation_id: turn.conversationId, turn_id: turn.turnId, request: null, mode: turn.mode, frames: [], chunks: undefined });
     const { events, end } = restFrom(ctx, turn, turn.base);
     const items = events.filter((e) => !e.done);
+    const gate = thinkGate(turn);
     const enc = new Encoder(ctx.rand(), { pad: state.pad !== false });
     const base = Date.now();
     const frames = items.map((event, i) => {
@@ -296,6 +331,10 @@ export function userSocket(ctx, ws, path) {
     for (let i = 0; i < frames.length; i++) {
       if (!ws.open()) return;
       const f = frames[i];
+      if (f.event.gate && gate() > Date.now()) {
+        await sleep(gate() - Date.now()); // thinking: the socket is silent
+        if (!ws.open()) return;
+      }
       log.text += f.encoded;
       if (f.event.token !== undefined) log.answer += f.event.token;
       if (f.event.final) {

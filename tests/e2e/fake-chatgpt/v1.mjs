@@ -90,7 +90,8 @@ export function answerMessage(id, meta, status = 'in_progress', body = '') {
 
 // ---- logical events, then SSE text ----
 // An event is {delta: {c, p, o, v}} | {typed: {...}} | {done: true}, with `delay: true` when the
-// writer waits tokenDelayMs after it (one per answer token) and `token` (its answer text).
+// writer waits tokenDelayMs after it (one per answer token), `token` (its answer text) and `gate:
+// true` on the answer's first event (a thinking turn's silence ends there: see streamV1's `gate`).
 
 /** The answer split into the tokens the stream sends (words, with their trailing spaces). */
 export const tokens = (answer) => String(answer).split(/(?<= )/).filter((t) => t.length);
@@ -134,7 +135,7 @@ export function turnEvents(turn) {
   const aid = turn.ids.answer;
   const marker = (m, e) => ({ typed: { type: 'message_marker', conversation_id: cid, message_id: aid, marker: m, event: e } });
   const words = tokens(turn.answer);
-  const head = [root(answerMessage(aid, meta), ac), marker('user_visible_token', 'first'), marker('final_channel_token', 'first')];
+  const head = [{ ...root(answerMessage(aid, meta), ac), gate: true }, marker('user_visible_token', 'first'), marker('final_channel_token', 'first')];
   const append = (w) => ({ delta: { c: ac, p: '/message/content/parts/0', o: 'append', v: w }, delay: true, token: w });
   const last = words.at(-1) ?? '';
   const finish = [
@@ -162,6 +163,13 @@ export function turnEvents(turn) {
       const out = [...head, ...words.slice(0, upTo).map(append)];
       if (error) out.push({ delta: { c: c, p: '', o: 'add', v: { message: null, conversation_id: cid, error: error.message, error_code: error.code } } });
       return out;
+    },
+    /** The answer cut after `upTo` tokens, then a moderation block (the rest withheld by policy). */
+    moderated(upTo) {
+      return [
+        ...head, ...words.slice(0, upTo).map(append),
+        { typed: { type: 'moderation', conversation_id: cid, message_id: aid, moderation_response: { flagged: true, blocked: true, disclaimers: [] } } },
+      ];
     },
     words,
   };
@@ -258,18 +266,32 @@ export class ChunkWriter {
   }
 }
 
+/** Whether a response can take no more bytes (the client went away, or the server ended it). */
+export const closed = (res) => res.destroyed || res.writableEnded;
+
 /**
  * Streams `events` (v1) on `res` after the declaration: chunked, waiting `tokenDelayMs` after each
  * token. `log` ({text, answer}) collects the text sent and the answer text the stream carried;
- * `onFinal()` runs as the answer's closing patch goes out.
- * Returns false when the client went away before the end.
+ * `onFinal()` runs as the answer's closing patch goes out. `gate()` (optional) gives the time
+ * (epoch ms) before which an event marked `gate` may not go out: what came before it is sent
+ * whole, then the stream is silent (no byte) until then (a thinking model).
+ * Returns false when the client went away (or the server cut the stream) before the end.
  */
-export async function streamV1(res, events, { random, chunkMin, chunkMax, chunkGapMs = 2, tokenDelayMs, pad, log, declare = true, onFinal = null }) {
+export async function streamV1(res, events, { random, chunkMin, chunkMax, chunkGapMs = 2, tokenDelayMs, pad, log, declare = true, onFinal = null, gate = null }) {
   const enc = new Encoder(random, { pad });
   const out = new ChunkWriter(res, random, { min: chunkMin, max: chunkMax, gapMs: chunkGapMs, log });
   if (declare) await out.push(enc.declaration());
   for (const event of events) {
-    if (res.destroyed) return false;
+    if (closed(res)) return false;
+    if (event.gate && gate) {
+      const wait = gate() - Date.now();
+      if (wait > 0) {
+        out.flush();
+        out.wrote = false;
+        await sleep(wait);
+        if (closed(res)) return false;
+      }
+    }
     await out.push(enc.render(event));
     if (event.token !== undefined && log) log.answer += event.token;
     if (event.final) {
@@ -282,10 +304,10 @@ export async function streamV1(res, events, { random, chunkMin, chunkMax, chunkG
     }
   }
   out.flush();
-  return !res.destroyed;
+  return !closed(res);
 }
 
-/** The old fake's stream: one full snapshot of the answer per token, then [DONE] or an error. */
+/** The old fake's stream: one full snapshot of the answer per token, then [DONE], an error or a moderation block and [DONE]. */
 export async function streamLegacy(res, { conversationId, messageId, words, upTo, tokenDelayMs, end, streamError, log }) {
   let body = '';
   const write = (t) => {
@@ -306,6 +328,9 @@ export async function streamLegacy(res, { conversationId, messageId, words, upTo
     log.complete = end === 'done';
   }
   if (end === 'done') write('data: [DONE]\n\n');
-  else if (end === 'error') write(`data: ${JSON.stringify({ message: null, conversation_id: conversationId, error: streamError })}\n\n`);
+  else if (end === 'moderation') {
+    write(`data: ${JSON.stringify({ type: 'moderation', conversation_id: conversationId, message_id: messageId, moderation_response: { flagged: true, blocked: true, disclaimers: [] } })}\n\n`);
+    write('data: [DONE]\n\n');
+  } else if (end === 'error') write(`data: ${JSON.stringify({ message: null, conversation_id: conversationId, error: streamError })}\n\n`);
   if (end !== 'hold' && !res.destroyed) res.end();
 }
