@@ -247,6 +247,7 @@ const UnderstudyTraffic = (() => {
        * 'truncated' leave it running (the answer continues elsewhere, or the page resumes it). */
       turnEnded(end) {
         if (end === 'done' || end === 'error') endTurn();
+        else if (end === 'handoff' && !turn) startTurn(true); // the page stopped its read; the answer goes on
         else alive(false);
       },
       sendInFlight() {
