@@ -7,20 +7,21 @@
  *   {
  *     "type": "dom",
  *     "errors": [                              // visible error elements, document order, at most limits.max_errors
- *       { "region": "turn" | "toast" | "banner" | "page",
+ *       { "region": "turn" | "toast" | "banner" | "dialog" | "page",
  *         "structural": true | false,          // true: matched selectors.error (unknown text = unknown_error)
  *         "text": "..." }                      // textContent, at most limits.max_text characters
  *     ],
  *     "latest_turn": null | {
  *       "role": null | "user" | "assistant" | "system" | "tool",
- *       "has_answer": bool,                    // a visible message body with text
+ *       "has_answer": bool,                    // a visible (innermost) message body with text
  *       "answer_after_error": bool             // ... that comes after the last error box of the turn
  *     },
  *     "retry_button": bool,                    // regenerate-after-error button visible
  *     "streaming": bool,                       // stop button visible
  *     "signed_out": bool,                      // login button visible
+ *     "recovering": bool,                      // the page's own recovery status visible
  *     "page_error": null | {                   // only on a page with no turn and no composer
- *       "source": "cloudflare" | "challenge" | "json",
+ *       "source": "cloudflare" | "challenge" | "json" | "http",
  *       "status": null | 502,
  *       "text": "...",                         // title (+ first h1), or the JSON detail message
  *       "code": null | "conversation_not_found",
@@ -29,16 +30,33 @@
  *     "tz_offset_min": 60                      // minutes east of UTC
  *   }
  *
+ * Turns: the outermost elements matching selectors.turn, in both renderers (legacy sections or
+ * articles, and the search-unit renderer's [data-turn-key] roots, each holding the user and the
+ * assistant message); the latest is the last visible one. Long chats are windowed (only the last
+ * turns are in the page): an error in an earlier turn is history either way. The latest turn's role
+ * is its last role element's role_attr (else the turn's turn_role_attr); without either (the
+ * search-unit renderer has no data-message-author-role), "assistant" when it holds a message_body,
+ * "user" when it holds only a user_message.
+ *
  * Regions: "turn" = an error box inside the latest turn; "page" = an error box outside every turn and
  * after the latest one, or (structural false) a heading/paragraph of a page that replaced the app;
- * "toast" / "banner" = alert regions. Errors in earlier turns are skipped. Nothing inside
- * selectors.excluded (message bodies, code, composer, history, the user's own text) counts, and
- * hidden elements never count. The same rules are implemented natively in src/detect/extract.rs.
+ * "dialog" / "toast" / "banner" = modal dialogs and alert regions (only known text counts). Errors in
+ * earlier turns are skipped; an element inside one already counted (a dialog's alert) is counted with
+ * it. Nothing inside selectors.excluded (message bodies, code, composer, history) or
+ * selectors.user_message (the user's own text) counts, and hidden elements never count.
+ *
+ * A page with no turn and no composer may be a failed document: a challenge, a Cloudflare error
+ * page, a bare JSON error body, or a bare server error page whose title or first h1 starts with
+ * its status ("503 Service Temporarily Unavailable": source "http"). The navigation's own status
+ * (performance navigation entry, responseStatus) completes it: at 400 or more, a page with no chat
+ * is a page error even when its markup is unknown (source "http"), and a json, cloudflare or http
+ * page error whose markup states no status takes it. The same rules (the navigation status aside:
+ * a saved page has only its markup) are implemented natively in src/detect/extract.rs.
  *
  * The adapter is the JSON the core gives (detect::adapter_json): { site, version, hosts,
  * selectors: { turn, role, role_attr, turn_role_attr, error, toast, banner, retry_button,
- * login_button, stop_button, composer, message_body, excluded, cloudflare, challenge, page_message },
- * endpoints, timing, limits: { max_text, max_errors } }.
+ * login_button, stop_button, composer, message_body, excluded, cloudflare, challenge, page_message,
+ * dialog, recovering, user_message }, endpoints, timing, limits: { max_text, max_errors } }.
  */
 const UnderstudyObserve = {
   extract(doc, adapter) {
@@ -77,7 +95,7 @@ const UnderstudyObserve = {
       const cs = view ? view.getComputedStyle(el) : null;
       return !!cs && cs.display !== 'none' && cs.visibility !== 'hidden' && cs.position === 'fixed';
     };
-    const excluded = (el) => within(el, s.excluded) !== null;
+    const excluded = (el) => within(el, s.excluded) !== null || within(el, s.user_message) !== null;
 
     const out = {
       type: 'dom',
@@ -86,6 +104,7 @@ const UnderstudyObserve = {
       retry_button: false,
       streaming: false,
       signed_out: false,
+      recovering: false,
       page_error: null,
       tz_offset_min: -new Date().getTimezoneOffset(),
     };
@@ -104,8 +123,8 @@ const UnderstudyObserve = {
     }
     const inEarlierTurn = (el) => within(el, s.turn) !== null && !(latest && latest.contains(el));
 
-    // Error boxes, toasts and banners, in document order.
-    const regionSel = [s.error, s.toast, s.banner].filter(Boolean).join(', ');
+    // Error boxes, dialogs, toasts and banners, in document order.
+    const regionSel = [s.error, s.dialog, s.toast, s.banner].filter(Boolean).join(', ');
     let lastTurnError = null;
     for (const el of all(doc, regionSel)) {
       const parent = el.parentElement;
@@ -119,7 +138,7 @@ const UnderstudyObserve = {
           push(el, 'page', true);
         }
       } else if (!inEarlierTurn(el)) {
-        push(el, is(el, s.toast) ? 'toast' : 'banner', false);
+        push(el, is(el, s.dialog) ? 'dialog' : is(el, s.toast) ? 'toast' : 'banner', false);
       }
     }
 
@@ -127,28 +146,49 @@ const UnderstudyObserve = {
     out.retry_button = anyVisible(s.retry_button, (el) => !excluded(el) && !inEarlierTurn(el));
     out.streaming = anyVisible(s.stop_button, (el) => !excluded(el));
     out.signed_out = anyVisible(s.login_button, (el) => !excluded(el));
+    out.recovering = anyVisible(s.recovering);
 
     if (latest) {
+      const ROLES = ['user', 'assistant', 'system', 'tool'];
       let role = s.turn_role_attr ? latest.getAttribute(s.turn_role_attr) : null;
-      const roleEls = all(latest, s.role);
+      const roleEls = [latest, ...all(latest, s.role)].filter((el) => is(el, s.role) && el.hasAttribute(s.role_attr));
       if (roleEls.length) role = roleEls[roleEls.length - 1].getAttribute(s.role_attr);
-      else if (is(latest, s.role)) role = latest.getAttribute(s.role_attr);
       role = role ? role.trim() : null;
+      if (!ROLES.includes(role)) {
+        // No role attribute (the search-unit renderer): the messages the turn holds say it.
+        const holds = (sel) => is(latest, sel) || first(latest, sel) !== null;
+        role = holds(s.message_body) ? 'assistant' : holds(s.user_message) ? 'user' : null;
+      }
       let hasAnswer = false;
       let afterError = false;
       for (const body of all(latest, s.message_body)) {
-        if (!visible(body) || !(body.textContent || '').trim()) continue;
+        // The innermost bodies: an assistant message holding its body (and maybe an error box) is
+        // not an answer by itself.
+        if (first(body, s.message_body) || !visible(body) || !(body.textContent || '').trim()) continue;
         hasAnswer = true;
         if (lastTurnError && !lastTurnError.contains(body) &&
             (lastTurnError.compareDocumentPosition(body) & FOLLOWING)) afterError = true;
       }
       out.latest_turn = {
-        role: ['user', 'assistant', 'system', 'tool'].includes(role) ? role : null,
+        role,
         has_answer: hasAnswer,
         answer_after_error: afterError,
       };
     } else if (!first(doc, s.composer)) {
       out.page_error = UnderstudyObserve.pageError(doc, s, maxText, collapse);
+      // The navigation's own status: a document answered with an error and holding no chat.
+      const status = UnderstudyObserve.navigationStatus(view);
+      if (status !== null && status >= 400) {
+        const p = out.page_error;
+        if (!p) {
+          const title = collapse((doc.title || '').slice(0, 512));
+          const h1 = first(doc, 'h1');
+          const text = title || (h1 ? collapse((h1.textContent || '').slice(0, 512)) : '');
+          out.page_error = { source: 'http', status, text, code: null, clears_in: null };
+        } else if (p.status === null && p.source !== 'challenge') {
+          p.status = status;
+        }
+      }
       if (!out.page_error) {
         for (const el of all(doc, s.page_message)) {
           if (within(el, regionSel) || excluded(el) || !visible(el)) continue;
@@ -159,7 +199,29 @@ const UnderstudyObserve = {
     return out;
   },
 
-  /** A whole-page error document (Cloudflare error or challenge page, bare JSON body), or null. */
+  /** The HTTP status the document itself was answered with, or null where the browser does not say. */
+  navigationStatus(view) {
+    try {
+      const perf = view && view.performance;
+      if (!perf || typeof perf.getEntriesByType !== 'function') return null;
+      const nav = perf.getEntriesByType('navigation');
+      const status = nav && nav[0] ? nav[0].responseStatus : undefined;
+      return Number.isInteger(status) && status >= 100 && status <= 599 ? status : null;
+    } catch (_) {
+      return null;
+    }
+  },
+
+  /** A 4xx/5xx status at the start of a title or heading ("503 Service Temporarily Unavailable"). */
+  leadingStatus(text) {
+    const m = /^([45]\d\d)[\s:.\-\u2013\u2014]+\p{Alphabetic}/u.exec(text);
+    return m ? Number(m[1]) : null;
+  },
+
+  /**
+   * A whole-page error document (Cloudflare error or challenge page, bare JSON body, bare server
+   * error page), or null.
+   */
   pageError(doc, s, maxText, collapse) {
     const title = collapse(doc.title || '');
     const one = (sel) => { try { return sel ? doc.querySelector(sel) : null; } catch (_) { return null; } };
@@ -177,6 +239,24 @@ const UnderstudyObserve = {
       const text = title && heading ? `${title}. ${heading}` : (title || heading || body);
       return { source: 'cloudflare', status: titleStatus || (sm ? Number(sm[1]) : null), text, code: null, clears_in: null };
     }
+    return UnderstudyObserve.jsonBody(doc, maxText) || UnderstudyObserve.httpPage(doc, title, collapse);
+  },
+
+  /** A bare server error page: its title, or else its first h1, starts with its status. */
+  httpPage(doc, title, collapse) {
+    const cut = title.slice(0, 512);
+    let status = UnderstudyObserve.leadingStatus(cut);
+    let text = cut;
+    if (status === null) {
+      const h1 = doc.querySelector('h1');
+      text = h1 ? collapse((h1.textContent || '').slice(0, 512)) : '';
+      status = UnderstudyObserve.leadingStatus(text);
+    }
+    return status === null ? null : { source: 'http', status, text, code: null, clears_in: null };
+  },
+
+  /** A page whose visible text is a bare JSON object with `detail` or `error`, or null. */
+  jsonBody(doc, maxText) {
     const root = doc.body || doc.documentElement;
     if (!root) return null;
     let raw = '';

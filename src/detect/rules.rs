@@ -162,11 +162,8 @@ pub(crate) struct CompiledSelectors {
     pub cloudflare: Selector,
     pub challenge: Selector,
     pub page_message: Selector,
-    #[allow(dead_code)] // until the saved-page extractor reads dialogs
     pub dialog: Selector,
-    #[allow(dead_code)]
     pub recovering: Selector,
-    #[allow(dead_code)]
     pub user_message: Selector,
 }
 
