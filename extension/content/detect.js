@@ -245,10 +245,10 @@ const UnderstudyDetect = (() => {
 
   function startObserving() {
     const s = adapter.selectors;
-    regionSel = [s.error, s.toast, s.banner].filter(Boolean).join(', ');
-    hotSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.turn, s.composer, s.cloudflare, s.challenge]
+    regionSel = [s.error, s.toast, s.banner, s.dialog].filter(Boolean).join(', ');
+    hotSel = [s.error, s.toast, s.banner, s.dialog, s.retry_button, s.login_button, s.turn, s.composer, s.cloudflare, s.challenge]
       .filter(Boolean).join(', ');
-    sampleSel = [s.error, s.toast, s.banner, s.retry_button, s.login_button, s.cloudflare, s.challenge].filter(Boolean).join(', ');
+    sampleSel = [s.error, s.toast, s.banner, s.dialog, s.retry_button, s.login_button, s.cloudflare, s.challenge].filter(Boolean).join(', ');
     appSel = [s.turn, s.composer].filter(Boolean).join(', ');
     observer = new MutationObserver((records) => {
       // Our own notice coming or going says nothing about the page (and extracting then would

@@ -18,7 +18,7 @@
  *     },
  *     "retry_button": bool,                    // regenerate-after-error button visible
  *     "streaming": bool,                       // stop button visible
- *     "signed_out": bool,                      // login button visible
+ *     "signed_out": bool,                      // login button visible and no composer
  *     "recovering": bool,                      // the page's own recovery status visible
  *     "page_error": null | {                   // only on a page with no turn and no composer
  *       "source": "cloudflare" | "challenge" | "json" | "http",
@@ -48,9 +48,9 @@
  * A page with no turn and no composer may be a failed document: a challenge, a Cloudflare error
  * page, a bare JSON error body, or a bare server error page whose title or first h1 starts with
  * its status ("503 Service Temporarily Unavailable": source "http"). The navigation's own status
- * (performance navigation entry, responseStatus) completes it: at 400 or more, a page with no chat
- * is a page error even when its markup is unknown (source "http"), and a json, cloudflare or http
- * page error whose markup states no status takes it. The same rules (the navigation status aside:
+ * (performance navigation entry, responseStatus) completes it: at 500 or more, a page with no chat
+ * is a page error even when its markup is unknown (source "http"), and from 400 a json, cloudflare
+ * or http page error whose markup states no status takes it. The same rules (the navigation status aside:
  * a saved page has only its markup) are implemented natively in src/detect/extract.rs.
  *
  * The adapter is the JSON the core gives (detect::adapter_json): { site, version, hosts,
@@ -145,7 +145,9 @@ const UnderstudyObserve = {
     const anyVisible = (sel, pred) => all(doc, sel).some((el) => visible(el) && (!pred || pred(el)));
     out.retry_button = anyVisible(s.retry_button, (el) => !excluded(el) && !inEarlierTurn(el));
     out.streaming = anyVisible(s.stop_button, (el) => !excluded(el));
-    out.signed_out = anyVisible(s.login_button, (el) => !excluded(el));
+    // Signed out counts only where the page does not let one chat (logged-out chats work: a login
+    // button beside a composer is not a block).
+    out.signed_out = !first(doc, s.composer) && anyVisible(s.login_button, (el) => !excluded(el));
     out.recovering = anyVisible(s.recovering);
 
     if (latest) {
@@ -180,7 +182,8 @@ const UnderstudyObserve = {
       const status = UnderstudyObserve.navigationStatus(view);
       if (status !== null && status >= 400) {
         const p = out.page_error;
-        if (!p) {
+        // Unknown markup counts only for a server error (a 4xx app shell may still be loading).
+        if (!p && status >= 500) {
           const title = collapse((doc.title || '').slice(0, 512));
           const h1 = first(doc, 'h1');
           const text = title || (h1 ? collapse((h1.textContent || '').slice(0, 512)) : '');

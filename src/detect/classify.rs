@@ -10,8 +10,9 @@
 //! - 429 is `rate_limited`; 401 is `blocked` (signed out); 403 is `blocked` unless the body names
 //!   something more specific; 404 on a conversation is `conversation_unavailable`.
 //! - Requests to endpoints the adapter does not know never raise anything.
-//! - A visible login button is `blocked` (signed out), unless the latest turn shows an answer: then
-//!   the user is chatting logged out and nothing is wrong.
+//! - A visible login button where the page lets no one chat (no composer: the extractors report
+//!   `signed_out` only then) is `blocked`, unless the latest turn shows an answer. Logged-out chats
+//!   work: a login button beside the composer is nothing.
 //! - When a status and a message disagree, the more specific kind ([`Kind::rank`]) wins.
 //! - Stream facts come from the core's decoding of the page's bytes ([`crate::page`]), never from
 //!   the page: a `turn` observation. A moderation block is `refused`; an error code or message a

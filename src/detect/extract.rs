@@ -142,6 +142,8 @@ pub fn extract(doc: &Document, rules: &Rules) -> DomObservation {
             obs.signed_out = true;
         }
     }
+    // Signed out counts only where the page does not let one chat (logged-out chats work).
+    obs.signed_out &= !composer_present;
 
     if let Some(t) = latest {
         obs.latest_turn = Some(latest_turn(doc, rules, &flags, t, last_turn_error));
@@ -597,12 +599,17 @@ mod tests {
             )),
             Expect { turn: Some((Some(Role::Assistant), true, false)), ..Default::default() },
         );
-        // Signed out, chatting: the login button and an answer.
+        // Signed out, chatting: the login button beside a composer is no block.
         check(
             &page(&format!(r#"<button data-testid="login-button">Log in</button>{turn}"#)),
+            Expect { turn: Some((Some(Role::Assistant), true, false)), ..Default::default() },
+        );
+        // Signed out where the page lets no one chat: a block.
+        check(
+            r#"<html><body><main><h1>Welcome back</h1><button data-testid="login-button">Log in</button></main></body></html>"#,
             Expect {
-                turn: Some((Some(Role::Assistant), true, false)),
                 signed_out: true,
+                errors: &[(ErrorRegion::Page, false, "Welcome back")],
                 ..Default::default()
             },
         );

@@ -293,7 +293,7 @@ pub struct DomObservation {
     /// Whether an answer is streaming (the stop button is visible).
     #[serde(default)]
     pub streaming: bool,
-    /// Whether the page shows a login button (signed out).
+    /// Whether the page shows a login button and no composer (signed out, and not let to chat).
     #[serde(default)]
     pub signed_out: bool,
     /// A whole-page error document, if the app was replaced by one.
