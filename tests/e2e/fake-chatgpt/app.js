@@ -207,7 +207,10 @@ function showBanner() {
   composer.before(el);
 }
 
-/** The `oldError` control: an earlier exchange of the chat whose answer failed, above the current turns. */
+/**
+ * The `oldError` control: the chat's history, above the current turns: an earlier exchange whose
+ * answer failed, then one that went well (so the error is upstream of the latest turn).
+ */
 function addHistory() {
   if (typeof config.oldError !== 'string' || !config.oldError) return;
   add('user', 'old-user-1', 'Can you summarise the article I pasted earlier?');
@@ -215,6 +218,8 @@ function addHistory() {
   failed.error = config.oldError;
   failed.errorButton = 'none';
   update(failed);
+  add('user', 'old-user-2', 'Let me try again: summarise it in three points.');
+  add('assistant', 'old-assistant-2', 'Here are the three points: cost, schedule and risk.');
 }
 
 function refreshStop() {
@@ -365,10 +370,8 @@ async function send(prompt) {
     update(answer);
   } else if (resumes > 0 || how === 'idle') {
     showFailure(answer, { surface: 'alert', text: ERRORS.resume, prompt }); // resumes exhausted, or none possible
-  } else if (how === 'network' || how === 'broken' || turn.handoff) {
-    showFailure(answer, { surface: 'turn', text: ERRORS.network, prompt });
   } else {
-    update(answer); // ended without [DONE] and not resumed: left as it was cut
+    showFailure(answer, { surface: 'turn', text: ERRORS.network, prompt }); // failed, broke, or ended without [DONE]
   }
 }
 

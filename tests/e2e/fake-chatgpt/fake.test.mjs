@@ -482,11 +482,11 @@ test('page furniture: banners (test id or role alert), the Stop control, the log
     boxes: [...document.querySelectorAll('[data-turn-key]')].map((r) => r.querySelector('.text-token-text-error')?.textContent ?? null),
     roles: document.querySelectorAll('[data-message-author-role]').length,
   }));
-  assert.deepEqual(dom, { boxes: ['Something went wrong while generating the response.', 'Fresh failure.'], roles: 0 });
+  assert.deepEqual(dom, { boxes: ['Something went wrong while generating the response.', null, 'Fresh failure.'], roles: 0 });
   await page.close();
   site.setMode({ oldError: 'Old failure.', conversations: { 'hist-1': sampleConversation('hist-1') } });
   page = await open('https://chatgpt.com/c/hist-1');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid^="conversation-turn-"]').length === 4);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid^="conversation-turn-"]').length === 6);
   assert.equal(await page.textContent('[data-testid="conversation-turn-2"] .text-token-text-error'), 'Old failure.');
   assert.equal(await page.locator('[data-testid="conversation-turn-2"] button').count(), 0, 'no Retry on history');
   await page.close();

@@ -81,7 +81,7 @@
 //   events it consumed), again each time a resume is idle that long, at most 12 resumes a send
 //   (a send that never got a byte of its turn is not resumed: it fails). The socket of a ws
 //   handoff is given up after the same silence, then the page resumes. resumeOnDrop: the page also
-//   resumes a stream that ended (or broke) without [DONE] (else such a turn stays as it was cut).
+//   resumes a stream that ended (or broke) without [DONE] (else the page shows a network error).
 //   Resumes answered 408, 409, 425, 429, 502, 504 or broken are retried (300 ms doubling to 5 s).
 //   While the page resumes after a drop or an idle wait, the answer's turn shows
 //   div[role="status"] > span.text-chatgpt-recovery "Connection interrupted. Waiting for the
@@ -93,13 +93,14 @@
 //   another model until your limit resets after 3:54 PM."), in div[data-testid="composer-banner"];
 //   bannerRole: 'alert' puts it in div[role="alert"] instead.
 // - oldError (text): the chat's history shows, above the current turns, an earlier exchange whose
-//   answer is a .text-token-text-error box with that text (no Retry button), in either renderer.
+//   answer is a .text-token-text-error box with that text (no Retry button), then an exchange that
+//   went well (the error is upstream of the latest turn), in either renderer.
 // - surface: 'turn' | 'alert' | 'dialog' | 'toast' | 'surface-error', and surfaceText: every failed
 //   send of the page shows surfaceText (default: its own error text) on that surface instead of its
 //   own (see below).
 // How the page shows a failure (never with ?quiet=1), by default: a failed send (HTTP error), a
-// stream error root, a send whose connection failed or broke (not resumed), a handoff left
-// unfinished: `.text-token-text-error` in the answer's turn with
+// stream error root, a send whose connection failed, broke or ended without [DONE] (not resumed), a
+// handoff left unfinished: `.text-token-text-error` in the answer's turn with
 // button[data-testid="regenerate-thread-error-button"] ("Retry"); a moderation block: that box with
 // "This content may violate our usage policies."; a send answered 400 conversation_too_large: that
 // box with the body's message and a "Start new chat" button; a 429 on the send: a [role="dialog"]
