@@ -124,3 +124,55 @@ export async function stopWorker(context, page) {
   await cdp.send('ServiceWorker.disable').catch(() => {});
   await cdp.detach().catch(() => {});
 }
+
+/**
+ * Scales detection's timings down for a test: `detect.timing` ({stall_ms, no_start_ms,
+ * resume_grace_ms}) in the extension's chrome.storage.local, written from an extension page; null
+ * removes the override. Pages opened afterwards get the scaled timings.
+ */
+export async function setTiming(context, timing) {
+  const page = await probe(context);
+  await page.evaluate((t) => (t ? chrome.storage.local.set({ 'detect.timing': t }) : chrome.storage.local.remove('detect.timing')), timing);
+}
+
+// A page script that records each notice kind the page ever shows (in `window.__noticesSeen`), so
+// that a notice raised and cleared again before the test looks still counts.
+function recordNotices() {
+  window.__noticesSeen = [];
+  let last = null;
+  const look = () => {
+    const kind = document.querySelector('[data-testid="understudy-notice"]')?.getAttribute('data-kind') ?? null;
+    if (kind !== last && kind) window.__noticesSeen.push(kind);
+    last = kind;
+  };
+  new MutationObserver(look).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-kind', 'data-testid'] });
+}
+
+/**
+ * Opens a chat page that records every notice it shows (see `noticesSeen`). With `watched` (the
+ * default), waits until detection is running there (its first DOM observation judged).
+ */
+export async function openRecordedChat(context, url, { watched = true } = {}) {
+  const page = await context.newPage();
+  await page.addInitScript(recordNotices);
+  await page.goto(url);
+  if (watched) {
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(context, page);
+  }
+  return page;
+}
+
+/** Every notice kind the page showed since it was opened with `openRecordedChat`, in order. */
+export function noticesSeen(page) {
+  return page.evaluate(() => window.__noticesSeen ?? []);
+}
+
+/** Waits until the last answer on the page (either renderer) reads `text` in full. */
+export function waitAnswerText(page, text, timeout = 15000) {
+  return page.waitForFunction(
+    (t) => [...document.querySelectorAll('.markdown, [data-markdown-text-style="assistant-message"]')].at(-1)?.textContent === t,
+    text,
+    { timeout },
+  );
+}
