@@ -37,7 +37,7 @@ pub mod detector;
 pub mod extract;
 pub mod html;
 pub mod observation;
-mod retry;
+pub(crate) mod retry;
 pub mod rules;
 
 pub use classify::{Detection, Evidence, Signal, classify};
