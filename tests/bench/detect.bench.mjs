@@ -2,7 +2,10 @@
 // - detect_dom_latency_ms_p95: an error box inserted in the latest turn -> the notice in the page
 //   (the event delivered back from the worker), worker awake. p95 over RUNS.
 // - detect_dom_latency_cold_ms_p95: the same with the service worker stopped first (CDP).
-// - detect_network_latency_ms_p95: the page's conversation request answered 503 or 429 -> the notice.
+// - detect_network_latency_ms_p95: the page's conversation request answered 503 or 429 -> the notice;
+//   and an answer stream whose v1 root carries an error (the stream then ends) -> the notice, from
+//   the moment the page has read the error event (the worker's core decodes the bytes the capture
+//   hook hands over and judges the turn). One run in three is such a stream.
 // - content_script_overhead_pct: the extra main-thread time while the page streams a 2,000-token
 //   answer (thousands of DOM mutations) on a fresh page, as a share of the page's own main-thread
 //   time: CPU samples (100 µs) under the extension's own scripts (content scripts and the MAIN-world
@@ -87,16 +90,25 @@ async function domRun(page) {
 const conversationBody = JSON.stringify({ action: 'next', messages: [{ author: { role: 'user' }, content: { content_type: 'text', parts: ['bench'] } }] });
 
 async function networkRun(page, site, i) {
-  site.setMode(i % 2
-    ? { mode: 'status', status: 429, body: '{"detail":"Too many requests in 1 minute. Try again later."}', headers: { 'retry-after': '60' } }
-    : { mode: 'status', status: 503, body: '{"detail":"Service Unavailable"}' });
-  const ms = await page.evaluate(async (body) => {
+  const inStream = i % 3 === 2;
+  site.setMode(inStream
+    ? { mode: 'stream_error', answer: 'half of an answer that fails ', tokenDelayMs: 0 }
+    : i % 2
+      ? { mode: 'status', status: 429, body: '{"detail":"Too many requests in 1 minute. Try again later."}', headers: { 'retry-after': '60' } }
+      : { mode: 'status', status: 503, body: '{"detail":"Service Unavailable"}' });
+  const ms = await page.evaluate(async ({ body, inStream }) => {
     const shown = window.__benchNotice(true);
     const response = await fetch('/backend-api/f/conversation', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    const answered = performance.now();
-    response.text();
+    let answered = performance.now();
+    if (inStream) {
+      // The page reads its stream to the end: the error event is the last thing it gets.
+      const reader = response.body.getReader();
+      for (let x = await reader.read(); !x.done; x = await reader.read()) answered = performance.now();
+    } else {
+      response.text();
+    }
     return (await shown) - answered;
-  }, conversationBody);
+  }, { body: conversationBody, inStream });
   site.setMode({ mode: 'healthy', answer: 'fine ', tokenDelayMs: 0 });
   await page.evaluate(async (body) => {
     const gone = window.__benchNotice(false);
