@@ -5,6 +5,7 @@ WASM_BINDGEN_VERSION := 0.2.130
 WASM_TARGET := wasm32-unknown-unknown
 LITELLM_VERSION := 1.108.7
 LITELLM_VENV := target/litellm-venv
+CARGO_FUZZ_VERSION := 0.13.2
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
@@ -14,7 +15,7 @@ PKG := target/pkg
 WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
                  --enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: all setup build wasm test lint test-native test-wasm test-e2e lint-firefox run bench clean
+.PHONY: all setup build wasm test lint test-native test-wasm test-e2e test-fuzz lint-firefox run bench fuzz clean
 
 all: build
 
@@ -23,6 +24,9 @@ setup:
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+	@if ! cargo fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$'; then \
+	  echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION)"; \
+	  cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --force; fi
 	@if ! wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)$$'; then \
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
@@ -53,6 +57,7 @@ test: setup
 	@rm -rf $(LOGS) && mkdir -p $(LOGS)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-native
+	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-wasm
 	$(MAKE) --no-print-directory build
 	$(MAKE) --no-print-directory test-e2e
@@ -68,6 +73,15 @@ lint:
 test-native:
 	@mkdir -p $(LOGS)
 	cargo test 2>&1 | tee $(LOGS)/native.log
+
+## test-fuzz: builds the fuzz targets and replays their seed corpus (every crash ever found).
+test-fuzz:
+	@mkdir -p $(LOGS)
+	node tests/tools/fuzz.mjs replay 2>&1 | tee $(LOGS)/fuzz.log
+
+## fuzz: each fuzz target for FUZZ_SECONDS (60); writes target/fuzz/report.json.
+fuzz: setup
+	node tests/tools/fuzz.mjs run
 
 test-wasm:
 	@mkdir -p $(LOGS)
@@ -90,4 +104,4 @@ bench: build
 	node tests/bench/bench.mjs
 
 clean:
-	rm -rf dist target/pkg target/test-logs target/bench target/demo
+	rm -rf dist target/pkg target/test-logs target/bench target/demo target/fuzz fuzz/target

@@ -6,6 +6,7 @@ import path from 'node:path';
 const dir = process.argv[2];
 const suites = [
   ['native (cargo test)', 'native.log', 'cargo'],
+  ['fuzz targets (seed corpus replayed)', 'fuzz.log', 'node'],
   ['wasm in a page (Chromium)', 'wasm-browser.log', 'cargo'],
   ['wasm in a service worker (Chromium)', 'wasm-service-worker.log', 'cargo'],
   ['end to end (extension in Chromium)', 'e2e.log', 'node'],
