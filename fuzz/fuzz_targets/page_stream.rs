@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let whole = decode_stream(None, body, 0);
     let chunked = decode_stream(None, body, chunk);
     let view = |t: &understudy::page::Turn| {
-        let nodes: Vec<_> = t.visible().map(|n| (n.message.id.clone(), n.message.content.plain_text())).collect();
+        let nodes: Vec<_> =
+            t.visible().map(|n| (n.message.id.clone(), n.message.content.plain_text())).collect();
         (t.conversation_id.clone(), t.title.clone(), nodes, t.end, t.error.clone())
     };
     assert_eq!(view(&whole), view(&chunked), "in chunks of {chunk}");
