@@ -19,6 +19,7 @@
 //! - [`services`]: small traits for browser services, with in-memory versions.
 #![deny(missing_docs)]
 
+pub mod autoguard;
 pub mod conversation;
 pub mod detect;
 pub mod page;

@@ -6,7 +6,8 @@
 // and "Ask elsewhere" (a web handoff for users without keys). The answer streams into the notice,
 // rendered from Markdown as DOM nodes (provider text never becomes HTML), with stop, copy and
 // "Continue in side panel". Auto mode (chosen per failure kind in the worker) starts the rescue
-// without a click.
+// without a click: an ask marked `auto`, which the worker bounds (once per failure episode, a few
+// per tab and per browser in an hour) and fills with what it recorded itself.
 //
 // This script knows provider ids and labels only. The worker (extension/sw/rescue.js) holds the
 // keys and talks to providers; we reach it through a port named `understudy-rescue`.
@@ -455,7 +456,10 @@
     me.body.replaceChildren();
     me.stop.hidden = false;
     say(me, '');
-    const message = { type: 'ask', id: me.ask.id, provider, kind: me.detection.kind, transcript: t, prompt: failedPrompt, conversation_id: conversationId(), prompt_id: null };
+    // An automatic ask says so: the worker bounds it and carries the prompt it recorded itself.
+    const message = auto
+      ? { type: 'ask', id: me.ask.id, auto: true, kind: me.detection.kind, transcript: t }
+      : { type: 'ask', id: me.ask.id, provider, kind: me.detection.kind, transcript: t, prompt: failedPrompt, conversation_id: conversationId(), prompt_id: null };
     try {
       connect(me).postMessage(message);
     } catch {

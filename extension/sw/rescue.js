@@ -8,10 +8,18 @@
 // providers' router with the chosen provider first. Keys are read here and never leave the worker.
 //
 // Port protocol (content script → worker; one ask at a time per port, a new ask stops the last):
-//   {type:'ask', id, provider?, kind, transcript:[{role, content}], prompt?, conversation_id?, prompt_id?}
+//   {type:'ask', id, provider?, kind, transcript:[{role, content}], prompt?, conversation_id?, prompt_id?, auto?}
 //      conversation_id: the cached conversation the page shows; prompt_id: the failed prompt's id.
 //      The answer is kept as a branch (see providers.js `saved`) of the tab's latest turn as this
 //      worker decoded it from the page's stream (sw/capture.js `latestTurn`), else of these.
+//      auto: true for an automatic rescue (auto mode, no click). It starts only if auto mode is on
+//      for the kind in force and the core's bound allows it (src/autoguard.rs: only the failure
+//      this worker holds in force for the sender's tab, one automatic rescue per failure episode,
+//      3 per tab and 10 per browser in an hour), and it is then recorded. What it carries is what
+//      the worker checked: the failed prompt recorded with the detection (`failed_prompt` of
+//      `detect.tab.<tabId>`; none recorded, no automatic rescue), the kind in force, the router's
+//      own provider order; the message's prompt, kind, provider and ids are not used (the page's
+//      transcript is context only).
 //   {type:'stop', id}
 // worker → content script (every message carries the ask's id):
 //   {type:'start', provider, label, dropped}    the provider tried first and turns left out
@@ -22,7 +30,8 @@
 // While Understudy is paused (settings `paused`), asks, auto mode and handoffs are refused.
 // One-shot messages (runtime.sendMessage):
 //   rescue.providers {}                 -> {providers:[{id, label, available}], sites:[{id, label}]} (no key)
-//   rescue.auto {kind}                  -> whether auto mode redirects on this kind
+//   rescue.auto {kind}                  -> whether auto mode may act now for this tab: on for the kind,
+//                                          not paused, and the bound allows it (records nothing)
 //   rescue.handoff {site, kind, transcript, prompt?} -> {label, url, clipboard}; opens the site in a new tab
 //   rescue.openCache {conversation_id?} -> opens the library page (www/library.html?c=<id>)
 //   rescue.sidePanel {conversation, prompt, text, provider, branch?: {conversation_id, node}} -> opens the side panel on this tab
@@ -31,7 +40,9 @@
 //   local `settings`             the settings document; its `auto_mode` decides auto mode per kind.
 //   session `rescue.panel`       the conversation handed to the side panel {conversation, prompt,
 //       text, provider, conversation_id, branch, at}.
-//   session `rescue.timeline`    the last rescues [{tab, kind, provider, outcome, first_token_ms, at}].
+//   session `rescue.timeline`    the last rescues [{tab, kind, provider, outcome, first_token_ms, at, auto?}].
+//   session `rescue.autoGuard`   auto mode's bound: the core's AutoGuard state (JSON), written only here.
+//   session `detect.tab.<tabId>` (sw/detect.js) read: the detection in force and its failed prompt.
 //   session `providers.health`   shared with the providers module (circuit breakers).
 import { ext } from '../api.js';
 import { core, onMessages, ready } from './core.js';
@@ -42,6 +53,7 @@ export const RESCUE_PORT = 'understudy-rescue';
 const K_SETTINGS = 'settings';
 const K_PANEL = 'rescue.panel';
 const K_TIMELINE = 'rescue.timeline';
+const K_GUARD = 'rescue.autoGuard';
 const TIMELINE_MAX = 50;
 const MAX_TRANSCRIPT = 2_000;
 const CHAT_ORIGINS = ['https://chatgpt.com/', 'https://chat.openai.com/'];
@@ -102,6 +114,48 @@ async function planFor(message, tabId) {
   return core.rescuePlan(cleanTranscript(message.transcript), prompt, kind);
 }
 
+// ---- auto mode's bound (src/autoguard.rs) ---------------------------------------------------------
+
+let guardChain = Promise.resolve(); // one decision at a time: a start reads and writes the state
+
+/**
+ * Whether auto mode may act now on the failure of kind `kind` (the content script's word) in the
+ * sender's tab, as the worker's own detection state says; with `start`, records the automatic
+ * rescue when allowed. Answers {allowed, words?, current, prompt}: the detection in force and the
+ * failed prompt recorded with it.
+ */
+function autoGuard(sender, kind, start) {
+  const run = async () => {
+    const tabId = sender?.tab?.id;
+    if (!Number.isInteger(tabId) || tabId < 0) return { allowed: false, words: 'auto mode acts only in a tab' };
+    const key = `detect.tab.${tabId}`;
+    const [got, stored] = await Promise.all([ext.storage.session.get([key, K_GUARD]), ext.storage.local.get(K_SETTINGS)]);
+    if (stored[K_SETTINGS]?.paused === true) return { allowed: false, words: 'Understudy is paused' };
+    const entry = got[key] ?? null;
+    const current = entry?.current ?? null;
+    if (!current || !core.autoModeRedirects(JSON.stringify(stored[K_SETTINGS] ?? {}), String(current.kind ?? ''))) {
+      return { allowed: false, words: 'auto mode is off for this failure' };
+    }
+    const prompt = typeof entry.failed_prompt === 'string' && entry.failed_prompt.trim() ? entry.failed_prompt : null;
+    if (!prompt) return { allowed: false, words: 'no failed prompt was recorded with this failure' };
+    const claimed = typeof kind === 'string' ? kind : '';
+    let verdict;
+    try {
+      verdict = (start ? core.autoGuardStart : core.autoGuardCheck)(got[K_GUARD] ?? undefined, tabId, claimed, current, Date.now());
+    } catch {
+      // An unreadable state (it is written only here): refuse now, start afresh next time.
+      await ext.storage.session.remove(K_GUARD);
+      return { allowed: false, words: 'auto mode state was unreadable' };
+    }
+    if (!verdict.allowed) return { allowed: false, words: verdict.words };
+    if (start) await ext.storage.session.set({ [K_GUARD]: verdict.state });
+    return { allowed: true, current, prompt, conversation_id: entry.conversation_id ?? null };
+  };
+  const next = guardChain.then(run, run);
+  guardChain = next.catch(() => {});
+  return next;
+}
+
 function record(entry) {
   ext.storage.session.get(K_TIMELINE).then(async (got) => {
     const next = (got[K_TIMELINE] ?? []).concat({ ...entry, at: Date.now() });
@@ -122,6 +176,7 @@ class Rescue {
     this.ended = false;
     this.ask = null;
     this.stopped = false;
+    this.auto = message.auto === true;
   }
 
   post(message) {
@@ -135,9 +190,17 @@ class Rescue {
   async start() {
     await ready;
     const pausedNow = paused().catch(() => false); // read beside the plan: no wait added to a click
+    let auto = null;
+    if (this.auto) {
+      // An automatic rescue: bounded, recorded, and carrying only what this worker checked.
+      auto = await autoGuard(this.port?.sender, this.message.kind, true);
+      if (!auto.allowed) return this.finish({ type: 'error', message: `Auto mode did not carry this on: ${auto.words}. Choose Continue to ask.` });
+    }
     let plan;
     try {
-      plan = await planFor(this.message, this.port.sender?.tab?.id);
+      plan = auto
+        ? core.rescuePlan(cleanTranscript(this.message.transcript), auto.prompt, auto.current.kind)
+        : await planFor(this.message, this.port.sender?.tab?.id);
     } catch (error) {
       return this.finish({ type: 'error', message: `Understudy cannot carry this over: ${error?.message ?? error}.` });
     }
@@ -167,12 +230,14 @@ class Rescue {
     };
     // The answer is kept in the cached conversation (not for temporary chats): the one this tab's
     // latest turn belongs to, as decoded from the page's stream, else the one the page shows.
+    // An automatic rescue takes only the worker's own ids (decoded turn, detection state).
     const latest = latestTurn(this.port?.sender?.tab?.id);
+    const given = auto ? { conversation_id: auto.conversation_id } : this.message;
     const branch = isTemporary(this.port?.sender?.tab?.url ?? this.port?.sender?.url ?? '') ? null : {
-      conversation_id: idOrNull(latest?.conversation_id) ?? idOrNull(this.message.conversation_id),
-      prompt_id: idOrNull(latest?.prompt_id) ?? idOrNull(this.message.prompt_id),
+      conversation_id: idOrNull(latest?.conversation_id) ?? idOrNull(given.conversation_id),
+      prompt_id: idOrNull(latest?.prompt_id) ?? idOrNull(given.prompt_id),
     };
-    this.ask = startAsk(sink, { conversation: plan.conversation, prompt: plan.prompt }, { prefer: this.message.provider, persist: false, branch });
+    this.ask = startAsk(sink, { conversation: plan.conversation, prompt: plan.prompt }, { prefer: auto ? null : this.message.provider, persist: false, branch });
   }
 
   stop() {
@@ -187,6 +252,7 @@ class Rescue {
     record({
       tab: this.port?.sender?.tab?.id ?? null, kind: this.message.kind ?? null, provider: this.provider,
       outcome: message.type === 'error' ? 'error' : message.outcome, first_token_ms: this.firstTokenMs,
+      ...(this.auto ? { auto: true } : {}),
     });
   }
 }
@@ -288,10 +354,10 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
       return { providers, sites: core.rescueHandoffSites() };
     }
     case 'rescue.auto':
-      // Auto mode is a preference of the settings document (off by default); never on `blocked`,
-      // never while paused.
-      if (await paused()) return false;
-      return core.autoModeRedirects(JSON.stringify((await ext.storage.local.get(K_SETTINGS))[K_SETTINGS] ?? {}), String(message.kind ?? ''));
+      // Auto mode is a preference of the settings document (off by default; never on `blocked` or
+      // `refused`, never while paused), bounded by the core (autoGuard); this only looks: the ask
+      // itself is checked again and recorded.
+      return (await autoGuard(sender, message.kind, false)).allowed;
     case 'rescue.handoff': {
       if (await paused()) throw new Error(PAUSED);
       const plan = await planFor(message, sender.tab?.id);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use super::interop;
+use crate::autoguard::{AutoGuard, Episode, Refusal};
 use crate::conversation::branch::{self, BranchAnswer};
 use crate::conversation::{Conversation, Role, render, store};
 use crate::detect::Kind;
@@ -77,6 +78,102 @@ pub fn rescue_handoff(site: &str, plan: JsValue) -> Result<JsValue, JsError> {
     let plan: CarryIn = interop::from_js(plan)?;
     let carry = CarryOver { conversation: plan.conversation, prompt: plan.prompt, dropped: 0 };
     interop::to_js(&rescue::handoff(site, &carry))
+}
+
+// ---- auto mode's bound ---------------------------------------------------------------------
+
+/// The largest auto mode state accepted, in bytes (a full one is under 6 KB).
+const MAX_GUARD_BYTES: usize = 32 * 1024;
+
+/// The detection in force as the worker keeps it (`current` of `detect.tab.<id>`): only its kind
+/// and when it was raised are read.
+#[derive(Deserialize)]
+struct InForce {
+    kind: Kind,
+    since_ms: Option<f64>,
+}
+
+/// What `autoGuardCheck` and `autoGuardStart` answer.
+#[derive(Serialize)]
+struct GuardAnswer {
+    allowed: bool,
+    /// The episode rescued (allowed only).
+    episode: Option<Episode>,
+    /// Why not, `{reason, ...}` (refused only), and in plain words.
+    refusal: Option<Refusal>,
+    words: Option<String>,
+    /// The state to keep (`autoGuardStart` when allowed).
+    state: Option<String>,
+}
+
+fn guard_state(state: Option<String>) -> Result<AutoGuard, JsError> {
+    match state {
+        None => Ok(AutoGuard::new()),
+        Some(s) if s.len() > MAX_GUARD_BYTES => Err(JsError::new("auto mode state too large")),
+        Some(s) => {
+            serde_json::from_str(&s).map_err(|e| JsError::new(&format!("auto mode state unreadable: {e}")))
+        }
+    }
+}
+
+fn in_force(value: JsValue) -> Result<Option<Episode>, JsError> {
+    if value.is_null() || value.is_undefined() {
+        return Ok(None);
+    }
+    let f: InForce = interop::from_js(value)?;
+    Ok(f.since_ms
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| Episode { kind: f.kind, since_ms: ms as u64 }))
+}
+
+fn guard_answer(verdict: Result<Episode, Refusal>, state: Option<String>) -> Result<JsValue, JsError> {
+    interop::to_js(&match verdict {
+        Ok(episode) => {
+            GuardAnswer { allowed: true, episode: Some(episode), refusal: None, words: None, state }
+        }
+        Err(r) => GuardAnswer {
+            allowed: false,
+            episode: None,
+            refusal: Some(r),
+            words: Some(r.words()),
+            state: None,
+        },
+    })
+}
+
+/// Whether auto mode may carry on now the failure of kind `kind` (the content script's word) in tab
+/// `tab`, while the worker holds `in_force` (`{kind, since_ms}` of the tab's detection in force, or
+/// null) and auto mode's state is `state` (JSON, or undefined when none is kept). Records nothing:
+/// `{allowed, episode, refusal, words}`.
+#[wasm_bindgen(js_name = autoGuardCheck)]
+pub fn auto_guard_check(
+    state: Option<String>,
+    tab: u32,
+    kind: &str,
+    in_force_now: JsValue,
+    now_ms: f64,
+) -> Result<JsValue, JsError> {
+    let guard = guard_state(state)?;
+    guard_answer(guard.check(tab, kind, in_force(in_force_now)?, now_ms as u64), None)
+}
+
+/// Like `autoGuardCheck`, and when allowed records the automatic rescue: the answer's `state` is the
+/// JSON to keep.
+#[wasm_bindgen(js_name = autoGuardStart)]
+pub fn auto_guard_start(
+    state: Option<String>,
+    tab: u32,
+    kind: &str,
+    in_force_now: JsValue,
+    now_ms: f64,
+) -> Result<JsValue, JsError> {
+    let mut guard = guard_state(state)?;
+    let verdict = guard.start(tab, kind, in_force(in_force_now)?, now_ms as u64);
+    let kept = match verdict {
+        Ok(_) => Some(serde_json::to_string(&guard).map_err(js_err)?),
+        Err(_) => None,
+    };
+    guard_answer(verdict, kept)
 }
 
 // ---- rescued answers kept in the cache ------------------------------------------------------
