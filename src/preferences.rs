@@ -8,13 +8,15 @@
 //!   by [`apply_policy`]: the organisation's providers come first and are locked, and every field
 //!   it sets is locked ([`Locks`]). [`save`] refuses a change to a locked field, naming it.
 //! - API keys: [`save`] keeps the stored key of a provider whose incoming entry has none (the
-//!   options page never receives keys), unless the user asked to clear it. [`public_view`] is
-//!   what a page may see: no key, only which providers have one.
+//!   options page never receives keys), unless the user asked to clear it. [`import`] keeps a
+//!   stored key only for a provider whose endpoint (kind, scheme, host, port) the file leaves
+//!   unchanged, and names each key it left behind. [`public_view`] is what a page may see: no
+//!   key, only which providers have one.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::settings::{ProviderEntry, Settings, SettingsError};
+use crate::settings::{KeyNotKept, ProviderEntry, Settings, SettingsError};
 
 /// The JSON Schema of the settings document (`extension/settings.schema.json`).
 pub const SCHEMA_JSON: &str = include_str!("../extension/settings.schema.json");
@@ -430,17 +432,32 @@ pub fn save(
     apply_policy(&incoming, policy, previously_managed)
 }
 
-/// Reads an imported document and lays the policy over it; keys absent from the file are kept
-/// from `current` (same id and kind).
+/// An import's outcome: the effective document, and the stored keys it did not carry over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The document with the policy laid over it.
+    pub applied: Applied,
+    /// Providers whose stored key stayed behind (their endpoint changed), each with its message.
+    pub keys_not_kept: Vec<KeyNotKept>,
+}
+
+/// Reads an imported document and lays the policy over it. A provider the file gives without a
+/// key keeps the stored key of the same id only when its endpoint (kind, scheme, host, port) is
+/// unchanged; otherwise the key is dropped and named in [`Imported::keys_not_kept`] (a file must
+/// not send the user's key to another host).
 pub fn import(
     text: &str,
     current: &SettingsDocument,
     policy: &Policy,
     previously_managed: &[String],
-) -> Result<Applied, FieldError> {
+) -> Result<Imported, FieldError> {
     let mut incoming = SettingsDocument::from_json(text)?;
-    incoming.settings.keep_keys_from(&current.settings);
-    apply_policy(&incoming, policy, previously_managed)
+    let keys_not_kept = incoming.settings.keep_keys_at_same_endpoint(&current.settings);
+    let applied = apply_policy(&incoming, policy, previously_managed)?;
+    // The organisation's providers replace the file's entries of the same ids: nothing was lost there.
+    let keys_not_kept =
+        keys_not_kept.into_iter().filter(|k| !applied.locks.providers.contains(&k.id)).collect();
+    Ok(Imported { applied, keys_not_kept })
 }
 
 fn check_locks(incoming: &SettingsDocument, before: &Applied) -> Result<(), FieldError> {
@@ -882,7 +899,8 @@ mod tests {
         let current = with_key("a", "sk-old");
         let file = current.to_json(false);
         let imported = import(&file, &current, &Policy::none(), &[]).unwrap();
-        assert_eq!(imported.document.settings.providers[0].config.api_key.as_deref(), Some("sk-old"));
+        assert_eq!(imported.applied.document.settings.providers[0].config.api_key.as_deref(), Some("sk-old"));
+        assert!(imported.keys_not_kept.is_empty());
         let bad = import(
             r#"{"providers": [{"id": "x", "config": {"kind": "ollama", "model": "m", "base_url": "localhost"}}]}"#,
             &current,
@@ -891,5 +909,101 @@ mod tests {
         );
         assert_eq!(bad.unwrap_err().field, "providers[0].config.base_url");
         assert_eq!(import("{", &current, &Policy::none(), &[]).unwrap_err().field, "");
+    }
+
+    /// Imports a file that gives provider "a" (stored: open_ai_compatible at `stored_url`, key
+    /// `sk-old`) as `kind` at `url` without a key: "kept", or the message about the dropped key.
+    fn imported_key(stored_url: &str, kind: &str, url: &str) -> String {
+        let mut v = json!({"providers": [provider("a", stored_url, "m")]});
+        v["providers"][0]["label"] = json!("Gateway");
+        v["providers"][0]["config"]["api_key"] = json!("sk-old");
+        let current = SettingsDocument::from_value(v).unwrap();
+        let file = json!({"providers": [{"id": "a", "label": "Gateway", "config": {"kind": kind, "base_url": url, "model": "m"}}]});
+        let imported = import(&file.to_string(), &current, &Policy::none(), &[]).unwrap();
+        let key = imported.applied.document.settings.providers[0].config.api_key.clone();
+        match imported.keys_not_kept.as_slice() {
+            [] => {
+                assert_eq!(key.as_deref(), Some("sk-old"));
+                "kept".into()
+            }
+            [k] => {
+                assert_eq!(key, None, "a key not kept is not stored");
+                assert_eq!((k.id.as_str(), k.label.as_str()), ("a", "Gateway"));
+                k.message.clone()
+            }
+            many => panic!("one provider, {} messages", many.len()),
+        }
+    }
+
+    fn check_key(stored_url: &str, kind: &str, url: &str, expect: &str) {
+        let got = imported_key(stored_url, kind, url);
+        assert_eq!(got, expect, "{stored_url} -> {kind} {url}");
+    }
+
+    #[test]
+    fn an_import_keeps_a_stored_key_only_at_the_same_endpoint() {
+        const OAI: &str = "open_ai_compatible";
+        let moved = |to: &str| {
+            format!("the key of Gateway was not kept: its address changed to {to}; enter it again")
+        };
+        // Same scheme, host and port: kept (the path, the host's case and a written default port
+        // do not matter).
+        check_key("https://x.test/v1", OAI, "https://x.test/v1", "kept");
+        check_key("https://x.test/v1", OAI, "https://x.test/v2/", "kept");
+        check_key("https://x.test/v1", OAI, "https://X.Test:443/v1", "kept");
+        check_key("http://127.0.0.1:8080/v1", OAI, "http://127.0.0.1:8080", "kept");
+        // An empty base URL is the kind's default address.
+        check_key("", OAI, "https://api.openai.com/v1", "kept");
+        check_key("https://api.openai.com/v1", OAI, "", "kept");
+        // Another host, another port, another scheme (either way): dropped.
+        check_key("https://x.test/v1", OAI, "https://evil.test/v1", &moved("https://evil.test"));
+        check_key(
+            "https://x.test/v1",
+            OAI,
+            "https://x.test.evil.test/v1",
+            &moved("https://x.test.evil.test"),
+        );
+        check_key("https://x.test/v1", OAI, "https://x.test:8443/v1", &moved("https://x.test:8443"));
+        check_key(
+            "http://127.0.0.1:8080/v1",
+            OAI,
+            "http://127.0.0.1:8081/v1",
+            &moved("http://127.0.0.1:8081"),
+        );
+        check_key("http://x.test/v1", OAI, "https://x.test/v1", &moved("https://x.test"));
+        check_key("https://x.test/v1", OAI, "http://x.test/v1", &moved("http://x.test"));
+        check_key("", OAI, "https://api.openai.com.evil.test/v1", &moved("https://api.openai.com.evil.test"));
+        // The host is what a browser would call: after the last `@`, before `/ ? # \`.
+        check_key("https://x.test/v1", OAI, "https://x.test@evil.test/v1", &moved("https://evil.test"));
+        check_key("https://x.test/v1", OAI, "https://x.test\\@evil.test/v1", "kept");
+        check_key("https://x.test/v1", OAI, "https://x.test?@evil.test", "kept");
+        check_key("http://[::1]:8080/v1", OAI, "http://[::1]:8081/v1", &moved("http://[::1]:8081"));
+        // Another kind at the same address: dropped too.
+        check_key(
+            "https://x.test/v1",
+            "anthropic",
+            "https://x.test/v1",
+            "the key of Gateway was not kept: its kind changed to Anthropic; enter it again",
+        );
+    }
+
+    #[test]
+    fn a_file_with_its_own_key_or_a_new_provider_drops_nothing() {
+        let current = with_key("a", "sk-old");
+        let mut file = current.to_value(false);
+        file["providers"][0]["config"]["base_url"] = json!("https://other.test/v1");
+        file["providers"][0]["config"]["api_key"] = json!("sk-file");
+        let imported = import(&file.to_string(), &current, &Policy::none(), &[]).unwrap();
+        assert!(imported.keys_not_kept.is_empty());
+        assert_eq!(
+            imported.applied.document.settings.providers[0].config.api_key.as_deref(),
+            Some("sk-file")
+        );
+        // A provider of another id never takes a stored key.
+        let mut other = current.to_value(false);
+        other["providers"][0]["id"] = json!("b");
+        let imported = import(&other.to_string(), &current, &Policy::none(), &[]).unwrap();
+        assert!(imported.keys_not_kept.is_empty());
+        assert!(imported.applied.document.providers_with_key().is_empty());
     }
 }

@@ -7,7 +7,9 @@
 //! - The provider order is the failover chain: [`Settings::router_config`] gives the router the
 //!   enabled providers in list order (or `router.chain`, when set, minus disabled providers).
 //! - API keys stay out of exports unless asked ([`Settings::export_json`]); an import without keys
-//!   can keep the current ones ([`Settings::keep_keys_from`]).
+//!   can keep the current ones ([`Settings::keep_keys_from`]); an imported file keeps a stored key
+//!   only where the provider's [`Endpoint`] (kind, scheme, host, port) is unchanged
+//!   ([`Settings::keep_keys_at_same_endpoint`]): a file cannot send a key to another host.
 
 use serde::{Deserialize, Serialize};
 
@@ -211,6 +213,90 @@ impl std::fmt::Display for SettingsError {
 
 impl std::error::Error for SettingsError {}
 
+/// A stored API key an import did not carry over to a provider ([`Settings::keep_keys_at_same_endpoint`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyNotKept {
+    /// The provider's id.
+    pub id: String,
+    /// The provider's name, as the user sees it.
+    pub label: String,
+    /// What the user is told: `the key of <name> was not kept: its address changed to <origin>;
+    /// enter it again`.
+    pub message: String,
+}
+
+/// Where a provider's requests go, and so who receives its API key: the provider's kind and the
+/// scheme, host and port of its base URL (the kind's default when the URL is empty; the port is
+/// the scheme's default when not written). Read as a browser reads a URL's authority: it ends at
+/// the first `/`, `?`, `#` or `\`, and the host follows the last `@` in it. The host is compared
+/// in ASCII lower case, nothing else is normalised: two endpoints that compare equal are the same
+/// server for the browser; a spelling this does not normalise (a trailing dot, percent-escapes)
+/// only makes a key stay behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Which API the provider speaks.
+    pub kind: ProviderKind,
+    /// `https` or `http` (empty for Chrome's on-device model, which has no address).
+    pub scheme: String,
+    /// The host, lower case (an IPv6 address keeps its brackets).
+    pub host: String,
+    /// The port, written or the scheme's default.
+    pub port: Option<u16>,
+}
+
+impl Endpoint {
+    /// The endpoint of `config`; `None` when its base URL cannot be read (its key then stays
+    /// with no other address).
+    pub fn of(config: &ProviderConfig) -> Option<Endpoint> {
+        let raw = config.base_url.trim();
+        let raw = if raw.is_empty() { config.kind.default_base_url() } else { raw };
+        if raw.is_empty() {
+            return Some(Endpoint {
+                kind: config.kind,
+                scheme: String::new(),
+                host: String::new(),
+                port: None,
+            });
+        }
+        let (scheme, rest) = raw.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return None,
+        };
+        let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let (host, port) = if host_port.starts_with('[') {
+            let end = host_port.find(']')?;
+            let after = &host_port[end + 1..];
+            (&host_port[..=end], after.strip_prefix(':'))
+        } else {
+            match host_port.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (host_port, None),
+            }
+        };
+        if host.is_empty() {
+            return None;
+        }
+        let port = match port {
+            None | Some("") => default_port,
+            Some(p) => p.parse::<u16>().ok()?,
+        };
+        Some(Endpoint { kind: config.kind, scheme, host: host.to_ascii_lowercase(), port: Some(port) })
+    }
+
+    /// `scheme://host`, with `:port` when it is not the scheme's default.
+    pub fn origin(&self) -> String {
+        let default = matches!((self.scheme.as_str(), self.port), ("https", Some(443)) | ("http", Some(80)));
+        match self.port {
+            Some(port) if !default => format!("{}://{}:{port}", self.scheme, self.host),
+            _ => format!("{}://{}", self.scheme, self.host),
+        }
+    }
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= MAX_ID_LEN
@@ -261,6 +347,42 @@ impl Settings {
                 p.config.api_key.clone_from(&old.config.api_key);
             }
         }
+    }
+
+    /// Like [`Settings::keep_keys_from`], for an imported file: a provider without a key takes the
+    /// stored key of the provider of the same id only when its [`Endpoint`] is unchanged (same
+    /// kind, scheme, host and port; the path may differ). Otherwise the key stays behind and the
+    /// answer says so, by the provider's name: a file that moves a provider elsewhere must not
+    /// take the user's key with it.
+    pub fn keep_keys_at_same_endpoint(&mut self, current: &Settings) -> Vec<KeyNotKept> {
+        let mut dropped = Vec::new();
+        for p in &mut self.providers {
+            if p.config.api_key.as_deref().is_some_and(|k| !k.trim().is_empty()) {
+                continue; // the file gives its own key
+            }
+            let Some(old) = current.provider(&p.id) else { continue };
+            if old.config.api_key.as_deref().is_none_or(|k| k.trim().is_empty()) {
+                continue;
+            }
+            let (was, now) = (Endpoint::of(&old.config), Endpoint::of(&p.config));
+            if was.is_some() && was == now {
+                p.config.api_key.clone_from(&old.config.api_key);
+                continue;
+            }
+            let change = if old.config.kind != p.config.kind {
+                format!("its kind changed to {}", p.config.kind.display_name())
+            } else {
+                let to = now.map_or_else(|| p.config.base_url.trim().to_owned(), |e| e.origin());
+                format!("its address changed to {to}")
+            };
+            let label = p.display_label().to_owned();
+            dropped.push(KeyNotKept {
+                id: p.id.clone(),
+                message: format!("the key of {label} was not kept: {change}; enter it again"),
+                label,
+            });
+        }
+        dropped
     }
 
     /// The provider with this id.

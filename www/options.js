@@ -696,7 +696,15 @@ async function importSettings(file) {
     return;
   }
   adopt(result.view);
-  status.textContent = 'Imported. API keys absent from the file were kept.';
+  // A stored key stays only with a provider the file left at the same address (and kind); each
+  // one left behind is named, so the user knows which key to enter again.
+  const notKept = (result.keys_not_kept ?? []).map((k) => String(k.message));
+  const sentence = (m) => `${m.charAt(0).toUpperCase()}${m.slice(1)}.`;
+  status.textContent = notKept.length
+    ? `Imported. ${notKept.map(sentence).join(' ')}`
+    : 'Imported. API keys absent from the file were kept (same provider, same address).';
+  if (notKept.length) status.dataset.keysNotKept = String(notKept.length);
+  else delete status.dataset.keysNotKept;
   announce(status.textContent);
 }
 

@@ -578,11 +578,8 @@ ext.storage.onChanged.addListener((changes, area) => {
   });
 });
 
-onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'providers.test'], async (message, sender) => {
-  // Extension pages only: content scripts run beside pages that must not drive providers.
-  if (sender?.id !== ext.runtime.id || !(sender?.url ?? '').startsWith(ext.runtime.getURL(''))) {
-    throw new Error(`${message.type} is only answered to the extension's own pages`);
-  }
+// Extension pages only (core.js SENDERS): content scripts run beside pages that must not drive providers.
+onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'providers.test'], async (message) => {
   if (message.type === 'providers.last') return (await ext.storage.session.get(K_LAST))[K_LAST] ?? null;
   if (message.type === 'providers.timeline') return (await ext.storage.session.get(K_TIMELINE))[K_TIMELINE] ?? [];
   const settings = await loadSettings();

@@ -2,10 +2,12 @@
 // policy laid over it, and first-run onboarding.
 //
 // One-shot messages (runtime.sendMessage), answered to the extension's own pages only (never to a
-// content script):
+// content script: core.js SENDERS refuses them before they reach this module):
 //   settings.get                          → {settings, has_key: [id], locks: {providers, fields, user_providers}}
 //   settings.save {settings, clear_keys}  → {saved: true, view} | {saved: false, error: {field, message}}
-//   settings.import {text}                → same as save
+//   settings.import {text}                → same as save, plus `keys_not_kept: [{id, label, message}]`
+//       when the file moved a provider elsewhere: a stored key stays only with a provider whose
+//       kind, scheme, host and port are unchanged (src/preferences.rs `import`)
 //   settings.reset                        → same as save (the defaults, under the policy)
 //   settings.export {include_keys}        → {text} (never the organisation's keys)
 //   settings.quick {paused?: bool, auto?: bool} → same as save: the popup's switches, applied to
@@ -61,9 +63,13 @@ async function state() {
   };
 }
 
-/** Stores a successful outcome (only when it changed) and answers what a page may see. */
+/**
+ * Stores a successful outcome (only when it changed) and answers what a page may see; an import's
+ * answer also names the stored keys it left behind (`keys_not_kept`: [{id, label, message}]).
+ */
 async function commit(outcome, current) {
   if (!outcome.ok) return { saved: false, error: outcome.error };
+  const notKept = outcome.keys_not_kept?.length ? { keys_not_kept: outcome.keys_not_kept } : {};
   const next = JSON.stringify(outcome.document);
   const writes = { [K_MANAGED_IDS]: outcome.managed_ids };
   if (next !== current) {
@@ -74,7 +80,7 @@ async function commit(outcome, current) {
     writes[K_SETTINGS] = outcome.document;
   }
   await ext.storage.local.set(writes);
-  return { saved: true, view: outcome.public };
+  return { saved: true, view: outcome.public, ...notKept };
 }
 
 /** The effective settings under the current policy, stored if the policy changed them. */
@@ -96,11 +102,6 @@ function refresh() {
   });
 }
 
-function fromOwnPage(sender) {
-  const own = ext.runtime.getURL('');
-  return sender?.id === ext.runtime.id && typeof sender.url === 'string' && sender.url.startsWith(own) && !sender.tab?.url?.startsWith('http');
-}
-
 /** The toolbar button says when Understudy is paused (a failure badge on a tab still wins there). */
 async function showPaused(paused) {
   const action = ext.action ?? ext.browserAction;
@@ -117,8 +118,8 @@ async function showPaused(paused) {
   } catch {}
 }
 
-onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.reset', 'settings.export', 'settings.quick'], async (message, sender) => {
-  if (!fromOwnPage(sender)) throw new Error("settings are answered to Understudy's own pages only");
+// Our own pages only: core.js (SENDERS) refuses these from a content script before they get here.
+onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.reset', 'settings.export', 'settings.quick'], async (message) => {
   switch (message.type) {
     case 'settings.get':
       return refresh();

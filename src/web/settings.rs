@@ -3,6 +3,7 @@
 //! Documents cross as JSON text (`JSON.stringify` on the JS side), so numbers keep their exact
 //! JSON meaning. Operations that can fail on the user's input answer `{ok: true, ...}` or
 //! `{ok: false, error: {field, message}}`, so a page can show the message next to its field.
+//! An import's answer also names the stored keys it left behind (`keys_not_kept`).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -10,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::interop::to_js;
 use crate::preferences::{self, Applied, FieldError, Policy, PublicView, SaveRequest, SettingsDocument};
+use crate::settings::KeyNotKept;
 
 fn parse(what: &str, json: &str) -> Result<Value, JsError> {
     if json.trim().is_empty() {
@@ -57,17 +59,25 @@ enum Outcome {
         managed_ids: Vec<String>,
         /// What a page may see.
         public: PublicView,
+        /// An import's stored keys left behind (the provider's address or kind changed), each
+        /// `{id, label, message}`; empty otherwise.
+        keys_not_kept: Vec<KeyNotKept>,
     },
     #[serde(rename = "false")]
     Refused { error: FieldError },
 }
 
 fn outcome(result: Result<Applied, FieldError>) -> Result<JsValue, JsError> {
+    outcome_with(result.map(|applied| (applied, Vec::new())))
+}
+
+fn outcome_with(result: Result<(Applied, Vec<KeyNotKept>), FieldError>) -> Result<JsValue, JsError> {
     let out = match result {
-        Ok(applied) => Outcome::Done {
+        Ok((applied, keys_not_kept)) => Outcome::Done {
             document: applied.document.to_value(true),
             managed_ids: applied.locks.providers.clone(),
             public: preferences::public_view(&applied),
+            keys_not_kept,
         },
         Err(error) => Outcome::Refused { error },
     };
@@ -106,7 +116,8 @@ pub fn settings_save(
     )
 }
 
-/// Imports a settings file's text over the stored document under the policy.
+/// Imports a settings file's text over the stored document under the policy. A stored key stays
+/// only with a provider whose endpoint the file leaves unchanged; `keys_not_kept` names the others.
 #[wasm_bindgen(js_name = settingsImport)]
 pub fn settings_import(
     text: &str,
@@ -114,9 +125,10 @@ pub fn settings_import(
     policy_json: &str,
     previous_ids: &str,
 ) -> Result<JsValue, JsError> {
-    outcome(
+    outcome_with(
         document(stored)
-            .and_then(|doc| preferences::import(text, &doc, &policy(policy_json)?, &ids(previous_ids))),
+            .and_then(|doc| preferences::import(text, &doc, &policy(policy_json)?, &ids(previous_ids)))
+            .map(|imported| (imported.applied, imported.keys_not_kept)),
     )
 }
 
