@@ -140,9 +140,10 @@ export class CacheDb {
   /**
    * Applies captures in one transaction (a burst of streamed events costs one commit). Returns one
    * `{ok, id, changed}` or `{ok: false, error}` per capture, in order. Rejects with QuotaError when
-   * the browser refuses the write.
+   * the browser refuses the write. `admitNew(i)`, when given, is asked before capture `i` creates
+   * a conversation not stored yet, and throws to refuse it (the worker's per-tab budget).
    */
-  async applyCaptures(captures, timing = null) {
+  async applyCaptures(captures, timing = null, admitNew = null) {
     const core = this.core;
     const results = captures.map(() => null);
     const groups = new Map(); // key -> [index]
@@ -173,6 +174,7 @@ export class CacheDb {
       let meta = null;
       for (const i of indices) {
         try {
+          if (record == null && admitNew) admitNew(i);
           const out = core.cacheApplyRecord(record, captures[i], now);
           if (out.changed) {
             changed = true;

@@ -15,7 +15,6 @@ const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
 const CHUNK = 1 << 20; // small enough that no task blocks the page for long
 const TX_BYTES = 4 << 20; // an import's transaction holds about this much of the file
-const PREFS_KEY = 'understudy.preferences';
 const STATUS_KEY = 'understudy.cache.status';
 const $ = (id) => document.getElementById(id);
 
@@ -584,13 +583,36 @@ $('delete-all').addEventListener('click', async () => {
 });
 
 // ---------- capture preference ----------
+// The one capture switch: the settings document's `capture.enabled` (the options page's "Keep my
+// ChatGPT conversations"), written through the worker like the options page's save, so that
+// validation, policy and locks apply; a switch the organisation locked is shown disabled.
+async function settingsCall(message) {
+  const reply = await ext.runtime.sendMessage(message);
+  if (!reply?.ok) throw new Error(reply?.error ?? 'no answer');
+  return reply.value;
+}
+
 async function initPrefs() {
   const box = $('capture-enabled');
-  const prefs = (await ext.storage.local.get(PREFS_KEY))[PREFS_KEY] ?? {};
-  box.checked = prefs.capture_enabled !== false;
+  const show = (view) => {
+    box.checked = view.settings?.capture?.enabled !== false;
+    box.disabled = view.locks?.fields?.includes('capture.enabled') === true;
+    box.title = box.disabled ? 'Set by your organisation' : '';
+  };
+  settingsCall({ type: 'settings.get' }).then(show, (e) => banner(`Settings unavailable: ${e.message}`));
   box.addEventListener('change', async () => {
-    const now = (await ext.storage.local.get(PREFS_KEY))[PREFS_KEY] ?? {};
-    await ext.storage.local.set({ [PREFS_KEY]: { ...now, capture_enabled: box.checked } });
+    const want = box.checked;
+    try {
+      const view = await settingsCall({ type: 'settings.get' });
+      const settings = structuredClone(view.settings);
+      settings.capture = { ...(settings.capture ?? {}), enabled: want };
+      const result = await settingsCall({ type: 'settings.save', settings, clear_keys: [] });
+      if (!result.saved) throw new Error(result.error?.message ?? 'not saved');
+      show(result.view);
+    } catch (e) {
+      box.checked = !want;
+      banner(`Capture not switched: ${e.message}`);
+    }
   });
   const status = (await ext.storage.local.get(STATUS_KEY))[STATUS_KEY];
   if (status?.quota_error) banner(status.quota_error);

@@ -20,15 +20,15 @@
 // The page's answer streams go to the worker in every case but a pause: its core decodes them to
 // judge how each turn ended (detection: its reply says, and `UnderstudyDetect.turnEnded` hears it;
 // bytes seen are `UnderstudyDetect.activity()`), and keeps them only when it may. Nothing is kept
-// in temporary chats, when capture is off (`capture_enabled: false` in `understudy.preferences`,
-// or `capture.enabled: false` in the settings) or while Understudy is paused
+// in temporary chats, when capture is off (the one switch: the settings' `capture.enabled`, as
+// `UnderstudyPage.settings()` gives it, live) or while Understudy is paused
 // (`UnderstudyPage.paused()`: the streams kept here are dropped and nothing is sent); conversation
 // bodies and DOM turns are not even sent then. What arrives before the settings are known waits for
-// them. A full disk is shown on the page.
+// them. A full disk, or the worker refusing this page's captures for a minute (more than a chat
+// ever sends: `cache.quota` with its message), is shown on the page.
 (() => {
   const ext = UnderstudyPage.ext;
   const SOURCE = 'understudy-capture';
-  const PREFS_KEY = 'understudy.preferences';
   const FLUSH_EVENT = 'understudy-capture-flush';
   const MAX_JSON = 32 << 20;
   const MAX_TEXT = 2 << 20;
@@ -53,24 +53,18 @@
     assistantBody: '[data-markdown-text-style="assistant-message"]',
   };
 
-  let enabled = true;
   let known = false; // the page's settings arrived
   const early = []; // captures that arrived before
   const streams = new Map(); // id -> stream kept
-  const allowed = () => enabled && !UnderstudyPage.paused() && UnderstudyPage.settings()?.capture?.enabled !== false;
-
-  ext.storage?.local.get(PREFS_KEY).then((v) => {
-    enabled = v?.[PREFS_KEY]?.capture_enabled !== false;
-  }, () => {});
-  ext.storage?.onChanged.addListener((changes, area) => {
-    if (area === 'local' && changes[PREFS_KEY]) enabled = changes[PREFS_KEY].newValue?.capture_enabled !== false;
-  });
+  const allowed = () => !UnderstudyPage.paused() && UnderstudyPage.settings()?.capture?.enabled !== false;
 
   const temporary = () => new URLSearchParams(location.search).get('temporary-chat') === 'true';
   const isId = (s) => typeof s === 'string' && s.length > 0 && s.length <= 200;
   const isPath = (s) => typeof s === 'string' && s.length <= MAX_PATH && s.startsWith('/');
   const isStrings = (a) => Array.isArray(a) && a.every((x) => typeof x === 'string');
 
+  // The problem shown on the page: one box (a later problem replaces the text), at the top so it
+  // never covers the composer, with a button that dismisses it.
   function showProblem(text) {
     document.documentElement.dataset.understudyCacheError = 'quota';
     let box = document.getElementById('understudy-cache-problem');
@@ -78,11 +72,18 @@
       box = document.createElement('div');
       box.id = 'understudy-cache-problem';
       box.setAttribute('role', 'alert');
-      box.style.cssText = 'position:fixed;bottom:12px;right:12px;z-index:2147483647;max-width:360px;padding:10px 14px;'
+      box.style.cssText = 'position:fixed;top:12px;right:12px;z-index:2147483647;max-width:360px;padding:10px 30px 10px 14px;'
         + 'background:#7a1f1f;color:#fff;font:13px system-ui,sans-serif;border-radius:8px;box-shadow:0 2px 8px #0005';
+      const close = document.createElement('button');
+      close.type = 'button';
+      close.textContent = '×';
+      close.setAttribute('aria-label', 'Dismiss');
+      close.style.cssText = 'position:absolute;top:4px;right:6px;border:0;background:none;color:inherit;font:16px system-ui,sans-serif;cursor:pointer';
+      close.addEventListener('click', () => box.remove());
+      box.append(document.createElement('span'), close);
       document.documentElement.append(box);
     }
-    box.textContent = text;
+    box.firstChild.textContent = text;
   }
   const FULL = 'Understudy cannot save this conversation: the extension storage is full.';
   const checkReply = (reply) => {

@@ -9,18 +9,33 @@
 // - `cache.status`: {count, quota_error}. A quota error is also kept in storage.local
 //   (`understudy.cache.status`, {quota_error, at}) for the popup and the library, and cleared by
 //   the next capture that is stored.
+// What a chat tab may capture (the core decides, src/conversation/capture.rs; SECURITY.md
+// "Captures"): each tab has a budget (`CaptureBudget`: new conversations and bytes per minute; a
+// body at most 16 MB), and a body or DOM reading may change only the conversation the tab shows
+// (its URL's `/c/<id>`, waited for a moment: the page loads a chat just before its URL shows it)
+// or the one its own streams decoded, under the id its request path names. A refusal is an error
+// to the page; over the budget the tab is told once a minute (`cache.quota`) and the refusal is
+// kept in `understudy.cache.status`. Understudy's own pages are not bounded.
+// The one capture switch is the settings document's `capture.enabled` (storage.local `settings`,
+// policy applied); the library's old `understudy.preferences.capture_enabled: false` is moved
+// there once, then no longer read.
 // The IndexedDB connection stays open for the worker's life (opened again after a restart, or
 // when the browser closed it).
 // Exports for other worker modules: `captureEnabled()`, `isTemporary(url)`, `storeCaptures(captures,
 // tabId)` (captures the page streams' decoders made, sw/capture.js, into the same batched writer),
+// `chargeTab(tabId, bytes)` (the tab's byte budget: throws over it, the tab told),
 // `updateRecord(id, fn)` (the rescue keeps answers from other providers in the cached conversation
 // with it).
 import { ext } from '../api.js';
 import { MIN_FREE, openCache, QuotaError, recordOf, recordText, storageLeft } from '../www/library-db.js';
-import { core, onMessages, ready } from './core.js';
+import { latestTurn } from './capture.js';
+import { core, fromExtensionPage, onMessages, ready } from './core.js';
 
-const PREFS_KEY = 'understudy.preferences';
+const OLD_PREFS_KEY = 'understudy.preferences'; // before the one switch: {capture_enabled}
+const K_SETTINGS = 'settings';
+const K_MANAGED_IDS = 'settings.managedIds';
 const STATUS_KEY = 'understudy.cache.status';
+const SHOWN_WAIT_MS = 3000; // how long a body of another conversation waits for the tab's URL
 
 let dbPromise = null;
 let openDb = null;
@@ -63,18 +78,122 @@ async function hasRoom() {
 let queue = [];
 let writing = false;
 
-// The capture preference, read once per worker life and kept current by storage.onChanged.
+// The old library switch, moved once into the settings document (a stored `false` becomes
+// `capture.enabled: false`, through the same validation and policy as a save), then removed.
+async function migrateOldSwitch() {
+  const old = (await ext.storage.local.get(OLD_PREFS_KEY))[OLD_PREFS_KEY];
+  if (old === undefined) return;
+  if (old?.capture_enabled === false) {
+    await ready;
+    const local = await ext.storage.local.get([K_SETTINGS, K_MANAGED_IDS]);
+    const stored = local[K_SETTINGS] === undefined ? '' : JSON.stringify(local[K_SETTINGS]);
+    let policy = {};
+    try {
+      policy = (await ext.storage.managed?.get(null)) ?? {};
+    } catch {}
+    const previous = JSON.stringify(local[K_MANAGED_IDS] ?? []);
+    const current = core.settingsApply(stored, JSON.stringify(policy), previous);
+    if (current.ok && current.public.settings.capture?.enabled !== false) {
+      const doc = structuredClone(current.public.settings);
+      doc.capture = { ...(doc.capture ?? {}), enabled: false };
+      const outcome = core.settingsSave(JSON.stringify({ settings: doc, clear_keys: [] }), stored, JSON.stringify(policy), previous);
+      // Refused (a policy locks capture on): the organisation's choice stands.
+      if (outcome.ok) await ext.storage.local.set({ [K_SETTINGS]: outcome.document, [K_MANAGED_IDS]: outcome.managed_ids });
+    }
+  }
+  await ext.storage.local.remove(OLD_PREFS_KEY);
+}
+const migrated = migrateOldSwitch().catch((e) => console.warn('understudy: capture switch not migrated:', e?.message ?? e));
+
+// The capture switch, read once per worker life and again when the settings change.
 let enabledPromise = null;
 ext.storage.onChanged.addListener((changes, area) => {
-  if (area === 'local' && changes[PREFS_KEY]) enabledPromise = Promise.resolve(changes[PREFS_KEY].newValue?.capture_enabled !== false);
+  if (area === 'local' && changes[K_SETTINGS]) enabledPromise = null;
 });
 
+/** Whether captures and rescued answers may be kept: the settings document's `capture.enabled`. */
 export function captureEnabled() {
-  enabledPromise ??= ext.storage.local.get(PREFS_KEY).then(
-    (v) => v?.[PREFS_KEY]?.capture_enabled !== false,
-    () => true,
-  );
+  enabledPromise ??= migrated
+    .then(() => ext.storage.local.get(K_SETTINGS))
+    .then((v) => v?.[K_SETTINGS]?.capture?.enabled !== false, () => true);
   return enabledPromise;
+}
+
+// ---- what a tab may capture ----
+const budgets = new Map(); // tabId -> core.CaptureBudget (this worker's life)
+const waiting = new Map(); // tabId -> bodies waiting for the tab's URL
+const MAX_WAITING = 4;
+ext.tabs?.onRemoved.addListener((tabId) => {
+  budgets.get(tabId)?.free();
+  budgets.delete(tabId);
+});
+
+function budgetOf(tabId) {
+  let b = budgets.get(tabId);
+  if (!b) {
+    b = new core.CaptureBudget();
+    budgets.set(tabId, b);
+  }
+  return b;
+}
+
+const OVER = "Understudy stopped saving this page's conversations for a minute";
+
+/** Runs a budget charge for `tabId`; over the bound the tab is told (once a window) and it throws. */
+function charged(tabId, charge) {
+  const b = budgetOf(tabId);
+  try {
+    charge(b, Date.now());
+  } catch (error) {
+    if (b.refused() === 1) reportQuota([tabId], `${OVER}: ${String(error?.message ?? error).replace(/^capture refused: /, '')}.`);
+    throw error;
+  }
+}
+
+/** Charges `bytes` of capture to the tab's budget; throws (the tab told) over it. */
+export function chargeTab(tabId, bytes) {
+  if (tabId != null) charged(tabId, (b, now) => b.chargeBytes(bytes, now));
+}
+
+function captureBytes(c) {
+  if (c.kind === 'conversation') return typeof c.json === 'string' ? c.json.length : 0;
+  if (c.kind === 'dom') {
+    return (Array.isArray(c.turns) ? c.turns : []).reduce((n, t) => n + String(t?.text ?? '').length + 64, String(c.title ?? '').length);
+  }
+  return 0;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The capture checked against the tab it came from (the core's rule), at the tab's current URL
+ * (a page port's sender keeps the URL the port opened on); a body of a conversation the tab does
+ * not show yet waits up to SHOWN_WAIT_MS for the tab's URL to show it. Throws when refused.
+ */
+async function checkOrigin(capture, tab) {
+  const urlNow = async () => (await ext.tabs.get(tab.id).catch(() => null))?.url ?? tab.url;
+  const check = (url) => core.cacheCaptureOrigin(capture, url ?? null, latestTurn(tab.id)?.conversation_id ?? null);
+  const later = (error) => /not the conversation this tab shows/.test(error?.message ?? '');
+  try {
+    return check(await urlNow());
+  } catch (error) {
+    // A few may wait per tab; a flood of bodies for other conversations is refused at once.
+    if (!later(error) || (waiting.get(tab.id) ?? 0) >= MAX_WAITING) throw error;
+  }
+  waiting.set(tab.id, (waiting.get(tab.id) ?? 0) + 1);
+  try {
+    const deadline = performance.now() + SHOWN_WAIT_MS;
+    for (;;) {
+      await sleep(250);
+      try {
+        return check(await urlNow());
+      } catch (error) {
+        if (!later(error) || performance.now() > deadline) throw error;
+      }
+    }
+  } finally {
+    waiting.set(tab.id, waiting.get(tab.id) - 1);
+  }
 }
 
 export function isTemporary(url) {
@@ -118,10 +237,12 @@ async function flush() {
     const cache = await db();
     const timing = batch.some((b) => b.profile) ? {} : null;
     const started = performance.now();
-    const results = await cache.applyCaptures(batch.map((b) => b.capture), timing);
+    const admitNew = (i) => chargeNew(batch[i].tabId);
+    const results = await cache.applyCaptures(batch.map((b) => b.capture), timing, admitNew);
     if (timing) timing.total = performance.now() - started;
     batch.forEach((b, i) => b.resolve(timing ? { ...results[i], timing } : results[i]));
-    if (results.some((r) => r?.ok && r.changed)) clearQuota();
+    // A refusal of this very batch (over a tab's budget) stays reported.
+    if (results.some((r) => r?.ok && r.changed) && !results.some((r) => /^capture refused/.test(r?.error ?? ''))) clearQuota();
   } catch (error) {
     if (error instanceof QuotaError || error?.name === 'QuotaExceededError') {
       const tabs = [...new Set(batch.map((b) => b.tabId).filter((t) => t != null))];
@@ -171,6 +292,12 @@ export async function updateRecord(id, fn) {
   return out;
 }
 
+/** A new conversation charged to the tab's budget (none for Understudy's own pages). */
+function chargeNew(tabId) {
+  if (tabId != null) charged(tabId, (b, now) => b.admitNew(now));
+}
+
+/** Queues a capture; `tabId`: the chat tab whose budget it counts against, or null. */
 function enqueue(capture, tabId, profile) {
   return new Promise((resolve, reject) => {
     queue.push({ capture, tabId, profile, resolve, reject });
@@ -194,7 +321,14 @@ onMessages(ext, ['cache.capture', 'cache.delete', 'cache.deleteAll', 'cache.stat
       if (!message.capture || typeof message.capture !== 'object') throw new Error('malformed capture');
       if (sender?.tab?.url && isTemporary(sender.tab.url)) return { skipped: 'temporary chat' };
       if (!(await captureEnabled())) return { skipped: 'capture is off' };
-      const result = await enqueue(message.capture, sender?.tab?.id, message.profile === true);
+      const own = fromExtensionPage(ext, sender);
+      const tab = own ? null : sender?.tab;
+      if (!own) {
+        if (tab?.id == null) throw new Error('cache.capture comes from a tab');
+        chargeTab(tab.id, captureBytes(message.capture));
+        await checkOrigin(message.capture, tab);
+      }
+      const result = await enqueue(message.capture, tab?.id ?? null, message.profile === true);
       if (!result.ok) throw new Error(result.error);
       // committed_ms: from arrival in the worker until the transaction committed; `timing`
       // (asked for with `profile: true`, by the benchmark) splits the write into its stages.

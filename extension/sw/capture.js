@@ -14,12 +14,14 @@
 //   {resync: true} when the stream is unknown here (the worker restarted since its seq 0) or a
 //   batch is missing: the page then sends it all again from seq 0. The reply also carries `turns`:
 //   the ends decoded from this batch (['handoff', 'done', ...]), for the page's stall watch.
-//   Decoded but not kept (`stored: 0, kept: false`): a temporary chat, capture off. Refused
+//   Decoded but not kept (`stored: 0, kept: false`): a temporary chat, capture off, or the tab over
+//   its capture budget (then with `errors`: the stream's text counts against the tab's bytes per
+//   minute, and the turns it makes against its new conversations, sw/cache.js). Refused
 //   ({skipped: 'paused'}) while Understudy is paused.
 // Sessions live in this worker's memory only (a restart loses them: the resync above brings the
 // streams back) and are dropped when their tab closes or after IDLE_MS without a message.
 import { ext } from '../api.js';
-import { captureEnabled, isTemporary, storeCaptures } from './cache.js';
+import { captureEnabled, chargeTab, isTemporary, storeCaptures } from './cache.js';
 import { core, onMessages } from './core.js';
 import { judgeTurn } from './detect.js';
 
@@ -101,7 +103,7 @@ function checked(s) {
 /** Applies one batch to the tab's session (in arrival order); resolves to the reply. */
 async function apply(t, s, sender) {
   if (await paused()) return { skipped: 'paused' };
-  const keep = !(sender.tab.url && isTemporary(sender.tab.url)) && (await captureEnabled());
+  let keep = !(sender.tab.url && isTemporary(sender.tab.url)) && (await captureEnabled());
   const { session, next } = t;
   const expected = next.get(s.id) ?? 0;
   if (s.seq < expected) return { repeated: true };
@@ -123,8 +125,18 @@ async function apply(t, s, sender) {
   const verdicts = session.verdicts();
   for (const v of verdicts) judgeTurn(sender, v).catch(() => {});
   const turns = verdicts.map((v) => v.end);
+  // The text counts against the tab's budget: over it, decoded (for detection) but not kept.
+  let over = null;
+  if (keep) {
+    try {
+      chargeTab(sender.tab.id, (s.text?.length ?? 0) + (s.frames ?? []).reduce((n, f) => n + f.length, 0));
+    } catch (error) {
+      over = String(error?.message ?? error);
+      keep = false;
+    }
+  }
   // Queued now, in order; committed later (the reply waits for it).
-  if (!keep) return { stored: null, kept: false, turns };
+  if (!keep) return over ? { stored: null, kept: false, turns, errors: [over] } : { stored: null, kept: false, turns };
   return { stored: captures.length ? storeCaptures(captures, sender.tab.id) : null, turns };
 }
 
@@ -138,7 +150,7 @@ onMessages(ext, ['cache.stream'], async (message, sender) => {
   const reply = await run;
   if (!('stored' in reply)) return reply;
   const { turns } = reply;
-  if (reply.kept === false) return { stored: 0, kept: false, turns };
+  if (reply.kept === false) return reply.errors ? { stored: 0, kept: false, errors: reply.errors, turns } : { stored: 0, kept: false, turns };
   const results = reply.stored ? await reply.stored : [];
   const failed = results.filter((r) => !r?.ok);
   return failed.length

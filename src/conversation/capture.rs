@@ -20,8 +20,9 @@ use crate::page::body::{self, Body, BodyError};
 
 /// The longest text accepted in one captured message (bytes).
 pub const MAX_TEXT: usize = 2 << 20;
-/// The largest conversation document accepted in one capture (bytes).
-pub const MAX_CONVERSATION: usize = 64 << 20;
+/// The largest conversation document accepted in one capture (bytes). ChatGPT's plural GET
+/// pages hold about ten turns (tens of kB); the singular tree of a long chat is a few MB.
+pub const MAX_CONVERSATION: usize = 16 << 20;
 
 /// What a turn's traffic showed, decoded by the core from the page's bytes
 /// ([`crate::page::session`]): the messages with their parents, the title, the current node.
@@ -91,6 +92,12 @@ pub enum CaptureError {
     WrongConversation,
     /// The conversation is a temporary chat: never kept.
     Temporary,
+    /// A conversation body whose request path names another conversation than the body.
+    PathMismatch,
+    /// A capture of a conversation the tab neither shows nor streamed (see [`check_origin`]).
+    NotThisTab,
+    /// The tab went over its capture budget (see [`CaptureBudget`]).
+    OverBudget(&'static str),
 }
 
 impl fmt::Display for CaptureError {
@@ -100,6 +107,13 @@ impl fmt::Display for CaptureError {
             CaptureError::TooLarge(what) => write!(f, "capture too large: {what}"),
             CaptureError::WrongConversation => f.write_str("capture belongs to another conversation"),
             CaptureError::Temporary => f.write_str("a temporary chat is not kept"),
+            CaptureError::PathMismatch => {
+                f.write_str("capture refused: the body names another conversation than its request")
+            }
+            CaptureError::NotThisTab => {
+                f.write_str("capture refused: not the conversation this tab shows or streamed")
+            }
+            CaptureError::OverBudget(what) => write!(f, "capture refused: {what}"),
         }
     }
 }
@@ -147,6 +161,121 @@ impl Capture {
             BodyError::Temporary => CaptureError::Temporary,
             other => CaptureError::Malformed(other.to_string()),
         })
+    }
+}
+
+/// The conversation a chat page's URL shows (`/c/<id>`, `/g/<project>/c/<id>`), if any.
+pub fn conversation_of_url(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
+    let mut prev = "";
+    for p in parts.by_ref() {
+        if prev == "c" {
+            let ok = p.len() <= 100 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            return ok.then(|| p.to_string());
+        }
+        prev = p;
+    }
+    None
+}
+
+/// Whether a capture from a tab may change the cached conversation it names (its key).
+///
+/// - A conversation body must come with its request path, and the path's conversation
+///   ([`body::id_from_path`]) must be the body's: a page cannot file one body under another id.
+/// - A body or a DOM reading may change only the conversation the tab shows (`shown`: the
+///   conversation of the tab's URL) or the one the tab's own streams last decoded (`streamed`);
+///   a DOM reading only the one shown.
+/// - A turn decoded from the tab's streams is tied to what the page sent and passes.
+///
+/// `NotThisTab` may be asked again once the tab's URL changed (the page loads a conversation
+/// just before its URL shows it).
+pub fn check_origin(
+    capture: &Capture,
+    key: &str,
+    shown: Option<&str>,
+    streamed: Option<&str>,
+) -> Result<(), CaptureError> {
+    match capture {
+        Capture::Turn(_) => Ok(()),
+        Capture::Conversation { path, .. } => {
+            let from_path = path.as_deref().and_then(body::id_from_path);
+            if from_path.as_deref() != Some(key) {
+                return Err(CaptureError::PathMismatch);
+            }
+            if shown == Some(key) || streamed == Some(key) { Ok(()) } else { Err(CaptureError::NotThisTab) }
+        }
+        Capture::Dom { .. } => {
+            if shown == Some(key) {
+                Ok(())
+            } else {
+                Err(CaptureError::NotThisTab)
+            }
+        }
+    }
+}
+
+/// New conversations one tab may create in a minute. Opening or starting a chat every three
+/// seconds for a minute stays under it.
+pub const MAX_NEW_PER_MINUTE: u32 = 20;
+/// Capture bytes (conversation bodies, DOM text, stream text) one tab may send in a minute:
+/// several long chats opened in one minute (a few MB each) stay under it.
+pub const MAX_BYTES_PER_MINUTE: u64 = 16 << 20;
+/// The budget's window.
+pub const BUDGET_WINDOW_MS: f64 = 60_000.0;
+
+/// One tab's capture budget: at most [`MAX_NEW_PER_MINUTE`] new conversations and
+/// [`MAX_BYTES_PER_MINUTE`] bytes per window of a minute (a window starts with the first capture
+/// after the previous one ended). What goes over is refused, not queued.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaptureBudget {
+    start_ms: f64,
+    new: u32,
+    bytes: u64,
+    refused: u32,
+}
+
+impl CaptureBudget {
+    /// A full budget.
+    pub fn new() -> CaptureBudget {
+        CaptureBudget::default()
+    }
+
+    fn roll(&mut self, now_ms: f64) {
+        if !(now_ms >= self.start_ms && now_ms - self.start_ms < BUDGET_WINDOW_MS) {
+            *self = CaptureBudget { start_ms: now_ms, ..CaptureBudget::default() };
+        }
+    }
+
+    /// Charges `bytes` of capture; refused (nothing charged) when the window's bytes would pass
+    /// the bound.
+    pub fn charge_bytes(&mut self, bytes: usize, now_ms: f64) -> Result<(), CaptureError> {
+        self.roll(now_ms);
+        let total = self.bytes.saturating_add(bytes as u64);
+        if total > MAX_BYTES_PER_MINUTE {
+            self.refused += 1;
+            return Err(CaptureError::OverBudget("this page sent more than 16 MB of captures in a minute"));
+        }
+        self.bytes = total;
+        Ok(())
+    }
+
+    /// Charges one new conversation; refused when the window already created the bound.
+    pub fn admit_new(&mut self, now_ms: f64) -> Result<(), CaptureError> {
+        self.roll(now_ms);
+        if self.new >= MAX_NEW_PER_MINUTE {
+            self.refused += 1;
+            return Err(CaptureError::OverBudget("this page created more than 20 conversations in a minute"));
+        }
+        self.new += 1;
+        Ok(())
+    }
+
+    /// Captures refused in the current window (the first one is when the user is told).
+    pub fn refused(&self) -> u32 {
+        self.refused
     }
 }
 
@@ -476,6 +605,91 @@ mod tests {
         }
         let c = turn("other", vec![node("u", Role::User, "x", None, "finished_successfully")], None);
         assert_eq!(apply(Some(Conversation::new("c")), &c, 1.0).err(), Some(CaptureError::WrongConversation));
+    }
+}
+
+#[cfg(test)]
+mod guards {
+    use super::*;
+
+    fn body(id: &str, path: Option<&str>) -> Capture {
+        let json = format!(r#"{{"conversation_id":"{id}","title":"Forged","messages":[]}}"#);
+        Capture::Conversation { json, path: path.map(str::to_string) }
+    }
+
+    #[test]
+    fn urls_name_their_conversation() {
+        for (url, want) in [
+            ("https://chatgpt.com/c/abc-1", Some("abc-1")),
+            ("https://chatgpt.com/c/abc-1?model=x#m", Some("abc-1")),
+            ("https://chatgpt.com/g/g-p-123/c/abc_2", Some("abc_2")),
+            ("https://chatgpt.com/", None),
+            ("https://chatgpt.com/c/", None),
+            ("https://chatgpt.com/c/a%2Fb", None),
+            ("https://chatgpt.com/gpts", None),
+        ] {
+            assert_eq!(conversation_of_url(url).as_deref(), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_body_changes_only_its_own_conversation_of_this_tab() {
+        let ok = |c: &Capture, shown, streamed| check_origin(c, &c.key().unwrap(), shown, streamed);
+        let own = body("c1", Some("/backend-api/conversations/c1?limit=10"));
+        assert_eq!(ok(&own, Some("c1"), None), Ok(()));
+        // An older page of the chat shown, or of the chat the tab's streams just made.
+        let older = body("c1", Some("/backend-api/conversations/c1/messages?before=m9"));
+        assert_eq!(ok(&older, None, Some("c1")), Ok(()));
+        // Filed under another id than its request, or with no request at all.
+        let lying = body("victim", Some("/backend-api/conversations/c1"));
+        assert_eq!(ok(&lying, Some("c1"), None), Err(CaptureError::PathMismatch));
+        assert_eq!(ok(&body("c1", None), Some("c1"), None), Err(CaptureError::PathMismatch));
+        // Another conversation than the tab's.
+        let other = body("victim", Some("/backend-api/conversations/victim"));
+        assert_eq!(ok(&other, Some("c1"), Some("c2")), Err(CaptureError::NotThisTab));
+        assert_eq!(ok(&other, None, None), Err(CaptureError::NotThisTab));
+        // The DOM only for the conversation the URL shows.
+        let dom = Capture::Dom { conversation_id: "c2".into(), title: None, turns: vec![] };
+        assert_eq!(ok(&dom, Some("c2"), None), Ok(()));
+        assert_eq!(ok(&dom, Some("c1"), Some("c2")), Err(CaptureError::NotThisTab));
+        // A streamed turn is tied to what the page sent.
+        let turn = Capture::Turn(TurnCapture {
+            conversation_id: "c3".into(),
+            title: None,
+            nodes: vec![],
+            current: None,
+            pending: None,
+        });
+        assert_eq!(ok(&turn, None, None), Ok(()));
+    }
+
+    #[test]
+    fn the_budget_bounds_new_conversations_and_bytes_per_minute() {
+        let mut b = CaptureBudget::new();
+        let created = (0..3000).filter(|i| b.admit_new(f64::from(*i)).is_ok()).count();
+        assert_eq!(created, MAX_NEW_PER_MINUTE as usize);
+        assert_eq!(b.refused(), 3000 - MAX_NEW_PER_MINUTE);
+        // A minute later the window is full again.
+        assert_eq!(b.admit_new(60_000.0), Ok(()));
+        assert_eq!(b.refused(), 0);
+
+        let mut b = CaptureBudget::new();
+        let mb = 1 << 20;
+        let kept = (0..8).filter(|i| b.charge_bytes(15 * mb, 1000.0 + f64::from(*i)).is_ok()).count();
+        assert_eq!(kept, 1);
+        assert!(b.charge_bytes(mb, 2000.0).is_ok(), "what still fits passes");
+        assert!(matches!(b.charge_bytes(mb, 59_999.0), Err(CaptureError::OverBudget(_))));
+        assert!(b.charge_bytes(15 * mb, 61_000.0).is_ok());
+        // A clock that went back starts a new window rather than locking the tab out.
+        assert!(b.charge_bytes(15 * mb, 10.0).is_ok());
+    }
+
+    #[test]
+    fn a_body_over_the_size_bound_is_refused() {
+        let big =
+            format!(r#"{{"conversation_id":"c1","messages":[],"pad":"{}"}}"#, "x".repeat(MAX_CONVERSATION));
+        let c = Capture::Conversation { json: big, path: Some("/backend-api/conversations/c1".into()) };
+        assert_eq!(c.key().err(), Some(CaptureError::TooLarge("conversation")));
     }
 }
 

@@ -89,6 +89,24 @@ pub fn cache_capture_key(capture: JsValue) -> Result<String, JsError> {
     c.key().map_err(err)
 }
 
+/// The key a capture from a tab is stored under, once [`capture::check_origin`] let it through:
+/// `tab_url` is the tab's URL (its `/c/<id>` is the conversation shown), `streamed` the
+/// conversation the tab's streams last decoded. Throws a malformed capture, and one that may not
+/// change that conversation (`…not the conversation this tab shows…` may be asked again after
+/// the tab's URL changed).
+#[wasm_bindgen(js_name = cacheCaptureOrigin)]
+pub fn cache_capture_origin(
+    capture: JsValue,
+    tab_url: Option<String>,
+    streamed: Option<String>,
+) -> Result<String, JsError> {
+    let c: Capture = from_js(capture)?;
+    let key = c.key().map_err(err)?;
+    let shown = tab_url.as_deref().and_then(capture::conversation_of_url);
+    capture::check_origin(&c, &key, shown.as_deref(), streamed.as_deref()).map_err(err)?;
+    Ok(key)
+}
+
 fn apply(stored: &JsValue, capture: JsValue, now_s: f64) -> Result<(Conversation, bool), JsError> {
     let c: Capture = from_js(capture)?;
     let existing = if stored.is_undefined() || stored.is_null() {

@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::interop::to_js;
-use crate::conversation::capture::Capture;
+use crate::conversation::capture::{self, Capture};
 use crate::page::session::{self, StreamKind};
 
 fn err(e: impl std::fmt::Display) -> JsError {
@@ -90,5 +90,40 @@ impl CaptureSession {
     pub fn take(&mut self) -> Result<JsValue, JsError> {
         let captures: Vec<Capture> = self.inner.take().into_iter().map(Capture::Turn).collect();
         to_js(&captures)
+    }
+}
+
+/// One tab's capture budget (see [`capture::CaptureBudget`]): the worker charges every capture a
+/// tab sends; what goes over the bound is refused with an error naming it.
+#[wasm_bindgen(js_name = CaptureBudget)]
+#[derive(Default)]
+pub struct CaptureBudget {
+    inner: capture::CaptureBudget,
+}
+
+#[wasm_bindgen(js_class = CaptureBudget)]
+impl CaptureBudget {
+    /// A full budget.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> CaptureBudget {
+        CaptureBudget::default()
+    }
+
+    /// Charges `bytes` of capture at `now_ms`; throws when over the bound (nothing charged).
+    #[wasm_bindgen(js_name = chargeBytes)]
+    pub fn charge_bytes(&mut self, bytes: f64, now_ms: f64) -> Result<(), JsError> {
+        let bytes = if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 };
+        self.inner.charge_bytes(bytes, now_ms).map_err(err)
+    }
+
+    /// Charges one new conversation at `now_ms`; throws when over the bound.
+    #[wasm_bindgen(js_name = admitNew)]
+    pub fn admit_new(&mut self, now_ms: f64) -> Result<(), JsError> {
+        self.inner.admit_new(now_ms).map_err(err)
+    }
+
+    /// Captures refused in the current window.
+    pub fn refused(&self) -> u32 {
+        self.inner.refused()
     }
 }

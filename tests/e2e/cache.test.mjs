@@ -178,10 +178,19 @@ test('a temporary chat is not captured', async () => {
   await lib.close();
 });
 
+/** Waits until the settings document's capture switch (the one switch) is `on`. */
+async function captureSwitchIs(page, on) {
+  for (let i = 0; i < 100; i++) {
+    if ((await page.evaluate(async () => (await chrome.storage.local.get('settings')).settings?.capture?.enabled)) === on) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the capture switch never became ${on}`);
+}
+
 test('capture can be turned off from the library', async () => {
   const lib = await library();
   await lib.uncheck('#capture-enabled');
-  await lib.waitForFunction(async () => (await chrome.storage.local.get('understudy.preferences'))['understudy.preferences']?.capture_enabled === false);
+  await captureSwitchIs(lib, false);
   site.setMode({ mode: 'healthy', answer: 'Not kept.' });
   const page = await browser.context.newPage();
   await page.goto('https://chatgpt.com/');
@@ -191,7 +200,7 @@ test('capture can be turned off from the library', async () => {
   await page.close();
   assert.ok(!JSON.stringify(await cached(lib)).includes('Nobody should keep this one'));
   await lib.check('#capture-enabled');
-  await lib.waitForFunction(async () => (await chrome.storage.local.get('understudy.preferences'))['understudy.preferences']?.capture_enabled === true);
+  await captureSwitchIs(lib, true);
   await lib.close();
 });
 
