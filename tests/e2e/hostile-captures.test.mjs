@@ -166,7 +166,7 @@ async function switchIs(page, on) {
   assert.fail(`the capture switch never became ${on}`);
 }
 
-test('capture off (the library and the options page: one switch): no capture and no rescued answer is kept', async () => {
+test('capture off (the options page and the library: one switch): no capture and no rescued answer is kept', async () => {
   // Providers for the rescue (the fake answers), capture on.
   const control = await openExtensionPage(browser.context, 'www/options.html');
   const name = 'nokeep';
@@ -175,14 +175,11 @@ test('capture off (the library and the options page: one switch): no capture and
   await control.reload();
   await control.waitForSelector('#capture');
 
-  // Off from the library: the options page shows the same switch off.
-  const lib = await library(browser.context);
-  await lib.waitForFunction(() => document.getElementById('capture-enabled').checked);
-  await lib.uncheck('#capture-enabled');
-  await switchIs(lib, false);
-  await lib.close();
-  await control.reload();
-  await control.waitForFunction(() => document.getElementById('capture')?.checked === false);
+  // Off from the options page ("Keep my ChatGPT conversations").
+  await control.waitForFunction(() => document.getElementById('capture')?.checked === true);
+  await control.uncheck('#capture');
+  await control.click('#save');
+  await switchIs(control, false);
 
   // A chat the page loads, and a body forged for it: not kept.
   const id = 'c0de0000-1111-4222-8333-444455556666';
@@ -219,13 +216,14 @@ test('capture off (the library and the options page: one switch): no capture and
   assert.ok(!all.some((c) => c.id === id), 'nothing of the chat kept');
   assert.ok(!text.includes(secret) && !text.includes('Private question') && !text.includes('one token at a time'), 'no capture, no rescued answer');
 
-  // On again from the options page: the library shows it on.
-  await control.check('#capture');
-  await control.click('#save');
-  await switchIs(control, true);
-  const lib2 = await library(browser.context);
-  await lib2.waitForFunction(() => document.getElementById('capture-enabled').checked);
-  await lib2.close();
+  // The library shows the same switch off; on again from there, the options page shows it on.
+  const lib = await library(browser.context);
+  await lib.waitForFunction(() => document.getElementById('capture-enabled').checked === false);
+  await lib.check('#capture-enabled');
+  await switchIs(lib, true);
+  await lib.close();
+  await control.reload();
+  await control.waitForFunction(() => document.getElementById('capture')?.checked === true);
   await control.close();
   site.setMode({ mode: 'healthy' });
 });
