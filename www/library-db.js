@@ -174,7 +174,8 @@ export class CacheDb {
       let meta = null;
       for (const i of indices) {
         try {
-          if (record == null && admitNew) admitNew(i);
+          // A new chat's record replacing its pending placeholder is not another conversation.
+          if (record == null && admitNew && typeof captures[i].pending !== 'string') admitNew(i);
           const out = core.cacheApplyRecord(record, captures[i], now);
           if (out.changed) {
             changed = true;

@@ -219,7 +219,7 @@ pub fn check_origin(
 
 /// New conversations one tab may create in a minute. Opening or starting a chat every three
 /// seconds for a minute stays under it.
-pub const MAX_NEW_PER_MINUTE: u32 = 20;
+pub const MAX_NEW_PER_MINUTE: u32 = 30;
 /// Capture bytes (conversation bodies, DOM text, stream text) one tab may send in a minute:
 /// several long chats opened in one minute (a few MB each) stay under it.
 pub const MAX_BYTES_PER_MINUTE: u64 = 16 << 20;
@@ -267,7 +267,7 @@ impl CaptureBudget {
         self.roll(now_ms);
         if self.new >= MAX_NEW_PER_MINUTE {
             self.refused += 1;
-            return Err(CaptureError::OverBudget("this page created more than 20 conversations in a minute"));
+            return Err(CaptureError::OverBudget("this page created more than 30 conversations in a minute"));
         }
         self.new += 1;
         Ok(())

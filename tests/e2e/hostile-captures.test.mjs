@@ -92,9 +92,9 @@ test('a flood of forged conversations stores at most the bound, the page keeps w
   const { all, status } = await cacheState();
   const stored = all.filter((c) => /^(flood|paced)-/.test(c.id)).length;
   console.log(`# forged conversations: 3040 tried, ${stored} stored, in ${Date.now() - started} ms`);
-  assert.ok(stored <= 20, `at most 20 new conversations a minute: ${stored}`);
+  assert.ok(stored <= 30, `at most 30 new conversations a minute: ${stored}`);
   assert.ok(stored > 0, 'what looks like browsing is still kept');
-  assert.match(status?.quota_error ?? '', /20 conversations in a minute/);
+  assert.match(status?.quota_error ?? '', /30 conversations in a minute/);
   // The page keeps working: a real exchange still goes through and is kept... in a minute, so
   // here it at least answers.
   assert.equal(await page.evaluate(() => 1 + 1), 2);
