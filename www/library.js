@@ -584,8 +584,8 @@ $('delete-all').addEventListener('click', async () => {
 
 // ---------- capture preference ----------
 // The one capture switch: the settings document's `capture.enabled` (the options page's "Keep my
-// ChatGPT conversations"), written through the worker like the options page's save, so that
-// validation, policy and locks apply; a switch the organisation locked is shown disabled.
+// ChatGPT conversations"), written through the worker (`settings.quick`, as the popup's switches),
+// so that validation, policy and locks apply; a switch the organisation locked is shown disabled.
 async function settingsCall(message) {
   const reply = await ext.runtime.sendMessage(message);
   if (!reply?.ok) throw new Error(reply?.error ?? 'no answer');
@@ -603,10 +603,8 @@ async function initPrefs() {
   box.addEventListener('change', async () => {
     const want = box.checked;
     try {
-      const view = await settingsCall({ type: 'settings.get' });
-      const settings = structuredClone(view.settings);
-      settings.capture = { ...(settings.capture ?? {}), enabled: want };
-      const result = await settingsCall({ type: 'settings.save', settings, clear_keys: [] });
+      // One read-modify-write in the worker: a switch flipped elsewhere meanwhile is not undone.
+      const result = await settingsCall({ type: 'settings.quick', capture: want });
       if (!result.saved) throw new Error(result.error?.message ?? 'not saved');
       show(result.view);
     } catch (e) {

@@ -10,7 +10,8 @@
 //       kind, scheme, host and port are unchanged (src/preferences.rs `import`)
 //   settings.reset                        → same as save (the defaults, under the policy)
 //   settings.export {include_keys}        → {text} (never the organisation's keys)
-//   settings.quick {paused?: bool, auto?: bool} → same as save: the popup's switches, applied to
+//   settings.quick {paused?: bool, auto?: bool, capture?: bool} → same as save: the popup's and the
+//                  library's switches, applied to
 //       the stored document through the same validation and policy (a locked field is refused).
 //       Turning auto mode on with no failure kind chosen chooses `service_down` and `capacity`.
 // `view` is what settings.get answers. No answer ever holds an API key.
@@ -135,6 +136,7 @@ onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.r
         if (!current.ok) return { saved: false, error: current.error };
         const doc = structuredClone(current.public.settings);
         if (typeof message.paused === 'boolean') doc.paused = message.paused;
+        if (typeof message.capture === 'boolean') doc.capture = { ...(doc.capture ?? {}), enabled: message.capture };
         if (typeof message.auto === 'boolean') {
           const auto = { ...(doc.auto_mode ?? {}), enabled: message.auto };
           if (message.auto && !AUTO_KINDS.some((k) => auto[k] === true)) Object.assign(auto, { service_down: true, capacity: true });
