@@ -371,8 +371,17 @@
   const prepareLater = () => (window.requestIdleCallback ?? setTimeout)(prepare);
 
   /** Runs fn once the next frame is painted (messaging the worker costs the frame nothing then). */
+  // A tab in the background paints no frame (requestAnimationFrame waits until it shows again):
+  // then a short timer runs fn, so auto mode also acts in a tab the user left.
   function afterPaint(fn) {
-    requestAnimationFrame(() => setTimeout(fn, 0));
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      fn();
+    };
+    requestAnimationFrame(() => setTimeout(once, 0));
+    setTimeout(once, 200);
   }
 
   function fill(me, { providers: list, sites }) {
