@@ -106,8 +106,13 @@ function upgrade(core, db, tx, oldVersion) {
   }
 }
 
-/** Opens (creating or migrating) the cache. */
-export function openCache(core) {
+/**
+ * Opens (creating or migrating) the cache. `onVersionChange` is called once this connection was
+ * closed because another page opened the cache in a newer version (an update of the extension):
+ * the connection is closed at once so that the upgrade is never blocked, and this page must be
+ * reloaded to use the cache again.
+ */
+export function openCache(core, { onVersionChange = null } = {}) {
   const version = core.cacheSchemaVersion();
   return new Promise((resolve, reject) => {
     const r = indexedDB.open(DB_NAME, version);
@@ -115,19 +120,43 @@ export function openCache(core) {
     r.onsuccess = () => {
       const db = r.result;
       const cache = new CacheDb(core, db);
-      db.onversionchange = () => {
+      db.onversionchange = (e) => {
         cache.closed = true;
         db.close();
+        // Deleting the database (newVersion null) is not a newer schema.
+        if (e.newVersion !== null) cache.newerVersion = e.newVersion;
+        try {
+          onVersionChange?.(e.newVersion);
+        } catch (error) {
+          console.warn('Understudy: versionchange handler failed', error);
+        }
       };
       db.onclose = () => {
         cache.closed = true;
       };
       resolve(cache);
     };
-    r.onerror = () => reject(r.error);
+    r.onerror = () => reject(r.error?.name === 'VersionError'
+      ? new Error('the cache was upgraded by a newer version of Understudy: reload this page (or restart the browser) to use it')
+      : r.error);
     r.onblocked = () => reject(new Error('the cache is open in an older version elsewhere'));
   });
 }
+
+/**
+ * Whether a `metas` value has the shape this build writes: a string id, a number time, a string
+ * (or absent) title and a number of messages. Anything else is a damaged meta.
+ */
+export function metaShapeOk(m) {
+  return m != null && typeof m === 'object' && typeof m.id === 'string' && m.id !== ''
+    && typeof m.t === 'number' && Number.isFinite(m.t)
+    && (m.title == null || typeof m.title === 'string')
+    && (m.message_count == null || (typeof m.message_count === 'number' && Number.isFinite(m.message_count)))
+    && (m.model == null || typeof m.model === 'string');
+}
+
+/** Whether a stored record (`recordOf` a `conversations` value) has a shape the core can read. */
+const recordShapeOk = (r) => typeof r === 'string' || r instanceof Uint8Array;
 
 export class CacheDb {
   constructor(core, db) {
@@ -135,6 +164,43 @@ export class CacheDb {
     this.db = db;
     /** True once the connection is closed (a newer version opened, or the browser closed it). */
     this.closed = false;
+    /** The newer schema version another page opened (this connection then closed), or null. */
+    this.newerVersion = null;
+    /**
+     * Ids of damaged conversations found so far (a meta of the wrong shape, a meta whose record
+     * is missing, a record that cannot be read): left out of the list, the search index and
+     * exports, never deleted (a later build may read them). `onDamaged(count)` is called when
+     * the count grows.
+     */
+    this.damaged = new Set();
+    this.onDamaged = null;
+  }
+
+  /** Notes damaged conversations (ids, or undefined for a value without a usable id). */
+  markDamaged(ids) {
+    const before = this.damaged.size;
+    for (const id of ids) this.damaged.add(typeof id === 'string' && id !== '' ? id : `(no id ${this.damaged.size})`);
+    if (this.damaged.size > before) {
+      try {
+        this.onDamaged?.(this.damaged.size);
+      } catch (error) {
+        console.warn('Understudy: onDamaged failed', error);
+      }
+    }
+  }
+
+  /** Metas of the expected shape and not known damaged; the others are noted as damaged. */
+  sound(metas, recordKeys = null) {
+    const bad = [];
+    const out = metas.filter((m) => {
+      if (!metaShapeOk(m) || (recordKeys && !recordKeys.has(m.id))) {
+        bad.push(m?.id);
+        return false;
+      }
+      return !this.damaged.has(m.id);
+    });
+    if (bad.length) this.markDamaged(bad);
+    return out;
   }
 
   /**
@@ -217,7 +283,7 @@ export class CacheDb {
       r.onsuccess = () => {
         const c = r.result;
         if (!c || out.length >= n) return resolve();
-        out.push(c.value);
+        out.push(...this.sound([c.value]));
         c.continue();
       };
       r.onerror = () => reject(r.error);
@@ -225,10 +291,23 @@ export class CacheDb {
     return out;
   }
 
-  /** Every meta, newest first. */
+  /**
+   * Every meta, newest first; damaged ones (wrong shape, no record, or a record found unreadable)
+   * are left out and noted in `damaged`.
+   */
   async allMetas() {
-    const all = await req(this.db.transaction('metas').objectStore('metas').index('t').getAll());
-    return all.reverse();
+    const tx = this.db.transaction(['metas', 'conversations']);
+    const [all, metaKeys, recordKeys] = await Promise.all([
+      req(tx.objectStore('metas').index('t').getAll()),
+      req(tx.objectStore('metas').getAllKeys()),
+      req(tx.objectStore('conversations').getAllKeys()),
+    ]);
+    // A meta whose `t` is not a valid key is missing from the index: damaged as well.
+    if (metaKeys.length !== all.length) {
+      const indexed = new Set(all.map((m) => m.id));
+      this.markDamaged(metaKeys.filter((k) => !indexed.has(k)));
+    }
+    return this.sound(all.reverse(), new Set(recordKeys));
   }
 
   async count() {
@@ -249,8 +328,69 @@ export class CacheDb {
 
   /** Every stored record (in id order). */
   async allRecords() {
+    return (await this.allEntries()).map((e) => e.record);
+  }
+
+  /**
+   * Every stored record with its id (`[{id, record}]`, in id order); values of the wrong shape
+   * and conversations known damaged are left out (and noted).
+   */
+  async allEntries() {
     const all = await req(this.db.transaction('conversations').objectStore('conversations').getAll());
-    return all.map(recordOf).filter((r) => r != null);
+    const bad = [];
+    const out = [];
+    for (const v of all) {
+      const record = recordOf(v);
+      if (!recordShapeOk(record)) bad.push(v?.id);
+      else if (!this.damaged.has(v.id)) out.push({ id: v.id, record });
+    }
+    if (bad.length) this.markDamaged(bad);
+    out.total = all.length;
+    return out;
+  }
+
+  /**
+   * The stored records of `ids` (every one when null) as one export document (`core.cacheExport`
+   * format): `{text, count, skipped}`; records that cannot be read are skipped (and noted as
+   * damaged), the rest exported.
+   */
+  async exportDocument(ids, format) {
+    let entries;
+    let asked;
+    if (ids) {
+      const store = this.db.transaction('conversations').objectStore('conversations');
+      const values = await Promise.all(ids.map((id) => req(store.get(id))));
+      const bad = [];
+      entries = [];
+      values.forEach((v, i) => {
+        if (v == null) return;
+        const record = recordOf(v);
+        if (!recordShapeOk(record)) bad.push(ids[i]);
+        else entries.push({ id: ids[i], record });
+      });
+      if (bad.length) this.markDamaged(bad);
+      asked = values.filter((v) => v != null).length;
+    } else {
+      entries = await this.allEntries();
+      asked = entries.total;
+    }
+    try {
+      return { text: this.core.cacheExport(entries.map((e) => e.record), format), count: entries.length, skipped: asked - entries.length };
+    } catch {
+      // One unreadable record: find it (and any other), export the rest.
+      const bad = [];
+      const good = entries.filter((e) => {
+        try {
+          this.core.cacheView(e.record);
+          return true;
+        } catch {
+          bad.push(e.id);
+          return false;
+        }
+      });
+      this.markDamaged(bad);
+      return { text: this.core.cacheExport(good.map((e) => e.record), format), count: good.length, skipped: asked - good.length };
+    }
   }
 
   /** The stored record JSON of `id`, or undefined. */
@@ -301,6 +441,28 @@ export class CacheDb {
   async markIndexStale() {
     const tx = this.db.transaction('search', 'readwrite', WRITE);
     tx.objectStore('search').put({ key: 'stale', at: Date.now() });
+    await done(tx);
+  }
+
+  /**
+   * Notes an import in progress (`{key: 'import', at, files}` in `search`), so that a library
+   * opened after the browser closed mid-import can say so; cleared by `clearImportMark` once the
+   * import's transactions committed (or it stopped with its own message).
+   */
+  async markImporting(files) {
+    const tx = this.db.transaction('search', 'readwrite', WRITE);
+    tx.objectStore('search').put({ key: 'import', at: Date.now(), files });
+    await done(tx);
+  }
+
+  /** The mark of an import that started and never ended (`{at, files}`), or undefined. */
+  async importMark() {
+    return req(this.db.transaction('search').objectStore('search').get('import'));
+  }
+
+  async clearImportMark() {
+    const tx = this.db.transaction('search', 'readwrite', WRITE);
+    tx.objectStore('search').delete('import');
     await done(tx);
   }
 

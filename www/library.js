@@ -216,7 +216,14 @@ async function openConversation(id) {
     return;
   }
   // With the answers Understudy kept from other providers (branches), each marked.
-  const v = core.cacheView(record);
+  let v;
+  try {
+    v = core.cacheView(record);
+  } catch {
+    db.markDamaged([id]);
+    view.append(el('p', { class: 'muted', text: 'This conversation cannot be read: its stored copy is damaged.' }));
+    return;
+  }
   const title = el('h1', { text: v.title, 'data-testid': 'understudy-library-title' });
   const sub = el('p', { class: 'muted', text: [dateOf(v.update_time), v.model, v.incomplete ? 'incomplete: the answer was still arriving when saved' : null].filter(Boolean).join(' · ') });
   const actions = el('div', { class: 'actions' });
@@ -332,19 +339,26 @@ async function loadIndex() {
   if (!library) {
     library = new core.Library();
     covered = await db.dirtyIds();
-    for (const record of await db.allRecords()) {
+    // A damaged record is skipped (and reported, see db.onDamaged), the rest indexed.
+    const damaged = [];
+    for (const { id, record } of await db.allEntries()) {
       try {
         library.upsertRecord(record);
-      } catch (error) {
-        console.warn('Understudy: unreadable cached record', error);
+      } catch {
+        damaged.push(id);
       }
     }
+    db.markDamaged(damaged);
   } else {
     covered = await db.dirtyIds();
     for (const id of covered) {
       const record = await db.getRecord(id);
-      if (record != null) library.upsertRecord(record);
-      else library.remove(id);
+      try {
+        if (record != null) library.upsertRecord(record);
+        else library.remove(id);
+      } catch {
+        db.markDamaged([id]);
+      }
     }
   }
   if (covered.length || rebuilt) {
@@ -461,6 +475,7 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
     const left = await storageLeft();
     if (left < MIN_FREE + total) throw new QuotaError(`${Math.max(0, left / 1e6).toFixed(1)} MB free, the import needs about ${(total / 1e6).toFixed(1)} MB`);
     await db.markIndexStale();
+    await db.markImporting(files.map((f) => f.name));
     for (const file of files) {
       const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
       if (head[0] === 0x50 && head[1] === 0x4b) {
@@ -490,6 +505,7 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
     let t = performance.now();
     await inflight;
     p.commit += performance.now() - t;
+    await db.clearImportMark();
     const issues = importer.issues();
     progress.value = 1;
     importStatus.textContent = `Imported ${importer.imported()} conversations` + (issues.length ? `; ${issues.length} malformed entr${issues.length === 1 ? 'y' : 'ies'} skipped` : '') + '.';
@@ -511,6 +527,8 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
       : `The import failed: ${error?.message ?? error}`;
     banner(text);
     importStatus.textContent = text;
+    // This import said why it stopped: no "interrupted" message at the next open.
+    await db.clearImportMark().catch(() => {});
     if (quota) {
       await ext.storage.local.set({ [STATUS_KEY]: { quota_error: text, at: Date.now() } }).catch(() => {});
     }
@@ -544,12 +562,13 @@ function download(name, text, type) {
 const TYPES = { markdown: ['md', 'text/markdown'], json: ['json', 'application/json'], html: ['html', 'text/html'] };
 
 async function exportIds(ids, format) {
-  const records = ids ? await db.getRecords(ids) : await db.allRecords();
-  if (records.length === 0) return banner('Nothing to export.');
-  const text = core.cacheExport(records, format);
+  // Damaged records are left out of the file and counted in the banner.
+  const { text, count, skipped } = await db.exportDocument(ids, format);
+  if (count === 0) return banner(skipped ? `Nothing to export: ${damagedText(skipped)}.` : 'Nothing to export.');
   const [extName, type] = TYPES[format];
-  const name = records.length === 1 && ids?.length === 1 ? `${ids[0]}.${extName}` : format === 'json' ? 'conversations.json' : `understudy-export.${extName}`;
+  const name = count === 1 && ids?.length === 1 ? `${ids[0]}.${extName}` : format === 'json' ? 'conversations.json' : `understudy-export.${extName}`;
   download(name, text, type);
+  if (skipped) banner(`Exported ${count} conversation${count === 1 ? '' : 's'}; ${damagedText(skipped)}.`);
   return text;
 }
 
@@ -616,6 +635,11 @@ async function initPrefs() {
   if (status?.quota_error) banner(status.quota_error);
 }
 
+/** The damaged-conversations part of a banner. */
+function damagedText(n) {
+  return `${n} damaged conversation${n === 1 ? '' : 's'} in the cache could not be read and ${n === 1 ? 'was' : 'were'} skipped`;
+}
+
 async function refreshMetas() {
   state.metas = await db.allMetas();
   resetList();
@@ -624,7 +648,18 @@ async function refreshMetas() {
 // ---------- start ----------
 async function start() {
   await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
-  db = await openCache(core);
+  db = await openCache(core, {
+    onVersionChange: () => banner('A newer version of Understudy updated the cache: reload this page to go on using the library.'),
+  });
+  db.onDamaged = (n) => {
+    banner(`${damagedText(n)}: the rest is listed, searched and exported as usual.`);
+    state.metas = state.metas.filter((m) => !db.damaged.has(m.id));
+    resetList();
+  };
+  const mark = await db.importMark();
+  if (mark) {
+    banner(`An import of ${(mark.files ?? []).join(', ') || 'an export'} was interrupted (the page or the browser closed): what it stored is kept; import the same file again to complete it (nothing is duplicated).`);
+  }
   state.metas = await db.firstMetas(Math.ceil((list.clientHeight || 1200) / ROW) + 8);
   resetList();
   // Since navigation started (performance.now() counts from the time origin).
