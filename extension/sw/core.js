@@ -13,6 +13,12 @@ export { core };
 // - `page`: our content scripts on a chat site (a tab of chatgpt.com or chat.openai.com), and our
 //   own pages. What a chat page needs about itself; handlers take the tab from `sender.tab.id`,
 //   never from the message.
+// - `frame`: the rescue frame only (`www/rescue-frame.html`, our page framed in a chat site's tab,
+//   cross-origin to it): the rescue's actions, which a page must not be able to start. The page
+//   cannot script that frame, dispatch events into it or read it; it can only load it (the frame
+//   is web-accessible on chat sites), and a frame it loads itself learns only what the worker
+//   holds for its tab and acts only on a person's click (www/gesture.js). Handlers take the tab
+//   from `sender.tab.id`.
 // - `extension`: our own pages only (popup, options, side panel, library, onboarding): anything
 //   that reads other tabs, deletes, reads or writes settings, or runs a provider on its own.
 // A refused message is answered `{ok: false, error: '<type> may be sent only by …'}`.
@@ -23,11 +29,10 @@ export const SENDERS = Object.freeze({
   'detect.observe': 'page',
   'cache.capture': 'page',
   'cache.stream': 'page',
-  'rescue.providers': 'page',
-  'rescue.auto': 'page',
-  'rescue.handoff': 'page',
-  'rescue.openCache': 'page',
-  'rescue.sidePanel': 'page',
+  'rescue.frame': 'frame',
+  'rescue.handoff': 'frame',
+  'rescue.openCache': 'frame',
+  'rescue.sidePanel': 'frame',
   'detect.state': 'extension',
   'cache.status': 'extension',
   'cache.delete': 'extension',
@@ -66,6 +71,15 @@ export function fromExtensionPage(ext, sender) {
   return sender.frameId === 0 && !/^https?:/i.test(sender.tab.url ?? '');
 }
 
+/** Whether `sender` is the rescue frame (www/rescue-frame.html) inside a tab of a chat site. */
+export function fromRescueFrame(ext, sender) {
+  if (sender?.id !== ext.runtime.id || !sender.tab || sender.tab.id == null || sender.tab.id < 0) return false;
+  if (typeof sender.url !== 'string' || !sender.url.startsWith(ext.runtime.getURL('www/rescue-frame.html'))) return false;
+  if (!Number.isInteger(sender.frameId) || sender.frameId === 0) return false;
+  const top = typeof sender.tab.url === 'string' ? sender.tab.url : '';
+  return chatSites(ext).some((site) => top.startsWith(site));
+}
+
 /** Whether `sender` is our content script in a tab of a chat site. */
 export function fromChatPage(ext, sender) {
   if (sender?.id !== ext.runtime.id || !sender.tab || sender.tab.id == null || sender.tab.id < 0) return false;
@@ -76,12 +90,15 @@ export function fromChatPage(ext, sender) {
 const WHO = {
   page: "Understudy's content script in a chat site's tab, or Understudy's own pages",
   extension: "Understudy's own pages (own pages only, never a chat page's content script)",
+  frame: "Understudy's rescue frame in a chat site's tab (never the page's content script)",
 };
 
 /** Throws unless `sender` may send a message of `type` (see SENDERS). */
 export function permit(ext, type, sender) {
   const who = SENDERS[type];
-  const ok = who === 'extension' ? fromExtensionPage(ext, sender) : who === 'page' ? fromExtensionPage(ext, sender) || fromChatPage(ext, sender) : false;
+  const ok = who === 'extension' ? fromExtensionPage(ext, sender)
+    : who === 'page' ? fromExtensionPage(ext, sender) || fromChatPage(ext, sender)
+      : who === 'frame' ? fromRescueFrame(ext, sender) : false;
   if (!ok) throw new Error(`${String(type).slice(0, 64)} may be sent only by ${WHO[who] ?? 'nobody'}`);
 }
 

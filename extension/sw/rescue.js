@@ -1,41 +1,43 @@
-// Service-worker side of the rescue: carries a failed ChatGPT prompt, with the conversation as
-// context, to an alternative provider and streams the answer back into the page's notice.
+// Service-worker side of the rescue: carries a failed prompt, with the conversation as context, to
+// an alternative provider and streams the answer back into the rescue frame.
 //
-// The content script holds no key and cannot drive a provider itself (the `understudy-ask` port
-// refuses content scripts). It connects a port named `understudy-rescue`; this module checks that
-// the sender is our own content script on a chat site, builds the carried-over conversation with
-// the Wasm core (rescuePlan: the page's transcript + the prompt the page sent), and runs the
-// providers' router with the chosen provider first. Keys are read here and never leave the worker.
+// The rescue's controls and the answer live in an extension frame inside the chat page's notice
+// (www/rescue-frame.html, cross-origin to the page). Only that frame may ask (the port and the
+// `frame` messages of SENDERS in core.js): the chat page's scripts, and the content script they
+// can drive, cannot start an ask, choose its provider, stop it or read its answer. A manual ask
+// comes from a person's click in the frame (www/gesture.js: trusted, visible, not covered). What
+// an ask carries is chosen here: the failed prompt recorded with the tab's detection and the kind
+// in force (`detect.tab.<tabId>`, sw/detect.js), the conversation as the tab's content script
+// reads it from the page (context only, `rescue.transcript`), the router's provider order with
+// the frame's chosen provider first. Keys are read here and never leave the worker.
 //
-// Port protocol (content script → worker; one ask at a time per port, a new ask stops the last):
-//   {type:'ask', id, provider?, kind, transcript:[{role, content}], prompt?, conversation_id?, prompt_id?, auto?}
-//      conversation_id: the cached conversation the page shows; prompt_id: the failed prompt's id.
-//      The answer is kept as a branch (see providers.js `saved`) of the tab's latest turn as this
-//      worker decoded it from the page's stream (sw/capture.js `latestTurn`), else of these.
-//      auto: true for an automatic rescue (auto mode, no click). It starts only if auto mode is on
-//      for the kind in force and the core's bound allows it (src/autoguard.rs: only the failure
-//      this worker holds in force for the sender's tab, one automatic rescue per failure episode,
-//      3 per tab and 10 per browser in an hour), and it is then recorded. What it carries is what
-//      the worker checked: the failed prompt recorded with the detection (`failed_prompt` of
-//      `detect.tab.<tabId>`; none recorded, no automatic rescue), the kind in force, the router's
-//      own provider order; the message's prompt, kind, provider and ids are not used (the page's
-//      transcript is context only).
+// Port protocol (rescue frame → worker; one ask at a time per port, a new ask stops the last):
+//   {type:'ask', id, provider?}   a person's choice in the frame
+//   {type:'ask', id, auto: true}  auto mode: starts only if auto mode is on for the kind in force and
+//      the core's bound allows it (src/autoguard.rs: only the failure this worker holds in force for
+//      the sender's tab, one automatic rescue per failure episode, 3 per tab and 10 per browser in
+//      an hour), and it is then recorded; it carries the failed prompt recorded with the detection
+//      (none recorded, no automatic rescue) and the router's own provider order.
 //   {type:'stop', id}
-// worker → content script (every message carries the ask's id):
+//   The answer is kept as a branch (see providers.js `saved`) of the tab's latest turn as this
+//   worker decoded it from the page's stream (sw/capture.js `latestTurn`), else of the conversation
+//   the tab's URL shows.
+// worker → frame (every message carries the ask's id):
 //   {type:'start', provider, label, dropped}    the provider tried first and turns left out
 //   {type:'delta', provider, label, text}
 //   {type:'done', provider, label, outcome: 'complete'|'length'|'cancelled'}
 //   {type:'error', message}
 //   {type:'saved', conversation_id, node} | {type:'saved', error}   the answer is in the cache
 // While Understudy is paused (settings `paused`), asks, auto mode and handoffs are refused.
-// One-shot messages (runtime.sendMessage):
-//   rescue.providers {}                 -> {providers:[{id, label, available}], sites:[{id, label}]} (no key)
-//   rescue.auto {kind}                  -> whether auto mode may act now for this tab: on for the kind,
-//                                          not paused, and the bound allows it (records nothing)
-//   rescue.handoff {site, kind, transcript, prompt?} -> {label, url, clipboard}; opens the site in a new tab
-//   rescue.openCache {conversation_id?} -> opens the library page (www/library.html?c=<id>)
-//   rescue.sidePanel {conversation, prompt, text, provider, branch?: {conversation_id, node}} -> opens the side panel on this tab
-//   rescue.continue {conversation_id}   (from the library page) -> opens the side panel on that conversation
+// One-shot messages (runtime.sendMessage), from the rescue frame:
+//   rescue.frame {}            -> {kind, providers:[{id, label, available}], sites:[{id, label}], auto}
+//                                 (no key; `auto`: auto mode would act now for this tab)
+//   rescue.handoff {site}      -> {label, url, clipboard}; opens the site in a new tab
+//   rescue.openCache {}        -> opens the library page on the tab's conversation (www/library.html?c=<id>)
+//   rescue.sidePanel {text, provider, branch?: {conversation_id, node}} -> opens the side panel on this tab
+// From the library page:
+//   rescue.continue {conversation_id}   -> opens the side panel on that conversation
+// To the tab's content script (top frame): rescue.transcript -> {transcript, conversation_id}.
 // Storage:
 //   local `settings`             the settings document; its `auto_mode` decides auto mode per kind.
 //   session `rescue.panel`       the conversation handed to the side panel {conversation, prompt,
@@ -45,7 +47,7 @@
 //   session `detect.tab.<tabId>` (sw/detect.js) read: the detection in force and its failed prompt.
 //   session `providers.health`   shared with the providers module (circuit breakers).
 import { ext } from '../api.js';
-import { core, onMessages, ready } from './core.js';
+import { core, fromRescueFrame, onMessages, ready } from './core.js';
 import { latestTurn } from './capture.js';
 import { startAsk } from './providers.js';
 
@@ -56,7 +58,7 @@ const K_TIMELINE = 'rescue.timeline';
 const K_GUARD = 'rescue.autoGuard';
 const TIMELINE_MAX = 50;
 const MAX_TRANSCRIPT = 2_000;
-const CHAT_ORIGINS = ['https://chatgpt.com/', 'https://chat.openai.com/'];
+const CONTEXT_WAIT_MS = 2_000;
 
 // Read-through caches for this worker's life (storage stays the truth; cleared on change).
 const cache = { settings: null };
@@ -90,10 +92,7 @@ async function loadSettings() {
 
 const labelOf = (entry) => entry?.label || entry?.config?.kind || entry?.id || '';
 
-function fromChatPage(sender) {
-  const url = sender?.url ?? '';
-  return sender?.id === ext.runtime.id && sender.tab && CHAT_ORIGINS.some((o) => url.startsWith(o));
-}
+const fromFrame = (sender) => fromRescueFrame(ext, sender);
 
 function cleanTranscript(transcript) {
   if (!Array.isArray(transcript)) return [];
@@ -103,15 +102,36 @@ function cleanTranscript(transcript) {
     .map((m) => ({ role: m.role, content: m.content }));
 }
 
-/** The rescue plan: the core's carried-over conversation; the prompt the page sent is preferred. */
-async function planFor(message, tabId) {
-  let prompt = typeof message.prompt === 'string' && message.prompt.trim() ? message.prompt : null;
-  if (!prompt && tabId !== undefined) {
-    const key = `detect.tab.${tabId}`;
-    prompt = (await ext.storage.session.get(key))[key]?.failed_prompt ?? null;
+/**
+ * What the tab's page shows: {transcript, conversation_id} from its content script (context only),
+ * or empty when it does not answer in time.
+ */
+async function pageContext(tabId) {
+  const none = { transcript: [], conversation_id: null };
+  if (!Number.isInteger(tabId) || tabId < 0) return none;
+  try {
+    const reply = await Promise.race([
+      ext.tabs.sendMessage(tabId, { type: 'rescue.transcript' }, { frameId: 0 }),
+      new Promise((resolve) => setTimeout(resolve, CONTEXT_WAIT_MS, null)),
+    ]);
+    return { transcript: cleanTranscript(reply?.transcript), conversation_id: idOrNull(reply?.conversation_id) };
+  } catch {
+    return none;
   }
-  const kind = typeof message.kind === 'string' ? message.kind : 'unknown_error';
-  return core.rescuePlan(cleanTranscript(message.transcript), prompt, kind);
+}
+
+/** The detection this worker holds in force for the tab, and the prompt recorded with it. */
+async function tabFailure(tabId) {
+  const key = `detect.tab.${tabId}`;
+  const entry = Number.isInteger(tabId) ? (await ext.storage.session.get(key))[key] ?? null : null;
+  const prompt = typeof entry?.failed_prompt === 'string' && entry.failed_prompt.trim() ? entry.failed_prompt : null;
+  return { kind: typeof entry?.current?.kind === 'string' ? entry.current.kind : 'unknown_error', prompt, conversation_id: idOrNull(entry?.conversation_id) };
+}
+
+/** The rescue plan: the core's carried-over conversation, with the prompt this worker recorded. */
+async function planFor(tabId, context) {
+  const failure = await tabFailure(tabId);
+  return { plan: core.rescuePlan(context.transcript, failure.prompt, failure.kind), failure };
 }
 
 // ---- auto mode's bound (src/autoguard.rs) ---------------------------------------------------------
@@ -138,7 +158,8 @@ function autoGuard(sender, kind, start) {
     }
     const prompt = typeof entry.failed_prompt === 'string' && entry.failed_prompt.trim() ? entry.failed_prompt : null;
     if (!prompt) return { allowed: false, words: 'no failed prompt was recorded with this failure' };
-    const claimed = typeof kind === 'string' ? kind : '';
+    // The frame claims nothing: the kind is the one in force (a claim, when given, must match it).
+    const claimed = typeof kind === 'string' ? kind : String(current.kind ?? '');
     let verdict;
     try {
       verdict = (start ? core.autoGuardStart : core.autoGuardCheck)(got[K_GUARD] ?? undefined, tabId, claimed, current, Date.now());
@@ -193,14 +214,21 @@ class Rescue {
     let auto = null;
     if (this.auto) {
       // An automatic rescue: bounded, recorded, and carrying only what this worker checked.
-      auto = await autoGuard(this.port?.sender, this.message.kind, true);
+      auto = await autoGuard(this.port?.sender, null, true);
       if (!auto.allowed) return this.finish({ type: 'error', message: `Auto mode did not carry this on: ${auto.words}. Choose Continue to ask.` });
     }
+    const tabId = this.port?.sender?.tab?.id;
+    const context = await pageContext(tabId);
     let plan;
     try {
-      plan = auto
-        ? core.rescuePlan(cleanTranscript(this.message.transcript), auto.prompt, auto.current.kind)
-        : await planFor(this.message, this.port.sender?.tab?.id);
+      if (auto) {
+        this.kind = auto.current.kind;
+        plan = core.rescuePlan(context.transcript, auto.prompt, auto.current.kind);
+      } else {
+        let failure;
+        ({ plan, failure } = await planFor(tabId, context));
+        this.kind = failure.kind;
+      }
     } catch (error) {
       return this.finish({ type: 'error', message: `Understudy cannot carry this over: ${error?.message ?? error}.` });
     }
@@ -231,13 +259,13 @@ class Rescue {
     // The answer is kept in the cached conversation (not for temporary chats): the one this tab's
     // latest turn belongs to, as decoded from the page's stream, else the one the page shows.
     // An automatic rescue takes only the worker's own ids (decoded turn, detection state).
-    const latest = latestTurn(this.port?.sender?.tab?.id);
-    const given = auto ? { conversation_id: auto.conversation_id } : this.message;
-    const branch = isTemporary(this.port?.sender?.tab?.url ?? this.port?.sender?.url ?? '') ? null : {
-      conversation_id: idOrNull(latest?.conversation_id) ?? idOrNull(given.conversation_id),
-      prompt_id: idOrNull(latest?.prompt_id) ?? idOrNull(given.prompt_id),
+    const latest = latestTurn(tabId);
+    const branch = isTemporary(this.port?.sender?.tab?.url ?? '') ? null : {
+      conversation_id: idOrNull(latest?.conversation_id) ?? (auto ? idOrNull(auto.conversation_id) : null) ?? context.conversation_id,
+      prompt_id: idOrNull(latest?.prompt_id),
     };
-    this.ask = startAsk(sink, { conversation: plan.conversation, prompt: plan.prompt }, { prefer: auto ? null : this.message.provider, persist: false, branch });
+    const prefer = !auto && typeof this.message.provider === 'string' ? this.message.provider : null;
+    this.ask = startAsk(sink, { conversation: plan.conversation, prompt: plan.prompt }, { prefer, persist: false, branch });
   }
 
   stop() {
@@ -250,7 +278,7 @@ class Rescue {
     this.ended = true;
     this.post(message);
     record({
-      tab: this.port?.sender?.tab?.id ?? null, kind: this.message.kind ?? null, provider: this.provider,
+      tab: this.port?.sender?.tab?.id ?? null, kind: this.kind ?? null, provider: this.provider,
       outcome: message.type === 'error' ? 'error' : message.outcome, first_token_ms: this.firstTokenMs,
       ...(this.auto ? { auto: true } : {}),
     });
@@ -261,7 +289,7 @@ class Rescue {
 
 ext.runtime.onConnect.addListener((port) => {
   if (port.name !== RESCUE_PORT) return;
-  if (!fromChatPage(port.sender)) {
+  if (!fromFrame(port.sender)) {
     port.disconnect();
     return;
   }
@@ -302,7 +330,7 @@ ext.runtime.onMessage.addListener((message, sender) => {
   if (message?.type !== 'rescue.sidePanel' && message?.type !== 'rescue.continue') return false;
   const tabId = sender?.tab?.id;
   if (tabId === undefined) return false;
-  const ours = message.type === 'rescue.sidePanel' ? fromChatPage(sender) : (sender.url ?? '').startsWith(ext.runtime.getURL(''));
+  const ours = message.type === 'rescue.sidePanel' ? fromFrame(sender) : (sender.url ?? '').startsWith(ext.runtime.getURL(''));
   if (!ours || sender.id !== ext.runtime.id) return false;
   const given = message.conversation_id ?? message.id;
   const id = typeof given === 'string' ? given.slice(0, 120) : '';
@@ -332,12 +360,10 @@ async function openedPanel(tabId) {
   await open;
 }
 
-onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.openCache', 'rescue.sidePanel'], async (message, sender) => {
-  if (!fromChatPage(sender) && !(sender?.id === ext.runtime.id && (sender.url ?? '').startsWith(ext.runtime.getURL('')))) {
-    throw new Error('the rescue answers only Understudy on a chat site');
-  }
+onMessages(ext, ['rescue.frame', 'rescue.handoff', 'rescue.openCache', 'rescue.sidePanel'], async (message, sender) => {
+  const tabId = sender.tab?.id;
   switch (message.type) {
-    case 'rescue.providers': {
+    case 'rescue.frame': {
       const settings = await loadSettings();
       let availability = {};
       try {
@@ -351,31 +377,31 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
       const providers = settings.providers
         .filter((p) => p.enabled && (p.config.kind !== 'chrome_built_in' || builtIn))
         .map((p) => ({ id: p.id, label: labelOf(p), available: (availability[p.id]?.kind ?? 'available') === 'available' }));
-      return { providers, sites: core.rescueHandoffSites() };
-    }
-    case 'rescue.auto':
       // Auto mode is a preference of the settings document (off by default; never on `blocked` or
       // `refused`, never while paused), bounded by the core (autoGuard); this only looks: the ask
       // itself is checked again and recorded.
-      return (await autoGuard(sender, message.kind, false)).allowed;
+      const [failure, auto] = await Promise.all([tabFailure(tabId), autoGuard(sender, null, false)]);
+      return { kind: failure.kind, providers, sites: core.rescueHandoffSites(), auto: auto.allowed === true };
+    }
     case 'rescue.handoff': {
       if (await paused()) throw new Error(PAUSED);
-      const plan = await planFor(message, sender.tab?.id);
+      const { plan, failure } = await planFor(tabId, await pageContext(tabId));
       const handoff = core.rescueHandoff(String(message.site ?? ''), plan);
-      await ext.tabs.create({ url: handoff.url, index: sender.tab ? sender.tab.index + 1 : undefined, openerTabId: sender.tab?.id });
-      record({ tab: sender.tab?.id ?? null, kind: message.kind ?? null, provider: `web:${handoff.site}`, outcome: handoff.clipboard ? 'clipboard' : 'url', first_token_ms: null });
+      await ext.tabs.create({ url: handoff.url, index: sender.tab.index + 1, openerTabId: tabId });
+      record({ tab: tabId, kind: failure.kind, provider: `web:${handoff.site}`, outcome: handoff.clipboard ? 'clipboard' : 'url', first_token_ms: null });
       return { label: handoff.label, url: handoff.url, clipboard: handoff.clipboard };
     }
     case 'rescue.openCache': {
-      const id = typeof message.conversation_id === 'string' ? message.conversation_id.slice(0, 120) : '';
+      const id = (await pageContext(tabId)).conversation_id ?? (await tabFailure(tabId)).conversation_id ?? '';
       const url = ext.runtime.getURL(`www/library.html${id ? `?c=${encodeURIComponent(id)}` : ''}`);
-      await ext.tabs.create({ url, index: sender.tab ? sender.tab.index + 1 : undefined });
+      await ext.tabs.create({ url, index: sender.tab.index + 1 });
       return { url };
     }
     case 'rescue.sidePanel': {
+      const [context, failure] = await Promise.all([pageContext(tabId), tabFailure(tabId)]);
       const panel = {
-        conversation: cleanTranscript(message.conversation),
-        prompt: typeof message.prompt === 'string' ? message.prompt : '',
+        conversation: context.transcript,
+        prompt: failure.prompt ?? '',
         text: typeof message.text === 'string' ? message.text : '',
         provider: typeof message.provider === 'string' ? message.provider : null,
         conversation_id: null,
@@ -384,7 +410,7 @@ onMessages(ext, ['rescue.providers', 'rescue.auto', 'rescue.handoff', 'rescue.op
         at: Date.now(),
       };
       await ext.storage.session.set({ [K_PANEL]: panel });
-      await openedPanel(sender.tab?.id);
+      await openedPanel(tabId);
       return { opened: true };
     }
     default:

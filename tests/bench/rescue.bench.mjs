@@ -18,6 +18,7 @@ import { launch, openExtensionPage, serviceWorker } from '../e2e/browser.mjs';
 import { startFakeChatgpt } from '../e2e/fake-chatgpt/server.mjs';
 import { startFakeProviders } from '../e2e/fake-providers/server.mjs';
 import { configure, provider } from '../e2e/fake-providers/harness.mjs';
+import { clickRescue, rescueFrame } from '../e2e/rescue-frame-helpers.mjs';
 
 const RUNS = 40;
 // RESCUE_BENCH_PARTS=paint measures only the notice (the first three metrics need providers).
@@ -31,14 +32,15 @@ const round = (x) => Math.round(x * 100) / 100;
  */
 async function clickToFirstToken(page, runs) {
   const times = [];
+  const frame = await rescueFrame(page);
   for (let i = 0; i < runs; i++) {
-    await page.evaluate(() => {
-      const host = document.querySelector('[data-testid="understudy-notice"]');
-      const answer = host.shadowRoot.querySelector('[data-testid="understudy-answer"]');
+    // In the rescue frame, where the answer is shown (the page cannot see it).
+    await frame.evaluate(() => {
+      const answer = document.querySelector('[data-testid="understudy-answer"]');
       window.__first = new Promise((resolve) => {
         let t0 = 0;
-        host.addEventListener('click', (e) => (t0 = e.timeStamp), { capture: true, once: true });
-        const body = answer.querySelector('.body');
+        document.addEventListener('click', (e) => (t0 = e.timeStamp), { capture: true, once: true });
+        const body = answer.querySelector('[data-testid="understudy-answer-body"]');
         const obs = new MutationObserver(() => {
           if (t0 && answer.dataset.state === 'streaming' && body.textContent.length > 0) {
             obs.disconnect();
@@ -48,10 +50,10 @@ async function clickToFirstToken(page, runs) {
         obs.observe(body, { childList: true, subtree: true, characterData: true });
       });
     });
-    await page.click('[data-testid="understudy-continue"]');
-    times.push(await page.evaluate(() => window.__first));
-    const state = await page.evaluate(() => new Promise((resolve) => {
-      const answer = document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-answer"]');
+    await clickRescue(page, '[data-testid="understudy-continue"]');
+    times.push(await frame.evaluate(() => window.__first));
+    const state = await frame.evaluate(() => new Promise((resolve) => {
+      const answer = document.querySelector('[data-testid="understudy-answer"]');
       const check = () => (answer.dataset.state !== 'streaming' ? resolve(answer.dataset.state) : setTimeout(check, 2));
       check();
     }));
@@ -158,7 +160,7 @@ export async function run() {
       site.setMode({ mode: 'status', status: 503 });
       await page.fill('#prompt-textarea', 'Now add a day trip to Sintra');
       await page.click('[data-testid="send-button"]');
-      await page.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector('[data-testid="understudy-continue"]:not([hidden])'));
+      await (await rescueFrame(page)).waitForSelector('[data-testid="understudy-continue"]');
     };
 
     await configure(control, [provider(fake, 'instant', 'openai')]);

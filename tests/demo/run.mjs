@@ -7,6 +7,7 @@ import path from 'node:path';
 import { launch, openExtensionPage, ROOT, serviceWorker } from '../e2e/browser.mjs';
 import { startFakeChatgpt } from '../e2e/fake-chatgpt/server.mjs';
 import { startFakeProviders } from '../e2e/fake-providers/server.mjs';
+import { clickRescue, rescueFrame, waitAnswer } from '../e2e/rescue-frame-helpers.mjs';
 
 const OUT = path.join(ROOT, 'target', 'demo');
 const started = Date.now();
@@ -65,26 +66,26 @@ try {
 
   const notice = page.locator('[data-testid="understudy-notice"]');
   await page.waitForSelector('[data-testid="understudy-notice"]');
-  await page.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector('[data-testid="understudy-continue"]:not([hidden])'));
+  const frame = await rescueFrame(page);
   log(`Understudy's notice: "${await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('.words').firstChild.textContent)}" (kind ${await notice.getAttribute('data-kind')})`);
-  log(`actions: ${(await page.evaluate(() => [...document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelectorAll('.actions > button, .actions > .menu-wrap > button, [data-testid="understudy-dismiss"]')].map((b) => b.textContent).join(' | ')))}`);
+  log(`actions (in the rescue frame): ${(await frame.evaluate(() => [...document.querySelectorAll('.bar > button, .bar > .menu-wrap > button')].map((b) => b.textContent).join(' | ')))} | Dismiss`);
   await page.screenshot({ path: path.join(OUT, 'chatgpt-outage.png') });
   await notice.screenshot({ path: path.join(OUT, 'notice.png') });
   log('screenshots: target/demo/chatgpt-outage.png, target/demo/notice.png (1280x800)');
 
-  await page.click('[data-testid="understudy-providers"]');
+  await frame.click('[data-testid="understudy-providers"]');
   await page.screenshot({ path: path.join(OUT, 'notice-menu.png') });
   await page.keyboard.press('Escape');
-  await page.click('[data-testid="understudy-handoff"]');
+  await frame.click('[data-testid="understudy-handoff"]');
   await page.screenshot({ path: path.join(OUT, 'notice-handoff-menu.png') });
   await page.keyboard.press('Escape');
   log('screenshots: target/demo/notice-menu.png, notice-handoff-menu.png (the provider and chat-site menus)');
 
   const clicked = Date.now();
-  await page.click('[data-testid="understudy-continue"]');
-  await page.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-answer"] .body').textContent.length > 0);
+  await clickRescue(page, '[data-testid="understudy-continue"]');
+  await frame.waitForFunction(() => document.querySelector('[data-testid="understudy-answer-body"]').textContent.length > 0);
   log(`one click on "Continue with Local model": first token after ${Date.now() - clicked} ms`);
-  await page.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-answer"]').dataset.state === 'done', null, { timeout: 15000 });
+  await waitAnswer(page);
   const sent = local.to('local')[0]?.json?.messages ?? [];
   log(`the answer streamed in from the local provider; it received ${sent.length} messages: ${sent.map((m) => `${m.role}: "${m.content.slice(0, 28)}"`).join(', ')}`);
   await page.screenshot({ path: path.join(OUT, 'rescue-answer.png') });
@@ -105,10 +106,9 @@ try {
   await dark.evaluate(() => document.documentElement.classList.add('dark'));
   await dark.fill('#prompt-textarea', 'Now add a day trip to Sintra');
   await dark.click('[data-testid="send-button"]');
-  await dark.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector('[data-testid="understudy-continue"]:not([hidden])'));
-  await dark.click('[data-testid="understudy-continue"]');
-  await dark.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-answer"]').dataset.state === 'done', null, { timeout: 15000 });
-  await dark.click('[data-testid="understudy-providers"]');
+  await clickRescue(dark, '[data-testid="understudy-continue"]');
+  await waitAnswer(dark);
+  await (await rescueFrame(dark)).click('[data-testid="understudy-providers"]');
   await dark.screenshot({ path: path.join(OUT, 'notice-dark.png') });
   await dark.close();
   log('screenshot: target/demo/notice-dark.png (a dark page)');

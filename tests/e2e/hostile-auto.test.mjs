@@ -12,6 +12,7 @@ import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, openChat, timeline } from './detect-helpers.mjs';
+import { clickRescue, waitAnswer } from './rescue-frame-helpers.mjs';
 
 const PER_TAB = 3;
 const PER_BROWSER = 10;
@@ -127,10 +128,10 @@ test('more tabs flooding at once: at most 3 per tab and 10 per browser in the ho
   // Auto mode is spent, a click is not: the user can still carry the failure on.
   const page = pages[0];
   await page.waitForSelector(NOTICE, { timeout: 5000 });
-  await page.waitForFunction(() => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector('[data-testid="understudy-continue"]')?.hidden === false);
+  await page.bringToFront();
   const clicked = fake.to(NAME).length;
-  await page.locator('[data-testid="understudy-notice"]').locator('[data-testid="understudy-continue"]').click();
-  await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector('[data-testid="understudy-answer"]')?.dataset.state), null, { timeout: 15000 });
+  await clickRescue(page, '[data-testid="understudy-continue"]');
+  await waitAnswer(page);
   assert.equal(fake.to(NAME).length, clicked + 1, 'a click still asks');
   for (const p of pages) await p.close();
 });

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { cached, library, send } from './cache-helpers.mjs';
 import { NOTICE, openChat, sendPrompt, stopWorker } from './detect-helpers.mjs';
+import { clickRescue, waitAnswer } from './rescue-frame-helpers.mjs';
 import { sampleConversation, startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
@@ -201,13 +202,8 @@ test('capture off (the options page and the library: one switch): no capture and
   site.setMode({ mode: 'status', status: 503 });
   await sendPrompt(page, 'A prompt that fails, rescued elsewhere');
   await page.waitForSelector(NOTICE, { timeout: 10000 });
-  await page.click('[data-testid="understudy-continue"]');
-  await page.waitForFunction(
-    () => ['done', 'error'].includes(document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector('[data-testid="understudy-answer"]')?.dataset.state),
-    null,
-    { timeout: 15000 },
-  );
-  const answered = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-answer"] .body')?.textContent ?? '');
+  await clickRescue(page, '[data-testid="understudy-continue"]');
+  const answered = (await waitAnswer(page)).text;
   assert.match(answered, /one token at a time/, 'the rescue answered');
   await sleep(1500);
   await page.close();

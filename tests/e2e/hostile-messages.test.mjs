@@ -124,6 +124,27 @@ test("a chat page's content script is refused what only Understudy's own pages m
     assert.match(answers[type].error, new RegExp(`^${type.replace('.', '\\.')} may be sent only by Understudy's own pages`), type);
   }
   assert.ok(!JSON.stringify(answers).includes(KEY) && !JSON.stringify(answers).includes(OTHER_KEY), 'no key in any answer');
+  // The rescue's actions belong to the rescue frame: the content script (which the page can drive)
+  // can neither list the providers, open tabs or the side panel, nor ask a provider over the port.
+  const frameOnly = [
+    { type: 'rescue.frame' },
+    { type: 'rescue.handoff', site: 'claude' },
+    { type: 'rescue.openCache' },
+    { type: 'rescue.sidePanel', text: 'x' },
+  ];
+  const rescue = await fromChat(frameOnly);
+  for (const { type } of frameOnly) {
+    assert.equal(rescue[type]?.ok, false, `${type}: ${JSON.stringify(rescue[type])}`);
+    assert.match(rescue[type].error, new RegExp(`^${type.replace('.', '\\.')} may be sent only by Understudy's rescue frame`), type);
+  }
+  const askPort = await inContentScript(chat, `new Promise((resolve) => {
+    const port = chrome.runtime.connect({ name: 'understudy-rescue' });
+    port.onDisconnect.addListener(() => resolve('disconnected'));
+    port.onMessage.addListener((m) => resolve('answered ' + m.type));
+    port.postMessage({ type: 'ask', id: 1, provider: 'gateway' });
+    setTimeout(() => resolve('silent'), 3000);
+  })`);
+  assert.equal(askPort, 'disconnected', 'the rescue port refuses the content script');
   // Over the page's port too (the port serves a chat page's frequent messages only).
   const overPort = await inContentScript(chat, `new Promise((resolve) => {
     const port = chrome.runtime.connect({ name: 'understudy-page' });
@@ -142,11 +163,10 @@ test("a chat page's content script is refused what only Understudy's own pages m
   assert.equal(before.paused, false);
 
   // What a chat page needs about itself is still answered to it.
-  const page = await fromChat([{ type: 'settings.page' }, { type: 'hello', url: 'https://chatgpt.com/' }, { type: 'rescue.providers' }]);
+  const page = await fromChat([{ type: 'settings.page' }, { type: 'hello', url: 'https://chatgpt.com/' }]);
   assert.equal(page['settings.page'].ok, true, JSON.stringify(page['settings.page']));
   assert.deepEqual(Object.keys(page['settings.page'].value).sort(), ['answer_in', 'auto_mode', 'capture', 'paused']);
   assert.equal(page.hello.ok, true);
-  assert.equal(page['rescue.providers'].ok, true, JSON.stringify(page['rescue.providers']));
   assert.ok(!JSON.stringify(page).includes(KEY));
 
   // The same messages from an extension page work.

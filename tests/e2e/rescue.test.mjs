@@ -1,7 +1,9 @@
 // The rescue end to end: the real extension in Chromium on the fake chatgpt.com, a local
 // OpenAI-compatible server as the alternative provider. Each failure kind shows its notice with the
 // continue action; one click carries the conversation to the provider (asserted on the request it
-// received); auto mode; web handoff; stop; keys never reach the page.
+// received); auto mode; web handoff; stop; keys and answers never reach the page. The controls and
+// the answer live in the rescue frame (www/rescue-frame.html), which the test enters as a user's
+// browser does (rescue-frame-helpers.mjs).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage, serviceWorker } from './browser.mjs';
@@ -9,6 +11,7 @@ import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, openChat, sendPrompt, waitObserved } from './detect-helpers.mjs';
+import { answerState, armed, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 
 const CONTINUE = '[data-testid="understudy-continue"]';
 const ANSWER = '[data-testid="understudy-answer"]';
@@ -71,21 +74,6 @@ async function failedChat(failure = { mode: 'status', status: 503 }, prompt = 'N
   return page;
 }
 
-const answerState = (page) =>
-  page.evaluate((sel) => {
-    const a = document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector(sel);
-    return a ? { state: a.dataset.state ?? null, provider: a.dataset.provider ?? null, auto: a.dataset.auto ?? null, hidden: a.hidden, text: a.querySelector('.body')?.textContent ?? '' } : null;
-  }, ANSWER);
-
-async function waitAnswer(page, states = ['done', 'error']) {
-  await page.waitForFunction(
-    ([sel, s]) => s.includes(document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector(sel)?.dataset.state),
-    [ANSWER, states],
-    { timeout: 15000 },
-  );
-  return answerState(page);
-}
-
 const DOM_CASES = [
   ['generation_error', 'There was an error generating a response'],
   ['network_error', 'A network error occurred. Please check your connection and try again.'],
@@ -114,20 +102,19 @@ test('each failure kind shows its notice with "Continue with <first provider>", 
       [...document.querySelectorAll('[data-testid^="conversation-turn-"]')].at(-1).append(box);
     }, text);
     await page.waitForFunction((k) => document.querySelector('[data-testid="understudy-notice"]')?.dataset.kind === k, kind, { timeout: 5000 });
-    await page.waitForFunction((sel) => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector(sel)?.hidden === false, CONTINUE);
-    seen.push(await page.evaluate(() => {
-      const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
-      const q = (s) => root.querySelector(s);
+    const frame = await rescueFrame(page);
+    const dismiss = await page.evaluate(() => !!document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-dismiss"]'));
+    const kindShown = await noticeKind(page);
+    seen.push({ kind: kindShown, ...(await frame.evaluate(() => {
+      const q = (s) => document.querySelector(s);
       return {
-        kind: document.querySelector('[data-testid="understudy-notice"]').dataset.kind,
         cont: q('[data-testid="understudy-continue"]').textContent,
         provider: q('[data-testid="understudy-continue"]').dataset.provider,
-        others: [...root.querySelectorAll('[data-testid="understudy-provider-item"]')].map((li) => li.dataset.provider),
+        others: [...document.querySelectorAll('[data-testid="understudy-provider-item"]')].map((li) => li.dataset.provider),
         cache: !!q('[data-testid="understudy-open-cache"]'),
-        sites: [...root.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((li) => li.dataset.site),
-        dismiss: !!q('[data-testid="understudy-dismiss"]'),
+        sites: [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((li) => li.dataset.site),
       };
-    }));
+    })), dismiss });
     await page.evaluate(() => document.getElementById('injected-error')?.remove());
     await page.waitForFunction(() => !document.querySelector('[data-testid="understudy-notice"]'), null, { timeout: 5000 });
   }
@@ -145,7 +132,7 @@ test('one click: the answer streams into the notice from the local provider, whi
   const { name } = await setup({ answer });
   const page = await failedChat();
   assert.equal(await noticeKind(page), 'service_down');
-  await page.click(CONTINUE);
+  await clickRescue(page, CONTINUE);
   const seen = await waitAnswer(page);
   assert.equal(seen.state, 'done');
   assert.equal(seen.provider, name);
@@ -155,13 +142,13 @@ test('one click: the answer streams into the notice from the local provider, whi
     { role: 'assistant', content: FIRST_ANSWER },
     { role: 'user', content: 'Now add a day trip to Sintra' },
   ]);
-  // Rendered from Markdown as DOM nodes; the HTML in the answer stays text.
-  const dom = await page.evaluate((sel) => {
-    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
-    const body = root.querySelector(sel).querySelector('.body');
+  // Rendered from Markdown as DOM nodes in the frame; the HTML in the answer stays text.
+  const frame = await rescueFrame(page);
+  const dom = await frame.evaluate((sel) => {
+    const body = document.querySelector(sel).querySelector('[data-testid="understudy-answer-body"]');
     return {
       strong: body.querySelector('strong')?.textContent, items: [...body.querySelectorAll('li')].map((li) => li.textContent),
-      img: body.querySelectorAll('img').length, named: root.querySelector('.who .name').textContent, pwned: window.__pwned ?? null,
+      img: body.querySelectorAll('img').length, named: document.querySelector('.who .name').textContent, pwned: window.__pwned ?? null,
       text: body.textContent,
     };
   }, ANSWER);
@@ -171,23 +158,24 @@ test('one click: the answer streams into the notice from the local provider, whi
   assert.equal(dom.pwned, null);
   assert.match(dom.text, /<img src=x onerror=/);
   assert.equal(dom.named, `Answer from ${name} (openai)`);
+  assert.equal(await page.evaluate(() => window.__pwned ?? null), null);
   await page.close();
 });
 
 test('the providers menu works from the keyboard and picks another provider', async () => {
   const { second } = await setup();
   const page = await failedChat();
-  await page.focus('[data-testid="understudy-providers"]');
+  const frame = await rescueFrame(page);
+  await frame.focus('[data-testid="understudy-providers"]');
   await page.keyboard.press('ArrowDown');
-  const focused = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.activeElement?.dataset.provider);
+  const focused = await frame.evaluate(() => document.activeElement?.dataset.provider);
   assert.equal(focused, second);
   await page.keyboard.press('Escape');
-  const closed = await page.evaluate(() => {
-    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
-    return { hidden: root.querySelector('[role="menu"]').hidden, focus: root.activeElement?.dataset.testid };
-  });
+  const closed = await frame.evaluate(() => ({ hidden: document.querySelector('[role="menu"]').hidden, focus: document.activeElement?.dataset.testid }));
   assert.deepEqual(closed, { hidden: true, focus: 'understudy-providers' });
   await page.keyboard.press('ArrowDown');
+  // A person reads the menu before choosing: the item is armed once seen long enough.
+  await armed(frame, `[data-testid="understudy-provider-item"][data-provider="${second}"]`);
   await page.keyboard.press('Enter');
   const seen = await waitAnswer(page);
   assert.equal(seen.state, 'done');
@@ -217,8 +205,9 @@ test('auto mode redirects without a click on the kinds chosen (service_down) and
 test('web handoff: a new tab opens the other chat site with the prompt and its context in the URL; Gemini goes through the clipboard', async () => {
   await setup();
   const page = await failedChat();
-  await page.click('[data-testid="understudy-handoff"]');
-  const [tab] = await Promise.all([browser.context.waitForEvent('page'), page.click('[data-testid="understudy-handoff-item"][data-site="claude"]')]);
+  const frame = await clickRescue(page, '[data-testid="understudy-handoff"]');
+  await armed(frame, '[data-testid="understudy-handoff-item"][data-site="claude"]');
+  const [tab] = await Promise.all([browser.context.waitForEvent('page'), frame.click('[data-testid="understudy-handoff-item"][data-site="claude"]')]);
   const url = new URL(tab.url());
   assert.equal(url.origin + url.pathname, 'https://claude.ai/new');
   const q = url.searchParams.get('q');
@@ -226,11 +215,12 @@ test('web handoff: a new tab opens the other chat site with the prompt and its c
   assert.match(q, /Assistant: Here is a short answer/);
   assert.match(q, /My next message: Now add a day trip to Sintra$/);
   await tab.close();
-  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: 'https://chatgpt.com' });
-  await page.click('[data-testid="understudy-handoff"]');
-  const [gem] = await Promise.all([browser.context.waitForEvent('page'), page.click('[data-testid="understudy-handoff-item"][data-site="gemini"]')]);
+  await clickRescue(page, '[data-testid="understudy-handoff"]');
+  await armed(frame, '[data-testid="understudy-handoff-item"][data-site="gemini"]');
+  const [gem] = await Promise.all([browser.context.waitForEvent('page'), frame.click('[data-testid="understudy-handoff-item"][data-site="gemini"]')]);
   assert.equal(new URL(gem.url()).href, 'https://gemini.google.com/app');
-  await page.waitForFunction(() => /clipboard/.test(document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent));
+  await frame.waitForFunction(() => /clipboard/.test(document.querySelector('[data-testid="understudy-rescue-status"]').textContent));
+  assert.match(await frame.textContent('[data-testid="understudy-rescue-status"]'), /Your prompt and its context are in the clipboard: paste them there/);
   await gem.close();
   await page.close();
 });
@@ -240,14 +230,14 @@ test('stop: the answer stops where it is, the provider connection is closed', as
   const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
   const { name } = await setup({ faults: [{ fault: 'ok', tokenDelayMs: 150, answer: long }] });
   const page = await failedChat();
-  await page.click(CONTINUE);
-  await page.waitForFunction((sel) => (document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector(sel).querySelector('.body')?.textContent.length ?? 0) > 0, ANSWER);
-  await page.click('[data-testid="understudy-stop"]');
+  await clickRescue(page, CONTINUE);
+  const frame = await rescueFrame(page);
+  await frame.waitForFunction((sel) => (document.querySelector(sel).querySelector('[data-testid="understudy-answer-body"]')?.textContent.length ?? 0) > 0, ANSWER);
+  await frame.click('[data-testid="understudy-stop"]');
   const seen = await waitAnswer(page);
   assert.equal(seen.state, 'done');
   assert.ok(seen.text.length > 0 && seen.text.length < long.length && long.startsWith(seen.text), `kept the partial answer: ${JSON.stringify(seen.text)}`);
-  const status = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent);
-  assert.equal(status, 'Stopped.');
+  assert.equal(seen.status, 'Stopped.');
   await page.waitForTimeout(300);
   const req = fake.to(name).at(-1);
   assert.equal(req.clientClosed, true);
@@ -255,8 +245,8 @@ test('stop: the answer stops where it is, the provider connection is closed', as
   await page.close();
 });
 
-test('keys never reach the page: a hostile page script finds none in the DOM, the shadow root or the messages it can observe', async () => {
-  const { name } = await setup();
+test('keys and the answer never reach the page: a hostile page script cannot read, click or choose in the rescue frame', async () => {
+  const { name, second } = await setup();
   const key = `key-${name}`;
   // The hostile script runs in the page before anything else and listens to everything it can.
   const hostile = () => {
@@ -265,20 +255,32 @@ test('keys never reach the page: a hostile page script finds none in the DOM, th
     for (const t of ['click', 'copy', 'keydown', 'focusin']) document.addEventListener(t, (e) => window.__seen.push(`${t}:${e.composedPath?.()[0]?.outerHTML ?? ''}`), true);
   };
   const chat = await failedChat(undefined, undefined, hostile);
-  // The page's script clicks our buttons itself: a synthetic click spends no quota, opens no tab.
+  await rescueFrame(chat);
+  // The page's script tries to reach into the frame, click it, choose the provider and ask.
   const pagesBefore = browser.context.pages().length;
-  await chat.evaluate(() => {
-    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
-    root.querySelector('[data-testid="understudy-continue"]').click();
-    root.querySelector('[data-testid="understudy-open-cache"]').click();
-    root.querySelector('[data-testid="understudy-handoff-item"]').click();
+  const tried = await chat.evaluate(() => {
+    const frame = document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-frame"]');
+    const out = { doc: frame.contentDocument === null };
+    try {
+      frame.contentWindow.document.querySelector('button').click();
+      out.reached = true;
+    } catch {
+      out.reached = false;
+    }
+    frame.click();
+    frame.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    frame.contentWindow.postMessage({ type: 'ask', id: 9, provider: 'evil' }, '*');
+    return out;
   });
+  assert.deepEqual(tried, { doc: true, reached: false });
   await chat.waitForTimeout(400);
-  assert.equal(fake.to(name).length, 0, 'a synthetic click asked no provider');
+  assert.equal(fake.to(name).length + fake.to(second).length, 0, 'the page asked no provider');
   assert.equal((await answerState(chat)).hidden, true);
-  assert.equal(browser.context.pages().length, pagesBefore, 'a synthetic click opened no tab');
-  await chat.click(CONTINUE);
-  assert.equal((await waitAnswer(chat)).state, 'done');
+  assert.equal(browser.context.pages().length, pagesBefore, 'the page opened no tab');
+  await clickRescue(chat, CONTINUE);
+  const seen = await waitAnswer(chat);
+  assert.equal(seen.state, 'done');
+  assert.ok(seen.text.length > 20);
   const loot = await chat.evaluate(() => {
     const host = document.querySelector('[data-testid="understudy-notice"]');
     const parts = [document.documentElement.outerHTML, host.shadowRoot.innerHTML, JSON.stringify(localStorage), document.cookie];
@@ -291,29 +293,31 @@ test('keys never reach the page: a hostile page script finds none in the DOM, th
   });
   assert.ok(loot.observed > 0, 'the hostile script did observe the page');
   assert.ok(!loot.text.includes(key), 'no key in the DOM, the shadow root or the events and messages the page saw');
+  assert.ok(!loot.text.includes(seen.text), 'the rescued answer is not in anything the page can read');
   assert.equal(loot.sendMessage, 'undefined', 'the page cannot message the extension');
-  // The keyless list the content script gets.
-  const list = await control.evaluate(() => chrome.runtime.sendMessage({ type: 'rescue.providers' }));
-  assert.ok(list.ok && list.value.providers.length === 2);
-  assert.ok(!JSON.stringify(list.value).includes(key), 'no key in the provider list');
-  // A page cannot drive the rescue port: only our content script on a chat site may (an extension
-  // page is refused too: it is disconnected at once).
+  // The frame itself holds ids and labels only.
+  const html = await (await rescueFrame(chat)).evaluate(() => document.documentElement.outerHTML);
+  assert.ok(!html.includes(key), 'no key in the rescue frame');
+  // Only the rescue frame may drive the rescue port or ask for its list: an extension page (and a
+  // content script) is refused.
   const refused = await control.evaluate(() => new Promise((resolve) => {
     const port = chrome.runtime.connect({ name: 'understudy-rescue' });
     port.onDisconnect.addListener(() => resolve(true));
-    port.postMessage({ type: 'ask', id: 1, transcript: [], prompt: 'hi', kind: 'service_down' });
+    port.postMessage({ type: 'ask', id: 1, provider: 'x' });
     setTimeout(() => resolve(false), 2000);
   }));
   assert.equal(refused, true);
+  const list = await control.evaluate(() => chrome.runtime.sendMessage({ type: 'rescue.frame' }));
+  assert.equal(list.ok, false);
   await chat.close();
 });
 
 test('"Continue in side panel" opens the side panel on this tab with the conversation and the answer', async () => {
   const { name } = await setup();
   const page = await failedChat();
-  await page.click(CONTINUE);
+  await clickRescue(page, CONTINUE);
   assert.equal((await waitAnswer(page)).state, 'done');
-  await page.click('[data-testid="understudy-open-panel"]');
+  const frame = await clickRescue(page, '[data-testid="understudy-open-panel"]');
   const worker = await serviceWorker(browser.context);
   let panel = null;
   for (let i = 0; i < 100 && !panel; i++) {
@@ -321,7 +325,7 @@ test('"Continue in side panel" opens the side panel on this tab with the convers
     if (!panel) await page.waitForTimeout(20);
   }
   await page.waitForTimeout(300);
-  const status = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent);
+  const status = await frame.evaluate(() => document.querySelector('[data-testid="understudy-rescue-status"]').textContent);
   assert.equal(status, '', 'no error opening the side panel');
   assert.equal(panel.provider, name);
   assert.equal(panel.prompt, 'Now add a day trip to Sintra');
@@ -338,7 +342,7 @@ test('"Open my cached conversation" opens the library on this conversation', asy
   // `noload`: the fake page would otherwise load a saved conversation first (other turn numbers).
   const page = await failedChat(undefined, undefined, null, 'https://chatgpt.com/c/6a1f0c3e-2b4d-4e5f?noload=1');
   const worker = await serviceWorker(browser.context);
-  await page.click('[data-testid="understudy-open-cache"]');
+  await clickRescue(page, '[data-testid="understudy-open-cache"]');
   let opened = null;
   for (let i = 0; i < 100 && !opened; i++) {
     opened = await worker.evaluate(async () => (await chrome.tabs.query({})).map((t) => t.pendingUrl || t.url || '').find((u) => u.includes('/www/library.html')) ?? null);
@@ -358,12 +362,9 @@ test('without keys (default settings, no on-device model): no continue button, t
     await chrome.storage.local.remove(['settings', 'understudy.auto_mode']);
   });
   const page = await failedChat();
-  await page.waitForSelector('[data-testid="understudy-handoff"]');
-  const seen = await page.evaluate(() => {
-    const root = document.querySelector('[data-testid="understudy-notice"]').shadowRoot;
-    return { cont: root.querySelector('[data-testid="understudy-continue"]').hidden, handoff: root.querySelector('[data-testid="understudy-handoff"]').textContent };
-  });
-  assert.deepEqual(seen, { cont: true, handoff: 'Ask another chat site' });
+  const frame = await rescueFrame(page);
+  const seen = await frame.evaluate(() => ({ cont: document.querySelector('[data-testid="understudy-continue"]'), handoff: document.querySelector('[data-testid="understudy-handoff"]').textContent }));
+  assert.deepEqual(seen, { cont: null, handoff: 'Ask another chat site' });
   await page.close();
 });
 
@@ -383,11 +384,10 @@ test('the rescued answer is kept in the cache as a branch marked with its provid
   await lib.waitForSelector('body[data-listed="1"]', { timeout: 15000 });
   const exportOf = () => lib.evaluate(async (id) => JSON.parse(await window.understudyLibrary.exportIds([id], 'json'))[0], CONVERSATION);
   const before = await exportOf();
-  await page.click(CONTINUE);
+  await clickRescue(page, CONTINUE);
   const ended = await waitAnswer(page);
-  const said = await page.evaluate(() => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector('[data-testid="understudy-rescue-status"]').textContent);
-  assert.equal(ended.state, 'done', said);
-  await page.waitForFunction((sel) => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector(sel).dataset.saved === 'true', ANSWER);
+  assert.equal(ended.state, 'done', ended.status);
+  await (await rescueFrame(page)).waitForSelector(`${ANSWER}[data-saved="true"]`);
   const text = `The quick brown fox jumps over the lazy dog, one token at a time. [${name}]`;
 
   // The export: ChatGPT's main line and current node as they were; the answer on a branch, marked.
@@ -472,8 +472,8 @@ test('on a new chat whose page stays on "/", the rescued answer is filed under t
   site.setMode({ mode: 'status', status: 503, pushUrl: false });
   await sendPrompt(page, 'And a day in Cascais?');
   await page.waitForSelector(NOTICE, { timeout: 10000 });
-  await page.click(CONTINUE);
-  await page.waitForFunction((sel) => document.querySelector('[data-testid="understudy-notice"]').shadowRoot.querySelector(sel).dataset.saved === 'true', ANSWER);
+  await clickRescue(page, CONTINUE);
+  await (await rescueFrame(page)).waitForSelector(`${ANSWER}[data-saved="true"]`, { timeout: 15000 });
   const lib = await openExtensionPage(browser.context, 'www/library.html');
   await lib.waitForSelector('body[data-listed="1"]', { timeout: 15000 });
   const conv = await lib.evaluate(async (id) => JSON.parse(await window.understudyLibrary.exportIds([id], 'json'))[0], CONVERSATION);

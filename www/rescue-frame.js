@@ -1,0 +1,307 @@
+// The rescue, in an extension frame inside the chat page's notice (a web-accessible page,
+// cross-origin to the chat page): "Continue with <provider>", the other providers, "Ask elsewhere",
+// "Open my cached conversation", and the answer streamed from another provider with Stop, Copy and
+// "Continue in side panel". The chat page's scripts can neither read the answer nor click, focus or
+// rewrite these controls; gesture.js refuses clicks on controls the page covered, made transparent
+// or moved under the pointer, and drops focus when the frame loses it.
+//
+// Everything comes from the worker, keyed by the tab it sees this frame in (never from this
+// frame's URL, which the page chose): the failure in force, the providers (ids and labels only),
+// whether auto mode acts now. An ask goes over a port named `understudy-rescue` that the worker
+// accepts from this frame only; the worker asks the tab's content script for the conversation
+// (context) and takes the failed prompt and the kind from its own detection state.
+//
+// Test hooks: `understudy-continue`, `understudy-providers` with `understudy-provider-item
+// [data-provider]`, `understudy-open-cache`, `understudy-handoff` with `understudy-handoff-item
+// [data-site]`, `understudy-answer` (`data-provider`, `data-state="streaming|done|error"`,
+// `data-auto`, `data-saved`), `understudy-stop`, `understudy-copy`, `understudy-open-panel`,
+// `understudy-rescue-status`; `body[data-ready]` once the controls are built; each guarded control
+// carries `data-armed="true"` while a click on it would act.
+import { dropFocusOnLeave, guard, refusal } from './gesture.js';
+import { menu } from './menu.js';
+
+const ext = globalThis.browser ?? globalThis.chrome;
+const PORT = 'understudy-rescue';
+const $ = (sel) => document.querySelector(sel);
+
+const params = new URLSearchParams(location.search);
+if (params.get('theme') === 'dark') document.documentElement.classList.add('dark');
+dropFocusOnLeave();
+
+const bar = $('.bar');
+const status = $('.status');
+const answer = $('.answer');
+const name = $('.name');
+const body = $('.body');
+const stopButton = $('[data-testid="understudy-stop"]');
+const copyButton = $('[data-testid="understudy-copy"]');
+const panelButton = $('[data-testid="understudy-open-panel"]');
+
+let port = null;
+let ask = null; // {id, provider, text, state, saved, frame, rendered}
+let askSeq = 0;
+let render = null; // (container, text, {streaming}) => void, once Markdown is loaded
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function say(text, error = false) {
+  status.textContent = text;
+  status.classList.toggle('error', error);
+}
+
+async function send(message) {
+  try {
+    const reply = await ext.runtime.sendMessage(message);
+    return reply ?? { ok: false, error: 'no answer' };
+  } catch (error) {
+    return { ok: false, error: String(error?.message ?? error) };
+  }
+}
+
+/** Runs fn(event) only for a person's click on a visible control (gesture.js); says why not. */
+function acting(control, fn) {
+  guard(control);
+  return (event) => {
+    const why = refusal(event, control);
+    if (why) return say(`Understudy did not act: ${why}. Look at the button and click it again.`, true);
+    fn(event);
+  };
+}
+
+// ---- the frame's size: the content script sizes the iframe to what this page shows ----
+
+const root = $('#root');
+new ResizeObserver(() => {
+  const height = Math.ceil(root.getBoundingClientRect().height);
+  // Only a height crosses to the page (the content script checks that it comes from this frame).
+  window.parent.postMessage({ understudyRescueFrame: 'size', height }, '*');
+}).observe(root);
+
+// ---- controls ----
+
+function build(state) {
+  const { providers, sites } = state;
+  const first = providers.find((p) => p.available) ?? providers[0];
+  if (first) {
+    const cont = el('button', { type: 'button', class: 'primary', 'data-testid': 'understudy-continue', 'data-provider': first.id }, `Continue with ${first.label}`);
+    cont.addEventListener('click', acting(cont, () => start(first.id)));
+    bar.append(cont);
+    const others = providers.filter((p) => p !== first);
+    if (others.length) {
+      const m = menu({
+        testid: 'understudy-providers',
+        label: 'Other providers',
+        items: others.map((p) => ({ testid: 'understudy-provider-item', attr: 'data-provider', value: p.id, label: p.available ? p.label : `${p.label} (resting)`, disabled: !p.available })),
+        onPick: (id, event, li) => pick(event, li, () => start(id)),
+      });
+      m.items.forEach(guard);
+      guard(m.button);
+      bar.append(m.wrap);
+    }
+  }
+  if (sites.length) {
+    const m = menu({
+      testid: 'understudy-handoff',
+      label: first ? 'Ask elsewhere' : 'Ask another chat site',
+      items: sites.map((s) => ({ testid: 'understudy-handoff-item', attr: 'data-site', value: s.id, label: s.label })),
+      onPick: (site, event, li) => pick(event, li, () => handoff(site)),
+    });
+    m.items.forEach(guard);
+    guard(m.button);
+    bar.append(m.wrap);
+  }
+  const cache = el('button', { type: 'button', 'data-testid': 'understudy-open-cache' }, 'Open my cached conversation');
+  cache.addEventListener('click', acting(cache, async () => {
+    const reply = await send({ type: 'rescue.openCache' });
+    if (!reply.ok) say(`Cannot open the library: ${reply.error}`, true);
+  }));
+  bar.append(cache);
+}
+
+function pick(event, li, fn) {
+  const why = refusal(event, li);
+  if (why) return say(`Understudy did not act: ${why}. Look at the menu and choose again.`, true);
+  fn();
+}
+
+stopButton.addEventListener('click', (event) => {
+  if (event.isTrusted && ask?.state === 'streaming') port?.postMessage({ type: 'stop', id: ask.id });
+});
+copyButton.addEventListener('click', async (event) => {
+  if (!event.isTrusted) return;
+  say((await copy(ask?.text ?? '')) ? 'Answer copied.' : 'The browser refused the clipboard; select the text to copy it.', !navigator.clipboard);
+});
+panelButton.addEventListener('click', acting(panelButton, async () => {
+  const reply = await send({ type: 'rescue.sidePanel', text: ask?.text ?? '', provider: ask?.provider ?? null, branch: ask?.saved ?? null });
+  if (!reply.ok) say(`Cannot open the side panel: ${reply.error}`, true);
+}));
+
+/** Writes text to the clipboard (the frame holds the user's activation); true when it worked. */
+async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = el('textarea', { 'aria-hidden': 'true', style: 'position:fixed;opacity:0' });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand('copy');
+    } catch {}
+    area.remove();
+    return ok;
+  }
+}
+
+async function handoff(site) {
+  const reply = await send({ type: 'rescue.handoff', site });
+  if (!reply.ok) return say(`Cannot hand this over: ${reply.error}`, true);
+  const { label, clipboard } = reply.value;
+  if (!clipboard) return say(`Opened ${label} in a new tab with your prompt and its context.`);
+  if (await copy(clipboard)) say(`Opened ${label} in a new tab. Your prompt and its context are in the clipboard: paste them there.`);
+  else say(`Opened ${label} in a new tab. The browser refused the clipboard: copy your prompt from the chat page.`, true);
+}
+
+// ---- the ask ----
+
+function connect() {
+  if (port) return port;
+  const p = ext.runtime.connect({ name: PORT });
+  port = p;
+  p.onMessage.addListener(onPort);
+  p.onDisconnect.addListener(() => {
+    if (port === p) port = null;
+    if (ask?.state === 'streaming') end('error', 'The connection to Understudy broke off.');
+  });
+  return p;
+}
+
+function start(provider, auto = false) {
+  if (ask?.state === 'streaming') port?.postMessage({ type: 'stop', id: ask.id });
+  ask = { id: ++askSeq, provider: provider ?? null, text: '', state: 'streaming', saved: null, frame: 0, rendered: -1 };
+  answer.hidden = false;
+  answer.dataset.state = 'streaming';
+  answer.dataset.provider = provider ?? '';
+  answer.setAttribute('aria-busy', 'true');
+  if (auto) answer.dataset.auto = 'true';
+  delete answer.dataset.saved;
+  name.textContent = auto ? 'Continuing automatically…' : 'Asking…';
+  body.replaceChildren();
+  stopButton.hidden = false;
+  say('');
+  const message = auto ? { type: 'ask', id: ask.id, auto: true } : { type: 'ask', id: ask.id, provider };
+  try {
+    connect().postMessage(message);
+  } catch {
+    port = null;
+    try {
+      connect().postMessage(message);
+    } catch {
+      end('error', 'Understudy is not reachable; reload the page.');
+    }
+  }
+  loadMarkdown();
+}
+
+/** The core's Markdown renderer, loaded on the first answer (the Wasm is not needed before). */
+let loading = null;
+function loadMarkdown() {
+  loading ??= (async () => {
+    try {
+      const [{ default: init }, md] = await Promise.all([import('../pkg/understudy.js'), import('./markdown.js')]);
+      await init();
+      render = md.renderMarkdownInto;
+    } catch {
+      render = null; // plain text stays
+    }
+    if (ask) paint(true);
+  })();
+}
+
+function paint(force = false) {
+  const a = ask;
+  a.frame = 0;
+  if (!force && a.rendered === a.text.length) return;
+  a.rendered = a.text.length;
+  if (render) {
+    body.classList.remove('plain');
+    render(body, a.text, { streaming: a.state === 'streaming' });
+  } else {
+    body.classList.add('plain');
+    body.textContent = a.text;
+  }
+}
+
+function named(provider, label) {
+  ask.provider = provider;
+  answer.dataset.provider = provider ?? '';
+  name.textContent = `Answer from ${label}`;
+}
+
+function onPort(m) {
+  const a = ask;
+  if (!a || m?.id !== a.id) return;
+  switch (m.type) {
+    case 'start':
+      named(m.provider, m.label);
+      if (m.dropped > 0) say(`${m.dropped} older turns were left out to fit.`);
+      break;
+    case 'delta':
+      if (a.state !== 'streaming' || typeof m.text !== 'string') return;
+      a.text += m.text;
+      if (a.provider !== m.provider) named(m.provider, m.label);
+      // The first token shows at once; later ones are painted once per frame.
+      if (a.rendered <= 0) paint();
+      else a.frame ||= requestAnimationFrame(() => paint());
+      break;
+    case 'done':
+      end('done', m.outcome === 'cancelled' ? 'Stopped.' : m.outcome === 'length' ? 'The answer reached its length limit.' : '');
+      break;
+    case 'error':
+      end('error', String(m.message ?? 'No provider could answer.'));
+      break;
+    case 'saved':
+      if (typeof m.conversation_id === 'string') {
+        a.saved = { conversation_id: m.conversation_id, node: m.node };
+        answer.dataset.saved = 'true';
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+function end(state, words) {
+  const a = ask;
+  if (!a || a.state !== 'streaming') return;
+  a.state = state;
+  if (a.frame) cancelAnimationFrame(a.frame);
+  paint(true);
+  answer.dataset.state = state;
+  answer.setAttribute('aria-busy', 'false');
+  stopButton.hidden = true;
+  if (!a.text && state === 'error') name.textContent = 'No answer';
+  say(words, state === 'error');
+}
+
+// ---- start ----
+
+(async () => {
+  const reply = await send({ type: 'rescue.frame' });
+  if (!reply.ok) {
+    say(`Understudy cannot offer a rescue here: ${reply.error}`, true);
+    document.body.dataset.ready = 'true';
+    return;
+  }
+  const state = reply.value;
+  build(state);
+  document.body.dataset.ready = 'true';
+  if (state.auto && state.providers.length) start(null, true);
+})();
