@@ -11,6 +11,7 @@
 //! - [`detect`]: judging page observations into outage kinds (data-driven rules).
 //! - [`page`]: the chat page's own traffic (ChatGPT's v1 streams, conversation bodies) decoded.
 //! - [`conversation`]: the conversation tree, the official export format, conversion and search.
+//! - [`markdown`]: answers' Markdown (and math) as a tree of allowed elements, for every page.
 //! - [`stream`]: incremental server-sent-events and NDJSON parsers.
 //! - [`provider`]: request building and stream decoding for each alternative provider.
 //! - [`router`]: the failover state machine (retries, backoff, circuit breakers).
@@ -22,6 +23,7 @@
 pub mod autoguard;
 pub mod conversation;
 pub mod detect;
+pub mod markdown;
 pub mod page;
 pub mod preferences;
 pub mod protocol;

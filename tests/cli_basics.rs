@@ -22,7 +22,7 @@ fn version_prints_the_core_version() {
 fn help_lists_every_verb() {
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, 0);
-    for verb in ["classify", "convert", "stream"] {
+    for verb in ["classify", "convert", "markdown", "stream"] {
         assert!(stdout.contains(verb), "help does not mention {verb}: {stdout}");
     }
 }

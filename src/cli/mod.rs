@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod classify;
 pub mod convert;
+pub mod markdown;
 pub mod stream;
 
 const USAGE: &str = "usage: understudy <command> [args]
@@ -14,6 +15,7 @@ commands:
   classify FILE.html|-          judge a saved chat page; prints one JSON object
   convert FILE --to FORMAT --out DIR
                                 convert a ChatGPT export to markdown, json or html
+  markdown FILE|-               render Markdown as the extension's pages do; prints HTML
   stream --format FORMAT [--chunk-size N] FILE
                                 decode a saved provider stream; prints one JSON object
   version                       print the core version";
@@ -49,6 +51,7 @@ pub fn main(args: &[String]) -> i32 {
         Some("capture") => capture::run(&args[1..]),
         Some("classify") => classify::run(&args[1..]),
         Some("convert") => convert::run(&args[1..]),
+        Some("markdown") => markdown::run(&args[1..]),
         Some("stream") => stream::run(&args[1..]),
         Some("version" | "--version" | "-V") => {
             print_line(&format!("understudy {}", crate::VERSION));
