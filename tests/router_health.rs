@@ -166,3 +166,27 @@ fn providers_no_longer_configured_are_forgotten() {
     let ids: Vec<&str> = book.iter().map(|(id, _)| id).collect();
     assert_eq!(ids, ["kept"]);
 }
+
+#[test]
+fn a_clock_gone_back_hours_neither_keeps_a_breaker_open_nor_a_probe_busy() {
+    let config = BreakerConfig::default();
+    let hour = 3_600_000;
+    let t = 10 * hour;
+    let mut book = HealthBook::new();
+    for _ in 0..3 {
+        book.record_failure("p", Server, None, t, &config);
+    }
+    assert_eq!(book.availability("p", t, &config), Availability::Open { until: t + 30_000 });
+    // The clock goes back three hours: the cooldown is not stretched to three hours and more.
+    assert_eq!(book.availability("p", t - 3 * hour, &config), Availability::Probe);
+    // A server's retry time up to an hour is still honoured as the clock reads it.
+    let mut held = HealthBook::new();
+    for _ in 0..3 {
+        held.record_failure("p", RateLimited, Some(hour), t, &config);
+    }
+    assert_eq!(held.availability("p", t + 1000, &config), Availability::Open { until: t + hour });
+    // A probe that began "later" than now (clock gone back) does not block the next one.
+    book.begin_call("p", t + 31_000, &config);
+    assert!(matches!(book.availability("p", t + 31_001, &config), Availability::ProbeBusy { .. }));
+    assert_eq!(book.availability("p", t - 3 * hour, &config), Availability::Probe);
+}

@@ -25,6 +25,14 @@ import { captureEnabled, updateRecord } from './cache.js';
 import { core, onMessages, ready } from './core.js';
 
 export const PORT_NAME = 'understudy-ask';
+
+/**
+ * The router's clock: wall-clock milliseconds read once when the worker starts, then advanced by
+ * the monotonic clock. A system clock moved while an answer streams (a laptop waking up, a
+ * corrected time) then neither freezes a timer for hours nor fires them all at once; across
+ * worker lives the breakers' saved times are bounded by the core (src/router/health.rs).
+ */
+export const routerNow = () => Math.round(performance.timeOrigin + performance.now());
 const K_SETTINGS = 'settings';
 const K_HEALTH = 'providers.health';
 const K_TIMELINE = 'providers.timeline';
@@ -267,7 +275,7 @@ class Ask {
     // Extension API calls keep the worker alive while we wait (retry waits can exceed 30 s).
     this.keepAlive = setInterval(() => ext.runtime.getPlatformInfo?.().catch?.(() => {}), 20_000);
     this.persist(true);
-    this.perform(this.router.start(Date.now()));
+    this.perform(this.router.start(routerNow()));
   }
 
   /** Performs a router action, then records the decisions it made. */
@@ -323,14 +331,14 @@ class Ask {
   arm(at) {
     clearTimeout(this.timer);
     if (typeof at !== 'number') return;
-    this.timer = setTimeout(() => this.event((now) => this.router.tick(now)), Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => this.event((now) => this.router.tick(now)), Math.max(0, at - routerNow()));
   }
 
   event(fn) {
     if (this.ended) return;
     let action;
     try {
-      action = fn(Date.now());
+      action = fn(routerNow());
     } catch (error) {
       // A late or misplaced event: the route refused it and is unchanged.
       console.warn('understudy: router refused an event:', error?.message ?? error);
@@ -379,7 +387,7 @@ class Ask {
         }
         let action;
         try {
-          action = this.router.chunk(Date.now(), text.length);
+          action = this.router.chunk(routerNow(), text.length);
         } catch {
           return; // a chunk the route no longer expects (the attempt was just aborted)
         }
@@ -457,7 +465,7 @@ class Ask {
     if (this.options.persist === false) return;
     const write = () => {
       this.persistTimer = null;
-      this.lastPersist = Date.now();
+      this.lastPersist = performance.now(); // monotonic: a clock moved back never delays the next write
       const record = {
         id: this.id,
         prompt: this.prompt,
@@ -475,7 +483,7 @@ class Ask {
       clearTimeout(this.persistTimer);
       write();
     } else if (!this.persistTimer) {
-      this.persistTimer = setTimeout(write, Math.max(0, PERSIST_EVERY_MS - (Date.now() - this.lastPersist)));
+      this.persistTimer = setTimeout(write, Math.min(PERSIST_EVERY_MS, Math.max(0, PERSIST_EVERY_MS - (performance.now() - this.lastPersist))));
     }
   }
 }
@@ -585,7 +593,7 @@ onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'pro
   const settings = await loadSettings();
   if (message.type === 'providers.chain') {
     const router = new core.Router(settings, 0, await loadHealth());
-    const availability = router.availability(Date.now());
+    const availability = router.availability(routerNow());
     router.free();
     // The effective chain, in order: router.chain when set, else the list order; enabled only.
     const byId = new Map(settings.providers.map((p) => [p.id, p]));

@@ -16,6 +16,9 @@ export const STATUS_KEY = 'detect.status';
 const FEED_URL = 'https://status.openai.com/proxy/status.openai.com';
 const SUMMARY_URL = 'https://status.openai.com/api/v2/summary.json';
 const STATUS_MIN_INTERVAL_MS = 120_000;
+// The longest wait between two polls the core gives (after repeated failures); a next poll
+// further away than this was scheduled by a clock that has since gone back.
+const STATUS_MAX_DELAY_MS = 30 * 60_000;
 const STATUS_TIMEOUT_MS = 15_000;
 const ALARM = 'detect.status';
 const CHAT_URLS = ['https://chatgpt.com/*', 'https://chat.openai.com/*'];
@@ -68,13 +71,23 @@ async function readFirst() {
   throw new Error(failures.join('; '));
 }
 
+/**
+ * Whether the last poll is from a clock that has since gone back (it looks like the future): the
+ * interval is then counted from now, not from a time hours ahead.
+ */
+const clockWentBack = (prev, now) => Boolean(prev?.at && (now < prev.at || (prev.next_at ?? 0) - now > STATUS_MAX_DELAY_MS));
+
 /** Polls the status page unless it was polled less than two minutes ago; schedules the next poll. */
 export function pollStatus() {
   statusInFlight ??= (async () => {
     await ready;
     const prev = (await session.get(STATUS_KEY))[STATUS_KEY] ?? { report: null, errors: 0 };
     const now = Date.now();
-    if (prev.at && now - prev.at < STATUS_MIN_INTERVAL_MS) return prev;
+    if (prev.at && !clockWentBack(prev, now) && now - prev.at < STATUS_MIN_INTERVAL_MS) {
+      // Polled recently: make sure the next poll is scheduled all the same.
+      if (!(await ext.alarms.get(ALARM))) ext.alarms.create(ALARM, { when: Math.max(prev.next_at ?? 0, now + 1000) });
+      return prev;
+    }
     let next;
     try {
       const { source, report } = await readFirst();
@@ -93,11 +106,15 @@ export function pollStatus() {
   return statusInFlight;
 }
 
-/** Polls now when no poll is scheduled or the scheduled one is overdue (a chat page just loaded). */
+/**
+ * Polls now when no poll is scheduled, the scheduled one is overdue, or the clock went back since
+ * the last poll (the browser's alarm would then fire hours late) (a chat page just loaded).
+ */
 export async function ensureStatusPolling() {
   const alarm = await ext.alarms.get(ALARM);
   const prev = (await session.get(STATUS_KEY))[STATUS_KEY];
-  if (!alarm || !prev || Date.now() >= (prev.next_at ?? 0)) await pollStatus();
+  const now = Date.now();
+  if (!alarm || !prev || now >= (prev.next_at ?? 0) || clockWentBack(prev, now)) await pollStatus();
 }
 
 ext.alarms.onAlarm.addListener((alarm) => {

@@ -191,13 +191,24 @@ impl HealthBook {
         if let Some(class) = h.misconfigured {
             return Availability::Misconfigured { class };
         }
+        // A breaker is never held open longer than this; a time further ahead was set by a clock
+        // that has since gone back (hours, after a laptop woke up or the clock was corrected):
+        // the cooldown is over rather than stuck for as long as the clock moved.
+        let longest = config.cooldown_ms.max(MAX_RETRY_AFTER_OPEN_MS);
         match h.breaker {
             BreakerState::Closed => Availability::Available,
-            BreakerState::Open { until } if now < until => Availability::Open { until },
+            BreakerState::Open { until } if now < until && until - now <= longest => {
+                Availability::Open { until }
+            }
             BreakerState::Open { .. } | BreakerState::HalfOpen { probe_since: None } => Availability::Probe,
             BreakerState::HalfOpen { probe_since: Some(since) } => {
                 let until = since.saturating_add(config.cooldown_ms);
-                if now < until { Availability::ProbeBusy { until } } else { Availability::Probe }
+                // A probe that started "in the future" is from a clock that went back: its lease is void.
+                if now < until && since <= now {
+                    Availability::ProbeBusy { until }
+                } else {
+                    Availability::Probe
+                }
             }
         }
     }
