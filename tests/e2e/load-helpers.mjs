@@ -17,7 +17,8 @@ export function seeded(seed) {
 /**
  * A DevTools session on the extension's service worker, reached from PAGE's session (Playwright
  * opens sessions on pages only): `heap({gc})` answers {used, total} in bytes, after a garbage
- * collection when `gc` is true; `send(method, params)` sends any command to the worker.
+ * collection when `gc` is true; `wasm()` the bytes of its WebAssembly memories; `send(method,
+ * params)` sends any command to the worker.
  */
 export async function workerSession(context, page) {
   const cdp = await context.newCDPSession(page);
@@ -42,18 +43,38 @@ export async function workerSession(context, page) {
     waiting.set(id, { resolve, reject });
     cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
   });
-  return {
+  const session = {
     send,
+    /** The worker's memory: {js, wasm, total} bytes (JS heap used, after GC when `gc`; Wasm memories). */
+    async memory({ gc = false } = {}) {
+      const { used } = await session.heap({ gc });
+      const wasm = await session.wasm();
+      return { js: used, wasm, total: used + wasm };
+    },
     async heap({ gc = false } = {}) {
       if (gc) await send('HeapProfiler.collectGarbage');
       const { usedSize, totalSize } = await send('Runtime.getHeapUsage');
       return { used: usedSize, total: totalSize };
+    },
+    /** Bytes of every WebAssembly memory the worker holds (the core's heap lives there, outside the JS heap). */
+    async wasm() {
+      const proto = await send('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype' });
+      const { objects } = await send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId });
+      const { result } = await send('Runtime.callFunctionOn', {
+        objectId: objects.objectId,
+        functionDeclaration: 'function () { return this.reduce((s, m) => s + m.buffer.byteLength, 0); }',
+        returnByValue: true,
+      });
+      await send('Runtime.releaseObject', { objectId: objects.objectId }).catch(() => {});
+      await send('Runtime.releaseObject', { objectId: proto.result.objectId }).catch(() => {});
+      return result.value;
     },
     async close() {
       await cdp.send('Target.detachFromTarget', { sessionId }).catch(() => {});
       await cdp.detach().catch(() => {});
     },
   };
+  return session;
 }
 
 /**

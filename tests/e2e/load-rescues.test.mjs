@@ -2,7 +2,8 @@
 // notice use), against two fake providers that fail at random (seeded: 500, 429, a stall, a stream
 // cut or broken mid-answer, no first byte). Every prompt must end in exactly one of: the answer
 // done, or a clear error; none hangs, none ends twice, and what streamed is what is kept. The
-// worker's JS heap (after garbage collection) must not grow by more than GROWTH_BOUND.
+// worker's memory (JS heap after garbage collection, plus the Wasm core's memory) must not grow by
+// more than GROWTH_BOUND.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage, serviceWorker } from './browser.mjs';
@@ -13,7 +14,7 @@ import { recordRow } from './reliability.mjs';
 
 const PROMPTS = 1000;
 const BATCH = 100;
-const GROWTH_BOUND = 8 * 1024 * 1024; // bytes of worker heap growth allowed over the run
+const GROWTH_BOUND = 8 * 1024 * 1024; // bytes of worker memory growth (JS heap + Wasm) allowed over the run
 // Weighted faults per request; `ok` answers in full.
 const FAULTS = [['ok', 50], ['500', 12], ['429', 8], ['truncated', 10], ['error_event', 8], ['stall', 5], ['no_first_byte', 3], ['502_html', 4]];
 
@@ -44,7 +45,7 @@ function plan(random, n) {
   });
 }
 
-test('1,000 rescues with random provider faults: every prompt accounted for, the worker heap bounded', async () => {
+test('1,000 rescues with random provider faults: every prompt accounted for, the worker memory bounded', async () => {
   const random = seeded(20260204);
   // Enough planned faults for every request (each ask makes one to a few); the last one stays `ok`.
   fake.plan('alpha', [...plan(random, 4000), { fault: 'ok', tokenDelayMs: 0 }]);
@@ -66,13 +67,12 @@ test('1,000 rescues with random provider faults: every prompt accounted for, the
     for (let b = 0; b < PROMPTS / BATCH; b++) {
       const prompts = Array.from({ length: BATCH }, (_, i) => ({ id: b * BATCH + i + 1, prompt: `Prompt number ${b * BATCH + i + 1}: what is the capital of Eldoria?` }));
       results.push(...await askAll(page, prompts, { ports: 4, timeoutMs: 20000 }));
-      const live = await worker.heap();
-      samples.push(live.used);
+      samples.push((await worker.memory()).total);
       // The first batch warms the worker up (Wasm, code, caches): growth is measured from there.
-      if (b === 0) base = (await worker.heap({ gc: true })).used;
+      if (b === 0) base = (await worker.memory({ gc: true })).total;
     }
   } finally {
-    end = (await worker.heap({ gc: true }).catch(() => ({ used: NaN }))).used;
+    end = (await worker.memory({ gc: true }).catch(() => ({ total: NaN }))).total;
     await worker.close();
   }
   const seconds = (Date.now() - started) / 1000;
@@ -105,13 +105,13 @@ test('1,000 rescues with random provider faults: every prompt accounted for, the
   const faults = fake.requests.filter((q) => q.fault && q.fault !== 'ok').length;
   const growth = end - base;
   const peak = Math.max(...samples);
-  assert.ok(Number.isFinite(growth) && growth < GROWTH_BOUND, `worker heap grew ${growth} bytes (bound ${GROWTH_BOUND})`);
+  assert.ok(Number.isFinite(growth) && growth < GROWTH_BOUND, `worker memory grew ${growth} bytes (bound ${GROWTH_BOUND})`);
   assert.ok(done > PROMPTS / 2, `${done} answered`);
   const mb = (n) => (n / 1048576).toFixed(1);
-  console.log(`# ${PROMPTS} prompts in ${seconds.toFixed(0)} s: ${done} done, ${errors} clear errors; ${fake.requests.length} provider requests, ${faults} faults; heap ${mb(base)} → ${mb(end)} MB after GC, peak ${mb(peak)} MB`);
+  console.log(`# ${PROMPTS} prompts in ${seconds.toFixed(0)} s: ${done} done, ${errors} clear errors; ${fake.requests.length} provider requests, ${faults} faults; memory (JS heap + Wasm) ${mb(base)} → ${mb(end)} MB after GC, peak ${mb(peak)} MB`);
   recordRow({
     name: 'load: 1,000 rescues with random provider faults', kind: 'load', tried: PROMPTS, held: done + errors,
-    note: `${done} answered, ${errors} clear errors, 0 hung, 0 duplicated; ${faults} faults in ${fake.requests.length} requests; worker heap peak ${mb(peak)} MB, growth ${mb(growth)} MB after GC (bound ${mb(GROWTH_BOUND)} MB); ${seconds.toFixed(0)} s`,
+    note: `${done} answered, ${errors} clear errors, 0 hung, 0 duplicated; ${faults} faults in ${fake.requests.length} requests; worker memory (JS heap + Wasm) peak ${mb(peak)} MB, growth ${mb(growth)} MB after GC (bound ${mb(GROWTH_BOUND)} MB); ${seconds.toFixed(0)} s`,
   });
   recordRow({ name: 'faults: random provider faults during rescues', kind: 'faults', tried: faults, held: faults, note: `500/429/502 HTML/stall/no first byte/cut or broken stream at random (seeded), ${PROMPTS} prompts: none lost, partial answers kept` });
 });
