@@ -241,6 +241,7 @@ function paint(force = false) {
 
 function named(provider, label) {
   ask.provider = provider;
+  ask.label = label;
   answer.dataset.provider = provider ?? '';
   name.textContent = `Answer from ${label}`;
 }
@@ -249,21 +250,33 @@ function onPort(m) {
   const a = ask;
   if (!a || m?.id !== a.id) return;
   switch (m.type) {
-    case 'start':
-      named(m.provider, m.label);
-      if (m.dropped > 0) say(`${m.dropped} older turns were left out to fit.`);
+    case 'start': {
+      // Credit goes to a provider once it answers: until then the frame says who is being asked,
+      // and why the one before did not answer.
+      a.asking = m.label;
+      if (!a.text) {
+        name.textContent = `Asking ${m.label}…`;
+        answer.dataset.asking = m.provider ?? '';
+      }
+      const moved = m.after ? `${m.after.label} did not answer (${m.after.reason}); asking ${m.label}…` : '';
+      if (moved) a.moves = [...(a.moves ?? []), `${m.after.label}: ${m.after.reason}`];
+      const dropped = m.dropped > 0 ? `${m.dropped} older turns were left out to fit.` : '';
+      say([moved, dropped].filter(Boolean).join(' '));
       break;
+    }
     case 'delta':
       if (a.state !== 'streaming' || typeof m.text !== 'string') return;
       a.text += m.text;
-      if (a.provider !== m.provider) named(m.provider, m.label);
+      if (a.provider !== m.provider || !a.label) named(m.provider, m.label);
       // The first token shows at once; later ones are painted once per frame.
       if (a.rendered <= 0) paint();
       else a.frame ||= requestAnimationFrame(() => paint());
       break;
-    case 'done':
-      end('done', m.outcome === 'cancelled' ? 'Stopped.' : m.outcome === 'length' ? 'The answer reached its length limit.' : '');
+    case 'done': {
+      const before = a.moves?.length ? `Before ${a.label ?? m.label} answered: ${a.moves.join('; ')}.` : '';
+      end('done', m.outcome === 'cancelled' ? 'Stopped.' : m.outcome === 'length' ? 'The answer reached its length limit.' : before);
       break;
+    }
     case 'error':
       end('error', String(m.message ?? 'No provider could answer.'));
       break;

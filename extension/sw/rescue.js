@@ -23,7 +23,8 @@
 //   worker decoded it from the page's stream (sw/capture.js `latestTurn`), else of the conversation
 //   the tab's URL shows.
 // worker → frame (every message carries the ask's id):
-//   {type:'start', provider, label, dropped}    the provider tried first and turns left out
+//   {type:'start', provider, label, dropped, after}   a provider asked (first, or after another
+//      failed: after = {provider, label, reason} says which and why, in words) and turns left out
 //   {type:'delta', provider, label, text}
 //   {type:'done', provider, label, outcome: 'complete'|'length'|'cancelled'}
 //   {type:'error', message}
@@ -186,6 +187,25 @@ function record(entry) {
 
 // ---- one rescue, run by the providers' engine (keys stay there) ---------------------------------
 
+const CLASS_WORDS = {
+  bad_request: 'refused the request', context_length: 'the conversation is too long for it', auth: 'key rejected',
+  origin_not_allowed: "refused this browser's origin", content_filter: 'refused by its content filter',
+  not_found: 'model not found', timeout: 'timed out', conflict: 'busy with another request', rate_limited: 'rate limited',
+  quota_exhausted: 'out of quota', server: 'server error', overloaded: 'overloaded', network: 'unreachable',
+  malformed: 'an answer Understudy cannot read',
+};
+const SKIP_WORDS = { breaker_open: 'resting after failures', probe_busy: 'being tested', misconfigured: 'its settings need fixing' };
+
+/** Why a provider did not answer, in a few words, from a router decision's outcome (or null). */
+function failureWords(outcome) {
+  switch (outcome?.kind) {
+    case 'failed': return CLASS_WORDS[outcome.class] ?? 'failed';
+    case 'timeout': return outcome.reason === 'stalled' ? 'stalled' : 'no answer in time';
+    case 'skipped': return SKIP_WORDS[outcome.reason?.kind] ?? 'stepped around';
+    default: return null;
+  }
+}
+
 class Rescue {
   constructor(port, message) {
     this.port = port;
@@ -235,15 +255,26 @@ class Rescue {
     if (await pausedNow) return this.finish({ type: 'error', message: PAUSED });
     if (this.stopped) return this.finish({ type: 'done', provider: null, label: '', outcome: 'cancelled' });
     const labels = new Map();
-    // The engine's messages, translated for the notice (which names providers by label).
+    const why = new Map(); // provider -> why it did not answer, in words (from the router's decisions)
+    // The engine's messages, translated for the frame (which names providers by label): each
+    // provider asked in turn, and why the one before did not answer.
     const sink = {
       postMessage: (m) => {
         if (m.type === 'attempt') {
           labels.set(m.provider, m.label);
           if (this.provider !== m.provider) {
+            const before = this.provider;
             this.provider = m.provider;
-            this.post({ type: 'start', provider: m.provider, label: m.label, dropped: plan.dropped });
+            // The engine posts the decisions of the step that led here right after this attempt:
+            // say why the one before did not answer once they are in.
+            queueMicrotask(() => {
+              const after = before ? { provider: before, label: labels.get(before) ?? before, reason: why.get(before) ?? 'no answer' } : null;
+              this.post({ type: 'start', provider: m.provider, label: m.label, dropped: plan.dropped, after });
+            });
           }
+        } else if (m.type === 'decision') {
+          const words = failureWords(m.outcome);
+          if (words && m.provider) why.set(m.provider, words);
         } else if (m.type === 'delta') {
           if (this.firstTokenMs === null) this.firstTokenMs = Date.now() - this.startedAt;
           this.post({ type: 'delta', provider: m.provider, label: labels.get(m.provider) ?? m.provider, text: m.text });

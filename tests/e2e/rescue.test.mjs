@@ -162,6 +162,35 @@ test('one click: the answer streams into the notice from the local provider, whi
   await page.close();
 });
 
+test('failover tells the truth: the frame says who is asked and why the first did not answer, and credits the one that did', async () => {
+  const name = fresh('limited');
+  const second = fresh('backup');
+  fake.plan(name, Array.from({ length: 6 }, () => ({ fault: '429' })));
+  fake.plan(second, [{ fault: 'ok', tokenDelayMs: 5 }]);
+  await configure(control, [provider(fake, name, 'openai'), provider(fake, second, 'openai')]);
+  const page = await failedChat();
+  const frame = await rescueFrame(page);
+  await frame.evaluate(() => {
+    // What the user reads, as it changes: the answer's heading and the status line.
+    window.__said = [];
+    const note = () => window.__said.push(`${document.querySelector('.name').textContent} | ${document.querySelector('[data-testid="understudy-rescue-status"]').textContent}`);
+    new MutationObserver(note).observe(document.getElementById('root'), { subtree: true, childList: true, characterData: true });
+  });
+  await clickRescue(page, CONTINUE);
+  const seen = await waitAnswer(page);
+  const said = await frame.evaluate(() => window.__said);
+  // While the backup is asked, the frame names it and says why the first did not answer; no
+  // answer is credited to a provider that gave none.
+  assert.ok(said.includes(`Asking ${second} (openai)… | ${name} (openai) did not answer (rate limited); asking ${second} (openai)…`), said.join('\n'));
+  assert.ok(!said.some((s) => s.startsWith(`Answer from ${name}`)), said.join('\n'));
+  assert.equal(seen.state, 'done');
+  assert.equal(seen.provider, second);
+  assert.equal(seen.name, `Answer from ${second} (openai)`);
+  assert.equal(seen.status, `Before ${second} (openai) answered: ${name} (openai): rate limited.`);
+  assert.ok(seen.text.endsWith(`[${second}]`), seen.text);
+  await page.close();
+});
+
 test('the providers menu works from the keyboard and picks another provider', async () => {
   const { second } = await setup();
   const page = await failedChat();
