@@ -138,5 +138,5 @@ test('the status page is polled once per interval across clock jumps, never hamm
   held++;
   for (const t of tabs) await t.close();
   // Recorded only when every jump of this file held.
-  if (held === jumps) recordRow({ name: 'faults: clock jumps', kind: 'faults', tried: jumps, held, note: 'worker clock moved -3 h/+5 h: answers in flight end (stall still detected), an open breaker probes after its cooldown (not 3 h later), status polled once per interval (once after each jump, never more)' });
+  if (held === jumps) recordRow({ name: 'faults: clock jumps', kind: 'faults', tried: jumps, held, note: 'worker clock moved -3 h/+5 h: answers in flight end (stall still detected), an open breaker whose end reads hours ahead lets one probe through (not 3 h aside), status polled once per interval (once after each jump, never more)' });
 });
