@@ -70,7 +70,11 @@ fn wrong_arguments_and_unreadable_files() {
     let file = temp("x.sse", b"data: [DONE]\n\n");
     for (args, says) in [
         (vec![], "FILE is required"),
-        (vec!["--site", "gemini", file.as_str()], "unknown site"),
+        (vec!["--site", "bard", file.as_str()], "unknown site"),
+        (
+            vec!["--site", "claude", "--request", file.as_str(), file.as_str()],
+            "--request is for chatgpt only",
+        ),
         (vec!["--chunk-size", "x", file.as_str()], "--chunk-size must be a whole number"),
         (vec!["--request"], "--request needs a file"),
         (vec!["--fast", file.as_str()], "unknown option --fast"),

@@ -78,6 +78,7 @@ fn another_site_is_only_another_data_file() {
     let mut v: Value = serde_json::from_str(Rules::builtin_source("chatgpt").unwrap()).unwrap();
     v["site"] = json!("claude");
     v["hosts"] = json!(["claude.ai"]);
+    v["stream"] = json!({ "transport": "fetch", "format": "claude_sse", "frames": "append" });
     v["selectors"]["error"] = json!("[data-testid=\"message-error\"]");
     v["texts"] = json!([{ "kind": "capacity", "phrases": ["Claude is currently experiencing high demand"] }]);
     let claude = Rules::from_json(&v.to_string()).unwrap();

@@ -128,7 +128,7 @@ mod detection {
         let ok = r#"{"type":"stall","phase":"no_start","ms":1}"#;
         check(None, "chatgpt", "{", NOW, "malformed observation");
         check(None, "chatgpt", r#"{"type":"dom","evil":1}"#, NOW, "malformed observation");
-        check(None, "claude", ok, NOW, "unknown site");
+        check(None, "bard", ok, NOW, "unknown site");
         check(Some("[1,2]"), "chatgpt", ok, NOW, "malformed detector state");
         check(Some(r#"{"site":"other","active":null,"stale":null}"#), "chatgpt", ok, NOW, "another site");
         check(None, "chatgpt", ok, f64::NAN, "nowMs");

@@ -1,5 +1,12 @@
-//! `understudy capture [--site chatgpt] [--request FILE] [--chunk-size N] FILE`: what the cache
-//! would keep from a response body the page received.
+//! `understudy capture [--site S] [--request FILE] [--chunk-size N] FILE`: what the cache would
+//! keep from a response body the page received.
+//!
+//! S is `chatgpt` (the default), `claude`, `gemini`, `deepseek`, `grok`, `perplexity`, `copilot`
+//! or `mistral`. For a site other than ChatGPT, FILE is the site's answer stream (for Copilot,
+//! one WebSocket text frame a line), decoded by its decoder in `crate::page::sites`, and the
+//! output is the same object; its `error.kind` is the detection kind the site's adapter gives,
+//! and `error.retry_at_ms` (Unix milliseconds) is added when the site said when a limit resets.
+//! `--request` is ChatGPT's only.
 //!
 //! FILE is an SSE stream of the send or resume endpoint (fed to the decoder in chunks of N bytes,
 //! the whole file when N is 0 or absent), or the JSON body of a conversation GET (plural, an
@@ -15,17 +22,22 @@ use serde_json::Value;
 use crate::conversation::{Conversation, main_line};
 use crate::page::body::{self, Body};
 use crate::page::chatgpt::{Request, decode_stream};
-use crate::page::{End, Turn};
+use crate::page::{End, StreamError, Turn, sites};
+use crate::site::Site;
 
-const USAGE: &str = "usage: understudy capture [--site chatgpt] [--request FILE] [--chunk-size N] FILE";
+const USAGE: &str = "usage: understudy capture [--site S] [--request FILE] [--chunk-size N] FILE
+  S: chatgpt (default), claude, gemini, deepseek, grok, perplexity, copilot, mistral
+  (copilot: FILE holds one WebSocket text frame a line)";
 
 struct Args {
+    site: Site,
     request: Option<String>,
     chunk_size: usize,
     file: String,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut site = Site::Chatgpt;
     let mut request = None;
     let mut chunk_size = 0;
     let mut file = None;
@@ -33,17 +45,21 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--site" => {
-                let site = it.next().ok_or("--site needs a value")?;
-                if site != "chatgpt" {
-                    return Err(format!("unknown site {site:?} (known: chatgpt)"));
-                }
+                let id = it.next().ok_or("--site needs a value")?;
+                site = Site::from_id(id).ok_or_else(|| {
+                    let known: Vec<&str> = Site::ALL.iter().map(|s| s.id()).collect();
+                    format!("unknown site {id:?} (known: {})", known.join(", "))
+                })?;
             }
             "--request" => request = Some(it.next().ok_or("--request needs a file")?.clone()),
             "--chunk-size" => chunk_size = super::chunk_size(it.next())?,
             s => super::positional(&mut file, s)?,
         }
     }
-    Ok(Args { request, chunk_size, file: file.ok_or("FILE is required")? })
+    if request.is_some() && site != Site::Chatgpt {
+        return Err(format!("--request is for chatgpt only, not {}", site.id()));
+    }
+    Ok(Args { site, request, chunk_size, file: file.ok_or("FILE is required")? })
 }
 
 fn read(path: &str) -> Result<Vec<u8>, i32> {
@@ -105,6 +121,10 @@ pub fn run(args: &[String]) -> i32 {
         Ok(b) => b,
         Err(code) => return code,
     };
+    if let Some(turn) = sites::decode_stream(args.site, &bytes, args.chunk_size) {
+        print_turn(&turn);
+        return 0;
+    }
     let request = match &args.request {
         Some(path) => match read(path) {
             Ok(b) => Request::parse(&String::from_utf8_lossy(&b)),
@@ -133,26 +153,29 @@ pub fn run(args: &[String]) -> i32 {
             Err(_) => {} // not a body: read it as a stream
         }
     }
-    let turn = decode_stream(request, &bytes, args.chunk_size);
+    print_turn(&decode_stream(request, &bytes, args.chunk_size));
+    0
+}
+
+/// The error object, keys in the documented order; `retry_at_ms` only when the site gave it.
+fn error_json(e: &StreamError) -> String {
     let s = |v: &Option<String>| v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()));
-    let error = turn.error.as_ref().map_or_else(
-        || "null".to_string(),
-        |e| {
-            format!(
-                "{{\"kind\":{},\"code\":{},\"message\":{}}}",
-                s(&e.kind),
-                s(&e.code),
-                Value::String(e.message.clone())
-            )
-        },
-    );
-    let messages = turn_json(&turn);
+    let retry = e.retry_at_ms.map(|ms| format!(",\"retry_at_ms\":{ms}")).unwrap_or_default();
+    format!(
+        "{{\"kind\":{},\"code\":{},\"message\":{}{retry}}}",
+        s(&e.kind),
+        s(&e.code),
+        Value::String(e.message.clone())
+    )
+}
+
+fn print_turn(turn: &Turn) {
+    let error = turn.error.as_ref().map_or_else(|| "null".to_string(), error_json);
     print(
         turn.conversation_id.as_deref(),
         turn.title.as_deref(),
-        messages,
+        turn_json(turn),
         turn.end.unwrap_or(End::Truncated),
         &error,
     );
-    0
 }

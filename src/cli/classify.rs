@@ -1,6 +1,8 @@
-//! `understudy classify FILE.html|- [--now UNIX_MS] [--tz-offset MINUTES] [--site ID]`
+//! `understudy classify FILE.html|- [--now UNIX_MS] [--tz-offset MINUTES] [--site S]`
 //!
-//! Reads a saved chat page (or stdin for `-`), extracts what the content script would observe, and
+//! Reads a saved chat page of site S (`chatgpt`, the default, `claude`, `gemini`, `deepseek`,
+//! `grok`, `perplexity`, `copilot` or `mistral`; or stdin for `-`), judged with that site's
+//! adapter, extracts what the content script would observe, and
 //! prints one JSON line: `{"kind":"...","evidence":"...","retry_after_s":null|N}`. Exits 0 whatever
 //! the kind; 1 when the input cannot be read; 2 on a usage error. `--now` fixes the clock used to
 //! read times such as "until 14:20" (default: the system clock); `--tz-offset` is the page's time
@@ -14,8 +16,8 @@ use crate::services::{Clock, SystemClock};
 /// The largest input read, in bytes; longer input is cut (a page that large is not a chat page).
 const MAX_INPUT: u64 = 64 * 1024 * 1024;
 
-const USAGE: &str =
-    "usage: understudy classify FILE.html|- [--now UNIX_MS] [--tz-offset MINUTES] [--site ID]";
+const USAGE: &str = "usage: understudy classify FILE.html|- [--now UNIX_MS] [--tz-offset MINUTES] [--site S]
+  S: chatgpt (default), claude, gemini, deepseek, grok, perplexity, copilot, mistral";
 
 struct Args {
     path: String,

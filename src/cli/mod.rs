@@ -9,10 +9,13 @@ pub mod stream;
 const USAGE: &str = "usage: understudy <command> [args]
 
 commands:
-  capture [--site chatgpt] [--request FILE] [--chunk-size N] FILE
+  capture [--site S] [--request FILE] [--chunk-size N] FILE
                                 what the cache keeps from a chat page's response body
-                                (an answer stream or a conversation GET); prints one JSON object
-  classify FILE.html|-          judge a saved chat page; prints one JSON object
+                                (an answer stream or a conversation GET; for copilot, one
+                                WebSocket text frame a line); prints one JSON object
+  classify [--site S] FILE.html|-
+                                judge a saved chat page of site S; prints one JSON object
+  (S: chatgpt (default), claude, gemini, deepseek, grok, perplexity, copilot, mistral)
   convert FILE --to FORMAT --out DIR
                                 convert a ChatGPT export to markdown, json or html
   markdown FILE|-               render Markdown as the extension's pages do; prints HTML

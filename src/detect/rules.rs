@@ -1,8 +1,11 @@
 //! The per-site adapter, described by data: selectors, endpoint patterns, timing and text rules.
 //!
-//! Each site is one JSON file in `src/detect/rules/`, compiled in and parsed once. Adding a site
-//! (claude.ai, gemini.google.com) means adding a data file and a line in [`Rules::builtin_by_id`];
-//! the engine has no site-specific code.
+//! Each site is one JSON file in `src/detect/rules/<site>.json`, compiled in and parsed once:
+//! its hosts, selectors, endpoints, timings, the codes and phrases of its errors, and (for every
+//! site but ChatGPT, whose decoder and status reader predate them) how its answers travel
+//! (`stream`) and where its public status feed is (`status`). Adding a site means adding a data
+//! file, a [`Site`] and, when its wire format is new, a decoder in `crate::page::sites`; the
+//! detection engine has no site-specific code.
 
 use std::sync::OnceLock;
 
@@ -17,6 +20,113 @@ use crate::site::Site;
 pub const FORMAT: u32 = 1;
 
 const CHATGPT_JSON: &str = include_str!("rules/chatgpt.json");
+const CLAUDE_JSON: &str = include_str!("rules/claude.json");
+const GEMINI_JSON: &str = include_str!("rules/gemini.json");
+const DEEPSEEK_JSON: &str = include_str!("rules/deepseek.json");
+const GROK_JSON: &str = include_str!("rules/grok.json");
+const PERPLEXITY_JSON: &str = include_str!("rules/perplexity.json");
+const COPILOT_JSON: &str = include_str!("rules/copilot.json");
+const MISTRAL_JSON: &str = include_str!("rules/mistral.json");
+
+/// The data file of each site.
+fn source(site: Site) -> &'static str {
+    match site {
+        Site::Chatgpt => CHATGPT_JSON,
+        Site::Claude => CLAUDE_JSON,
+        Site::Gemini => GEMINI_JSON,
+        Site::Deepseek => DEEPSEEK_JSON,
+        Site::Grok => GROK_JSON,
+        Site::Perplexity => PERPLEXITY_JSON,
+        Site::Copilot => COPILOT_JSON,
+        Site::Mistral => MISTRAL_JSON,
+    }
+}
+
+/// How the page receives an answer: what the page hook must watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Transport {
+    /// A `fetch` whose body streams.
+    Fetch,
+    /// An `XMLHttpRequest` whose `responseText` grows.
+    Xhr,
+    /// The page's own WebSocket (text frames).
+    Websocket,
+}
+
+/// The wire format of a site's answer stream; each has one decoder in `crate::page`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum WireFormat {
+    /// ChatGPT's server-sent events (delta encoding v1, legacy snapshots).
+    ChatgptSse,
+    /// Claude's server-sent events (Anthropic-Messages-like events).
+    ClaudeSse,
+    /// Gemini's `)]}'` body of length-prefixed JSON frames (lengths in UTF-16 units).
+    GeminiFrames,
+    /// DeepSeek's server-sent events of `{v, p, o}` patches.
+    DeepseekSse,
+    /// Grok's NDJSON lines.
+    GrokNdjson,
+    /// Perplexity's server-sent events of whole-answer snapshots.
+    PerplexitySse,
+    /// Copilot's WebSocket JSON events.
+    CopilotSocket,
+    /// Le Chat's `N:payload` lines.
+    MistralLines,
+}
+
+/// Whether each frame of a stream adds to the answer or carries it whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Frames {
+    /// Each frame appends a piece (ChatGPT, Claude, DeepSeek, Grok, Copilot, Le Chat).
+    Append,
+    /// Each frame carries the whole answer so far: it replaces, never appends (Gemini, Perplexity).
+    Snapshot,
+}
+
+/// How a site's answers travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamRule {
+    /// The page's transport.
+    pub transport: Transport,
+    /// The wire format the core decodes.
+    pub format: WireFormat,
+    /// Appended pieces or whole snapshots.
+    pub frames: Frames,
+}
+
+/// The format of a public status feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FeedFormat {
+    /// A Statuspage `/api/v2/summary.json`.
+    Statuspage,
+    /// incident.io's native feed.
+    IncidentIo,
+    /// An Atom feed of incidents (`/history.atom`).
+    Atom,
+    /// An RSS feed of incidents.
+    Rss,
+    /// Google Workspace's `incidents.json`, filtered by product name.
+    GoogleIncidents,
+}
+
+/// A site's public status feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusFeed {
+    /// The feed's URL (`https` only).
+    pub url: String,
+    /// Its format.
+    pub format: FeedFormat,
+    /// The product an incident must name to count, for feeds shared by many products (`Gemini`
+    /// on Google's); empty when every incident of the feed counts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub product: String,
+}
 
 /// The CSS selectors the content script (and the HTML extractor) use, as written in the data file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +253,11 @@ struct RulesFile {
     #[serde(default)]
     codes: Vec<CodeRule>,
     texts: Vec<TextRule>,
+    #[serde(default)]
+    stream: Option<StreamRule>,
+    /// `null` for a site without a public feed (Copilot).
+    #[serde(default)]
+    status: Option<StatusFeed>,
 }
 
 /// Pre-parsed selectors, ready to match elements.
@@ -186,6 +301,10 @@ pub struct Rules {
     pub codes: Vec<CodeRule>,
     /// The text rules, as written.
     pub texts: Vec<TextRule>,
+    /// How the site's answers travel (absent for ChatGPT, whose decoder predates the field).
+    pub stream: Option<StreamRule>,
+    /// The site's public status feed, when it has one.
+    pub status: Option<StatusFeed>,
     /// (kind, normalised phrase padded with spaces), in file order; `healthy` phrases (a notice
     /// that is not a failure) first.
     phrases: Vec<(Kind, String)>,
@@ -210,6 +329,27 @@ impl Rules {
                 "format {} (this engine reads {FORMAT})",
                 file.format
             )));
+        }
+        let bad = |m: String| Err(DetectError::BadRules(m));
+        let Some(site) = Site::from_id(&file.site) else {
+            return bad(format!("unknown site {:?}", file.site));
+        };
+        if file.hosts.is_empty() || file.hosts.iter().any(|h| h.trim().is_empty() || h.contains(['/', ':'])) {
+            return bad(format!("{}: hosts must be bare host names", file.site));
+        }
+        if site != Site::Chatgpt && file.stream.is_none() {
+            return bad(format!("{}: no stream rule", file.site));
+        }
+        if let Some(feed) = &file.status
+            && !feed.url.starts_with("https://")
+        {
+            return bad(format!("{}: the status feed must be https", file.site));
+        }
+        if let Some(c) = file.codes.iter().find(|c| c.code.trim().is_empty()) {
+            return bad(format!("{}: an empty code for {}", file.site, c.kind));
+        }
+        if let Some(e) = file.endpoints.iter().find(|e| !e.path.starts_with('/')) {
+            return bad(format!("{}: endpoint path {:?} must start with /", file.site, e.path));
         }
         let mut phrases = Vec::new();
         // Phrases that mean "not a failure" (a downgrade, a recovery in progress) are looked at
@@ -260,6 +400,8 @@ impl Rules {
             timing: file.timing,
             codes: file.codes,
             texts: file.texts,
+            stream: file.stream,
+            status: file.status,
             phrases,
             compiled,
         })
@@ -267,30 +409,23 @@ impl Rules {
 
     /// The built-in rules for a site, parsed once.
     pub fn builtin(site: Site) -> &'static Rules {
-        static CHATGPT: OnceLock<Rules> = OnceLock::new();
-        match site {
-            Site::Chatgpt => CHATGPT.get_or_init(|| {
-                // The data file is part of the build and a test proves it parses; should it ever
-                // not, detection degrades to "no rules" rather than failing.
-                Rules::from_json(CHATGPT_JSON).unwrap_or_else(|_| Rules::empty("chatgpt"))
-            }),
-        }
+        static PARSED: [OnceLock<Rules>; Site::ALL.len()] = [const { OnceLock::new() }; Site::ALL.len()];
+        let index = Site::ALL.iter().position(|s| *s == site).unwrap_or(0);
+        PARSED[index].get_or_init(|| {
+            // The data file is part of the build and a test proves it parses; should it ever
+            // not, detection degrades to "no rules" rather than failing.
+            Rules::from_json(source(site)).unwrap_or_else(|_| Rules::empty(site.id()))
+        })
     }
 
-    /// The built-in rules for a site id (`"chatgpt"`), if the core has them.
+    /// The built-in rules for a site id (`"chatgpt"`, `"claude"`, ...), if the core has them.
     pub fn builtin_by_id(id: &str) -> Option<&'static Rules> {
-        match id {
-            "chatgpt" => Some(Rules::builtin(Site::Chatgpt)),
-            _ => None,
-        }
+        Site::from_id(id).map(Rules::builtin)
     }
 
     /// The raw text of the built-in data file for a site id, for tests and tooling.
     pub fn builtin_source(id: &str) -> Option<&'static str> {
-        match id {
-            "chatgpt" => Some(CHATGPT_JSON),
-            _ => None,
-        }
+        Site::from_id(id).map(source)
     }
 
     fn empty(site: &str) -> Rules {
@@ -325,6 +460,8 @@ impl Rules {
             timing: Timing { stall_ms: 60_000, no_start_ms: 60_000, resume_grace_ms: 30_000 },
             codes: Vec::new(),
             texts: Vec::new(),
+            stream: None,
+            status: None,
             phrases: Vec::new(),
             compiled: CompiledSelectors {
                 turn: never.clone(),
@@ -404,6 +541,8 @@ impl Rules {
             endpoints: &self.endpoints,
             timing: self.timing,
             limits: Limits { max_text: MAX_TEXT_BYTES, max_errors: MAX_ERRORS },
+            stream: self.stream.as_ref(),
+            status: self.status.as_ref(),
         };
         serde_json::to_string(&adapter).unwrap_or_default()
     }
@@ -424,6 +563,10 @@ struct Adapter<'a> {
     endpoints: &'a [EndpointRule],
     timing: Timing,
     limits: Limits,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<&'a StreamRule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a StatusFeed>,
 }
 
 /// The adapter JSON for a site: what `observe.js` and the network wrapper read.

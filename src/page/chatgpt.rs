@@ -418,6 +418,7 @@ impl State {
                 kind: Some(kind.to_string()),
                 code,
                 message: message.unwrap_or_default(),
+                retry_at_ms: None,
             });
             self.revision += 1;
         }

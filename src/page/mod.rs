@@ -11,11 +11,14 @@
 //! - [`patch`]: the JSON-patch operations v1 deltas apply.
 //! - [`session`]: one tab's streams routed to their turns (a resume or a socket continues the
 //!   turn it belongs to) and turned into cache captures.
+//! - [`sites`]: the answer streams of the other chat sites (Claude, Gemini, DeepSeek, Grok,
+//!   Perplexity, Copilot, Le Chat), one decoder per wire format, each yielding the same [`Turn`].
 
 pub mod body;
 pub mod chatgpt;
 pub mod patch;
 pub mod session;
+pub mod sites;
 
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +62,10 @@ pub struct StreamError {
     pub code: Option<String>,
     /// The message, as the site wrote it (empty when none was given).
     pub message: String,
+    /// When the limit behind the error resets, in Unix milliseconds, when the site said
+    /// (Claude's `resetsAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
 }
 
 /// One message as the cache keeps it, with its parent in the conversation tree.

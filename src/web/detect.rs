@@ -26,10 +26,8 @@ const MAX_STATE_BYTES: usize = 16 * 1024;
 const MAX_STATUS_BYTES: usize = 4 * 1024 * 1024;
 
 fn site_by_id(id: &str) -> Result<Site, JsError> {
-    match id {
-        "chatgpt" => Ok(Site::Chatgpt),
-        _ => Err(JsError::new(&format!("unknown site '{}'", id.chars().take(40).collect::<String>()))),
-    }
+    Site::from_id(id)
+        .ok_or_else(|| JsError::new(&format!("unknown site '{}'", id.chars().take(40).collect::<String>())))
 }
 
 /// Reads an optional timing override (`{stall_ms, no_start_ms, resume_grace_ms}`); `null`/`undefined`

@@ -1,0 +1,221 @@
+//! chat.deepseek.com's answer stream: server-sent events whose data are `{v, p, o}` patches.
+//!
+//! `event: ready` names the prompt and the answer (`request_message_id`, `response_message_id`).
+//! A first `{"v": {"response": {...}}}` sets the document; then each patch sets (`o` absent or
+//! `SET`), appends (`APPEND`: to a string, or items to an array) or applies a list of patches
+//! relative to its path (`BATCH`) at a `/` path, where `-1` is an array's last item. A bare
+//! `{"v": ...}` continues the last path with the last op. The answer is the text of the
+//! `RESPONSE` fragments (`THINK` fragments are thinking; older streams write `response/content`
+//! and `response/thinking_content`). `event: finish` and `event: close` end it; `event: title`
+//! names the conversation.
+//!
+//! Errors: `event: error` (and a `hint`, judged by its text only), and `{code, msg, data:
+//! {biz_code, biz_msg}}` envelopes with a non-zero code. "服务器繁忙，请稍后再试" (server busy) is
+//! what the adapter's phrases know. The answer's own text is never judged: the model may quote it.
+
+use serde_json::{Map, Value};
+
+use super::{Answer, SiteDecoder, code_text};
+use crate::detect::Kind;
+use crate::page::Turn;
+use crate::site::Site;
+use crate::stream::SseParser;
+
+/// One DeepSeek answer stream being decoded.
+#[derive(Debug, Clone)]
+pub struct DeepseekStream {
+    sse: SseParser,
+    state: State,
+}
+
+#[derive(Debug, Clone)]
+struct State {
+    answer: Answer,
+    doc: Value,
+    last_path: Option<String>,
+    last_op: String,
+}
+
+impl Default for DeepseekStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DeepseekStream {
+    /// A decoder for one answer stream.
+    pub fn new() -> Self {
+        DeepseekStream {
+            sse: SseParser::new(),
+            state: State {
+                answer: Answer::new(Site::Deepseek),
+                doc: Value::Object(Map::new()),
+                last_path: None,
+                last_op: "SET".to_string(),
+            },
+        }
+    }
+}
+
+impl SiteDecoder for DeepseekStream {
+    fn feed(&mut self, bytes: &[u8]) {
+        let state = &mut self.state;
+        let _ = self.sse.feed(bytes, |ev| state.event(&ev.event, &ev.data));
+    }
+
+    fn finish(&mut self) {
+        let state = &mut self.state;
+        let _ = self.sse.feed(b"\n\n", |ev| state.event(&ev.event, &ev.data));
+        self.sse.finish();
+    }
+
+    fn turn(&self) -> Turn {
+        let mut a = self.state.answer.clone();
+        a.replace(&answer_text(&self.state.doc));
+        if self.state.doc.pointer("/response/status").and_then(Value::as_str) == Some("FINISHED") {
+            a.done();
+        }
+        a.turn()
+    }
+}
+
+impl State {
+    fn event(&mut self, name: &str, data: &str) {
+        let v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+        let a = &mut self.answer;
+        match name {
+            "ready" => {
+                a.user_id = a.user_id.take().or_else(|| code_text(v.get("request_message_id")));
+                a.id = a.id.take().or_else(|| code_text(v.get("response_message_id")));
+            }
+            "title" => Answer::learn(&mut a.title, v.get("content").and_then(Value::as_str)),
+            "finish" | "close" => a.done(),
+            "error" | "hint" => {
+                let message = ["content", "msg", "message"]
+                    .iter()
+                    .find_map(|k| v.get(k).and_then(Value::as_str))
+                    .or(v.as_str())
+                    .unwrap_or(data);
+                let code = code_text(v.get("code").or(v.get("type")));
+                let fallback = (name == "error").then_some(Kind::UnknownError);
+                if let Some(err) = a.judge(code.as_deref(), message, fallback) {
+                    a.fail(err);
+                }
+            }
+            _ => self.data(v),
+        }
+    }
+
+    fn data(&mut self, v: Value) {
+        let Value::Object(mut o) = v else { return };
+        if o.contains_key("code") && !o.contains_key("v") {
+            self.envelope(&Value::Object(o));
+            return;
+        }
+        let Some(value) = o.remove("v") else { return };
+        let path = o.get("p").and_then(Value::as_str).map(str::to_string);
+        let op = o.get("o").and_then(Value::as_str).map(str::to_string);
+        match (path, op) {
+            (None, None) if self.last_path.is_none() => {
+                // The first document: merged into the root.
+                if let (Value::Object(root), Value::Object(fields)) = (&mut self.doc, value) {
+                    root.extend(fields);
+                }
+            }
+            (None, op) => {
+                let path = self.last_path.clone().unwrap_or_default();
+                let op = op.unwrap_or_else(|| self.last_op.clone());
+                apply(&mut self.doc, &path, &op, value);
+            }
+            (Some(path), op) => {
+                let op = op.unwrap_or_else(|| "SET".to_string());
+                apply(&mut self.doc, &path, &op, value);
+                self.last_path = Some(path);
+                self.last_op = op;
+            }
+        }
+    }
+
+    /// `{code, msg, data: {biz_code, biz_msg}}`: an error when either code is not 0.
+    fn envelope(&mut self, v: &Value) {
+        let nonzero = |c: Option<&Value>| c.is_some_and(|c| c.as_i64() != Some(0) && !c.is_null());
+        let biz = v.get("data").filter(|d| d.is_object());
+        let (code, message) = if nonzero(biz.and_then(|d| d.get("biz_code"))) {
+            (biz.and_then(|d| d.get("biz_code")), biz.and_then(|d| d.get("biz_msg")))
+        } else if nonzero(v.get("code")) {
+            (v.get("code"), v.get("msg"))
+        } else {
+            return;
+        };
+        let message = message.and_then(Value::as_str).unwrap_or("");
+        if let Some(err) = self.answer.judge(code_text(code).as_deref(), message, Some(Kind::UnknownError)) {
+            self.answer.fail(err);
+        }
+    }
+}
+
+/// Applies one patch at `path` (`/`-separated, relative to the root).
+fn apply(root: &mut Value, path: &str, op: &str, value: Value) {
+    if op.eq_ignore_ascii_case("BATCH") {
+        let Value::Array(items) = value else { return };
+        for item in items {
+            let Value::Object(mut o) = item else { continue };
+            let Some(v) = o.remove("v") else { continue };
+            let sub = o.get("p").and_then(Value::as_str).unwrap_or("");
+            let sub_op = o.get("o").and_then(Value::as_str).unwrap_or("SET");
+            let full = match (path.is_empty(), sub.is_empty()) {
+                (true, _) => sub.to_string(),
+                (false, true) => path.to_string(),
+                (false, false) => format!("{path}/{sub}"),
+            };
+            apply(root, &full, sub_op, v);
+        }
+        return;
+    }
+    let Some(slot) = slot(root, path) else { return };
+    if op.eq_ignore_ascii_case("APPEND") {
+        match (slot, value) {
+            (Value::String(s), Value::String(t)) => s.push_str(&t),
+            (Value::Array(a), Value::Array(items)) => a.extend(items),
+            (Value::Array(a), item) => a.push(item),
+            (slot @ Value::Null, v) => *slot = v,
+            _ => {}
+        }
+    } else {
+        *slot = value;
+    }
+}
+
+/// The value at `path`, objects created for missing keys; `None` when an index is out of range
+/// or a step meets a value of another kind.
+fn slot<'a>(root: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    let mut at = root;
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        at = match at {
+            Value::Array(items) => {
+                let i = if seg == "-1" { items.len().checked_sub(1)? } else { seg.parse().ok()? };
+                items.get_mut(i)?
+            }
+            Value::Object(o) => o.entry(seg.to_string()).or_insert(Value::Null),
+            v @ Value::Null => {
+                *v = Value::Object(Map::new());
+                v.as_object_mut()?.entry(seg.to_string()).or_insert(Value::Null)
+            }
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// The visible answer: the `RESPONSE` fragments' text, or the older `response/content`.
+fn answer_text(doc: &Value) -> String {
+    let response = doc.get("response");
+    if let Some(fragments) = response.and_then(|r| r.get("fragments")).and_then(Value::as_array) {
+        return fragments
+            .iter()
+            .filter(|f| f.get("type").and_then(Value::as_str) == Some("RESPONSE"))
+            .filter_map(|f| f.get("content").and_then(Value::as_str))
+            .collect();
+    }
+    response.and_then(|r| r.get("content")).and_then(Value::as_str).unwrap_or("").to_string()
+}

@@ -1,0 +1,237 @@
+//! gemini.google.com's answer stream (`StreamGenerate`, read by the page over XMLHttpRequest).
+//!
+//! The body starts with `)]}'`, then frames `<length>\n<json>\n`. The length counts UTF-16 code
+//! units (what the page's JavaScript counts), not bytes nor characters, starting at the newline
+//! after the digits: real streams count both newlines around the JSON. The decoder waits for
+//! `length` units, parses what they hold, and when that is not one JSON value (a length counted
+//! without the newlines) reads one JSON value from the same place instead: either way a frame is
+//! never cut and never runs into the next.
+//!
+//! A frame is an array of envelopes `["wrb.fr", null, "<inner JSON>", ...]`. In the inner array,
+//! `[1]` is `[conversation id, response id]`, `[4]` the candidates, a candidate's text `[1][0]`
+//! (its thoughts, `[37]`, are not answer text). Each frame carries the whole text so far: it
+//! replaces, never appends. The answer is complete when the inner array sets index 25, or when
+//! the candidate's completion marker `[8]` is `[2]`. Sparse frames are objects keyed by index
+//! (`{"11": [title]}`). An error code sits at envelope path `[5, 2, 0, 1, 0]`; its kind is the
+//! adapter's (a code the adapter calls `healthy`, or does not know, is no failure: one is
+//! appended after successful turns).
+
+use serde_json::Value;
+
+use super::{Answer, SiteDecoder, code_text};
+use crate::page::Turn;
+use crate::site::Site;
+
+/// The largest frame length accepted, in UTF-16 units (a longer one is no frame).
+const MAX_FRAME_UNITS: usize = 64 * 1024 * 1024;
+
+/// One Gemini answer stream being decoded.
+#[derive(Debug, Clone)]
+pub struct GeminiStream {
+    answer: Answer,
+    /// The decoded text not yet consumed (from `pos`).
+    buf: String,
+    pos: usize,
+    /// The tail of a UTF-8 character cut by a chunk.
+    carry: Vec<u8>,
+    prefix_checked: bool,
+    /// The frame being waited for: (its start, units counted, bytes counted), so that a long
+    /// frame arriving in many chunks is counted once.
+    scan: Option<(usize, usize, usize)>,
+}
+
+impl Default for GeminiStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GeminiStream {
+    /// A decoder for one answer stream.
+    pub fn new() -> Self {
+        GeminiStream {
+            answer: Answer::new(Site::Gemini),
+            buf: String::new(),
+            pos: 0,
+            carry: Vec::new(),
+            prefix_checked: false,
+            scan: None,
+        }
+    }
+
+    fn push_utf8(&mut self, bytes: &[u8]) {
+        self.carry.extend_from_slice(bytes);
+        let mut start = 0;
+        loop {
+            match std::str::from_utf8(&self.carry[start..]) {
+                Ok(s) => {
+                    self.buf.push_str(s);
+                    self.carry.clear();
+                    return;
+                }
+                Err(e) => {
+                    let good = start + e.valid_up_to();
+                    if let Ok(s) = std::str::from_utf8(&self.carry[start..good]) {
+                        self.buf.push_str(s);
+                    }
+                    match e.error_len() {
+                        None => {
+                            self.carry.drain(..good);
+                            return;
+                        }
+                        Some(n) => {
+                            self.buf.push('\u{FFFD}');
+                            start = good + n;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads every complete frame; `last` reads what a frame without its full length holds.
+    fn drain(&mut self, last: bool) {
+        loop {
+            let rest = &self.buf[self.pos..];
+            let trimmed = rest.trim_start();
+            if !self.prefix_checked {
+                if trimmed.len() < 4 && ")]}'".starts_with(trimmed) && !last {
+                    return; // the prefix may still be arriving
+                }
+                let skip = rest.len() - trimmed.strip_prefix(")]}'").unwrap_or(trimmed).len();
+                self.pos += skip;
+                self.prefix_checked = true;
+                continue;
+            }
+            self.pos += rest.len() - trimmed.len();
+            let rest = trimmed;
+            if rest.is_empty() {
+                return;
+            }
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == rest.len() && !last {
+                return; // the length may still be arriving
+            }
+            let len = rest[..digits].parse::<usize>().ok().filter(|n| *n <= MAX_FRAME_UNITS);
+            let Some(len) = len else {
+                // Not a frame: pass over the line.
+                match rest.find('\n') {
+                    Some(i) => self.pos += i + 1,
+                    None => self.pos = self.buf.len(),
+                }
+                continue;
+            };
+            let start = self.pos + digits;
+            let (mut units, mut bytes) = match self.scan {
+                Some((s, u, b)) if s == start => (u, b),
+                _ => (0, 0),
+            };
+            for c in self.buf[start + bytes..].chars() {
+                if units >= len {
+                    break;
+                }
+                units += c.len_utf16();
+                bytes += c.len_utf8();
+            }
+            if units < len && !last {
+                self.scan = Some((start, units, bytes));
+                return;
+            }
+            self.scan = None;
+            let region = &self.buf[start..start + bytes];
+            if let Ok(v) = serde_json::from_str::<Value>(region.trim()) {
+                self.pos = start + bytes;
+                self.frame_json(&v);
+                continue;
+            }
+            // The length did not frame one JSON value: read one value from the same place.
+            let mut values = serde_json::Deserializer::from_str(&self.buf[start..]).into_iter::<Value>();
+            match values.next() {
+                Some(Ok(v)) => {
+                    self.pos = start + values.byte_offset();
+                    self.frame_json(&v);
+                }
+                Some(Err(e)) if e.is_eof() && !last => return,
+                _ => self.pos = start + bytes, // a broken frame: passed over
+            }
+            if last && self.pos >= self.buf.len() {
+                return;
+            }
+        }
+    }
+
+    fn frame_json(&mut self, frame: &Value) {
+        let Some(envelopes) = frame.as_array() else { return };
+        for env in envelopes {
+            if let Some(inner) = env.get(2).and_then(Value::as_str)
+                && let Ok(inner) = serde_json::from_str::<Value>(inner)
+            {
+                self.inner(&inner);
+            }
+            let code = [5, 2, 0, 1, 0].iter().try_fold(env, |v, &i| v.get(i));
+            if let Some(code) = code_text(code)
+                && let Some(err) = self.answer.judge(Some(&code), "", None)
+            {
+                self.answer.fail(err);
+            }
+        }
+    }
+
+    fn inner(&mut self, inner: &Value) {
+        let a = &mut self.answer;
+        if let Some(ids) = at(inner, 1) {
+            Answer::learn(&mut a.conversation_id, at(ids, 0).and_then(Value::as_str));
+            Answer::learn(&mut a.id, at(ids, 1).and_then(Value::as_str));
+        }
+        if let Some(title) = at(inner, 11).and_then(|t| at(t, 0)).and_then(Value::as_str) {
+            a.title = Some(title.to_string());
+        }
+        if let Some(candidate) = at(inner, 4).and_then(|c| at(c, 0)) {
+            if let Some(text) = at(candidate, 1).and_then(|t| at(t, 0)).and_then(Value::as_str) {
+                a.replace(text);
+            }
+            if at(candidate, 8).and_then(|m| at(m, 0)).and_then(Value::as_i64) == Some(2) {
+                a.done();
+            }
+        }
+        if at(inner, 25).is_some() {
+            a.done();
+        }
+    }
+}
+
+/// Element `i` of an array, or key `"i"` of a sparse object; `null` counts as absent.
+fn at(v: &Value, i: usize) -> Option<&Value> {
+    let x = match v {
+        Value::Array(a) => a.get(i),
+        Value::Object(o) => o.get(&i.to_string()),
+        _ => None,
+    }?;
+    (!x.is_null()).then_some(x)
+}
+
+impl SiteDecoder for GeminiStream {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.push_utf8(bytes);
+        self.drain(false);
+        if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            if let Some((s, u, b)) = self.scan {
+                self.scan = Some((s - self.pos, u, b));
+            }
+            self.pos = 0;
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.carry.is_empty() {
+            self.carry.clear();
+            self.buf.push('\u{FFFD}');
+        }
+        self.drain(true);
+    }
+
+    fn turn(&self) -> Turn {
+        self.answer.turn()
+    }
+}

@@ -1,0 +1,213 @@
+//! The answer streams of the chat sites other than ChatGPT, decoded into the same [`Turn`] as
+//! ChatGPT's: the conversation id and title when the stream names them, the prompt when it echoes
+//! it, the answer's visible text (thinking, tool input and metadata never count), how the turn
+//! ended and its error with the detection kind the site's adapter gives it.
+//!
+//! One decoder per wire format, each fed bytes in any chunking (or, for Copilot, WebSocket text
+//! frames) and giving the same result as for the whole stream at once:
+//!
+//! | site | module | framing | frames |
+//! |---|---|---|---|
+//! | Claude | [`claude`] | SSE (`crate::stream::sse`) | appended `text_delta`s |
+//! | Gemini | [`gemini`] | `)]}'`, then `<length>\n<json>\n` (UTF-16 lengths) | whole-text snapshots |
+//! | DeepSeek | [`deepseek`] | SSE of `{v, p, o}` patches | appended |
+//! | Grok | [`grok`] | NDJSON (`crate::stream::ndjson`) | appended tokens |
+//! | Perplexity | [`perplexity`] | SSE | whole-answer snapshots |
+//! | Copilot | [`copilot`] | WebSocket JSON events | appended (`replaceText` replaces a part) |
+//! | Le Chat | [`mistral`] | `N:payload` lines | appended |
+//!
+//! A snapshot replaces the answer, it never appends. Error codes and phrases are the adapter's
+//! data (`src/detect/rules/<site>.json`), never constants here: a code the adapter does not know
+//! is no error unless the site itself said "error"; then it is an `unknown_error`.
+
+pub mod claude;
+pub mod copilot;
+pub mod deepseek;
+pub mod gemini;
+pub mod grok;
+pub mod mistral;
+pub mod perplexity;
+
+use super::{End, StreamError, Turn, TurnNode};
+use crate::conversation::{Message, Role};
+use crate::detect::{Kind, Rules};
+use crate::site::Site;
+
+/// The longest error message kept, in bytes (a site's message is a sentence, not a page).
+const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// One site's answer-stream decoder.
+pub trait SiteDecoder {
+    /// Feeds the next bytes of the response body (for Copilot: frames, one a line).
+    fn feed(&mut self, bytes: &[u8]);
+    /// Feeds one WebSocket text frame (only Copilot's transport has frames; for the others it is
+    /// the same as [`SiteDecoder::feed`]).
+    fn frame(&mut self, text: &str) {
+        self.feed(text.as_bytes());
+    }
+    /// Ends the stream: whatever is still buffered is read.
+    fn finish(&mut self);
+    /// What the stream showed so far.
+    fn turn(&self) -> Turn;
+}
+
+/// A decoder for `site`'s answer streams; `None` for ChatGPT (see `crate::page::chatgpt`).
+pub fn decoder(site: Site) -> Option<Box<dyn SiteDecoder>> {
+    Some(match site {
+        Site::Chatgpt => return None,
+        Site::Claude => Box::new(claude::ClaudeStream::new()),
+        Site::Gemini => Box::new(gemini::GeminiStream::new()),
+        Site::Deepseek => Box::new(deepseek::DeepseekStream::new()),
+        Site::Grok => Box::new(grok::GrokStream::new()),
+        Site::Perplexity => Box::new(perplexity::PerplexityStream::new()),
+        Site::Copilot => Box::new(copilot::CopilotStream::new()),
+        Site::Mistral => Box::new(mistral::MistralStream::new()),
+    })
+}
+
+/// Decodes a whole stream of `site` fed in chunks of `chunk` bytes (all at once when 0); `None`
+/// for ChatGPT. What the command line and the tests use.
+pub fn decode_stream(site: Site, bytes: &[u8], chunk: usize) -> Option<Turn> {
+    let mut d = decoder(site)?;
+    if chunk == 0 {
+        d.feed(bytes);
+    } else {
+        for c in bytes.chunks(chunk) {
+            d.feed(c);
+        }
+    }
+    d.finish();
+    Some(d.turn())
+}
+
+/// What every decoder builds: one prompt (when the stream echoes it) and one answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    rules: &'static Rules,
+    pub conversation_id: Option<String>,
+    pub title: Option<String>,
+    pub user_id: Option<String>,
+    pub prompt: Option<String>,
+    pub id: Option<String>,
+    pub text: String,
+    pub end: Option<End>,
+    pub error: Option<StreamError>,
+}
+
+impl Answer {
+    pub fn new(site: Site) -> Answer {
+        Answer {
+            rules: Rules::builtin(site),
+            conversation_id: None,
+            title: None,
+            user_id: None,
+            prompt: None,
+            id: None,
+            text: String::new(),
+            end: None,
+            error: None,
+        }
+    }
+
+    /// An appended piece of the answer.
+    pub fn append(&mut self, piece: &str) {
+        self.text.push_str(piece);
+    }
+
+    /// A snapshot: the whole answer so far, replacing what was there.
+    pub fn replace(&mut self, whole: &str) {
+        self.text.clear();
+        self.text.push_str(whole);
+    }
+
+    /// The answer is complete (unless it already ended in an error).
+    pub fn done(&mut self) {
+        if self.end.is_none() {
+            self.end = Some(End::Done);
+        }
+    }
+
+    /// The error a code and a message mean by the site's adapter: the code's rule first, then
+    /// the message's phrases, then `fallback`. `None` when that is no failure (a `healthy` rule,
+    /// or nothing known and no fallback).
+    pub fn judge(&self, code: Option<&str>, message: &str, fallback: Option<Kind>) -> Option<StreamError> {
+        let code = code.map(str::trim).filter(|c| !c.is_empty());
+        let kind = match code.and_then(|c| self.rules.match_code(c)) {
+            Some(Kind::Healthy) => return None,
+            Some(kind) => kind,
+            None => match self.rules.match_text(message) {
+                Some(m) if m.kind == Kind::Healthy => return None,
+                Some(m) => m.kind,
+                None => fallback?,
+            },
+        };
+        Some(StreamError {
+            kind: Some(kind.as_str().to_string()),
+            code: code.map(str::to_string),
+            message: cut(message, MAX_MESSAGE_BYTES).to_string(),
+            retry_at_ms: None,
+        })
+    }
+
+    /// The turn ended in `error` (the first error is kept).
+    pub fn fail(&mut self, error: StreamError) {
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+        self.end = Some(End::Error);
+    }
+
+    /// Sets `slot` from `value` when it is still empty and `value` is a non-empty string.
+    pub fn learn(slot: &mut Option<String>, value: Option<&str>) {
+        if slot.is_none()
+            && let Some(v) = value.map(str::trim).filter(|v| !v.is_empty())
+        {
+            *slot = Some(v.to_string());
+        }
+    }
+
+    pub fn turn(&self) -> Turn {
+        let mut turn = Turn {
+            conversation_id: self.conversation_id.clone(),
+            title: self.title.clone(),
+            end: self.end,
+            error: self.error.clone(),
+            ..Turn::default()
+        };
+        if let Some(prompt) = self.prompt.as_ref().filter(|p| !p.is_empty()) {
+            let m = Message::new(self.user_id.clone().unwrap_or_default(), Role::User, prompt.clone());
+            turn.current = Some(m.id.clone());
+            turn.nodes.push(TurnNode { parent: None, message: m });
+        }
+        if !self.text.is_empty() {
+            let mut m = Message::new(self.id.clone().unwrap_or_default(), Role::Assistant, self.text.clone());
+            if self.end != Some(End::Done) {
+                m.status = Some("in_progress".to_string());
+            }
+            turn.current = Some(m.id.clone());
+            turn.nodes.push(TurnNode { parent: self.user_id.clone(), message: m });
+        }
+        turn
+    }
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A JSON value as a code: a string as it is, a number written out; `None` for anything else.
+pub(crate) fn code_text(v: Option<&serde_json::Value>) -> Option<String> {
+    match v? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
