@@ -93,3 +93,83 @@ fn wrong_arguments_and_unreadable_files() {
     let (code, _, _) = run(&["--request", "/nonexistent/r.json", &file]);
     assert_eq!(code, 1);
 }
+
+fn site_fixture(site: &str, name: &str) -> String {
+    format!("{}/tests/fixtures/sites/{site}/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn every_site_by_its_own_decoder_in_any_chunking() {
+    let cases = [
+        (
+            "claude",
+            "limit-exceeded.sse",
+            r#"{"conversation_id":null,"title":null,"messages":[],"end":"error","error":{"kind":"rate_limited","code":"exceeded_limit","message":"","retry_at_ms":1760000000000}}"#,
+        ),
+        (
+            "gemini",
+            "healthy.txt",
+            r#"{"conversation_id":"c_4f1d2e3a5b6c7d8e","title":"Greetings in French","messages":[{"id":"r_9a8b7c6d5e4f3a2b","role":"assistant","text":"Bonjour 👋🏽 le monde — 𝄞 🇫🇷 日本 ok","complete":true}],"end":"done","error":null}"#,
+        ),
+        (
+            "gemini",
+            "usage-limit-1037.txt",
+            r#"{"conversation_id":"c_4f1d2e3a5b6c7d8e","title":null,"messages":[],"end":"error","error":{"kind":"rate_limited","code":"1037","message":""}}"#,
+        ),
+        (
+            "deepseek",
+            "server-busy-hint.sse",
+            r#"{"conversation_id":null,"title":null,"messages":[],"end":"error","error":{"kind":"capacity","code":"error","message":"服务器繁忙，请稍后再试。"}}"#,
+        ),
+        (
+            "grok",
+            "healthy.ndjson",
+            r#"{"conversation_id":"3f1b7c2a-9d8e-4f6a-b5c4-1e2d3c4b5a69","title":"Greetings in three languages","messages":[{"id":"u-1a2b","role":"user","text":"Say hi in three languages","complete":true},{"id":"a-9f8e","role":"assistant","text":"Hi, hola, こんにちは 👋","complete":true}],"end":"done","error":null}"#,
+        ),
+        (
+            "perplexity",
+            "cut.sse",
+            r#"{"conversation_id":"why-is-the-sky-blue-Ab12Cd34","title":"Why is the sky blue?","messages":[{"id":"","role":"user","text":"Why is the sky blue?","complete":true},{"id":"5e6f7a8b-0c1d-4e2f-9a3b-4c5d6e7f8a9b","role":"assistant","text":"Rayleigh scattering","complete":false}],"end":"truncated","error":null}"#,
+        ),
+        (
+            "copilot",
+            "healthy.frames",
+            r#"{"conversation_id":"gP5vWq2hK9xYz","title":"A chicken joke","messages":[{"id":"um-7Hk2","role":"user","text":"Tell me a joke","complete":true},{"id":"ic1ekKWy3E2ZctSTqCLHT","role":"assistant","text":"Why did the 🐔 cross the road? To get to the other side. Want another one?","complete":true}],"end":"done","error":null}"#,
+        ),
+        (
+            "mistral",
+            "rate-limited.txt",
+            r#"{"conversation_id":null,"title":null,"messages":[{"id":"","role":"assistant","text":"Par","complete":false}],"end":"error","error":{"kind":"rate_limited","code":null,"message":"Rate limit exceeded. Please try again later."}}"#,
+        ),
+    ];
+    for (site, name, expect) in cases {
+        let file = site_fixture(site, name);
+        for n in ["0", "1", "3", "64"] {
+            check(&["--site", site, "--chunk-size", n, &file], expect);
+        }
+    }
+}
+
+#[test]
+fn classify_judges_a_saved_page_with_its_site_adapter() {
+    let page = temp(
+        "claude.html",
+        r#"<html><body><main><div data-testid="user-message">Hello?</div>
+        <div class="font-claude-response">Par</div>
+        <div data-testid="message-error">Due to unexpected capacity constraints, Claude is unable to respond to your message. Please try again soon.</div>
+        <div class="ProseMirror" role="textbox" contenteditable="true"></div></main></body></html>"#
+            .as_bytes(),
+    );
+    let classify = |site: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_understudy"))
+            .args(["classify", "--site", site, &page])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{site}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["kind"].as_str().unwrap().to_string()
+    };
+    assert_eq!(classify("claude"), "capacity");
+    // ChatGPT's adapter does not read Claude's page.
+    assert_eq!(classify("chatgpt"), "healthy");
+}

@@ -47,7 +47,7 @@ pub use observation::{
     DomObservation, EndpointKind, ErrorRegion, LatestTurn, NetworkObservation, Observation, PageError,
     PageErrorSource, Role, StallObservation, StallPhase, StreamError,
 };
-pub use rules::{Rules, adapter_json};
+pub use rules::{FeedFormat, Rules, StatusFeed, StreamRule, adapter_json};
 
 use serde::Serialize;
 

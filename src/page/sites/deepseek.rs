@@ -26,7 +26,12 @@ use crate::stream::SseParser;
 pub struct DeepseekStream {
     sse: SseParser,
     state: State,
+    /// The first bytes, kept while no event arrived: an error answered as a bare JSON envelope.
+    body: Vec<u8>,
 }
+
+/// The most bytes of a body kept while it has not shown itself to be a stream.
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 struct State {
@@ -34,6 +39,7 @@ struct State {
     doc: Value,
     last_path: Option<String>,
     last_op: String,
+    events: u64,
 }
 
 impl Default for DeepseekStream {
@@ -52,13 +58,19 @@ impl DeepseekStream {
                 doc: Value::Object(Map::new()),
                 last_path: None,
                 last_op: "SET".to_string(),
+                events: 0,
             },
+            body: Vec::new(),
         }
     }
 }
 
 impl SiteDecoder for DeepseekStream {
     fn feed(&mut self, bytes: &[u8]) {
+        if self.state.events == 0 && self.body.len() < MAX_BODY_BYTES {
+            let room = MAX_BODY_BYTES - self.body.len();
+            self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
         let state = &mut self.state;
         let _ = self.sse.feed(bytes, |ev| state.event(&ev.event, &ev.data));
     }
@@ -67,6 +79,12 @@ impl SiteDecoder for DeepseekStream {
         let state = &mut self.state;
         let _ = self.sse.feed(b"\n\n", |ev| state.event(&ev.event, &ev.data));
         self.sse.finish();
+        if self.state.events == 0
+            && let Ok(v) = serde_json::from_slice::<Value>(&self.body)
+        {
+            self.state.data(v);
+        }
+        self.body = Vec::new();
     }
 
     fn turn(&self) -> Turn {
@@ -81,6 +99,7 @@ impl SiteDecoder for DeepseekStream {
 
 impl State {
     fn event(&mut self, name: &str, data: &str) {
+        self.events += 1;
         let v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
         let a = &mut self.answer;
         match name {

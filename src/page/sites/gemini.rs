@@ -38,6 +38,8 @@ pub struct GeminiStream {
     /// The frame being waited for: (its start, units counted, bytes counted), so that a long
     /// frame arriving in many chunks is counted once.
     scan: Option<(usize, usize, usize)>,
+    /// Frames whose length did not frame one JSON value (read from their start instead).
+    unframed: u32,
 }
 
 impl Default for GeminiStream {
@@ -56,7 +58,13 @@ impl GeminiStream {
             carry: Vec::new(),
             prefix_checked: false,
             scan: None,
+            unframed: 0,
         }
+    }
+
+    /// How many frames so far had a length that did not frame one JSON value.
+    pub fn unframed(&self) -> u32 {
+        self.unframed
     }
 
     fn push_utf8(&mut self, bytes: &[u8]) {
@@ -145,13 +153,17 @@ impl GeminiStream {
                 continue;
             }
             // The length did not frame one JSON value: read one value from the same place.
+            self.unframed += 1;
             let mut values = serde_json::Deserializer::from_str(&self.buf[start..]).into_iter::<Value>();
             match values.next() {
                 Some(Ok(v)) => {
                     self.pos = start + values.byte_offset();
                     self.frame_json(&v);
                 }
-                Some(Err(e)) if e.is_eof() && !last => return,
+                Some(Err(e)) if e.is_eof() && !last => {
+                    self.unframed -= 1; // counted again when the rest arrives
+                    return;
+                }
                 _ => self.pos = start + bytes, // a broken frame: passed over
             }
             if last && self.pos >= self.buf.len() {
@@ -233,5 +245,36 @@ impl SiteDecoder for GeminiStream {
 
     fn turn(&self) -> Turn {
         self.answer.turn()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames whose length counts UTF-16 units of the JSON and both newlines are read by their
+    /// length alone, in any chunking; a length in bytes or in characters would not frame them.
+    #[test]
+    fn lengths_count_utf16_units_of_the_json_and_both_newlines() {
+        let body = "[[\"wrb.fr\",null,\"[null,null,null,null,[[\\\"rc\\\",[\\\"👋🏽 𝄞 日本\\\"]]]]\"]]";
+        let framed = |n: usize| format!(")]}}'\n\n{n}\n{body}\n{n}\n{body}\n");
+        let units = format!("\n{body}\n").encode_utf16().count();
+        let bytes = body.len() + 2;
+        let chars = body.chars().count() + 2;
+        assert!(units != bytes && units != chars);
+        let read = |text: &str, chunk: usize| {
+            let mut d = GeminiStream::new();
+            for c in text.as_bytes().chunks(chunk) {
+                d.feed(c);
+            }
+            d.finish();
+            (d.answer.text.clone(), d.unframed())
+        };
+        for chunk in 1..=40 {
+            assert_eq!(read(&framed(units), chunk), ("👋🏽 𝄞 日本".to_string(), 0), "chunk {chunk}");
+        }
+        // Wrong lengths are no frames: the reader falls back to reading one value.
+        assert!(read(&framed(bytes), 7).1 >= 1);
+        assert!(read(&framed(chars), 7).1 >= 1);
     }
 }
