@@ -68,6 +68,7 @@ async function eventToPaint(worker, page, runs) {
   const times = [];
   const inserted = [];
   const frameWait = [];
+  const controls = [];
   for (let i = 0; i < runs; i++) {
     await page.evaluate(() => {
       window.__painted = new Promise((resolve) => {
@@ -93,6 +94,10 @@ async function eventToPaint(worker, page, runs) {
     times.push(at.painted - sent);
     inserted.push(at.inserted - sent);
     frameWait.push(at.painted - at.inserted);
+    // The rescue's controls, in their own frame: ready when the frame has its state from the worker.
+    const frame = await rescueFrame(page);
+    const ready = await frame.evaluate(() => performance.timeOrigin + performance.getEntriesByName('understudy-rescue-ready')[0].startTime);
+    controls.push(ready - sent);
     await worker.evaluate(async (id) => chrome.tabs.sendMessage(id, { type: 'detect.event', event: { type: 'cleared' }, current: null }), tab);
     await page.waitForFunction(() => !document.querySelector('[data-testid="understudy-notice"]'));
     await page.waitForTimeout(20);
@@ -102,7 +107,7 @@ async function eventToPaint(worker, page, runs) {
     const tick = (t) => (ts.push(t), ts.length < 31 ? requestAnimationFrame(tick) : resolve(ts.slice(1).map((x, i) => x - ts[i])));
     requestAnimationFrame(tick);
   }));
-  return { times, inserted, frameWait, frame };
+  return { times, inserted, frameWait, frame, controls };
 }
 
 function noticePaint(page, runs) {
@@ -181,6 +186,10 @@ export async function run() {
       {
         name: 'notice_frame_wait_ms_p95', value: round(p95(event.frameWait)), unit: 'ms', lower_is_better: true,
         peer: { name: 'frame interval (median)', value: round(med(event.frame)) },
+      },
+      {
+        name: 'rescue_controls_ready_ms_p95', value: round(p95(event.controls)), unit: 'ms', lower_is_better: true,
+        peer: { name: 'median', value: round(med(event.controls)) },
       },
     ];
     if (!PARTS.includes('click')) {
