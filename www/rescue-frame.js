@@ -137,7 +137,14 @@ copyButton.addEventListener('click', async (event) => {
   say((await copy(ask?.text ?? '')) ? 'Answer copied.' : 'The browser refused the clipboard; select the text to copy it.', !navigator.clipboard);
 });
 panelButton.addEventListener('click', acting(panelButton, async () => {
-  const reply = await send({ type: 'rescue.sidePanel', text: ask?.text ?? '', provider: ask?.provider ?? null, branch: ask?.saved ?? null });
+  // Firefox opens its sidebar only from a user-input handler of the calling page: this one. (Chrome's
+  // side panel is opened by the worker, which needs the tab; the click's gesture carries there.)
+  let opened = false;
+  if (ext.sidebarAction?.open) {
+    ext.sidebarAction.open().catch(() => {});
+    opened = true;
+  }
+  const reply = await send({ type: 'rescue.sidePanel', text: ask?.text ?? '', provider: ask?.provider ?? null, branch: ask?.saved ?? null, opened });
   if (!reply.ok) say(`Cannot open the side panel: ${reply.error}`, true);
 }));
 

@@ -368,7 +368,9 @@ ext.runtime.onMessage.addListener((message, sender) => {
   const path = message.type === 'rescue.continue' ? `www/sidepanel.html?c=${encodeURIComponent(id)}` : 'www/sidepanel.html?from=rescue';
   let open;
   try {
-    if (ext.sidePanel) {
+    if (message.opened === true && !ext.sidePanel && ext.sidebarAction) {
+      open = Promise.resolve(); // Firefox: the rescue frame opened the sidebar in its click handler
+    } else if (ext.sidePanel) {
       ext.sidePanel.setOptions({ tabId, path, enabled: true }).catch(() => {});
       open = ext.sidePanel.open({ tabId });
     } else if (ext.sidebarAction) {
