@@ -9,7 +9,8 @@
 //! - [`protocol`]: the messages that cross between content scripts, pages and the service worker.
 //! - [`site`]: which chat sites Understudy knows and how it recognises them.
 //! - [`detect`]: judging page observations into outage kinds (data-driven rules).
-//! - [`page`]: the chat page's own traffic (ChatGPT's v1 streams, conversation bodies) decoded.
+//! - [`page`]: the chat page's own traffic (ChatGPT's v1 streams, conversation bodies, the other
+//!   sites' answer streams) decoded.
 //! - [`conversation`]: the conversation tree, the official export format, conversion and search.
 //! - [`markdown`]: answers' Markdown (and math) as a tree of allowed elements, for every page.
 //! - [`stream`]: incremental server-sent-events and NDJSON parsers.
@@ -17,6 +18,7 @@
 //! - [`router`]: the failover state machine (retries, backoff, circuit breakers).
 //! - [`preferences`]: the whole settings document (settings plus preferences), managed policy, schema.
 //! - [`status`]: reading the public status page of the lead site.
+//! - [`status_feeds`]: the other sites' status feeds (Atom, RSS, Google's incidents JSON).
 //! - [`services`]: small traits for browser services, with in-memory versions.
 #![deny(missing_docs)]
 
@@ -34,6 +36,7 @@ pub mod services;
 pub mod settings;
 pub mod site;
 pub mod status;
+pub mod status_feeds;
 pub mod stream;
 
 #[cfg(not(target_arch = "wasm32"))]

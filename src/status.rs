@@ -46,6 +46,15 @@ pub enum StatusSource {
     /// The Statuspage-compatible API.
     #[serde(rename = "statuspage")]
     Statuspage,
+    /// An Atom feed of incidents (Statuspage's `/history.atom`), see `crate::status_feeds`.
+    #[serde(rename = "atom")]
+    Atom,
+    /// An RSS feed of incidents, see `crate::status_feeds`.
+    #[serde(rename = "rss")]
+    Rss,
+    /// Google Workspace's `incidents.json`, see `crate::status_feeds`.
+    #[serde(rename = "google")]
+    GoogleIncidents,
 }
 
 /// What the status page says about the watched service (ChatGPT).
@@ -115,6 +124,8 @@ pub enum StatusError {
     NotJson(String),
     /// JSON, but neither incident.io's feed nor a Statuspage summary.
     UnknownShape,
+    /// Neither an Atom nor an RSS feed (see `crate::status_feeds`).
+    NotAFeed,
 }
 
 impl std::fmt::Display for StatusError {
@@ -124,6 +135,7 @@ impl std::fmt::Display for StatusError {
             Self::UnknownShape => {
                 write!(f, "unreadable status page: neither an incident.io feed nor a Statuspage summary")
             }
+            Self::NotAFeed => write!(f, "unreadable status feed: neither Atom nor RSS"),
         }
     }
 }

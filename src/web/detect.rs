@@ -165,6 +165,24 @@ pub fn detect_parse_status(json: &str) -> Result<JsValue, JsError> {
     interop::to_js(&report)
 }
 
+/// Reads the status feed of `site` (`"claude"`, `"gemini"`, ...) in the format its adapter names
+/// (Atom, RSS, Google's incidents JSON filtered to the site), into the same object as
+/// [`detect_parse_status`]. An error for a site without a feed (Copilot).
+#[wasm_bindgen(js_name = detectParseSiteStatus)]
+pub fn detect_parse_site_status(site: &str, text: &str) -> Result<JsValue, JsError> {
+    if text.len() > MAX_STATUS_BYTES {
+        return Err(JsError::new("status document too large"));
+    }
+    let site = site_by_id(site)?;
+    let feed = Rules::builtin(site)
+        .status
+        .as_ref()
+        .ok_or_else(|| JsError::new(&format!("{} has no public status feed", site.label())))?;
+    let report =
+        crate::status_feeds::parse_site_status(feed, text).map_err(|e| JsError::new(&e.to_string()))?;
+    interop::to_js(&report)
+}
+
 /// How long to wait before the next status poll after `consecutiveErrors` failed polls in a row.
 #[wasm_bindgen(js_name = detectNextPollDelayMs)]
 pub fn detect_next_poll_delay_ms(consecutive_errors: u32) -> f64 {
