@@ -20,6 +20,7 @@ fn check(input: &str, expect: Value) {
         Ok(report) => serde_json::to_value(report).unwrap(),
         Err(StatusError::NotJson(_)) => json!({"error": "not_json"}),
         Err(StatusError::UnknownShape) => json!({"error": "unknown_shape"}),
+        Err(StatusError::NotAFeed) => json!({"error": "not_a_feed"}),
     };
     let shown: String = input.chars().take(80).collect();
     for (key, want) in expect.as_object().unwrap() {
