@@ -20,7 +20,9 @@
 // policy applied); the library's old `understudy.preferences.capture_enabled: false` is moved
 // there once, then no longer read.
 // The IndexedDB connection stays open for the worker's life (opened again after a restart, or
-// when the browser closed it).
+// when the browser closed it). A newer schema opened elsewhere (an update of the extension) closes
+// it at once, never blocking the upgrade; until this worker restarts, captures are refused with
+// that reason, kept in `understudy.cache.status` and told to the tab (as for a full disk).
 // Exports for other worker modules: `captureEnabled()`, `isTemporary(url)`, `storeCaptures(captures,
 // tabId)` (captures the page streams' decoders made, sw/capture.js, into the same batched writer),
 // `chargeTab(tabId, bytes)` (the tab's byte budget: throws over it, the tab told),
@@ -36,6 +38,7 @@ const K_SETTINGS = 'settings';
 const K_MANAGED_IDS = 'settings.managedIds';
 const STATUS_KEY = 'understudy.cache.status';
 const SHOWN_WAIT_MS = 3000; // how long a body of another conversation waits for the tab's URL
+const UPGRADED = 'Understudy cannot save conversations until the browser restarts: a newer version of Understudy updated its cache.';
 
 let dbPromise = null;
 let openDb = null;
@@ -44,7 +47,7 @@ function db() {
     dbPromise = null;
     openDb = null;
   }
-  dbPromise ??= ready.then(() => openCache(core)).then((cache) => (openDb = cache), (e) => {
+  dbPromise ??= ready.then(() => openCache(core, { onVersionChange: () => reportQuota([], UPGRADED) })).then((cache) => (openDb = cache), (e) => {
     dbPromise = null;
     throw e;
   });
@@ -244,9 +247,11 @@ async function flush() {
     // A refusal of this very batch (over a tab's budget) stays reported.
     if (results.some((r) => r?.ok && r.changed) && !results.some((r) => /^capture refused/.test(r?.error ?? ''))) clearQuota();
   } catch (error) {
+    const tabs = [...new Set(batch.map((b) => b.tabId).filter((t) => t != null))];
     if (error instanceof QuotaError || error?.name === 'QuotaExceededError') {
-      const tabs = [...new Set(batch.map((b) => b.tabId).filter((t) => t != null))];
       await reportQuota(tabs, 'Understudy cannot save this conversation: the browser storage for the extension is full.');
+    } else if (/upgraded by a newer version/.test(error?.message ?? '')) {
+      await reportQuota(tabs, UPGRADED);
     }
     batch.forEach((b) => b.reject(error));
   } finally {

@@ -148,6 +148,9 @@ test('a newer schema opened in another tab: the library and the worker step asid
   const later = await lib.evaluate((c) => chrome.runtime.sendMessage({ type: 'cache.capture', capture: c }), turn('after-upgrade', 'river deltas'));
   assert.equal(later.ok, false);
   assert.match(later.error, /upgraded by a newer version of Understudy: reload/);
+  // The popup and the library read the worker's reason from the cache status.
+  const status = await other.evaluate(async () => (await chrome.storage.local.get('understudy.cache.status'))['understudy.cache.status']);
+  assert.match(status?.quota_error ?? '', /cannot save conversations until the browser restarts: a newer version of Understudy updated its cache/);
 
   // Reloaded (this old build against the newer cache): a clear message, no crash.
   await lib.reload();
@@ -166,7 +169,7 @@ test('a newer schema opened in another tab: the library and the worker step asid
   assert.ok(ids.includes('before-upgrade'));
   await lib.close();
   await other.close();
-  recordRow({ name: 'faults: newer cache schema (versionchange)', kind: 'faults', tried: 2, held: 2, note: `library and worker connections closed at once (upgrade not blocked, ${Math.round(upgraded.ms)} ms); the library says to reload; the worker's next write fails with that reason; nothing stored lost` });
+  recordRow({ name: 'faults: newer cache schema (versionchange)', kind: 'faults', tried: 2, held: 2, note: `library and worker connections closed at once (upgrade not blocked, ${Math.round(upgraded.ms)} ms); the library says to reload; the worker keeps the reason in the cache status and its next write fails with it; nothing stored lost` });
 });
 
 /** The pid of the browser process using `profile` (its own, not a child's). */
