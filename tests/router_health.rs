@@ -190,3 +190,16 @@ fn a_clock_gone_back_hours_neither_keeps_a_breaker_open_nor_a_probe_busy() {
     assert!(matches!(book.availability("p", t + 31_001, &config), Availability::ProbeBusy { .. }));
     assert_eq!(book.availability("p", t - 3 * hour, &config), Availability::Probe);
 }
+
+#[test]
+fn a_clock_gone_back_minutes_ends_the_cooldown_too() {
+    let config = BreakerConfig::default();
+    let t = 10 * 3_600_000;
+    let mut book = HealthBook::new();
+    for _ in 0..3 {
+        book.record_failure("p", Server, None, t, &config);
+    }
+    assert_eq!(book.availability("p", t + 10_000, &config), Availability::Open { until: t + 30_000 });
+    // Ten minutes back: earlier than the failure that opened it, so the clock moved; one probe.
+    assert_eq!(book.availability("p", t - 600_000, &config), Availability::Probe);
+}

@@ -191,13 +191,15 @@ impl HealthBook {
         if let Some(class) = h.misconfigured {
             return Availability::Misconfigured { class };
         }
-        // A breaker is never held open longer than this; a time further ahead was set by a clock
-        // that has since gone back (hours, after a laptop woke up or the clock was corrected):
-        // the cooldown is over rather than stuck for as long as the clock moved.
+        // A breaker is never held open longer than this, and it opened at its last failure: an
+        // end further away, or a last failure later than now, was set by a clock that has since
+        // gone back (after a laptop woke up or the clock was corrected): the cooldown is over
+        // rather than stretched by as long as the clock moved.
         let longest = config.cooldown_ms.max(MAX_RETRY_AFTER_OPEN_MS);
+        let clock_went_back = h.last_failure_at.is_some_and(|at| now < at);
         match h.breaker {
             BreakerState::Closed => Availability::Available,
-            BreakerState::Open { until } if now < until && until - now <= longest => {
+            BreakerState::Open { until } if now < until && until - now <= longest && !clock_went_back => {
                 Availability::Open { until }
             }
             BreakerState::Open { .. } | BreakerState::HalfOpen { probe_since: None } => Availability::Probe,
