@@ -173,3 +173,16 @@ fn classify_judges_a_saved_page_with_its_site_adapter() {
     // ChatGPT's adapter does not read Claude's page.
     assert_eq!(classify("chatgpt"), "healthy");
 }
+
+#[test]
+fn a_claude_conversation_body_prints_its_current_branch() {
+    check(
+        &["--site", "claude", &site_fixture("claude", "conversation.json")],
+        r#"{"conversation_id":"4c8e2a10-6b3d-4f5e-9a7c-1d2e3f4a5b6c","title":"Packing for Zürich","messages":[{"id":"a1","role":"user","text":"What should I pack for Zürich in winter?","complete":true},{"id":"b2","role":"assistant","text":"A warm coat 🧥, boots and layers.\n\nIt is around -2 °C.","complete":true},{"id":"c3b","role":"user","text":"And for ten days?","complete":true},{"id":"d4","role":"assistant","text":"Ten outfits, or a laundry day.","complete":true}],"end":"done","error":null}"#,
+    );
+    // A 429 body is no conversation: it is read as the stream's error.
+    check(
+        &["--site", "claude", &site_fixture("claude", "limit-429.json")],
+        r#"{"conversation_id":null,"title":null,"messages":[],"end":"error","error":{"kind":"rate_limited","code":"exceeded_limit","message":"","retry_at_ms":1760000000000}}"#,
+    );
+}

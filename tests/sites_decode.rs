@@ -507,3 +507,29 @@ fn garbage_never_panics_and_never_raises() {
         }
     }
 }
+
+#[test]
+fn claude_conversation_body_keeps_every_branch_and_shows_the_current_one() {
+    use understudy::conversation::main_line;
+    use understudy::page::sites::parse_body;
+    let json = String::from_utf8(fixture(Site::Claude, "conversation.json")).unwrap();
+    let conv = parse_body(Site::Claude, &json).unwrap().unwrap();
+    assert_eq!(conv.id, "4c8e2a10-6b3d-4f5e-9a7c-1d2e3f4a5b6c");
+    assert_eq!(conv.title.as_deref(), Some("Packing for Zürich"));
+    assert_eq!(conv.message_count(), 6);
+    let line: Vec<(&str, String)> =
+        main_line(&conv).iter().map(|m| (m.id.as_str(), m.content.plain_text())).collect();
+    assert_eq!(
+        line,
+        [
+            ("a1", "What should I pack for Zürich in winter?".to_string()),
+            // Thinking, tool use and tool results are not kept.
+            ("b2", "A warm coat 🧥, boots and layers.\n\nIt is around -2 °C.".to_string()),
+            ("c3b", "And for ten days?".to_string()),
+            ("d4", "Ten outfits, or a laundry day.".to_string()),
+        ]
+    );
+    assert_eq!(conv.nodes["b2"].children, ["c3", "c3b"]);
+    assert!(parse_body(Site::Claude, r#"{"type":"error"}"#).unwrap().is_err());
+    assert!(parse_body(Site::Gemini, "{}").is_none());
+}

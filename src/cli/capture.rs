@@ -6,7 +6,8 @@
 //! one WebSocket text frame a line), decoded by its decoder in `crate::page::sites`, and the
 //! output is the same object; its `error.kind` is the detection kind the site's adapter gives,
 //! and `error.retry_at_ms` (Unix milliseconds) is added when the site said when a limit resets.
-//! `--request` is ChatGPT's only.
+//! A Claude conversation body (`?tree=True`) prints its current branch, like ChatGPT's. `--request`
+//! is ChatGPT's only.
 //!
 //! FILE is an SSE stream of the send or resume endpoint (fed to the decoder in chunks of N bytes,
 //! the whole file when N is 0 or absent), or the JSON body of a conversation GET (plural, an
@@ -121,6 +122,13 @@ pub fn run(args: &[String]) -> i32 {
         Ok(b) => b,
         Err(code) => return code,
     };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{')
+        && let Some(Ok(conv)) = sites::parse_body(args.site, &String::from_utf8_lossy(&bytes))
+    {
+        print(Some(&conv.id), conv.title.as_deref(), tree_json(&conv), End::Done, "null");
+        return 0;
+    }
     if let Some(turn) = sites::decode_stream(args.site, &bytes, args.chunk_size) {
         print_turn(&turn);
         return 0;

@@ -9,13 +9,17 @@
 //! all (a 429 with the same error JSON, whose message may itself be the limit's JSON) is read at
 //! the end.
 //!
+//! [`parse_conversation`] reads the conversation body (the tree, like ChatGPT's mapping).
+//!
 //! A limit reported after a complete answer leaves the answer complete (`end` stays `done`) and
 //! still reports the limit as the error: the next message is the one it stops.
 
 use serde_json::Value;
 
 use super::{Answer, SiteDecoder};
+use crate::conversation::{Conversation, Message, Role};
 use crate::detect::Kind;
+use crate::page::body::BodyError;
 use crate::page::{End, Turn};
 use crate::site::Site;
 use crate::stream::SseParser;
@@ -187,4 +191,63 @@ impl State {
 /// A Unix time in seconds (or already in milliseconds, when it is that large) in milliseconds.
 fn unix_ms(t: f64) -> u64 {
     if t > 1e11 { t as u64 } else { (t * 1000.0) as u64 }
+}
+
+/// The root's parent id claude.ai writes for a conversation's first message.
+const ROOT_PARENT: &str = "00000000-0000-4000-8000-000000000000";
+
+/// Reads a claude.ai conversation body (`GET …/chat_conversations/{id}?tree=True&rendering_mode=messages`)
+/// into the cached tree: every message of every branch with its parent (`parent_message_uuid`;
+/// the all-zero root id is no parent), the branch tip `current_leaf_message_uuid` as the current
+/// node, `name` as the title. Of a message's `content` blocks only `text` is kept (thinking, tool
+/// use and tool results are not answer text); an older message without blocks keeps its `text`.
+pub fn parse_conversation(json: &str) -> Result<Conversation, BodyError> {
+    let v: Value = serde_json::from_str(json).map_err(|e| BodyError::Malformed(e.to_string()))?;
+    let messages = v
+        .get("chat_messages")
+        .and_then(Value::as_array)
+        .ok_or_else(|| BodyError::Malformed("no chat_messages".into()))?;
+    let id = v.get("uuid").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or(BodyError::NoId)?;
+    let mut conv = Conversation::new(id);
+    conv.title = v.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    conv.create_time = v.get("created_at").and_then(Value::as_str).and_then(seconds);
+    let mut ordered: Vec<&Value> = messages.iter().collect();
+    ordered.sort_by_key(|m| m.get("index").and_then(Value::as_i64).unwrap_or(i64::MAX));
+    for m in ordered {
+        let Some(uuid) = m.get("uuid").and_then(Value::as_str).filter(|s| !s.is_empty()) else { continue };
+        let role = match m.get("sender").and_then(Value::as_str) {
+            Some("human") => Role::User,
+            Some("assistant") => Role::Assistant,
+            _ => continue,
+        };
+        let text = match m.get("content").and_then(Value::as_array) {
+            Some(blocks) => blocks
+                .iter()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            None => m.get("text").and_then(Value::as_str).unwrap_or("").to_string(),
+        };
+        let mut message = Message::new(uuid, role, text);
+        message.create_time = m.get("created_at").and_then(Value::as_str).and_then(seconds);
+        message.update_time = m.get("updated_at").and_then(Value::as_str).and_then(seconds);
+        let parent = m
+            .get("parent_message_uuid")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty() && *p != ROOT_PARENT);
+        conv.upsert_message(parent, message, false);
+    }
+    conv.current_node = v
+        .get("current_leaf_message_uuid")
+        .and_then(Value::as_str)
+        .filter(|leaf| conv.nodes.contains_key(*leaf))
+        .map(str::to_string);
+    conv.update_time = v.get("updated_at").and_then(Value::as_str).and_then(seconds).or(conv.update_time);
+    Ok(conv)
+}
+
+/// An RFC 3339 time in float Unix seconds.
+fn seconds(text: &str) -> Option<f64> {
+    crate::status::rfc3339_ms(text).map(|ms| ms as f64 / 1000.0)
 }

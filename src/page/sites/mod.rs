@@ -28,8 +28,9 @@ pub mod grok;
 pub mod mistral;
 pub mod perplexity;
 
+use super::body::BodyError;
 use super::{End, StreamError, Turn, TurnNode};
-use crate::conversation::{Message, Role};
+use crate::conversation::{Conversation, Message, Role};
 use crate::detect::{Kind, Rules};
 use crate::site::Site;
 
@@ -78,6 +79,15 @@ pub fn decode_stream(site: Site, bytes: &[u8], chunk: usize) -> Option<Turn> {
     }
     d.finish();
     Some(d.turn())
+}
+
+/// Reads a conversation body of `site` into the cached tree, when the core reads that site's
+/// bodies (Claude's `?tree=True` so far); `None` for the others.
+pub fn parse_body(site: Site, json: &str) -> Option<Result<Conversation, BodyError>> {
+    match site {
+        Site::Claude => Some(claude::parse_conversation(json)),
+        _ => None,
+    }
 }
 
 /// What every decoder builds: one prompt (when the stream echoes it) and one answer.
