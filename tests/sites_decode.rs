@@ -533,3 +533,19 @@ fn claude_conversation_body_keeps_every_branch_and_shows_the_current_one() {
     assert!(parse_body(Site::Claude, r#"{"type":"error"}"#).unwrap().is_err());
     assert!(parse_body(Site::Gemini, "{}").is_none());
 }
+
+#[test]
+fn gemini_passes_over_lines_that_are_no_frames_in_any_chunking() {
+    let frame = r#"[["wrb.fr",null,"[null,[\"c_1\",\"r_1\"],null,null,[[\"rc\",[\"Ok 👍\"],null,null,null,null,null,null,[2]]]]"]]"#;
+    let n = format!("\n{frame}\n").encode_utf16().count();
+    let body = format!(")]}}'\nnoise 12\n{n}\n{frame}\n");
+    let whole = summary(&decode_stream(Site::Gemini, body.as_bytes(), 0).unwrap());
+    assert_eq!(whole["messages"], json!([["assistant", "r_1", "Ok 👍", true]]));
+    for chunk in 1..=64 {
+        assert_eq!(
+            summary(&decode_stream(Site::Gemini, body.as_bytes(), chunk).unwrap()),
+            whole,
+            "chunk {chunk}"
+        );
+    }
+}

@@ -122,10 +122,12 @@ impl GeminiStream {
             }
             let len = rest[..digits].parse::<usize>().ok().filter(|n| *n <= MAX_FRAME_UNITS);
             let Some(len) = len else {
-                // Not a frame: pass over the line.
+                // Not a frame: pass over the line (once it has ended: its rest must not be
+                // read as a frame when it arrives).
                 match rest.find('\n') {
                     Some(i) => self.pos += i + 1,
-                    None => self.pos = self.buf.len(),
+                    None if last => self.pos = self.buf.len(),
+                    None => return,
                 }
                 continue;
             };
