@@ -44,7 +44,8 @@ mod detection {
     use understudy::detect::{Rules, extract_html};
     use understudy::site::Site;
     use understudy::web::detect::{
-        detect_adapter, detect_next_poll_delay_ms, detect_observe, detect_parse_status, detect_site,
+        detect_adapter, detect_next_poll_delay_ms, detect_observe, detect_parse_site_status,
+        detect_parse_status, detect_site,
     };
     use wasm_bindgen::JsValue;
     use wasm_bindgen_test::*;
@@ -150,6 +151,20 @@ mod detection {
         assert_eq!(text(&report, &["level"]).as_deref(), Some("major_outage"));
         assert_eq!(detect_next_poll_delay_ms(0), 120_000.0);
         assert_eq!(detect_next_poll_delay_ms(1), 240_000.0);
+    }
+
+    #[wasm_bindgen_test]
+    fn the_other_sites_adapters_and_feeds() {
+        assert_eq!(detect_site("https://claude.ai/new").as_deref(), Some("claude"));
+        assert_eq!(detect_site("https://gemini.google.com/app").as_deref(), Some("gemini"));
+        let adapter = detect_adapter("gemini", JsValue::UNDEFINED).expect("adapter");
+        assert_eq!(text(&adapter, &["stream", "transport"]).as_deref(), Some("xhr"));
+        assert_eq!(text(&adapter, &["stream", "frames"]).as_deref(), Some("snapshot"));
+        let rss = "<rss><channel><item><title>Grok errors</title><description>Investigating - Errors on grok.com.</description></item></channel></rss>";
+        let report = detect_parse_site_status("grok", rss).expect("an RSS feed");
+        assert_eq!(text(&report, &["level"]).as_deref(), Some("degraded"));
+        assert_eq!(text(&report, &["source"]).as_deref(), Some("rss"));
+        assert!(detect_parse_site_status("copilot", rss).is_err());
     }
 }
 
