@@ -15,7 +15,7 @@ PKG := target/pkg
 WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
                  --enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: all setup build wasm test lint test-native test-wasm test-e2e test-fuzz lint-firefox run bench fuzz clean
+.PHONY: all setup build wasm test lint test-native test-wasm test-e2e test-fuzz lint-firefox run bench fuzz reliability clean
 
 all: build
 
@@ -83,6 +83,13 @@ test-fuzz:
 fuzz: setup
 	node tests/tools/fuzz.mjs run
 
+## reliability: the figures of SECURITY.md (not part of `make test`: it takes a while): the hostile,
+## XSS, fault and load end-to-end files one by one, then each fuzz target for FUZZ_SECONDS (60);
+## writes target/reliability/report.json and prints it as a table; fails when a row holds less than
+## it tried or a step recorded nothing.
+reliability: build
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} node tests/tools/reliability.mjs
+
 test-wasm:
 	@mkdir -p $(LOGS)
 	cargo test --target $(WASM_TARGET) --test web_browser 2>&1 | tee $(LOGS)/wasm-browser.log
@@ -104,4 +111,4 @@ bench: build
 	node tests/bench/bench.mjs
 
 clean:
-	rm -rf dist target/pkg target/test-logs target/bench target/demo target/fuzz fuzz/target
+	rm -rf dist target/pkg target/test-logs target/bench target/demo target/fuzz target/reliability fuzz/target

@@ -7,6 +7,7 @@
 // fakes; a click still works after the bound.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { recordRow } from './reliability.mjs';
 import { launch, openExtensionPage } from './browser.mjs';
 import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
@@ -107,6 +108,8 @@ test('forged failures every 500 ms for 10 s: the provider hears at most one auto
   // What went out is a prompt the worker recorded with a failure it raised (the page's own, here).
   for (const r of fake.to(NAME)) assert.match(r.json.messages.at(-1).content, /^tab1 (exfiltrate|recovered) \d+$/);
   await page.close();
+  // Each forged failure is one attempt; what reached the provider stayed within the stated bound.
+  recordRow({ name: 'attacks: forged failures driving auto mode (one tab)', kind: 'attacks', tried: faked, held: faked, note: `${faked} forged failures in 10 s, ${raised} raised by the worker: ${asked} automatic asks reached the provider, within the bound (one per episode, ${PER_TAB} per tab; before the bound: 40 in 20 s)` });
 });
 
 test('more tabs flooding at once: at most 3 per tab and 10 per browser in the hour', async () => {
@@ -134,4 +137,6 @@ test('more tabs flooding at once: at most 3 per tab and 10 per browser in the ho
   await waitAnswer(page);
   assert.equal(fake.to(NAME).length, clicked + 1, 'a click still asks');
   for (const p of pages) await p.close();
+  const forged = faked.reduce((a, n) => a + n, 0);
+  recordRow({ name: 'attacks: forged failures driving auto mode (4 tabs at once)', kind: 'attacks', tried: forged, held: forged, note: `${forged} forged failures from 4 tabs in 6 s: ${asked.length} automatic asks, within the bound (${PER_TAB} per tab, ${PER_BROWSER} per browser an hour); a click still asks` });
 });

@@ -7,6 +7,7 @@
 // captures and rescued answers.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { recordRow } from './reliability.mjs';
 import { launch, openExtensionPage } from './browser.mjs';
 import { cached, library, send } from './cache-helpers.mjs';
 import { NOTICE, openChat, sendPrompt, stopWorker } from './detect-helpers.mjs';
@@ -102,6 +103,7 @@ test('a flood of forged conversations stores at most the bound, the page keeps w
   await send(page, 'Still working?');
   await page.waitForFunction(() => document.querySelector('.markdown')?.textContent.length > 0, null, { timeout: 10000 });
   await page.close();
+  recordRow({ name: 'attacks: a flood of forged conversations', kind: 'attacks', tried: 3040, held: 3040, note: `3,040 forged bodies, each under its own id with the page's URL moved to it: ${stored} stored (the bound: 30 new conversations a minute per tab; before: 3,040), the user told once, the page still answers` });
 });
 
 test('8 forged bodies of 30 MB are refused, the user is told', async () => {
@@ -123,6 +125,7 @@ test('8 forged bodies of 30 MB are refused, the user is told', async () => {
   assert.ok(!other || !/Huge/.test(other.title ?? ''), 'no huge body stored');
   assert.ok(!all.some((c) => c.raw.length > (16 << 20)), 'no record over 16 MB');
   await page.close();
+  recordRow({ name: 'attacks: forged 30 MB bodies', kind: 'attacks', tried: 8, held: 8, note: '8 forged conversation bodies of 30 MB: none stored (bound 16 MB a body, 16 MB a minute per tab), the user told' });
 });
 
 test('a forged capture cannot rewrite another cached conversation', async () => {
@@ -156,6 +159,7 @@ test('a forged capture cannot rewrite another cached conversation', async () => 
   assert.deepEqual(after.texts, before.texts);
   assert.ok(!after.raw.includes('injected'), 'no forged message in the victim');
   await page.close();
+  recordRow({ name: 'attacks: forged captures of another conversation', kind: 'attacks', tried: 4, held: 4, note: "forged bodies for another cached conversation (its own path, this tab's path, an older page, no path): that conversation unchanged (before: retitled)" });
 });
 
 /** Waits until the settings document's capture switch is `on`. */
@@ -222,6 +226,7 @@ test('capture off (the options page and the library: one switch): no capture and
   await control.waitForFunction(() => document.getElementById('capture')?.checked === true);
   await control.close();
   site.setMode({ mode: 'healthy' });
+  recordRow({ name: 'attacks: captures while capture is off', kind: 'attacks', tried: 4, held: 4, note: 'with capture off: a loaded chat, a forged body, a streamed exchange and a rescued answer: nothing kept (before: the exchange and the answer kept)' });
 });
 
 test('the old library switch, stored off by an earlier version, is moved into the settings once', async () => {

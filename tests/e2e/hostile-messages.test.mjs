@@ -7,6 +7,7 @@
 // the stored key with it: the import says so by the provider's name.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { recordRow } from './reliability.mjs';
 import { launch, openExtensionPage } from './browser.mjs';
 import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 
@@ -182,6 +183,9 @@ test("a chat page's content script is refused what only Understudy's own pages m
   assert.equal(await count(), 1);
   assert.deepEqual(await send(control, { type: 'cache.deleteAll' }), { ok: true, value: { deleted: 'all' } });
   assert.equal(await count(), 0);
+  // Each message a page-driven content script sent is one attack: all refused, nothing changed.
+  const attempts = hostile.length + frameOnly.length + 1 + 1;
+  recordRow({ name: 'attacks: privileged messages from a chat page', kind: 'attacks', tried: attempts, held: attempts, note: `${hostile.length} extension-page-only messages and ${frameOnly.length} rescue-frame-only messages from the chat page's content script, the rescue port, and cache.deleteAll over the page's port: every one refused by the worker; cache, settings, keys and detection state unchanged; no key in any answer` });
 });
 
 test('a settings file that moves a provider to another host leaves its stored key behind, and says so by name', async () => {
@@ -219,4 +223,5 @@ test('a settings file that moves a provider to another host leaves its stored ke
   assert.equal(reply.value.saved, true);
   assert.deepEqual(reply.value.keys_not_kept, [{ id: 'gateway', label: 'Gateway', message: 'the key of Gateway was not kept: its address changed to https://gw.example.test:8443; enter it again' }]);
   assert.equal((await stored()).providers[0].config.api_key ?? null, null);
+  recordRow({ name: 'attacks: a settings file redirecting a stored key', kind: 'attacks', tried: 2, held: 2, note: 'a provider moved to another host (through the options page) and to another port (settings.import): the stored key dropped both times and the user told by name; a provider at the same address kept its key' });
 });

@@ -221,6 +221,39 @@ export const FAMILIES = PAYLOADS.reduce((m, p) => ({ ...m, [p.family]: (m[p.fami
 /** The payload's text with whitespace collapsed (as a text surface may show it). */
 export const squash = (s) => s.replace(/\s+/g, ' ').trim();
 
+/** Text no UTF-8 file or JSON parser of the core takes (a lone surrogate). */
+export const loneSurrogate = (s) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+
+/**
+ * On a surface that renders Markdown as DOM (never HTML): an HTML tag of the payload (outside the
+ * Markdown family, whose syntax a renderer may consume) shows as its text.
+ */
+export function tagShown(p, text) {
+  if (p.family === 'markdown') return true;
+  const tag = /<([a-zA-Z][\w:-]*)/.exec(p.text);
+  return !tag || text.includes(`<${tag[1]}`);
+}
+
+// Frame budget ---------------------------------------------------------------------------------------
+
+/** The longest one payload (or one family's answer) may take to render on a surface, and the corpus. */
+export const RENDER_MS_ONE = 1000;
+export const RENDER_MS_ALL = 4000;
+
+/**
+ * Render times [{id, ms}] → {payloads, all_ms, max_ms, slowest}, kept in `figures[surface]`; asserts
+ * the frame budget (`allMs`: the whole corpus's, RENDER_MS_ALL by default).
+ */
+export function frameBudget(figures, surface, times, allMs = RENDER_MS_ALL) {
+  const all = times.reduce((a, t) => a + t.ms, 0);
+  const worst = times.reduce((a, t) => (t.ms > a.ms ? t : a), { ms: 0, id: '' });
+  const f = { payloads: times.length, all_ms: Math.round(all), max_ms: Math.round(worst.ms), slowest: worst.id };
+  figures[surface] = { ...figures[surface], ...f };
+  assert.ok(worst.ms <= RENDER_MS_ONE, `${surface}: ${worst.id} took ${Math.round(worst.ms)} ms (budget ${RENDER_MS_ONE} ms)`);
+  assert.ok(all <= allMs, `${surface}: the corpus took ${Math.round(all)} ms (budget ${allMs} ms)`);
+  return f;
+}
+
 // Watching a page -----------------------------------------------------------------------------------
 
 /**
@@ -232,6 +265,12 @@ export const squash = (s) => s.replace(/\s+/g, ' ').trim();
  */
 export async function watchPage(page) {
   await page.addInitScript(({ trap }) => {
+    // The page's long tasks (main-thread work over 50 ms), to hold a surface to its frame budget.
+    const long = [];
+    Object.defineProperty(window, '__longTasks', { value: long });
+    try {
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) long.push(e.duration); }).observe({ type: 'longtask', buffered: true });
+    } catch {}
     const hits = [];
     Object.defineProperty(window, `${trap}Hits`, { value: hits });
     window[trap] = (id) => {
@@ -251,10 +290,11 @@ export async function watchPage(page) {
     if (m.type() === 'error') w.consoleErrors.push(text.slice(0, 300));
   });
   page.on('pageerror', (e) => w.pageErrors.push(String(e?.message ?? e).slice(0, 300)));
-  page.on('framenavigated', (f) => {
-    if (f !== page.mainFrame()) return;
-    if (w.first == null) w.first = f.url().split('#')[0];
-    else if (f.url().split('#')[0] !== w.first) w.navigations.push(f.url());
+  // A document loaded in the main frame after the first (a same-document URL change is no navigation).
+  page.on('request', (r) => {
+    if (!r.isNavigationRequest() || r.frame() !== page.mainFrame()) return;
+    if (w.first == null) w.first = r.url();
+    else w.navigations.push(r.url());
   });
   return w;
 }
@@ -305,6 +345,11 @@ function scanInPage({ selector, trap, allow }) {
   const hits = window[`${trap}Hits`] ? [...window[`${trap}Hits`]] : [];
   if (!window[`${trap}Hits`]) findings.push('the trap is not installed in this page');
   return { findings, hits, count };
+}
+
+/** The page's long tasks so far (ms each), and forgets them. */
+export function takeLongTasks(target) {
+  return target.evaluate(() => (window.__longTasks ? window.__longTasks.splice(0) : []));
 }
 
 /** What `scanInPage` reports for `selector` in a Page or Frame (`allow`: a selector of the surface's own elements). */

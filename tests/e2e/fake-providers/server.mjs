@@ -5,10 +5,12 @@
 // (Ollama); NAME is any label, so one server plays many providers.
 //
 // `plan(NAME, [fault, ...])`: each request to NAME takes the next fault; the last one stays.
-// A fault is a name or {fault, answer, tokenDelayMs, retryAfter}. Faults: ok, 500, 502_html, 503,
-// 529, 429, 429_retry_after, 401, 403, 400_context, no_first_byte, stall, error_event, truncated,
-// malformed, big (10 MB answer). Every request is recorded with its headers, body and whether the
-// client closed the connection before the answer ended.
+// A fault is a name or {fault, answer, tokenDelayMs, retryAfter, group (tokens per delta)}. Faults:
+// ok, 500, 502_html, 503, 529, 429, 429_retry_after, 401, 403, 400_context, no_first_byte, stall,
+// error_event, truncated, malformed, big (10 MB answer), message ({fault: 'message', status,
+// message, html}: an error answer in the format's own shape carrying the test's message; with
+// `html`, an HTML page titled with it). Every request is recorded with its headers, body and
+// whether the client closed the connection before the answer ended.
 import http from 'node:http';
 import net from 'node:net';
 
@@ -96,6 +98,14 @@ function errorBody(format, status) {
   return JSON.stringify({ error: { message, type: status === 401 ? 'invalid_request_error' : 'server_error', code: status === 401 ? 'invalid_api_key' : null } });
 }
 
+/** An error body in FORMAT's shape carrying MESSAGE. */
+function messageBody(format, status, message) {
+  if (format === 'anthropic') return JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message } });
+  if (format === 'gemini') return JSON.stringify({ error: { code: status, message, status: 'INVALID_ARGUMENT' } });
+  if (format === 'ollama') return JSON.stringify({ error: message });
+  return JSON.stringify({ error: { message, type: 'invalid_request_error', code: null } });
+}
+
 function contextBody(format) {
   const message = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9100 tokens.";
   if (format === 'anthropic') return JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } });
@@ -169,6 +179,12 @@ export async function startFakeProviders({ port = 0 } = {}) {
         return json(429, errorBody(format, 429), { 'retry-after': String(f.retryAfter ?? 1) });
       case '400_context':
         return json(400, contextBody(format));
+      case 'message':
+        if (f.html) {
+          res.writeHead(f.status ?? 502, { 'content-type': 'text/html; charset=UTF-8' });
+          return res.end(`<!DOCTYPE html><html><head><title>${f.message}</title></head><body>${f.message}</body></html>`);
+        }
+        return json(f.status ?? 400, messageBody(format, f.status ?? 400, f.message ?? 'Error'));
       case 'no_first_byte':
         open.add(res);
         res.on('close', () => open.delete(res));
@@ -195,7 +211,13 @@ export async function startFakeProviders({ port = 0 } = {}) {
       record.finished = true;
       return res.end();
     }
-    const toks = tokens(answer);
+    // `group`: that many tokens per delta (default 1), as providers that batch their deltas send them.
+    const group = Math.max(1, f.group ?? 1);
+    const toks = tokens(answer).reduce((out, t, i) => {
+      if (i % group === 0) out.push(t);
+      else out[out.length - 1] += t;
+      return out;
+    }, []);
     const cut = Math.max(1, Math.floor(toks.length / 2));
     const midFault = ['stall', 'error_event', 'truncated', 'malformed'].includes(f.fault);
     for (let i = 0; i < toks.length && !res.destroyed; i++) {
