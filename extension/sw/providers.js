@@ -313,6 +313,11 @@ class Ask {
     }
     this.flushDecisions();
     if (action.action !== 'continue') saveHealth(this.router);
+    if (this.ended && this.router) {
+      // Its decisions and health are out: its Wasm memory is given back now, not at some later GC.
+      this.router.free();
+      this.router = null;
+    }
   }
 
   flushDecisions() {
