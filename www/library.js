@@ -1,6 +1,6 @@
 // The library page: the cached conversations, offline. Lists them (virtualised: only the visible
-// rows exist), opens one (Markdown subset built as DOM nodes: model text is data, never HTML),
-// searches all of them (the core's index, saved in IndexedDB), imports the official export
+// rows exist), opens one (its Markdown rendered by the core and built as DOM nodes by markdown.js:
+// model text is data, never HTML), searches all of them (the core's index, saved in IndexedDB), imports the official export
 // (streamed in chunks through the core) and exports Markdown, JSON or HTML.
 // An import stores its conversations first (the import is done when they are committed); their
 // search documents wait in the index's queue and are indexed in slices while the page is idle,
@@ -10,6 +10,7 @@
 // {type: 'rescue.continue', conversation_id}; `window.understudyLibrary` is for tests and benchmarks.
 import init, * as core from '../pkg/understudy.js';
 import { MIN_FREE, openCache, QuotaError, storageLeft } from './library-db.js';
+import { markdownFragment, renderMarkdownInto } from './markdown.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
@@ -120,90 +121,6 @@ function activate(i) {
   openConversation(state.metas[i].id);
 }
 
-// ---------- Markdown subset as DOM ----------
-function inline(text, parent) {
-  // `code`, **bold**, *em* / _em_; everything else is text.
-  const re = /(`+)([\s\S]+?)\1|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|\b_([^_]+)_\b/g;
-  let at = 0;
-  for (const m of text.matchAll(re)) {
-    if (m.index > at) parent.append(text.slice(at, m.index));
-    if (m[1]) parent.append(el('code', { text: m[2] }));
-    else if (m[3]) parent.append(el('strong', { text: m[3] }));
-    else parent.append(el('em', { text: m[4] ?? m[5] }));
-    at = m.index + m[0].length;
-  }
-  if (at < text.length) parent.append(text.slice(at));
-  return parent;
-}
-
-const cells = (line) => line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
-
-/** Renders a Markdown subset (paragraphs, headings, lists, code fences, tables, emphasis) as nodes. */
-export function renderMarkdown(text) {
-  const out = document.createDocumentFragment();
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  let para = [];
-  const flush = () => {
-    if (para.length) out.append(inline(para.join('\n'), el('p')));
-    para = [];
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const fence = /^\s*(```+|~~~+)\s*([\w+#.-]*)/.exec(line);
-    if (fence) {
-      flush();
-      const code = [];
-      for (i++; i < lines.length && !lines[i].trim().startsWith(fence[1]); i++) code.push(lines[i]);
-      const pre = el('pre');
-      if (fence[2]) pre.append(el('span', { class: 'lang', text: fence[2] }));
-      pre.append(el('code', { text: code.join('\n') }));
-      out.append(pre);
-      continue;
-    }
-    const h = /^(#{1,6})\s+(.*)$/.exec(line);
-    if (h) {
-      flush();
-      out.append(inline(h[2], el(`h${Math.min(6, h[1].length + 2)}`)));
-      continue;
-    }
-    if (/^\s*\|.*\|\s*$/.test(line) && i + 1 < lines.length && /^\s*\|?\s*:?-{2,}/.test(lines[i + 1])) {
-      flush();
-      const table = el('table');
-      const head = el('tr');
-      for (const c of cells(line)) head.append(inline(c, el('th')));
-      table.append(el('thead', {}, head));
-      const body = el('tbody');
-      for (i += 2; i < lines.length && /^\s*\|.*\|\s*$/.test(lines[i]); i++) {
-        const tr = el('tr');
-        for (const c of cells(lines[i])) tr.append(inline(c, el('td')));
-        body.append(tr);
-      }
-      i--;
-      table.append(body);
-      out.append(table);
-      continue;
-    }
-    const item = /^\s*([-*+]|\d+[.)])\s+(.*)$/.exec(line);
-    if (item) {
-      flush();
-      const ordered = /\d/.test(item[1]);
-      const listEl = el(ordered ? 'ol' : 'ul');
-      for (; i < lines.length; i++) {
-        const it = /^\s*([-*+]|\d+[.)])\s+(.*)$/.exec(lines[i]);
-        if (!it || /\d/.test(it[1]) !== ordered) break;
-        listEl.append(inline(it[2], el('li')));
-      }
-      i--;
-      out.append(listEl);
-      continue;
-    }
-    if (!line.trim()) flush();
-    else para.push(line);
-  }
-  flush();
-  return out;
-}
-
 // ---------- one conversation ----------
 async function openConversation(id) {
   state.openId = id;
@@ -245,7 +162,8 @@ async function openConversation(id) {
   for (const m of v.messages) {
     const who = el('div', { class: 'who', text: m.label + (m.incomplete ? ' (incomplete)' : '') });
     if (m.answered_by) who.append(' · ', el('span', { class: 'muted', text: `answered by ${m.answered_by}`, 'data-testid': 'understudy-answered-by' }));
-    const body = el('div', { class: 'body' }, renderMarkdown(m.text));
+    const body = el('div', { class: 'body' });
+    renderMarkdownInto(body, m.text);
     view.append(el('article', { class: `msg ${m.role}`, 'data-message-id': m.id }, who, body));
   }
   view.scrollTop = 0;
@@ -683,6 +601,6 @@ window.understudyLibrary = {
   index: indexed,
   importFiles,
   exportIds,
-  renderMarkdown,
+  renderMarkdown: markdownFragment,
   lastSearchMs: () => state.lastSearchMs,
 };

@@ -1,11 +1,13 @@
 // Side panel: a small chat that streams answers from the alternative providers through the service
-// worker (port 'understudy-ask'). Provider text is only ever inserted as text nodes.
+// worker (port 'understudy-ask'). Answers are Markdown, rendered by the core and built as DOM nodes
+// by markdown.js (never HTML); while an answer streams only its tail is rebuilt, once per frame.
 // A conversation handed over by the in-page rescue or the library is continued as a branch of the
 // cached conversation: every ask carries `branch: {conversation_id, parent}` and the worker keeps
 // the answer there (its `saved` message names the node the next follow-up extends). Answers kept
 // that way show "answered by <provider>".
 import init, * as core from '../pkg/understudy.js';
 import { openCache } from './library-db.js';
+import { renderMarkdownInto } from './markdown.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
@@ -104,7 +106,12 @@ function addDecision(d) {
 /** One turn of the history; `by` marks an answer kept by Understudy ("answered by <provider>"). */
 function historyItem(role, text, by = null, who = null) {
   const head = role === 'user' ? 'You' : by ? 'Answer' : who ?? 'Answer';
-  const item = el('li', role === 'user' ? { class: 'user' } : {}, el('span', { class: 'who' }, head), text);
+  let body = text;
+  if (role !== 'user') {
+    body = el('div', { class: 'body' });
+    renderMarkdownInto(body, text);
+  }
+  const item = el('li', role === 'user' ? { class: 'user' } : {}, el('span', { class: 'who' }, head), body);
   if (by) item.firstChild.append(' · ', el('span', { class: 'answered-by', 'data-testid': 'understudy-answered-by' }, `answered by ${by}`));
   return item;
 }
@@ -120,8 +127,8 @@ function archiveCurrent() {
 function ask({ prompt, partial = '' }) {
   if (current?.state === 'streaming') return;
   if (current?.state === 'done' && !current.archived) archiveCurrent();
-  const textNode = document.createTextNode(partial);
-  answer.replaceChildren(textNode);
+  answer.replaceChildren();
+  paint(partial, true);
   answer.dataset.provider = '';
   delete answer.dataset.outcome;
   decisions.replaceChildren();
@@ -139,9 +146,27 @@ function ask({ prompt, partial = '' }) {
   status.textContent = 'Asking…';
 }
 
+/** Shows `text` as the answer: streaming frames rebuild only the tail of the rendered Markdown. */
+function paint(text, streaming) {
+  renderMarkdownInto(answer, text, { streaming });
+}
+
+/** Later tokens are painted once per frame; the first one at once. */
+let frame = 0;
+function schedule(me) {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    if (current === me && me.state === 'streaming') paint(me.text, true);
+  });
+}
+
 function end(me, state) {
   me.state = state;
   clearInterval(ping);
+  if (frame) cancelAnimationFrame(frame);
+  frame = 0;
+  paint(me.text, false);
   setState(state);
 }
 
@@ -194,8 +219,10 @@ function onMessage(m) {
       me.provider = m.provider;
       answer.dataset.provider = m.provider;
     }
+    const first = me.text === '';
     me.text += m.text;
-    answer.firstChild.appendData(m.text);
+    if (first) paint(me.text, true);
+    else schedule(me);
   } else if (m.type === 'decision') {
     addDecision(m);
   } else if (m.type === 'notice') {
@@ -265,7 +292,8 @@ async function restoreInterrupted() {
   const last = reply?.ok ? reply.value : null;
   if (!last || last.state !== 'streaming' || !last.text) return;
   // An answer that was streaming when the worker or this panel stopped: show it, offer to continue.
-  answer.replaceChildren(document.createTextNode(last.text));
+  answer.replaceChildren();
+  paint(last.text, false);
   answer.dataset.provider = last.provider ?? '';
   setState('error');
   answer.dataset.errorClass = 'interrupted';

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod capture;
 pub mod detect;
 pub mod interop;
+pub mod markdown;
 pub mod providers;
 pub mod rescue;
 pub mod settings;
