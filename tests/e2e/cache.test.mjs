@@ -225,8 +225,9 @@ test('a conversation the page loads is captured, and hostile content renders as 
   await lib.waitForSelector('[data-testid="understudy-library-title"]');
   assert.equal(await lib.textContent('[data-testid="understudy-library-title"]'), '<img src=x onerror="window.__pwned=1">Hostile');
   assert.equal(await lib.locator('#view img, #view script').count(), 0);
-  assert.equal(await lib.textContent('#view pre .lang'), 'html');
-  assert.equal(await lib.textContent('#view pre code'), '<script>alert(1)</script>');
+  assert.equal(await lib.textContent('#view .understudy-code-lang'), 'html');
+  assert.equal(await lib.getAttribute('#view pre code', 'class'), 'language-html');
+  assert.equal((await lib.textContent('#view pre code')).trimEnd(), '<script>alert(1)</script>');
   assert.equal(await lib.textContent('#view table td code'), '<b>');
   assert.equal(await lib.textContent('#view table td strong'), 'bold');
   assert.equal(await lib.evaluate(() => window.__pwned ?? null), null);
