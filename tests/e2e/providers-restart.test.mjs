@@ -108,7 +108,7 @@ test('a worker stopped mid-answer keeps the partial text, and Continue finishes 
   const turns = fake.to('slow')[1].json.messages;
   assert.deepEqual(turns.slice(0, 2), [
     { role: 'user', content: 'Tell me a story' },
-    { role: 'assistant', content: cut.text },
+    { role: 'assistant', content: `${cut.text} ` }, // the raw partial text, its last space kept
   ]);
   assert.match(turns[2].content, /Continue it exactly where it stopped/);
   await panel.close();
