@@ -43,7 +43,7 @@ export function renderMarkdownInto(container, text, { streaming = false } = {}) 
   }
   if (st.text === text) return;
   st.text = text;
-  const { blocks, settled } = core.markdownBlocks(text.slice(st.from));
+  const { blocks, settled } = JSON.parse(core.markdownBlocksJson(text.slice(st.from)));
   const built = blocks.map((b) => build(b.node));
   // The new tail goes in where the old one was, in one task: no frame shows it half-built.
   const next = st.tail[0] ?? null;
@@ -95,10 +95,11 @@ function element(n, inMath) {
   const math = inMath || n.tag === 'math';
   const known = math ? MATH_TAGS.has(n.tag) : HTML_TAGS.has(n.tag);
   const tag = known ? n.tag : math ? 'mrow' : 'span';
-  const attrs = n.attrs ?? {};
-  if (tag === 'span' && attrs.class === 'understudy-image') return image(attrs, textOf(n));
+  const attrs = n.attrs;
+  if (tag === 'span' && attrs?.class === 'understudy-image') return image(attrs, textOf(n));
   const e = math ? document.createElementNS(MATHML, tag) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
+  for (const k in attrs) {
+    const v = attrs[k];
     if (!ATTRS.has(k) || typeof v !== 'string') continue;
     if (k === 'href' && (tag !== 'a' || !SAFE_URL.test(v))) continue;
     e.setAttribute(k, v);

@@ -83,7 +83,8 @@ impl From<Element> for Node {
     }
 }
 
-/// A text node is a JS string; an element is `{tag, attrs: {name: value}, children}`.
+/// A text node is a JS string; an element is `{tag, attrs: {name: value}, children}` (`attrs`
+/// absent when there are none).
 impl Serialize for Node {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -107,7 +108,11 @@ impl Serialize for Element {
         }
         let mut st = s.serialize_struct("Element", 3)?;
         st.serialize_field("tag", self.tag)?;
-        st.serialize_field("attrs", &Attrs(&self.attrs))?;
+        if self.attrs.is_empty() {
+            st.skip_field("attrs")?;
+        } else {
+            st.serialize_field("attrs", &Attrs(&self.attrs))?;
+        }
         st.serialize_field("children", &self.children)?;
         st.end()
     }
