@@ -85,7 +85,7 @@ export function pollStatus() {
     const now = Date.now();
     if (prev.at && !clockWentBack(prev, now) && now - prev.at < STATUS_MIN_INTERVAL_MS) {
       // Polled recently: make sure the next poll is scheduled all the same.
-      if (!(await ext.alarms.get(ALARM))) ext.alarms.create(ALARM, { when: Math.max(prev.next_at ?? 0, now + 1000) });
+      if (!(await ext.alarms.get(ALARM))) ext.alarms.create(ALARM, { delayInMinutes: Math.max((prev.next_at ?? 0) - now, 1000) / 60_000 });
       return prev;
     }
     let next;
@@ -95,10 +95,12 @@ export function pollStatus() {
     } catch (error) {
       next = { ...prev, at: now, errors: (prev.errors ?? 0) + 1, error: String(error?.message ?? error) };
     }
-    next.next_at = now + core.detectNextPollDelayMs(next.errors);
+    const delay = core.detectNextPollDelayMs(next.errors);
+    next.next_at = now + delay;
     await session.set({ [STATUS_KEY]: next });
     statusBadge(next.report);
-    ext.alarms.create(ALARM, { when: next.next_at });
+    // A delay, not a time: the browser counts it from its own now, whatever this clock says.
+    ext.alarms.create(ALARM, { delayInMinutes: delay / 60_000 });
     return next;
   })().finally(() => {
     statusInFlight = null;
