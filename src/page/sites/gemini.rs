@@ -158,12 +158,17 @@ impl GeminiStream {
             self.unframed += 1;
             let mut values = serde_json::Deserializer::from_str(&self.buf[start..]).into_iter::<Value>();
             match values.next() {
-                Some(Ok(v)) => {
+                // A frame is an array: a scalar (a number may still be growing) is no frame.
+                Some(Ok(v)) if v.is_array() || v.is_object() => {
                     self.pos = start + values.byte_offset();
                     self.frame_json(&v);
                 }
                 Some(Err(e)) if e.is_eof() && !last => {
                     self.unframed -= 1; // counted again when the rest arrives
+                    return;
+                }
+                None if !last => {
+                    self.unframed -= 1; // nothing but white space yet
                     return;
                 }
                 _ => self.pos = start + bytes, // a broken frame: passed over
