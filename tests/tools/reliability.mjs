@@ -41,6 +41,8 @@ function run(cmd, args, log, env = {}) {
 }
 
 const rowFiles = () => (fs.existsSync(ROWS) ? fs.readdirSync(ROWS).filter((f) => f.endsWith('.json')).sort() : []);
+/** Rows written (or rewritten: a row keeps its file name from run to run) since `ms`. */
+const rowsSince = (ms) => rowFiles().filter((f) => fs.statSync(path.join(ROWS, f)).mtimeMs >= ms);
 
 async function runAll() {
   fs.rmSync(ROWS, { recursive: true, force: true });
@@ -51,11 +53,10 @@ async function runAll() {
   const files = fs.readdirSync(E2E).filter((f) => FILES.test(f)).sort();
   if (files.length === 0) problems.push('no test file to run');
   for (const file of files) {
-    const before = new Set(rowFiles());
     const started = Date.now();
     const log = path.join(LOGS, `${file}.log`);
     const code = await run(process.execPath, ['--test', '--test-concurrency=1', path.join(E2E, file)], log);
-    const added = rowFiles().filter((f) => !before.has(f));
+    const added = rowsSince(started - 1);
     const secs = Math.round((Date.now() - started) / 1000);
     console.log(`${code === 0 ? 'ok' : 'not ok'} - ${file}: ${added.length} row${added.length === 1 ? '' : 's'} in ${secs} s${code === 0 ? '' : ` (exit ${code}; see ${path.relative(ROOT, log)})`}`);
     if (code !== 0) problems.push(`${file} failed (exit ${code}); see ${path.relative(ROOT, log)}`);
