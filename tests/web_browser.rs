@@ -171,9 +171,33 @@ mod detection {
 mod capture {
     use super::field;
     use understudy::web::cache::cache_apply_record;
-    use understudy::web::capture::CaptureSession;
+    use understudy::web::capture::{CaptureSession, SiteStream};
     use wasm_bindgen::JsValue;
     use wasm_bindgen_test::*;
+
+    /// Another site's stream, handed over as text batches cut anywhere (Gemini's frames count
+    /// UTF-16 units, as the page's own strings do), and Copilot's socket frame by frame.
+    #[wasm_bindgen_test]
+    fn other_sites_streams_decode_in_the_worker() {
+        let frame = r#"[["wrb.fr",null,"[null,[\"c_1\",\"r_1\"],null,null,[[\"rc\",[\"Hé 👋🏽\"],null,null,null,null,null,null,[2]]]]"]]"#;
+        let body = format!(")]}}'\n\n{}\n{frame}\n", format!("\n{frame}\n").encode_utf16().count());
+        let mut g = SiteStream::new("gemini").expect("a Gemini decoder");
+        let cut = body.char_indices().nth(body.chars().count() / 2).map_or(0, |(i, _)| i);
+        g.push(&body[..cut]);
+        g.push(&body[cut..]);
+        g.end();
+        let turn = g.turn().expect("a turn");
+        assert_eq!(field(&turn, "end").as_string().as_deref(), Some("done"));
+        let message = js_sys::Array::from(&field(&turn, "messages")).get(0);
+        assert_eq!(field(&message, "text").as_string().as_deref(), Some("Hé 👋🏽"));
+        let mut c = SiteStream::new("copilot").expect("a Copilot decoder");
+        c.frame(r#"{"event":"appendText","messageId":"m","partId":"p","text":"Hi"}"#);
+        c.frame(r#"{"event":"error","errorCode":"rateLimited","message":"Slow down"}"#);
+        let turn = c.turn().expect("a turn");
+        assert_eq!(field(&field(&turn, "error"), "kind").as_string().as_deref(), Some("rate_limited"));
+        assert!(SiteStream::new("chatgpt").is_err());
+        assert!(SiteStream::new("bard").is_err());
+    }
 
     const REQUEST: &str = r#"{"action":"next","conversation_id":"c1","parent_message_id":"a0","messages":[{"id":"u1","author":{"role":"user"},"content":{"content_type":"text","parts":["Bonjour ?"]}}]}"#;
 

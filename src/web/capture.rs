@@ -127,3 +127,83 @@ impl CaptureBudget {
         self.inner.refused()
     }
 }
+
+/// One answer stream (or socket) of a chat site other than ChatGPT, decoded by the site's decoder
+/// ([`crate::page::sites`]); ChatGPT's streams go through [`CaptureSession`].
+#[wasm_bindgen(js_name = SiteStream)]
+pub struct SiteStream {
+    inner: Box<dyn crate::page::sites::SiteDecoder>,
+}
+
+/// What [`SiteStream::turn`] answers (the `understudy capture --site` object).
+#[derive(serde::Serialize)]
+struct SiteTurn {
+    conversation_id: Option<String>,
+    title: Option<String>,
+    messages: Vec<SiteMessage>,
+    end: crate::page::End,
+    error: Option<crate::page::StreamError>,
+}
+
+#[derive(serde::Serialize)]
+struct SiteMessage {
+    id: String,
+    role: &'static str,
+    text: String,
+    complete: bool,
+}
+
+#[wasm_bindgen(js_class = SiteStream)]
+impl SiteStream {
+    /// A decoder for one stream of `site` (`"claude"`, `"gemini"`, ...).
+    #[wasm_bindgen(constructor)]
+    pub fn new(site: &str) -> Result<SiteStream, JsError> {
+        let id: String = site.chars().take(40).collect();
+        let site =
+            crate::site::Site::from_id(site).ok_or_else(|| JsError::new(&format!("unknown site '{id}'")))?;
+        let inner = crate::page::sites::decoder(site)
+            .ok_or_else(|| JsError::new("ChatGPT's streams are decoded by CaptureSession"))?;
+        Ok(SiteStream { inner })
+    }
+
+    /// The next text of the response body, in order.
+    pub fn push(&mut self, text: &str) {
+        self.inner.feed(text.as_bytes());
+    }
+
+    /// One WebSocket text frame (Copilot).
+    pub fn frame(&mut self, text: &str) {
+        self.inner.frame(text);
+    }
+
+    /// The stream ended.
+    pub fn end(&mut self) {
+        self.inner.finish();
+    }
+
+    /// What the stream showed so far: `{conversation_id, title, messages: [{id, role, text,
+    /// complete}], end, error}` (`end`: `done`, `error` or `truncated`; `error`: `{kind, code,
+    /// message, retry_at_ms?}` with the detection kind, or null).
+    pub fn turn(&self) -> Result<JsValue, JsError> {
+        let turn = self.inner.turn();
+        let messages = turn
+            .visible()
+            .map(|n| SiteMessage {
+                id: n.message.id.clone(),
+                role: match n.message.role {
+                    crate::conversation::Role::User => "user",
+                    _ => "assistant",
+                },
+                text: n.message.content.plain_text(),
+                complete: !n.message.is_incomplete(),
+            })
+            .collect();
+        to_js(&SiteTurn {
+            conversation_id: turn.conversation_id,
+            title: turn.title,
+            messages,
+            end: turn.end.unwrap_or(crate::page::End::Truncated),
+            error: turn.error,
+        })
+    }
+}
