@@ -17,6 +17,7 @@ const ROW = 52;
 const CHUNK = 1 << 20; // small enough that no task blocks the page for long
 const TX_BYTES = 4 << 20; // an import's transaction holds about this much of the file
 const STATUS_KEY = 'understudy.cache.status';
+const IMPORT_LOCK = 'understudy-import'; // a Web Lock held by each running import
 const $ = (id) => document.getElementById(id);
 
 function el(tag, props = {}, ...children) {
@@ -356,6 +357,10 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   // At most two transactions in flight: the browser commits one while the next chunk is parsed.
   let inflight = Promise.resolve();
   importing++;
+  // Held while this import runs (the browser releases it if the tab or the browser dies): another
+  // library tab opened meanwhile does not take this import for an interrupted one.
+  let unlock = () => {};
+  navigator.locks?.request(IMPORT_LOCK, { mode: 'shared' }, () => new Promise((r) => (unlock = r))).catch(() => {});
   progressRow.hidden = false;
   progress.value = 0;
   document.body.dataset.importing = '1';
@@ -455,6 +460,7 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
     throw error;
   } finally {
     importing--;
+    unlock();
     delete document.body.dataset.importing;
     importer.free();
     drainIndex();
@@ -575,7 +581,8 @@ async function start() {
     resetList();
   };
   const mark = await db.importMark();
-  if (mark) {
+  const running = (await navigator.locks?.query().catch(() => null))?.held?.some((l) => l.name === IMPORT_LOCK);
+  if (mark && !running) {
     banner(`An import of ${(mark.files ?? []).join(', ') || 'an export'} was interrupted (the page or the browser closed): what it stored is kept; import the same file again to complete it (nothing is duplicated).`);
   }
   state.metas = await db.firstMetas(Math.ceil((list.clientHeight || 1200) / ROW) + 8);

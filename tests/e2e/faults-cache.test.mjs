@@ -214,6 +214,10 @@ test('the browser killed mid-import: what was committed is readable, the import 
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal(await lib.evaluate(() => document.body.dataset.importing), '1', 'still importing when killed');
+    // Another library tab opened while the import runs does not call it interrupted.
+    const beside = await library(first.context);
+    assert.doesNotMatch(await beside.textContent('#banner'), /interrupted/);
+    assert.equal(await lib.evaluate(() => document.body.dataset.importing), '1', 'still importing when killed');
     const pid = browserPid(profile);
     assert.ok(pid, 'browser process found');
     process.kill(pid, 'SIGKILL');
