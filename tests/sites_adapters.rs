@@ -214,3 +214,48 @@ fn saved_pages_are_judged_with_their_site_adapter_and_traps_do_not_raise() {
         assert_eq!(judge(site, &page), Kind::Healthy, "{site:?} old error: {text}");
     }
 }
+
+/// How a site's stream ended, judged as the worker judges a turn: the kind the site's adapter
+/// gave, and the limit's reset from the stream (Claude's `resetsAt`).
+#[test]
+fn a_sites_decoded_turn_is_judged_with_its_adapter() {
+    use understudy::page::sites::decode_stream;
+    let judge_turn = |site: Site, bytes: &[u8], now: u64| {
+        let turn = decode_stream(site, bytes, 7).unwrap();
+        let obs = serde_json::json!({
+            "type": "turn",
+            "end": turn.end.map_or("truncated", |e| e.as_str()),
+            "error": turn.error,
+        });
+        let obs = Observation::from_json(&obs.to_string()).unwrap();
+        let d = classify(&obs, Rules::builtin(site), now);
+        (d.kind, d.retry_after_s)
+    };
+    let reset_ms = 1_760_000_000_000u64;
+    let limited = std::fs::read(format!(
+        "{}/tests/fixtures/sites/claude/limit-exceeded.sse",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(judge_turn(Site::Claude, &limited, reset_ms - 90_500), (Kind::RateLimited, Some(91)));
+    assert_eq!(judge_turn(Site::Claude, &limited, reset_ms + 1), (Kind::RateLimited, Some(0)));
+    let cases: [(Site, &str, Kind); 4] = [
+        (Site::Gemini, "usage-limit-1037.txt", Kind::RateLimited),
+        (Site::Gemini, "ip-blocked-1060.txt", Kind::Blocked),
+        (Site::Deepseek, "server-busy-hint.sse", Kind::Capacity),
+        (Site::Copilot, "unknown-error.frames", Kind::UnknownError),
+    ];
+    for (site, name, kind) in cases {
+        let bytes = std::fs::read(format!(
+            "{}/tests/fixtures/sites/{}/{name}",
+            env!("CARGO_MANIFEST_DIR"),
+            site.id()
+        ))
+        .unwrap();
+        assert_eq!(judge_turn(site, &bytes, NOW).0, kind, "{site:?} {name}");
+    }
+    let healthy =
+        std::fs::read(format!("{}/tests/fixtures/sites/grok/healthy.ndjson", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    assert_eq!(judge_turn(Site::Grok, &healthy, NOW), (Kind::Healthy, None));
+}

@@ -120,7 +120,7 @@ pub fn classify(obs: &Observation, rules: &Rules, now_ms: u64) -> Detection {
         Observation::Dom(d) => classify_dom(d, rules, now_ms),
         Observation::Network(n) => classify_network(n, rules, now_ms),
         Observation::Stall(s) => classify_stall(s, rules),
-        Observation::Turn(t) => classify_turn(t, rules),
+        Observation::Turn(t) => classify_turn(t, rules, now_ms),
     }
 }
 
@@ -311,7 +311,7 @@ fn classify_stall(s: &StallObservation, rules: &Rules) -> Detection {
 /// outcome of that comes later, or the stall rule speaks); an error is judged by its kind, code and
 /// message: a moderation block is `refused`, a code or text a rule knows is that kind, anything else
 /// `generation_error`.
-fn classify_turn(t: &TurnObservation, rules: &Rules) -> Detection {
+fn classify_turn(t: &TurnObservation, rules: &Rules, now_ms: u64) -> Detection {
     match t.end {
         End::Done => return Detection::new(Kind::Healthy, Signal::Network, "answer complete"),
         End::Handoff => {
@@ -328,11 +328,23 @@ fn classify_turn(t: &TurnObservation, rules: &Rules) -> Detection {
     let refused = e.and_then(|e| e.kind.as_deref()) == Some("refused");
     let code_kind = code.and_then(|c| rules.match_code(c)).filter(|k| *k != Kind::Healthy);
     let text_kind = rules.match_text(message).map(|m| m.kind).filter(|k| *k != Kind::Healthy);
+    // The other sites' decoders name the detection kind their adapter gave the error.
+    let named_kind = e
+        .and_then(|e| e.kind.as_deref())
+        .and_then(|k| Kind::ALL.into_iter().find(|x| x.as_str() == k))
+        .filter(|k| *k != Kind::Healthy);
     let kind = if refused {
         Kind::Refused
     } else {
-        code_kind.into_iter().chain(text_kind).max_by_key(|k| k.rank()).unwrap_or(Kind::GenerationError)
+        code_kind
+            .into_iter()
+            .chain(text_kind)
+            .chain(named_kind)
+            .max_by_key(|k| k.rank())
+            .unwrap_or(Kind::GenerationError)
     };
+    // A limit whose reset the site gave (Claude's `resetsAt`).
+    let retry_after_s = e.and_then(|e| e.retry_at_ms).map(|at| at.saturating_sub(now_ms).div_ceil(1000));
     let mut text = String::from("error in the answer stream");
     if let Some(c) = code {
         text.push_str(&format!(" [{c}]"));
@@ -341,5 +353,5 @@ fn classify_turn(t: &TurnObservation, rules: &Rules) -> Detection {
         text.push_str(": ");
         text.push_str(message);
     }
-    Detection::new(kind, Signal::Network, text)
+    Detection::new(kind, Signal::Network, text).retry(retry_after_s)
 }
