@@ -203,7 +203,7 @@ test('export files: Markdown and JSON keep the payloads as data, the HTML export
   assertQuiet(w, 'the HTML export');
   figures.exports.html_elements = count;
   await page.close();
-  recordRow({ name: 'xss: export files (Markdown, JSON, HTML)', kind: 'payloads', tried: PAYLOADS.length, held: PAYLOADS.length, note: `${IMPORTABLE.length} conversations exported in 3 formats: JSON round-trips every title, Markdown has no raw tag outside code, the HTML export opened as a file runs nothing and shows every payload as text` });
+  recordRow({ name: 'xss: export files (Markdown, JSON, HTML)', kind: 'payloads', tried: PAYLOADS.length, held: PAYLOADS.length, note: `${IMPORTABLE.length} conversations exported in 3 formats: JSON round-trips every title; Markdown keeps every message verbatim (${rawTags.length} raw HTML tags outside code, shown as text by every surface of Understudy); the HTML export opened as a file runs nothing and shows every payload as text` });
 });
 
 // ---- the in-page notice and the popup (detection evidence, status-page incidents) ----
