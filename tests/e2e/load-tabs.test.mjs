@@ -91,7 +91,10 @@ test('50 chat tabs failing at once: one status poll per interval, bounded provid
   await sample();
   const down = fake.to('down').length;
   const up = fake.to('up').length;
-  const asks = new Set([...fake.to('down'), ...fake.to('up')].map((q) => q.json?.messages?.at(-1)?.content)).size;
+  // One rescue per prompt: its requests (a retry, or a continuation that ends with the partial
+  // answer as the assistant's turn) all carry the tab's prompt as their last user message.
+  const promptOf = (q) => q.json?.messages?.filter((m) => m.role === 'user').at(-1)?.content;
+  const asks = new Set([...fake.to('down'), ...fake.to('up')].map(promptOf)).size;
   assert.ok(asks >= 1, 'auto mode acted');
   assert.ok(asks <= PER_BROWSER, `at most ${PER_BROWSER} automatic rescues in the browser, got ${asks}`);
   // The down provider is not hammered: its breaker opens after 3 failures; the rescues that
