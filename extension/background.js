@@ -7,6 +7,7 @@ import './sw/detect.js';
 import './sw/cache.js';
 import './sw/capture.js';
 import './sw/providers.js';
+import './sw/models.js';
 import './sw/settings.js';
 import './sw/rescue.js';
 

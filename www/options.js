@@ -1,40 +1,19 @@
 // The options page: edits the settings document (extension/settings.schema.json) through the
 // service worker. The page never receives an API key: `settings.get` answers the settings without
 // keys plus which providers have one; a key typed here is sent once, with `settings.save`.
-// Validation runs in the Wasm core as the user types; the worker validates again on save.
+// The settings are painted as soon as the worker answers; the Wasm core loads meanwhile and then
+// validates as the user types (an error shows only at a field the user has typed in, or on save);
+// the worker validates again on save.
 // Safe DOM only: every text from settings or providers is set with textContent.
 import init, { coreVersion, settingsCheck } from '../pkg/understudy.js';
+import { KIND_NAMES, needsKey, OPENAI, PRESETS, testWords } from './options/presets.js';
+import { attachModelList } from './options/models.js';
+import { freshId, rememberIds } from './options/ids.js';
+import { inUnits, keyError } from './options/validation.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
 
-/** Provider kinds and presets offered by "Add a provider". */
-const OPENAI = 'open_ai_compatible';
-const PRESETS = [
-  { group: 'OpenAI-compatible', name: 'OpenAI', kind: OPENAI, id: 'openai', base_url: 'https://api.openai.com/v1', model: 'gpt-4o-mini' },
-  { group: 'OpenAI-compatible', name: 'OpenRouter', kind: OPENAI, id: 'openrouter', base_url: 'https://openrouter.ai/api/v1', model: 'openai/gpt-4o-mini' },
-  { group: 'OpenAI-compatible', name: 'Groq', kind: OPENAI, id: 'groq', base_url: 'https://api.groq.com/openai/v1', model: 'llama-3.3-70b-versatile' },
-  { group: 'OpenAI-compatible', name: 'Mistral', kind: OPENAI, id: 'mistral', base_url: 'https://api.mistral.ai/v1', model: 'mistral-small-latest' },
-  { group: 'OpenAI-compatible', name: 'DeepSeek', kind: OPENAI, id: 'deepseek', base_url: 'https://api.deepseek.com/v1', model: 'deepseek-chat' },
-  { group: 'OpenAI-compatible', name: 'Together', kind: OPENAI, id: 'together', base_url: 'https://api.together.xyz/v1', model: 'meta-llama/Llama-3.3-70B-Instruct-Turbo' },
-  { group: 'OpenAI-compatible', name: 'LM Studio (this computer)', kind: OPENAI, id: 'lmstudio', base_url: 'http://localhost:1234/v1', model: 'local-model', local: true },
-  { group: 'OpenAI-compatible', name: 'llama.cpp server (this computer)', kind: OPENAI, id: 'llamacpp', base_url: 'http://localhost:8080/v1', model: 'local-model', local: true },
-  { group: 'OpenAI-compatible', name: 'vLLM', kind: OPENAI, id: 'vllm', base_url: 'http://localhost:8000/v1', model: 'served-model' },
-  { group: 'OpenAI-compatible', name: 'My own gateway', kind: OPENAI, id: 'gateway', base_url: '', model: '' },
-  { group: 'Other APIs', name: 'Anthropic', kind: 'anthropic', id: 'anthropic', base_url: 'https://api.anthropic.com/v1', model: 'claude-3-5-haiku-latest' },
-  { group: 'Other APIs', name: 'Google Gemini', kind: 'gemini', id: 'gemini', base_url: 'https://generativelanguage.googleapis.com/v1beta', model: 'gemini-2.0-flash' },
-  { group: 'Other APIs', name: 'Ollama (this computer)', kind: 'ollama', id: 'ollama', base_url: 'http://localhost:11434', model: 'llama3.2', local: true },
-  { group: 'Other APIs', name: 'Chrome on-device model', kind: 'chrome_built_in', id: 'chrome-builtin', base_url: '', model: 'gemini-nano', local: true },
-];
-const KIND_NAMES = {
-  open_ai_compatible: 'OpenAI-compatible',
-  open_ai_responses: 'OpenAI Responses',
-  anthropic: 'Anthropic',
-  gemini: 'Gemini',
-  ollama: 'Ollama',
-  chrome_built_in: 'On-device',
-};
-const NEEDS_KEY = new Set(['open_ai_compatible', 'open_ai_responses', 'anthropic', 'gemini']);
 const AUTO_KINDS = [
   ['service_down', 'ChatGPT is down'],
   ['capacity', 'ChatGPT is at capacity'],
@@ -44,26 +23,16 @@ const AUTO_KINDS = [
   ['conversation_unavailable', 'a conversation will not load'],
   ['unknown_error', 'of an error Understudy does not know'],
 ];
-/** What to do about each failure class of a test, in plain words. */
-const TEST_ADVICE = {
-  auth: 'The provider refused the API key. Check the key (and that it may use this model), then save and test again.',
-  origin_not_allowed: 'Ollama refused the extension. Start Ollama with OLLAMA_ORIGINS=chrome-extension://* (or this extension\'s origin) and test again.',
-  not_found: 'Not found. Check the model name and the base URL.',
-  network: 'Could not reach the server. Check the base URL and that the server is running.',
-  timeout: 'No answer in time. The server may be overloaded, or the base URL points somewhere that never answers.',
-  rate_limited: 'The provider is rate-limiting this key. It works, but try again later.',
-  quota_exhausted: 'The account has no credit or quota left.',
-  server: 'The provider had a server error. Try again later.',
-  overloaded: 'The provider is overloaded. Try again later.',
-  bad_request: 'The provider refused the request. Check the model name.',
-};
-
 // ---- state ------------------------------------------------------------------------------------
 let view = null; // {settings, has_key, locks} as last answered by the worker
 let draft = null; // the settings being edited (no keys)
 const typedKeys = new Map(); // provider id → a key typed in this page, not yet saved
 const clearKeys = new Set(); // provider ids whose key is to be removed
 let checkTimer = 0;
+const touched = new Set(); // field paths the user has typed in or changed
+const placeholders = new Map(); // provider id → its preset's example base URL (added in this page)
+let coreLoaded = null; // the Wasm core's init, started at once, awaited only to validate
+let coreReady = false;
 
 function send(message) {
   return new Promise((resolve, reject) => {
@@ -130,11 +99,15 @@ function elementFor(field) {
   return null;
 }
 
+/** Whether the user has typed in `field` (or in a field inside it). */
+const wasTouched = (field) => [...touched].some((t) => t === field || t.startsWith(`${field}.`) || t.startsWith(`${field}[`) || field.startsWith(`${t}.`));
+
 function showError(error, { focus = false, speak = true } = {}) {
   clearErrors();
   if (!error) return;
   const el = elementFor(error.field || '');
-  const text = `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}`;
+  const message = inUnits(error, el);
+  const text = `${message.charAt(0).toUpperCase()}${message.slice(1)}`;
   if (el) {
     const p = document.createElement('p');
     p.className = 'field-error';
@@ -169,16 +142,24 @@ function labelOf(field) {
   return label?.textContent.trim() ?? field;
 }
 
-function check({ focus = false, speak = true } = {}) {
+/**
+ * Validates the draft: the core's check (once loaded), then the keys the providers need. The error
+ * is shown only at a field the user has typed in, unless `all` (on save). Returns the error.
+ */
+function check({ focus = false, speak = true, all = false } = {}) {
   clearTimeout(checkTimer);
   let error = null;
-  try {
-    error = settingsCheck(JSON.stringify(draft));
-  } catch (e) {
-    error = { field: '', message: String(e?.message ?? e) };
+  if (coreReady) {
+    try {
+      error = settingsCheck(JSON.stringify(draft));
+    } catch (e) {
+      error = { field: '', message: String(e?.message ?? e) };
+    }
   }
-  showError(error, { focus, speak });
-  updateSaveBar(error);
+  error ??= keyError(draft, { hasKey: (id) => view.has_key.includes(id) && !clearKeys.has(id), typed: (id) => typedKeys.has(id), locked: providerLocked });
+  const shown = error && (all || wasTouched(error.field || '')) ? error : null;
+  showError(shown, { focus, speak });
+  updateSaveBar(shown);
   return error;
 }
 
@@ -197,12 +178,6 @@ function updateSaveBar(error) {
 }
 
 // ---- providers -----------------------------------------------------------------------------------
-function freshId(base) {
-  const taken = new Set(draft.providers.map((p) => p.id));
-  if (!taken.has(base)) return base;
-  for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
-}
-
 function firstMovable() {
   return draft.providers.findIndex((p) => !providerLocked(p.id));
 }
@@ -238,7 +213,6 @@ function providerCard(p, index) {
   li.dataset.field = base;
   li.dataset.locked = String(locked);
   li.classList.toggle('off', !p.enabled);
-  li.setAttribute('aria-label', `${p.label || p.id}, ${index + 1} of ${draft.providers.length}`);
   q('.p-name').textContent = p.label || KIND_NAMES[p.config.kind] || p.id;
   q('.p-kind').textContent = KIND_NAMES[p.config.kind] ?? p.config.kind;
   q('.locked').hidden = !locked;
@@ -254,14 +228,13 @@ function providerCard(p, index) {
   enabled.id = `${uid}-on`;
   enabled.dataset.field = `${base}.enabled`;
   enabled.nextElementSibling.htmlFor = enabled.id;
-  enabled.setAttribute('aria-label', `Use ${p.label || p.id}`);
   enabled.checked = p.enabled;
 
   q('input.label').value = p.label;
   q('input.label').placeholder = KIND_NAMES[p.config.kind] ?? '';
   q('input.model').value = p.config.model;
   q('input.base').value = p.config.base_url;
-  q('input.base').placeholder = 'https://…/v1';
+  q('input.base').placeholder = placeholders.get(p.id) ?? 'https://…/v1';
 
   const kind = p.config.kind;
   const builtIn = kind === 'chrome_built_in';
@@ -286,7 +259,8 @@ function providerCard(p, index) {
   const hasKey = view.has_key.includes(p.id) && !clearKeys.has(p.id);
   keyField.hidden = builtIn;
   keyInput.value = typedKeys.get(p.id) ?? '';
-  keyInput.placeholder = locked ? (hasKey ? 'Set by your organisation' : 'None') : hasKey ? 'Saved (type to replace)' : NEEDS_KEY.has(kind) ? 'Paste your API key' : 'Only if your server needs one';
+  keyInput.placeholder = locked ? (hasKey ? 'Set by your organisation' : 'None') : hasKey ? 'Saved (type to replace)' : needsKey(p.config) ? 'Paste your API key (required)' : 'Only if your server needs one';
+  keyInput.required = !locked && !hasKey && needsKey(p.config);
   q('.key-hint').textContent = locked
     ? 'Provided by your organisation.'
     : 'Stored only in this browser, never synced, never shown to web pages.';
@@ -302,10 +276,20 @@ function providerCard(p, index) {
     note.remove();
   }
 
-  q('.up').setAttribute('aria-label', `Move ${p.label || p.id} up`);
-  q('.down').setAttribute('aria-label', `Move ${p.label || p.id} down`);
-  q('.remove').setAttribute('aria-label', `Remove ${p.label || p.id}`);
-  q('.test').setAttribute('aria-label', `Test ${p.label || p.id}`);
+  nameButtons(li, p, index);
+  if (!builtIn) {
+    attachModelList(q('input.model'), {
+      uid,
+      request: () => {
+        const now = draft.providers.find((x) => x.id === p.id) ?? p;
+        const key = typedKeys.get(p.id);
+        const saved = view.has_key.includes(p.id) && !clearKeys.has(p.id);
+        if (needsKey(now.config) && !key && !saved) return null; // no key: no list to ask for
+        return { type: 'providers.models', provider: p.id, kind: now.config.kind, base_url: now.config.base_url, ...(key ? { api_key: key } : {}) };
+      },
+      send,
+    });
+  }
   q('.up').disabled = locked || index <= Math.max(0, firstMovable());
   q('.down').disabled = locked || index === draft.providers.length - 1;
   q('.handle').disabled = locked;
@@ -319,6 +303,19 @@ function providerCard(p, index) {
     q('.p-body').prepend(lockNote);
   }
   return li;
+}
+
+/** The accessible names of a card and its buttons, which follow the provider's current name. */
+function nameButtons(li, p, index) {
+  const name = p.label || p.id;
+  const q = (sel) => li.querySelector(sel);
+  li.setAttribute('aria-label', `${name}, ${index + 1} of ${draft.providers.length}`);
+  q('input.enabled').setAttribute('aria-label', `Use ${name}`);
+  q('.up').setAttribute('aria-label', `Move ${name} up`);
+  q('.down').setAttribute('aria-label', `Move ${name} down`);
+  q('.remove').setAttribute('aria-label', `Remove ${name}`);
+  q('.test').setAttribute('aria-label', `Test ${name}`);
+  q('.handle').setAttribute('aria-label', `Reorder ${name}`);
 }
 
 async function builtInAvailability(note) {
@@ -346,9 +343,12 @@ function onProviderInput(event) {
   if (i < 0) return;
   const p = draft.providers[i];
   const t = event.target;
+  if (t.dataset.field) touched.add(t.dataset.field);
   if (t.classList.contains('label')) {
     p.label = t.value;
-    t.closest('.provider').querySelector('.p-name').textContent = t.value || KIND_NAMES[p.config.kind] || p.id;
+    const li = t.closest('.provider');
+    li.querySelector('.p-name').textContent = t.value || KIND_NAMES[p.config.kind] || p.id;
+    nameButtons(li, p, i);
   } else if (t.classList.contains('model')) p.config.model = t.value.trim();
   else if (t.classList.contains('base')) p.config.base_url = t.value.trim();
   else if (t.classList.contains('key')) {
@@ -471,7 +471,8 @@ function wireDrag(list) {
 function addProvider() {
   const preset = PRESETS[Number($('add-kind').value)];
   if (!preset) return;
-  const id = freshId(preset.id);
+  const id = freshId(preset.id, draft.providers.map((p) => p.id));
+  if (preset.placeholder) placeholders.set(id, preset.placeholder);
   const label = draft.providers.some((p) => p.label === preset.name) ? `${preset.name} (${id})` : preset.name;
   draft.providers.push({
     id,
@@ -479,7 +480,7 @@ function addProvider() {
     enabled: true,
     config: { kind: preset.kind, base_url: preset.base_url, model: preset.model, api_key: null, max_context_tokens: null },
   });
-  const field = preset.base_url ? (NEEDS_KEY.has(preset.kind) ? 'input.key' : 'input.model') : 'input.base';
+  const field = !preset.base_url && preset.kind !== 'chrome_built_in' ? 'input.base' : needsKey(preset) ? 'input.key' : 'input.model';
   renderProviders({ id, selector: preset.kind === 'chrome_built_in' ? '.test' : field });
   announce(`${label} added at position ${draft.providers.length}. Save to keep it.`);
   check({ speak: false });
@@ -508,12 +509,7 @@ async function testProvider(id, card) {
     const r = await send({ type: 'providers.test', provider: id });
     good = r.ok;
     cls = r.ok ? 'ok' : r.class;
-    if (r.ok) {
-      const said = r.text?.trim() ? ` It said “${r.text.trim().slice(0, 60)}”.` : '';
-      text = `✓ Works: answered in ${r.first_byte_ms ?? r.total_ms} ms.${said}`;
-    } else {
-      text = `✗ ${TEST_ADVICE[r.class] ?? 'Failed.'} (${r.message})`;
-    }
+    text = testWords(r, draft.providers.find((x) => x.id === id)?.config.kind);
   } catch (e) {
     cls = 'error';
     text = `✗ Not tested: ${e.message}.`;
@@ -552,6 +548,7 @@ function onFieldInput(event) {
   const el = event.target;
   const path = el.dataset.field;
   if (!path || el.closest('.provider')) return;
+  touched.add(path);
   let value;
   if (el.type === 'checkbox') value = el.checked;
   else if (el.type === 'radio') value = el.value;
@@ -603,8 +600,10 @@ function buildAddMenu() {
 function adopt(next) {
   view = next;
   draft = clone(next.settings);
+  rememberIds(draft.providers.map((p) => p.id));
   typedKeys.clear();
   clearKeys.clear();
+  touched.clear();
   $('policy-note').hidden = next.locks.providers.length === 0 && next.locks.fields.length === 0 && next.locks.user_providers;
   renderProviders();
   renderFields();
@@ -630,8 +629,10 @@ function neededOrigins() {
 }
 
 async function save({ quiet = false } = {}) {
-  const error = check({ focus: true });
+  if (!coreReady) await coreLoaded.catch(() => {});
+  const error = check({ focus: true, all: true });
   if (error) return false;
+  rememberIds(draft.providers.map((p) => p.id));
   // Ask for access to the providers' hosts while the click still counts as a user gesture.
   const origins = neededOrigins();
   const granted = origins.length && ext.permissions?.request ? ext.permissions.request({ origins }).catch(() => false) : Promise.resolve(true);
@@ -751,13 +752,20 @@ async function start() {
   });
   // Another tab (or a policy) changed the settings: take them when nothing is being edited here.
   ext.storage?.onChanged?.addListener((changes, area) => {
-    if ((area === 'managed' || (area === 'local' && changes.settings)) && view && !dirty()) load().catch(() => {});
+    const ours = area === 'local' && (changes.settings || changes['settings.policy']);
+    if ((area === 'managed' || ours) && view && !dirty()) load().catch(() => {});
   });
 
-  await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
-  $('version').textContent = `Understudy core ${coreVersion()}`;
+  // The settings first (painted as soon as the worker answers); the core, for validation, meanwhile.
+  coreLoaded = init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) }).then(() => {
+    coreReady = true;
+    $('version').textContent = `Understudy core ${coreVersion()}`;
+    if (view) check({ speak: false });
+  });
   await load();
   document.body.dataset.ready = 'true';
+  performance.mark('understudy-options-ready');
+  await coreLoaded;
 }
 
 start().catch((error) => {

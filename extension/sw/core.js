@@ -47,6 +47,7 @@ export const SENDERS = Object.freeze({
   'providers.last': 'extension',
   'providers.timeline': 'extension',
   'providers.test': 'extension',
+  'providers.models': 'extension',
   'rescue.continue': 'extension',
 });
 

@@ -261,7 +261,7 @@ class Ask {
   async start() {
     await ready;
     try {
-      this.settings = preferring(await loadSettings(), this.options.prefer);
+      this.settings = preferring(await runnableHere(await loadSettings()), this.options.prefer);
     } catch (error) {
       return this.fail({ message: `The provider settings are invalid: ${error?.message ?? error}. Fix them in the options page.`, class: 'bad_request' });
     }
@@ -513,6 +513,24 @@ function keepAnswer(answer) {
   return run;
 }
 
+/** Whether Chrome's on-device model can answer in this browser now (not to be downloaded first). */
+export async function builtInReady() {
+  try {
+    return typeof globalThis.LanguageModel?.availability === 'function' && (await globalThis.LanguageModel.availability()) === 'available';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Settings without what cannot run in this browser: Chrome's on-device model where the browser has
+ * none is turned off for this ask, so the router skips it at once instead of trying it (and waiting).
+ */
+export async function runnableHere(settings) {
+  if (!settings.providers.some((p) => p.enabled && p.config.kind === 'chrome_built_in') || (await builtInReady())) return settings;
+  return { ...settings, providers: settings.providers.map((p) => (p.config.kind === 'chrome_built_in' ? { ...p, enabled: false } : p)) };
+}
+
 /** Settings with `first` moved to the front of the chain (the user picked it). */
 function preferring(settings, first) {
   if (!first || !settings.providers.some((p) => p.id === first && p.enabled)) return settings;
@@ -595,7 +613,7 @@ ext.storage.onChanged.addListener((changes, area) => {
 onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'providers.test'], async (message) => {
   if (message.type === 'providers.last') return (await ext.storage.session.get(K_LAST))[K_LAST] ?? null;
   if (message.type === 'providers.timeline') return (await ext.storage.session.get(K_TIMELINE))[K_TIMELINE] ?? [];
-  const settings = await loadSettings();
+  const settings = message.type === 'providers.chain' ? await runnableHere(await loadSettings()) : await loadSettings();
   if (message.type === 'providers.chain') {
     const router = new core.Router(settings, 0, await loadHealth());
     const availability = router.availability(routerNow());
@@ -618,7 +636,7 @@ onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'pro
     entry,
     messages: [{ role: 'user', content: 'Reply with the single word OK.' }],
     continueFrom: null,
-    maxOutputTokens: 16,
+    maxOutputTokens: 1, // a real request, one token: what the key, the model and the limits allow
     signal: controller.signal,
     onFirstByte: () => (firstByteMs = Date.now() - started),
     onText: (t) => (text += t),
@@ -630,6 +648,7 @@ onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'pro
     ok: result.ok,
     class: result.ok ? null : timedOut ? 'timeout' : result.class,
     message: result.ok ? `${entry.label || entry.id} answered.` : timedOut ? 'No answer in time.' : result.detail ?? result.class,
+    retry_after_ms: result.ok ? null : result.retry_after_ms ?? null,
     text: text.slice(0, 200),
     first_byte_ms: firstByteMs,
     total_ms: Date.now() - started,

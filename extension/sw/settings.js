@@ -19,25 +19,24 @@
 //   settings.page                         → {paused, capture, auto_mode, answer_in} (what a chat page needs)
 // Chat tabs are sent {type: 'settings.page.changed', value: <the same>} when a write changes it.
 // Storage: local `settings` (the effective document, keys included, read by the providers module),
-// local `settings.managedIds` (the organisation's provider ids last applied); the policy is
+// local `settings.managedIds` (the organisation's provider ids last applied), local
+// `settings.policy` (the policy as last read, JSON: `settings.get` answers with it at once while
+// managed storage is slow to answer after a browser start); the policy is
 // `chrome.storage.managed` (see managed_schema.json). Local and managed storage are restricted to
 // the extension's own contexts, so content scripts cannot read them.
-import { ext } from '../api.js';
+import { ext, trustedContextsOnly } from '../api.js';
 import { core, onMessages, ready } from './core.js';
 
 const K_SETTINGS = 'settings';
 const K_MANAGED_IDS = 'settings.managedIds';
+const K_POLICY = 'settings.policy';
 const ONBOARDING = 'www/onboarding.html';
 const AUTO_KINDS = ['service_down', 'capacity', 'generation_error', 'network_error', 'rate_limited', 'conversation_unavailable', 'unknown_error'];
 const PAUSED_BADGE = '⏸';
 
-// Keys live in storage.local: keep it (and the policy) away from content scripts. Chrome only;
-// Firefox does not offer this for local storage.
-for (const area of [ext.storage.local, ext.storage.managed]) {
-  try {
-    area?.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' })?.catch?.(() => {});
-  } catch {}
-}
+// Keys live in storage.local: keep it (and the policy) away from content scripts (Chrome only: see
+// api.js).
+for (const area of [ext.storage.local, ext.storage.managed]) trustedContextsOnly(area);
 
 let writes = Promise.resolve();
 /** Runs read-modify-write steps one at a time. */
@@ -47,12 +46,36 @@ function serial(fn) {
   return run;
 }
 
-async function readPolicy() {
-  try {
-    return (await ext.storage.managed.get(null)) ?? {};
-  } catch {
-    return {}; // no managed storage here (no policy, or a browser without it)
-  }
+// The policy, read once per worker life (and again when it changes). Chromium's first read of
+// managed storage can take seconds after the browser starts (2.7 s measured on Linux without any
+// policy), so it starts as this module loads, and `settings.get` does not wait for it: it answers
+// with the policy last read (kept in local `settings.policy`, where the effective document with
+// its keys already lives), and a different policy is applied and stored when the read completes.
+let policyRead = null;
+function readPolicy() {
+  policyRead ??= Promise.resolve()
+    .then(() => ext.storage.managed.get(null))
+    .then((p) => p ?? {}, () => ({})) // no managed storage here (no policy, or a browser without it)
+    .then(async (policy) => {
+      const text = JSON.stringify(policy);
+      if ((await ext.storage.local.get(K_POLICY))[K_POLICY] !== text) await ext.storage.local.set({ [K_POLICY]: text });
+      return policy;
+    });
+  return policyRead;
+}
+readPolicy().catch(() => {});
+const POLICY_WAIT_MS = 100;
+
+/** The view of the settings at once: the stored document under the policy read last (no write). */
+async function quickView() {
+  const policy = await Promise.race([readPolicy().then(JSON.stringify), new Promise((r) => setTimeout(r, POLICY_WAIT_MS, null))]);
+  if (policy !== null) return refresh();
+  refresh().catch((e) => console.warn('understudy: settings not refreshed:', e?.message ?? e));
+  await ready;
+  const local = await ext.storage.local.get([K_SETTINGS, K_MANAGED_IDS, K_POLICY]);
+  const stored = local[K_SETTINGS] === undefined ? '' : JSON.stringify(local[K_SETTINGS]);
+  const outcome = core.settingsApply(stored, local[K_POLICY] ?? '{}', JSON.stringify(local[K_MANAGED_IDS] ?? []));
+  return outcome.ok ? outcome.public : refresh();
 }
 
 async function state() {
@@ -123,7 +146,7 @@ async function showPaused(paused) {
 onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.reset', 'settings.export', 'settings.quick'], async (message) => {
   switch (message.type) {
     case 'settings.get':
-      return refresh();
+      return quickView();
     case 'settings.export':
       return serial(async () => {
         const s = await state();
@@ -194,6 +217,7 @@ ext.storage.onChanged.addListener((changes, area) => {
 
 // A policy pushed or changed while the browser runs is applied at once.
 ext.storage.onChanged.addListener((changes, area) => {
+  if (area === 'managed') policyRead = null;
   if (area === 'managed') refresh().catch((e) => console.warn('understudy: policy not applied:', e?.message ?? e));
   if (area === 'local' && changes[K_SETTINGS]) {
     const was = changes[K_SETTINGS].oldValue?.paused === true;

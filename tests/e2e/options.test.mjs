@@ -68,7 +68,7 @@ after(async () => {
 
 test('a provider added, moved first and enabled persists across a reload', async () => {
   assert.deepEqual(await ids(page), ['chrome-builtin', 'ollama-local']);
-  await page.selectOption('[data-testid="add-kind"]', { label: 'My own gateway' });
+  await page.selectOption('[data-testid="add-kind"]', { label: 'Another OpenAI-compatible API' });
   await page.click('[data-testid="add-provider"]');
   assert.deepEqual(await ids(page), ['chrome-builtin', 'ollama-local', 'gateway']);
   // The new card takes the focus on its first empty field.
@@ -122,7 +122,7 @@ test('validation names the field next to it and announces it', async () => {
   await page.waitForSelector(`${card('gateway')} [data-testid="field-error"]`);
   assert.match(await page.textContent(`${card('gateway')} [data-testid="field-error"]`), /must start with http:\/\/ or https:\/\//);
   assert.equal(await page.getAttribute(base, 'aria-invalid'), 'true');
-  await page.waitForFunction(() => /Base URL of My own gateway/.test(document.querySelector('[data-testid="announce"]').textContent));
+  await page.waitForFunction(() => /Base URL of Another OpenAI-compatible API/.test(document.querySelector('[data-testid="announce"]').textContent));
   // Saving is refused and the field gets the focus.
   await page.click('[data-testid="save"]');
   assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'base-url');
@@ -133,7 +133,7 @@ test('validation names the field next to it and announces it', async () => {
   await page.fill(model, '');
   await page.waitForFunction((sel) => document.querySelector(sel).getAttribute('aria-invalid') === 'true', model);
   assert.match(await page.textContent(`${card('gateway')} [data-testid="field-error"]`), /empty/);
-  await page.waitForFunction(() => /Model of My own gateway/.test(document.querySelector('[data-testid="announce"]').textContent));
+  await page.waitForFunction(() => /Model of Another OpenAI-compatible API/.test(document.querySelector('[data-testid="announce"]').textContent));
   await page.fill('#stall', '');
   await page.fill(model, 'tiny-model');
   await page.waitForSelector('#stall[aria-invalid="true"]');
