@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let others = &Site::ALL[1..];
     let site = others[pick as usize % others.len()];
     let chunk = 1 + (pick as usize / others.len()) % 23;
-    let (Some(whole), Some(chunked)) = (decode_stream(site, body, 0), decode_stream(site, body, chunk)) else {
+    let (Some(whole), Some(chunked)) = (decode_stream(site, body, 0), decode_stream(site, body, chunk))
+    else {
         return;
     };
     let view = |t: &understudy::page::Turn| {
