@@ -5,7 +5,6 @@
 // validates as the user types (an error shows only at a field the user has typed in, or on save);
 // the worker validates again on save.
 // Safe DOM only: every text from settings or providers is set with textContent.
-import init, { coreVersion, settingsCheck } from '../pkg/understudy.js';
 import { KIND_NAMES, needsKey, OPENAI, PRESETS, testWords } from './options/presets.js';
 import { attachModelList } from './options/models.js';
 import { freshId, rememberIds } from './options/ids.js';
@@ -33,6 +32,7 @@ const touched = new Set(); // field paths the user has typed in or changed
 const placeholders = new Map(); // provider id → its preset's example base URL (added in this page)
 let coreLoaded = null; // the Wasm core's init, started at once, awaited only to validate
 let coreReady = false;
+let core = null; // the core's module once loaded (imported apart, so the first paint does not wait for it)
 
 function send(message) {
   return new Promise((resolve, reject) => {
@@ -151,7 +151,7 @@ function check({ focus = false, speak = true, all = false } = {}) {
   let error = null;
   if (coreReady) {
     try {
-      error = settingsCheck(JSON.stringify(draft));
+      error = core.settingsCheck(JSON.stringify(draft));
     } catch (e) {
       error = { field: '', message: String(e?.message ?? e) };
     }
@@ -757,9 +757,11 @@ async function start() {
   });
 
   // The settings first (painted as soon as the worker answers); the core, for validation, meanwhile.
-  coreLoaded = init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) }).then(() => {
+  coreLoaded = import('../pkg/understudy.js').then(async (m) => {
+    await m.default({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
+    core = m;
     coreReady = true;
-    $('version').textContent = `Understudy core ${coreVersion()}`;
+    $('version').textContent = `Understudy core ${m.coreVersion()}`;
     if (view) check({ speak: false });
   });
   await load();

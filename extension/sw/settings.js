@@ -52,24 +52,27 @@ function serial(fn) {
 // with the policy last read (kept in local `settings.policy`, where the effective document with
 // its keys already lives), and a different policy is applied and stored when the read completes.
 let policyRead = null;
+let policyKnown = false; // the current read has completed
 function readPolicy() {
-  policyRead ??= Promise.resolve()
-    .then(() => ext.storage.managed.get(null))
-    .then((p) => p ?? {}, () => ({})) // no managed storage here (no policy, or a browser without it)
-    .then(async (policy) => {
-      const text = JSON.stringify(policy);
-      if ((await ext.storage.local.get(K_POLICY))[K_POLICY] !== text) await ext.storage.local.set({ [K_POLICY]: text });
-      return policy;
-    });
+  if (!policyRead) {
+    policyKnown = false;
+    const read = (policyRead = Promise.resolve()
+      .then(() => ext.storage.managed.get(null))
+      .then((p) => p ?? {}, () => ({})) // no managed storage here (no policy, or a browser without it)
+      .then(async (policy) => {
+        if (read === policyRead) policyKnown = true;
+        const text = JSON.stringify(policy);
+        if ((await ext.storage.local.get(K_POLICY))[K_POLICY] !== text) await ext.storage.local.set({ [K_POLICY]: text });
+        return policy;
+      }));
+  }
   return policyRead;
 }
 readPolicy().catch(() => {});
-const POLICY_WAIT_MS = 100;
 
 /** The view of the settings at once: the stored document under the policy read last (no write). */
 async function quickView() {
-  const policy = await Promise.race([readPolicy().then(JSON.stringify), new Promise((r) => setTimeout(r, POLICY_WAIT_MS, null))]);
-  if (policy !== null) return refresh();
+  if (policyKnown) return refresh();
   refresh().catch((e) => console.warn('understudy: settings not refreshed:', e?.message ?? e));
   await ready;
   const local = await ext.storage.local.get([K_SETTINGS, K_MANAGED_IDS, K_POLICY]);

@@ -28,6 +28,11 @@ function startLlm() {
       seen.push({ path: req.url, auth: req.headers.authorization ?? null, body });
       const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' };
       if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+      if (req.method === 'GET' && req.url === '/v1/models') {
+        if (req.headers.authorization !== `Bearer ${GOOD_KEY}`) return res.writeHead(401, { ...cors, 'content-type': 'application/json' }).end('{"error":{"message":"Incorrect API key provided."}}');
+        res.writeHead(200, { ...cors, 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ object: 'list', data: [{ id: 'tiny-model', object: 'model' }, { id: 'other-model', object: 'model' }] }));
+      }
       if (req.url !== '/v1/chat/completions') return res.writeHead(404, cors).end();
       if (req.headers.authorization !== `Bearer ${GOOD_KEY}`) {
         res.writeHead(401, { ...cors, 'content-type': 'application/json' });
@@ -161,6 +166,58 @@ test('the test button reports success, and an actionable error for a refused key
   await page.waitForFunction(() => document.querySelector('[data-testid="status"]').textContent.startsWith('Saved'));
 });
 
+test('a new provider: no error before typing, its key required, the model list offered, ids never reused', async () => {
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  // Nothing typed yet: no error anywhere, even for the preset's empty model or missing key.
+  await page.selectOption('[data-testid="add-kind"]', { label: 'OpenAI' });
+  await page.click('[data-testid="add-provider"]');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'key');
+  await page.waitForTimeout(400); // past the check's debounce
+  assert.equal(await page.$$eval('[data-testid="field-error"]', (els) => els.length), 0);
+  assert.equal(await page.textContent('[data-testid="status"]'), 'Unsaved changes.');
+  // Saving without the key it needs is refused at the key field.
+  await page.click('[data-testid="save"]');
+  await page.waitForSelector(`${card('openai')} [data-testid="field-error"]`);
+  assert.match(await page.textContent(`${card('openai')} [data-testid="field-error"]`), /OpenAI needs an API key: paste it here/);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'key');
+  // Renamed: its buttons follow the new name.
+  await page.fill(`${card('openai')} input.label`, 'Work OpenAI');
+  assert.equal(await page.getAttribute(`${card('openai')} [data-testid="remove"]`, 'aria-label'), 'Remove Work OpenAI');
+  assert.equal(await page.getAttribute(`${card('openai')} [data-testid="test"]`, 'aria-label'), 'Test Work OpenAI');
+  // A field labelled in seconds speaks seconds.
+  await page.fill('#first-byte', '0.05');
+  await page.waitForSelector('#first-byte[aria-invalid="true"]');
+  assert.match(await page.textContent('[data-testid="field-error"]'), /at least 0\.1 seconds/);
+  await page.fill('#first-byte', '7.5');
+  // Saved with a key, removed, saved: a provider added again gets another id.
+  await page.fill(`${card('openai')} [data-testid="key"]`, 'sk-proj-never-used');
+  await page.click('[data-testid="save"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]').textContent.startsWith('Saved'));
+  await page.click(`${card('openai')} [data-testid="remove"]`);
+  await page.click('[data-testid="save"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]').textContent.startsWith('Saved'));
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.selectOption('[data-testid="add-kind"]', { label: 'OpenAI' });
+  await page.click('[data-testid="add-provider"]');
+  assert.deepEqual(await ids(page), ['gateway', 'ollama-local', 'chrome-builtin', 'openai-2']);
+  await page.click('[data-testid="discard"]');
+  assert.deepEqual(await ids(page), ['gateway', 'ollama-local', 'chrome-builtin']);
+  // The model field offers the provider's own models (asked by the worker, with the saved key).
+  await page.focus(`${card('gateway')} [data-testid="model"]`);
+  await page.waitForFunction((sel) => /2 models offered/.test(document.querySelector(sel).textContent), `${card('gateway')} [data-testid="model-hint"]`);
+  const offered = await page.$$eval(`${card('gateway')} datalist[id$="-models"] option`, (os) => os.map((o) => o.value));
+  assert.deepEqual(offered, ['other-model', 'tiny-model']);
+  assert.equal(llm.seen.at(-1).auth, `Bearer ${GOOD_KEY}`);
+  // A wrong key typed: the list is refused, in plain words.
+  await page.fill(`${card('gateway')} [data-testid="key"]`, BAD_KEY);
+  await page.focus(`${card('gateway')} [data-testid="base-url"]`);
+  await page.focus(`${card('gateway')} [data-testid="model"]`);
+  await page.waitForFunction((sel) => /refused the API key/.test(document.querySelector(sel).textContent), `${card('gateway')} [data-testid="model-hint"]`);
+  await page.click('[data-testid="discard"]');
+});
+
 async function exported(withKeys) {
   await page.setChecked('[data-testid="export-keys"]', withKeys);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export"]')]);
@@ -229,17 +286,17 @@ test('keys never reach a web page or a content script', async () => {
   // The content scripts' world: every message it could send, and storage, yields no key.
   const answers = await inContentScript(tab, `(async () => {
     const types = ['settings.get', 'settings.export', 'settings.save', 'settings.import', 'settings.reset',
-      'settings.page', 'providers.chain', 'providers.last', 'providers.timeline', 'providers.test', 'hello', 'read_keys'];
+      'settings.page', 'providers.chain', 'providers.last', 'providers.timeline', 'providers.test', 'providers.models', 'hello', 'read_keys'];
     const out = {};
     for (const type of types) {
-      try { out[type] = await chrome.runtime.sendMessage({ type, include_keys: true, provider: 'gateway', text: '{}', settings: {} }); }
+      try { out[type] = await chrome.runtime.sendMessage({ type, include_keys: true, provider: 'gateway', kind: 'open_ai_compatible', base_url: 'http://127.0.0.1:9/v1', text: '{}', settings: {} }); }
       catch (e) { out[type] = { thrown: String(e.message ?? e) }; }
     }
     try { out.storage = await chrome.storage.local.get(null); } catch (e) { out.storage = { thrown: String(e.message ?? e) }; }
     return out;
   })()`);
   assert.ok(!JSON.stringify(answers).includes(GOOD_KEY), JSON.stringify(answers).slice(0, 2000));
-  for (const type of ['settings.get', 'settings.export', 'settings.save', 'settings.import', 'settings.reset']) {
+  for (const type of ['settings.get', 'settings.export', 'settings.save', 'settings.import', 'settings.reset', 'providers.models']) {
     assert.equal(answers[type]?.ok, false, `${type}: ${JSON.stringify(answers[type])}`);
     assert.match(answers[type].error, /own pages only/);
   }

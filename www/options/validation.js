@@ -6,7 +6,13 @@ import { needsKey } from './presets.js';
 export function inUnits(error, el) {
   let m = String(error?.message ?? '');
   const scale = Number(el?.dataset?.scale ?? 1);
-  if (scale === 1000) m = m.replace(/(\d+(?:\.\d+)?)\s*ms\b/g, (_, n) => `${Number(n) / 1000} seconds`);
+  if (scale === 1000) {
+    const s = (n) => `${Number(n) / 1000} seconds`;
+    m = m
+      .replace(/^(\d+(?:\.\d+)?) is below the minimum of (\d+(?:\.\d+)?)$/, (_, a, b) => `${s(a)} is too short: at least ${s(b)}`)
+      .replace(/^(\d+(?:\.\d+)?) is above the maximum of (\d+(?:\.\d+)?)$/, (_, a, b) => `${s(a)} is too long: at most ${s(b)}`)
+      .replace(/(\d+(?:\.\d+)?)\s*ms\b/g, (_, n) => s(n));
+  }
   const blank = /^("(?:[^"\\]|\\.)*") is empty or has spaces$/.exec(m);
   if (blank) m = blank[1] === '""' ? 'is empty: type a value here' : 'must not contain spaces';
   return m;
