@@ -6,6 +6,7 @@ WASM_TARGET := wasm32-unknown-unknown
 LITELLM_VERSION := 1.108.7
 LITELLM_VENV := target/litellm-venv
 CARGO_FUZZ_VERSION := 0.13.2
+GECKODRIVER_VERSION := 0.37.1
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
@@ -15,11 +16,12 @@ PKG := target/pkg
 WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
                  --enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: all setup build wasm test lint test-native test-wasm test-e2e test-fuzz lint-firefox run bench fuzz reliability clean
+.PHONY: all setup build wasm test lint test-native test-wasm test-e2e test-firefox test-fuzz lint-firefox run bench fuzz reliability clean
 
 all: build
 
-## setup: install what a fresh machine lacks (wasm32 target, wasm-bindgen-cli, npm tools, Chromium, LiteLLM).
+## setup: install what a fresh machine lacks (wasm32 target, wasm-bindgen-cli, npm tools, Chromium,
+## firefox-esr and geckodriver, LiteLLM).
 setup:
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
@@ -30,7 +32,10 @@ setup:
 	@if ! wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)$$'; then \
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
-	@missing=""; for p in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver openssl:/usr/bin/openssl; do \
+	@if ! geckodriver --version 2>/dev/null | head -1 | grep -qw '$(GECKODRIVER_VERSION)'; then \
+	  echo "installing geckodriver $(GECKODRIVER_VERSION)"; \
+	  nice -n 10 cargo install geckodriver --version $(GECKODRIVER_VERSION) --locked --force; fi
+	@missing=""; for p in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver firefox-esr:/usr/bin/firefox-esr openssl:/usr/bin/openssl; do \
 	  [ -x "$${p#*:}" ] || missing="$$missing $${p%%:*}"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
@@ -61,6 +66,7 @@ test: setup
 	$(MAKE) --no-print-directory test-wasm
 	$(MAKE) --no-print-directory build
 	$(MAKE) --no-print-directory test-e2e
+	$(MAKE) --no-print-directory test-firefox
 	$(MAKE) --no-print-directory lint-firefox
 	node tests/tools/summary.mjs $(LOGS)
 
@@ -98,6 +104,11 @@ test-wasm:
 test-e2e:
 	@mkdir -p $(LOGS)
 	node --test --test-concurrency=1 tests/e2e/ 2>&1 | tee $(LOGS)/e2e.log
+
+## test-firefox: the end-to-end subset in Firefox (firefox-esr through geckodriver, tests/firefox/).
+test-firefox:
+	@mkdir -p $(LOGS)
+	node --test --test-concurrency=1 tests/firefox/ 2>&1 | tee $(LOGS)/firefox.log
 
 lint-firefox:
 	web-ext lint --source-dir dist/firefox --no-config-discovery --output json 2>/dev/null | node tests/tools/check-lint.mjs

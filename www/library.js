@@ -11,6 +11,7 @@
 import init, * as core from '../pkg/understudy.js';
 import { MIN_FREE, openCache, QuotaError, storageLeft } from './library-db.js';
 import { markdownFragment, renderMarkdownInto } from './markdown.js';
+import { openSidebarOnClick } from '../api.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
@@ -147,7 +148,8 @@ async function openConversation(id) {
   const actions = el('div', { class: 'actions' });
   const cont = el('button', { type: 'button', class: 'primary', text: 'Continue with another provider', 'data-testid': 'understudy-library-continue' });
   cont.addEventListener('click', async () => {
-    const reply = await ext.runtime.sendMessage({ type: 'rescue.continue', conversation_id: id }).catch((e) => ({ ok: false, error: String(e) }));
+    const opened = openSidebarOnClick(); // Firefox: only here, in the click's own handler
+    const reply = await ext.runtime.sendMessage({ type: 'rescue.continue', conversation_id: id, opened }).catch((e) => ({ ok: false, error: String(e) }));
     if (!reply?.ok) banner(`Continuing is not available: ${reply?.error ?? 'no answer'}`);
   });
   actions.append(cont);
@@ -587,6 +589,9 @@ async function start() {
   }
   state.metas = await db.firstMetas(Math.ceil((list.clientHeight || 1200) / ROW) + 8);
   resetList();
+  // `?c=<id>` ("Open my cached conversation" in the notice): that conversation opens at once.
+  const asked = new URLSearchParams(location.search).get('c');
+  if (asked) openConversation(asked).catch(() => {});
   // Since navigation started (performance.now() counts from the time origin).
   const firstScreenMs = performance.now();
   document.body.dataset.ready = '1';

@@ -137,14 +137,11 @@ copyButton.addEventListener('click', async (event) => {
   say((await copy(ask?.text ?? '')) ? 'Answer copied.' : 'The browser refused the clipboard; select the text to copy it.', !navigator.clipboard);
 });
 panelButton.addEventListener('click', acting(panelButton, async () => {
-  // Firefox opens its sidebar only from a user-input handler of the calling page: this one. (Chrome's
-  // side panel is opened by the worker, which needs the tab; the click's gesture carries there.)
-  let opened = false;
-  if (ext.sidebarAction?.open) {
-    ext.sidebarAction.open().catch(() => {});
-    opened = true;
-  }
-  const reply = await send({ type: 'rescue.sidePanel', text: ask?.text ?? '', provider: ask?.provider ?? null, branch: ask?.saved ?? null, opened });
+  // Chrome's side panel is opened by the worker, which needs the tab (the click's gesture carries
+  // there). Firefox gives this frame (an extension page inside a web page) no sidebarAction and
+  // opens its sidebar only in a user-input handler of the page calling: the worker opens the panel
+  // in a tab next to the chat there.
+  const reply = await send({ type: 'rescue.sidePanel', text: ask?.text ?? '', provider: ask?.provider ?? null, branch: ask?.saved ?? null });
   if (!reply.ok) say(`Cannot open the side panel: ${reply.error}`, true);
 }));
 

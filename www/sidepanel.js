@@ -8,6 +8,7 @@
 import init, * as core from '../pkg/understudy.js';
 import { openCache } from './library-db.js';
 import { renderMarkdownInto } from './markdown.js';
+import { hasSidebar } from '../api.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
@@ -311,8 +312,12 @@ async function restoreInterrupted() {
  */
 async function restoreHandoff() {
   const params = new URLSearchParams(location.search);
-  if (!params.has('c') && params.get('from') !== 'rescue') return;
   const panel = (await ext.storage.session.get('rescue.panel'))['rescue.panel'] ?? {};
+  if (!params.has('c') && params.get('from') !== 'rescue') {
+    // Firefox's sidebar opens on its default page: a handover stored just now is its own.
+    if (inSidebar && Date.now() - (panel.at ?? 0) < HANDOVER_FRESH_MS) location.replace(handoverUrl(panel));
+    return;
+  }
   let conversation = Array.isArray(panel.conversation) ? panel.conversation : [];
   let title = '';
   const id = params.get('c') || panel.conversation_id;
@@ -351,6 +356,21 @@ async function restoreHandoff() {
   document.body.dataset.handoff = String(turns.length);
   await showPastDecisions(lastAnswerKey);
   status.textContent = `Continuing ${title ? `“${title}”` : 'your conversation'}: ${turns.length} earlier messages carried over. Ask a follow-up below.`;
+}
+
+// Firefox's sidebar opens on its default page (sidebarAction.open takes no page), often before the
+// worker has stored the handover: one that arrives while the sidebar shows is loaded as Chrome's
+// side panel is, with the page's `?from=rescue` or `?c=<id>`.
+const HANDOVER_FRESH_MS = 10_000;
+const inSidebar = hasSidebar && (ext.extension?.getViews?.({ type: 'sidebar' }) ?? []).includes(window);
+function handoverUrl(panel) {
+  return panel.conversation_id ? `sidepanel.html?c=${encodeURIComponent(panel.conversation_id)}` : 'sidepanel.html?from=rescue';
+}
+if (inSidebar) {
+  ext.storage.onChanged.addListener((changes, area) => {
+    const panel = area === 'session' ? changes['rescue.panel']?.newValue : null;
+    if (panel?.at) location.replace(handoverUrl(panel));
+  });
 }
 
 try {

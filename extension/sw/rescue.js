@@ -47,7 +47,7 @@
 //   session `rescue.autoGuard`   auto mode's bound: the core's AutoGuard state (JSON), written only here.
 //   session `detect.tab.<tabId>` (sw/detect.js) read: the detection in force and its failed prompt.
 //   session `providers.health`   shared with the providers module (circuit breakers).
-import { ext } from '../api.js';
+import { ext, hasSidebar } from '../api.js';
 import { core, fromRescueFrame, onMessages, ready } from './core.js';
 import { latestTurn } from './capture.js';
 import { startAsk } from './providers.js';
@@ -368,8 +368,14 @@ ext.runtime.onMessage.addListener((message, sender) => {
   const path = message.type === 'rescue.continue' ? `www/sidepanel.html?c=${encodeURIComponent(id)}` : 'www/sidepanel.html?from=rescue';
   let open;
   try {
-    if (message.opened === true && !ext.sidePanel && ext.sidebarAction) {
-      open = Promise.resolve(); // Firefox: the rescue frame opened the sidebar in its click handler
+    if (message.opened === true && hasSidebar) {
+      open = Promise.resolve(); // Firefox: the page clicked opened the sidebar in its click handler
+    } else if (hasSidebar && message.type === 'rescue.sidePanel') {
+      // Firefox gives the rescue frame (an extension page inside a web page) no sidebarAction, and a
+      // message does not carry the click: the panel opens in a tab next to the chat, once the
+      // handover is stored.
+      const index = sender.tab.index + 1;
+      open = () => ext.tabs.create({ url: ext.runtime.getURL(path), index, openerTabId: tabId });
     } else if (ext.sidePanel) {
       ext.sidePanel.setOptions({ tabId, path, enabled: true }).catch(() => {});
       open = ext.sidePanel.open({ tabId });
@@ -381,7 +387,7 @@ ext.runtime.onMessage.addListener((message, sender) => {
   } catch (error) {
     open = Promise.reject(error);
   }
-  open.catch(() => {});
+  open.catch?.(() => {});
   opening.set(tabId, open);
   return false; // answered by the onMessages handler
 });
@@ -390,7 +396,7 @@ async function openedPanel(tabId) {
   const open = opening.get(tabId);
   opening.delete(tabId);
   if (!open) throw new Error('the side panel opens only from a click');
-  await open;
+  await (typeof open === 'function' ? open() : open);
 }
 
 onMessages(ext, ['rescue.frame', 'rescue.handoff', 'rescue.openCache', 'rescue.sidePanel'], async (message, sender) => {

@@ -373,7 +373,7 @@ test('"Open my cached conversation" opens the library on this conversation', asy
   const worker = await serviceWorker(browser.context);
   await clickRescue(page, '[data-testid="understudy-open-cache"]');
   let opened = null;
-  for (let i = 0; i < 100 && !opened; i++) {
+  for (let i = 0; i < 500 && !opened; i++) {
     opened = await worker.evaluate(async () => (await chrome.tabs.query({})).map((t) => t.pendingUrl || t.url || '').find((u) => u.includes('/www/library.html')) ?? null);
     if (!opened) await page.waitForTimeout(20);
   }
@@ -381,8 +381,15 @@ test('"Open my cached conversation" opens the library on this conversation', asy
   assert.equal(url.protocol, 'chrome-extension:');
   assert.equal(url.pathname, '/www/library.html');
   assert.equal(url.searchParams.get('c'), '6a1f0c3e-2b4d-4e5f');
-  const tab = browser.context.pages().find((p) => p.url().includes('library.html'));
-  await tab?.close();
+  let tab;
+  for (let i = 0; i < 250 && !tab; i++) {
+    tab = browser.context.pages().find((p) => p.url().includes('library.html'));
+    if (!tab) await page.waitForTimeout(20);
+  }
+  // The library opens that conversation itself (not only the list).
+  await tab.waitForSelector('[data-testid="understudy-library-title"]', { timeout: 15000 });
+  assert.match(await tab.textContent('#view'), /Plan a weekend in Lisbon/);
+  await tab.close();
   await page.close();
 });
 

@@ -10,6 +10,7 @@ const suites = [
   ['wasm in a page (Chromium)', 'wasm-browser.log', 'cargo'],
   ['wasm in a service worker (Chromium)', 'wasm-service-worker.log', 'cargo'],
   ['end to end (extension in Chromium)', 'e2e.log', 'node'],
+  ['end to end (extension in Firefox)', 'firefox.log', 'node'],
 ];
 
 function count(text, kind) {
