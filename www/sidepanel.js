@@ -339,6 +339,12 @@ async function restoreHandoff() {
     branch = { conversation_id: panel.branch.conversation_id, parent: panel.branch.parent ?? null };
     lastAnswerKey = /^understudy-(.+)-answer$/.exec(panel.branch.parent ?? '')?.[1] ?? null;
   }
+  // The page's transcript ends with the failed turn (its prompt, an empty answer): the handover's
+  // prompt and answer below take its place.
+  const failed = conversation.findLastIndex((t) => t?.role === 'user');
+  if (panel.prompt && !params.has('c') && failed >= 0 && conversation[failed].content === panel.prompt && conversation.slice(failed + 1).every((t) => !String(t?.content ?? '').trim())) {
+    conversation = conversation.slice(0, failed);
+  }
   for (const turn of conversation) {
     if (typeof turn?.content !== 'string') continue;
     turns.push({ role: turn.role === 'assistant' ? 'assistant' : 'user', content: turn.content });
