@@ -105,12 +105,14 @@ function addDecision(d) {
 }
 
 /** One turn of the history; `by` marks an answer kept by Understudy ("answered by <provider>"). */
-function historyItem(role, text, by = null, who = null) {
+function historyItem(role, text, by = null, who = null, rendered = null) {
   const head = role === 'user' ? 'You' : by ? 'Answer' : who ?? 'Answer';
   let body = text;
   if (role !== 'user') {
-    body = el('div', { class: 'body' });
-    renderMarkdownInto(body, text);
+    body = el('div', { class: 'body understudy-markdown' });
+    // The answer on screen is already rendered: its nodes move; anything else is rendered here.
+    if (rendered) body.append(...rendered);
+    else renderMarkdownInto(body, text);
   }
   const item = el('li', role === 'user' ? { class: 'user' } : {}, el('span', { class: 'who' }, head), body);
   if (by) item.firstChild.append(' · ', el('span', { class: 'answered-by', 'data-testid': 'understudy-answered-by' }, `answered by ${by}`));
@@ -122,7 +124,9 @@ function archiveCurrent() {
   if (!current || current.archived) return;
   current.archived = true;
   history.append(historyItem('user', current.prompt));
-  if (current.text) history.append(historyItem('assistant', current.text, current.saved ? label(current.provider) : null, label(current.provider)));
+  if (!current.text) return;
+  const shown = answer.dataset.request === String(current.id) ? [...answer.childNodes] : null;
+  history.append(historyItem('assistant', current.text, current.saved ? label(current.provider) : null, label(current.provider), shown));
 }
 
 function ask({ prompt, partial = '' }) {
