@@ -35,8 +35,8 @@ const budget = (surface, times, allMs) => frameBudget(figures, surface, times, a
 
 const PANEL_REGIONS = '#status, #chain, #history, #answer, #error, #decisions';
 /** Families whose answer is known to hold the side panel over the frame budget (an open item):
- * none since answers are rendered by the core's Markdown renderer, only their tail each frame
- * (very long lines and deep nesting took seconds with the regular-expression renderers). */
+ * none since the answers are rendered by the core's Markdown renderer, only their tail each frame,
+ * without `overflow-wrap: anywhere` (with it, one long word took seconds; see SECURITY.md). */
 const PANEL_OVER_BUDGET = new Set([]);
 
 test('the side panel: answers streaming the payloads and provider errors quoting them are inert', { timeout: 300_000 }, async () => {
