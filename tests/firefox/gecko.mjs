@@ -113,12 +113,32 @@ export async function launchFirefox({ chatgptPort }) {
   driver.stdout.on('data', (d) => { log += d; });
   driver.stderr.on('data', (d) => { log += d; });
   const base = `http://127.0.0.1:${port}`;
+  try {
+    return await startSession(base, proxy, () => log, async () => {
+      driver.kill();
+      const force = setTimeout(() => driver.kill('SIGKILL'), 3000);
+      await new Promise((r) => (driver.exitCode !== null || driver.signalCode !== null ? r() : driver.once('exit', r)));
+      clearTimeout(force);
+      await proxy.close();
+      fs.rmSync(profileRoot, { recursive: true, force: true });
+      // Kept for reading after a failure.
+      fs.mkdirSync(path.join(ROOT, 'target', 'firefox'), { recursive: true });
+      fs.writeFileSync(path.join(ROOT, 'target', 'firefox', 'console.log'), log);
+    });
+  } catch (error) {
+    driver.kill();
+    await proxy.close();
+    throw error;
+  }
+}
+
+async function startSession(base, proxy, log, stop) {
   for (let i = 0; ; i++) {
     try {
       const r = await fetch(`${base}/status`);
       if (r.ok) break;
     } catch {}
-    if (i > 200) throw new Error(`geckodriver did not start:\n${log}`);
+    if (i > 200) throw new Error(`geckodriver did not start:\n${log()}`);
     await sleep(50);
   }
   const created = await call(base, 'POST', '/session', {
@@ -131,18 +151,15 @@ export async function launchFirefox({ chatgptPort }) {
     },
   });
   const session = new Session(base, created.sessionId);
-  await session.cmd('POST', '/moz/addon/install', { path: EXTENSION_DIR, temporary: true });
+  await session.cmd('POST', '/moz/addon/install', { path: EXTENSION_DIR, temporary: true }).catch(async (error) => {
+    await session.cmd('DELETE', '').catch(() => {});
+    throw error;
+  });
   session.proxy = proxy;
-  session.console = () => log;
+  session.console = log;
   session.close = async () => {
     await session.cmd('DELETE', '').catch(() => {});
-    driver.kill();
-    await new Promise((r) => (driver.exitCode !== null ? r() : driver.once('exit', r)));
-    await proxy.close();
-    fs.rmSync(profileRoot, { recursive: true, force: true });
-    // Kept for reading after a failure.
-    fs.mkdirSync(path.join(ROOT, 'target', 'firefox'), { recursive: true });
-    fs.writeFileSync(path.join(ROOT, 'target', 'firefox', 'console.log'), log);
+    await stop();
   };
   return session;
 }
