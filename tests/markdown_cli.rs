@@ -10,9 +10,11 @@ fn markdown(input: &str) -> (i32, String) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("the binary runs");
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    stdin.write_all(input.as_bytes()).expect("the input is written");
-    drop(stdin);
+    {
+        // Closed at the end of this block, so the command sees the end of its input.
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin.write_all(input.as_bytes()).expect("the input is written");
+    }
     let out = child.wait_with_output().expect("the binary ends");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }
