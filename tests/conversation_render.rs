@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use understudy::conversation::model::Conversation;
-use understudy::conversation::render::{Format, render, to_html, to_markdown};
+use understudy::conversation::render::{Format, render, to_html, to_html_many, to_markdown};
 
 const FIXTURE: &str = include_str!("fixtures/export/conversations.json");
 const FIXTURE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/export/conversations.json");
@@ -125,6 +125,32 @@ fn html_escapes_everything() {
         assert_eq!(h.matches("<section").count(), h.matches("</section>").count());
     }
     check(&to_html(&conv("0002")), &["[image]", "<pre><code>"], &["import pandas"]);
+}
+
+#[test]
+fn several_conversations_are_one_html_document() {
+    let (a, b) = (conv("0001"), conv("0002"));
+    let out = to_html_many(&[a.clone(), b.clone()]);
+    assert_eq!(out.matches("<!DOCTYPE html>").count(), 1, "one document");
+    assert_eq!(out.matches("Content-Security-Policy").count(), 1, "one policy, in the head");
+    assert_eq!(out.matches("<body>").count(), 1);
+    check(
+        &out,
+        &[
+            "<title>Conversations (2)</title>",
+            "<article>",
+            "<h1>",
+            "</article>",
+            "<article>",
+            "</article>",
+            "</body>",
+        ],
+        &[],
+    );
+    // One conversation reads as before: no article, its own title.
+    let one = to_html_many(std::slice::from_ref(&a));
+    assert_eq!(one, to_html(&a));
+    assert!(!one.contains("<article>"));
 }
 
 #[test]

@@ -277,15 +277,40 @@ font-style:italic}section.user{background:#f6f8fa;padding:.5rem}";
 /// A complete, self-contained HTML document of the main line: no scripts, no external
 /// resources, every conversation text escaped.
 pub fn to_html(conv: &Conversation) -> String {
-    let mut out = String::with_capacity(4096);
+    to_html_many(std::slice::from_ref(conv))
+}
+
+/// One HTML document holding `convs` (an export of several conversations is one valid page, under
+/// one Content-Security-Policy): each conversation a titled `<article>`; one conversation reads as
+/// [`to_html`].
+pub fn to_html_many(convs: &[Conversation]) -> String {
+    let mut out = String::with_capacity(4096 * convs.len().max(1));
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n",
     );
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-    escape_html(display_title(conv), &mut out);
-    let _ = write!(out, "</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>");
-    escape_html(display_title(conv), &mut out);
+    match convs {
+        [one] => escape_html(display_title(one), &mut out),
+        _ => {
+            let _ = write!(out, "Conversations ({})", convs.len());
+        }
+    }
+    let _ = write!(out, "</title>\n<style>{STYLE}</style>\n</head>\n<body>\n");
+    for conv in convs {
+        html_article(&mut out, conv, convs.len() > 1);
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// One conversation: its title and its main line's messages (in an `<article>` when `wrapped`).
+fn html_article(out: &mut String, conv: &Conversation, wrapped: bool) {
+    if wrapped {
+        out.push_str("<article>\n");
+    }
+    out.push_str("<h1>");
+    escape_html(display_title(conv), out);
     out.push_str("</h1>\n");
     for m in main_line(conv) {
         if is_blank(m) {
@@ -298,11 +323,12 @@ pub fn to_html(conv: &Conversation) -> String {
             _ => "other",
         };
         let _ = write!(out, "<section class=\"{class}\">\n<h2>");
-        escape_html(&role_label(m), &mut out);
+        escape_html(&role_label(m), out);
         out.push_str("</h2>\n");
-        html_content(&mut out, &m.content);
+        html_content(out, &m.content);
         out.push_str("</section>\n");
     }
-    out.push_str("</body>\n</html>\n");
-    out
+    if wrapped {
+        out.push_str("</article>\n");
+    }
 }

@@ -181,7 +181,7 @@ pub fn cache_export(records: Vec<JsValue>, format: &str) -> Result<String, JsErr
     Ok(match format {
         Format::Json => render::to_json(&convs),
         Format::Markdown => convs.iter().map(render::to_markdown).collect::<Vec<_>>().join("\n\n---\n\n"),
-        Format::Html => convs.iter().map(render::to_html).collect::<Vec<_>>().join("\n"),
+        Format::Html => render::to_html_many(&convs),
     })
 }
 
