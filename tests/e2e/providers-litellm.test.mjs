@@ -1,7 +1,8 @@
 // A real third-party server: the LiteLLM proxy (PyPI `litellm[proxy]`, installed by `make setup` in
 // target/litellm-venv), started on loopback with mock models. What passes against our own fake
 // servers must pass against it: the OpenAI-format happy path, 429 → failover, 500 → retries then
-// failover, and an upstream failure in the middle of the stream. If LiteLLM cannot be found or
+// failover, an upstream failure in the middle of the stream, and a new user adding it by its preset
+// in the options page (its model list, then "Test": works, rate limited, a wrong key). If LiteLLM cannot be found or
 // started, these tests FAIL (they never skip).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -158,4 +159,50 @@ test('LiteLLM: an upstream failure mid-stream keeps the partial answer and the n
   const shown = seen.text.slice(0, seen.text.length - `${DEFAULT_ANSWER} [after-mid]`.length);
   const contents = fake.to('after-mid')[0].json.contents;
   assert.deepEqual(contents[1], { role: 'model', parts: [{ text: shown }] });
+});
+
+test('LiteLLM: a new user adds the gateway by its preset and tests it (works, rate limited, a wrong key)', async () => {
+  if (setupError) throw setupError;
+  const page = control;
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.selectOption('[data-testid="add-kind"]', { label: "LiteLLM gateway (your organisation's)" });
+  await page.click('[data-testid="add-provider"]');
+  const card = '[data-testid="provider"][data-id="litellm"]';
+  // The address is the organisation's: the field says what one looks like and has the focus.
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'base-url');
+  assert.equal(await page.getAttribute(`${card} [data-testid="base-url"]`, 'placeholder'), 'http://localhost:4000');
+  await page.fill(`${card} [data-testid="base-url"]`, `http://127.0.0.1:${proxyPort}`);
+  await page.fill(`${card} [data-testid="key"]`, MASTER_KEY);
+  // The model field offers the gateway's models (asked with the key just typed).
+  await page.focus(`${card} [data-testid="model"]`);
+  const hint = `${card} [data-testid="model-hint"]`;
+  await page.waitForFunction((sel) => /models? offered/.test(document.querySelector(sel).textContent), hint, { timeout: 15000 });
+  const offered = await page.$$eval(`${card} datalist[id$="-models"] option`, (os) => os.map((o) => o.value));
+  for (const m of ['happy', 'ratelimited', 'broken']) assert.ok(offered.includes(m), offered.join(', '));
+
+  const result = `${card} [data-testid="test-result"]`;
+  const test = async (cls) => {
+    await page.evaluate((sel) => delete document.querySelector(sel)?.dataset.class, result);
+    await page.click(`${card} [data-testid="test"]`);
+    await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.class, result, { timeout: 20000 });
+    const text = await page.textContent(result);
+    assert.equal(await page.getAttribute(result, 'data-class'), cls, text);
+    return text;
+  };
+  await page.fill(`${card} [data-testid="model"]`, 'happy');
+  assert.match(await test('ok'), /^✓ Works: answered in \d+ ms\./);
+  // The same gateway, a model that answers every request with 429: never "works".
+  await page.fill(`${card} [data-testid="model"]`, 'ratelimited');
+  const limited = await test('rate_limited');
+  assert.match(limited, /^✗ Rate limited/);
+  assert.doesNotMatch(limited, /works/i);
+  // A wrong key. A LiteLLM proxy without a database cannot look up a key other than its master key:
+  // it answers 400 "No connected db." (a gateway with its database answers 401, and a 401 reads "Key
+  // rejected": options.test.mjs, against our own server). Either way the gateway's reason is said.
+  await page.fill(`${card} [data-testid="model"]`, 'happy');
+  await page.fill(`${card} [data-testid="key"]`, 'sk-not-the-master-key');
+  const refused = await test('bad_request');
+  assert.match(refused, /^✗ The provider refused the request.*No connected db/);
+  assert.doesNotMatch(refused, /works/i);
 });

@@ -88,7 +88,7 @@ export function testWords(r, kind) {
     case 'overloaded':
       return `✗ The provider is overloaded. Try again later.${detail}`;
     case 'bad_request':
-      return `✗ The provider refused the request: check the model name.${detail}`;
+      return `✗ The provider refused the request; its reason: ${r.message ?? 'none given'}. Check the model name and the key.`;
     default:
       return `✗ Failed.${detail}`;
   }
