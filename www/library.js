@@ -364,6 +364,7 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   let unlock = () => {};
   navigator.locks?.request(IMPORT_LOCK, { mode: 'shared' }, () => new Promise((r) => (unlock = r))).catch(() => {});
   progressRow.hidden = false;
+  progress.hidden = false; // the bar shows only while an import runs; its outcome stays in words
   progress.value = 0;
   document.body.dataset.importing = '1';
   const metas = new Map(); // id -> meta of what this import stored
@@ -462,6 +463,7 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
     throw error;
   } finally {
     importing--;
+    if (importing === 0) progress.hidden = true;
     unlock();
     delete document.body.dataset.importing;
     importer.free();

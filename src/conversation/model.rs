@@ -1051,3 +1051,60 @@ impl Conversation {
 pub fn main_line(conv: &Conversation) -> Vec<&Message> {
     conv.main_path().into_iter().filter_map(|n| n.message.as_ref()).filter(|m| m.is_visible()).collect()
 }
+
+/// Longest title made from a prompt's words, in characters.
+const PROMPT_TITLE_CHARS: usize = 60;
+
+/// The title to show for a conversation: its own (the page's or the export's), else the first
+/// words of its first prompt on the main line (cut at a word, at most 60 characters, `…` when
+/// cut), else `None`.
+pub fn display_title(conv: &Conversation) -> Option<String> {
+    if let Some(t) = conv.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        return Some(t.to_string());
+    }
+    let prompt = main_line(conv).into_iter().find(|m| m.role == Role::User)?.content.plain_text();
+    let words: Vec<&str> = prompt.split_whitespace().collect();
+    let mut out = String::new();
+    for w in &words {
+        let wanted = out.chars().count() + usize::from(!out.is_empty()) + w.chars().count();
+        if wanted > PROMPT_TITLE_CHARS {
+            if out.is_empty() {
+                out = w.chars().take(PROMPT_TITLE_CHARS).collect();
+            }
+            out.push('…');
+            return Some(out);
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+#[cfg(test)]
+mod display_title_tests {
+    use super::*;
+
+    fn with_prompt(title: Option<&str>, prompt: &str) -> Conversation {
+        let mut c = Conversation::new("c1");
+        c.title = title.map(String::from);
+        c.upsert_message(None, Message::new("u1", Role::User, prompt), true);
+        c.upsert_message(Some("u1"), Message::new("a1", Role::Assistant, "The answer."), true);
+        c
+    }
+
+    #[test]
+    fn own_title_first_then_the_prompts_words() {
+        assert_eq!(display_title(&with_prompt(Some(" Trip plans "), "hello")).as_deref(), Some("Trip plans"));
+        assert_eq!(
+            display_title(&with_prompt(None, "  How do I\nboil an egg?  ")).as_deref(),
+            Some("How do I boil an egg?")
+        );
+        assert_eq!(display_title(&with_prompt(Some(""), "Hi")).as_deref(), Some("Hi"));
+        let long = "word ".repeat(40);
+        let t = display_title(&with_prompt(None, &long)).unwrap();
+        assert!(t.ends_with('…') && t.chars().count() <= PROMPT_TITLE_CHARS + 1, "{t}");
+        assert_eq!(display_title(&Conversation::new("empty")), None);
+    }
+}

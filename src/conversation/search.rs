@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
-use super::model::{Conversation, main_line};
+use super::model::{Conversation, display_title, main_line};
 
 /// A small fast hasher for interned terms and ids (not DoS resistant; keys are local data).
 #[derive(Default, Clone, Copy)]
@@ -294,7 +294,7 @@ impl IndexDocs {
                 (!text.is_empty()).then(|| (m.id.clone(), Box::<str>::from(text.as_str())))
             })
             .collect();
-        IndexDocs { id: conv.id.clone(), title: conv.title.clone().unwrap_or_default(), docs }
+        IndexDocs { id: conv.id.clone(), title: display_title(conv).unwrap_or_default(), docs }
     }
 }
 

@@ -19,7 +19,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::model::Conversation;
+use super::model::{Conversation, display_title};
 use crate::services::StoreError;
 
 /// The schema version written by this build.
@@ -32,7 +32,7 @@ pub struct ConversationMeta {
     pub version: u32,
     /// The conversation id.
     pub id: String,
-    /// The title, if any.
+    /// The title shown: the conversation's own, else its first prompt's words (if any).
     pub title: Option<String>,
     /// Last update, float Unix seconds.
     pub update_time: Option<f64>,
@@ -52,7 +52,7 @@ impl ConversationMeta {
         ConversationMeta {
             version: SCHEMA_VERSION,
             id: c.id.clone(),
-            title: c.title.clone(),
+            title: display_title(c),
             update_time: c.update_time,
             model: c.model_slug.clone(),
             incomplete: c.incomplete,

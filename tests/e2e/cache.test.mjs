@@ -322,6 +322,10 @@ test('the library opens, searches and renders offline', async () => {
 
 test('a generated export imports with progress and exports back equal', async () => {
   const lib = await library();
+  // No title of its own (a prompt whose send failed): listed by its prompt's words, not "Untitled".
+  await lib.waitForFunction(() => /Draft a letter to my landlord about the heating/.test(document.getElementById('list').textContent));
+  // Nothing in progress: no progress bar.
+  assert.equal(await lib.isVisible('#import-progress'), false);
   const generated = await lib.evaluate(() => window.understudyLibrary.core.cacheGenerateExport(40, 6, 11));
   const original = JSON.parse(generated);
   // One malformed entry in the middle is reported and skipped.
@@ -331,6 +335,7 @@ test('a generated export imports with progress and exports back equal', async ()
   await lib.setInputFiles('#import-file', file);
   await lib.waitForFunction(() => /Imported \d+ conversations/.test(document.getElementById('import-status').textContent), null, { timeout: 30000 });
   assert.equal(await lib.evaluate(() => document.getElementById('import-progress').value), 1);
+  assert.equal(await lib.isVisible('#import-progress'), false, 'the bar goes once the import is done');
   assert.match(await lib.textContent('#import-status'), /Imported 41 conversations; 1 malformed entry skipped/);
   assert.match(await lib.textContent('#banner'), /Skipped 1 malformed entry/);
   const ids = original.map((c) => c.id);

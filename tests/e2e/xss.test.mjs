@@ -61,6 +61,16 @@ const note = (f) => `${f.payloads} payloads; render ${f.all_ms} ms in all, slowe
 const conversationId = (p) => `xss-${p.id}`;
 let libraryIds = [];
 const IMPORTABLE = PAYLOADS.filter((p) => !loneSurrogate(p.text));
+/** The row's title of a payload's conversation: its title, else its prompt's first words (src/conversation/model.rs `display_title`). */
+function rowTitleOf(p) {
+  if (p.text.trim()) return p.text.trim();
+  let out = '';
+  for (const w of `Question ${p.id}: ${p.text}`.split(/\s+/).filter(Boolean)) {
+    if ([...out].length + (out ? 1 : 0) + [...w].length > 60) return `${out || [...w].slice(0, 60).join('')}…`;
+    out += (out ? ' ' : '') + w;
+  }
+  return out || 'Untitled';
+}
 
 test('the library: imported conversations with payloads as titles and messages are listed, searched and opened inert', { timeout: 120_000 }, async () => {
   const file = path.join(tmp, 'conversations.json');
@@ -120,7 +130,7 @@ test('the library: imported conversations with payloads as titles and messages a
     await assertInert(lib, '#view', watch, `the library view of ${p.id}`);
     await assertInert(lib, '#list', null, `the library list at ${p.id}`);
     assert.equal(shown.title, p.text, `${p.id}: the title shows as text`);
-    assert.equal(shown.rowTitle, p.text.trim() || 'Untitled', `${p.id}: the row's title shows as text`);
+    assert.equal(shown.rowTitle, rowTitleOf(p), `${p.id}: the row's title shows as text`);
     assert.equal(shown.bodies.length, 2, `${p.id}: both messages shown`);
     assert.ok(shown.bodies.every((b) => tagShown(p, b)), `${p.id}: HTML in a message shows as text`);
   }
@@ -138,7 +148,7 @@ test('the library: imported conversations with payloads as titles and messages a
     searches.push({ q, hits, ms: Date.now() - t0, searchMs: await lib.evaluate(() => window.understudyLibrary.lastSearchMs()) });
     await assertInert(lib, '#results', watch, `search results for ${q}`);
     const titles = await lib.evaluate(() => [...document.querySelectorAll('#results li')].map((li) => li.firstChild.textContent));
-    const texts = new Set(PAYLOADS.map((p) => p.text.trim() || 'Untitled'));
+    const texts = new Set(PAYLOADS.map(rowTitleOf));
     for (const t of titles) assert.ok(texts.has(t) || PAYLOADS.some((p) => p.text === t), `a result's title shows as text: ${t.slice(0, 80)}`);
   }
   assert.ok(searches.find((s) => s.q === 'xss').hits > 0, JSON.stringify(searches));
