@@ -261,7 +261,9 @@ class Ask {
   async start() {
     await ready;
     try {
-      this.settings = preferring(await runnableHere(await loadSettings()), this.options.prefer);
+      const stored = await loadSettings();
+      this.settings = preferring(await runnableHere(stored), this.options.prefer);
+      this.skippedHere = this.settings.providers.some((p) => !p.enabled && stored.providers.find((q) => q.id === p.id)?.enabled);
     } catch (error) {
       return this.fail({ message: `The provider settings are invalid: ${error?.message ?? error}. Fix them in the options page.`, class: 'bad_request' });
     }
@@ -302,7 +304,7 @@ class Ask {
         break;
       case 'gave_up': {
         const providers = action.providers.map((p) => ({ provider: p.provider, class: p.class, message: p.message }));
-        this.finish({ type: 'error', message: humanGiveUp(action, this.settings), class: action.last_class ?? 'bad_request', partial: this.text, providers });
+        this.finish({ type: 'error', message: humanGiveUp(action, this.settings, this.skippedHere), class: action.last_class ?? 'bad_request', partial: this.text, providers });
         break;
       }
       case 'cancelled':
@@ -551,11 +553,12 @@ export function startAsk(sink, message, options = {}) {
   return { stop: () => ask.stop() };
 }
 
-function humanGiveUp(action, settings) {
+function humanGiveUp(action, settings, skippedHere = false) {
   const label = (id) => {
     const e = settings?.providers.find((p) => p.id === id);
     return e?.label || id;
   };
+  if (action.reason === 'empty_chain' && skippedHere) return "Chrome's on-device model is not available in this browser, and no other provider is enabled. Add one (an API key, or a local Ollama) in the options page.";
   if (action.reason === 'empty_chain') return 'No alternative provider is enabled. Add one (an API key, or a local Ollama) in the options page.';
   if (action.providers.length === 0) return action.message;
   const lines = action.providers.map((p) => `${label(p.provider)}: ${p.message}`);
