@@ -19,8 +19,27 @@ export async function rescueFrame(page, { timeout = 15000 } = {}) {
 export async function clickRescue(page, selector, { timeout = 15000 } = {}) {
   const frame = await rescueFrame(page, { timeout });
   await armed(frame, selector, { timeout });
+  await frameSettled(page, { timeout });
   await frame.click(selector);
   return frame;
+}
+
+/**
+ * Waits until the rescue frame stops moving in the page (the same box over 100 ms): Playwright's
+ * own stability check sees the control within its frame, not the frame moving in the page (the
+ * chat page lays out its turns; the notice moves with them), and a click then lands beside it.
+ */
+export async function frameSettled(page, { timeout = 15000 } = {}) {
+  const end = Date.now() + timeout;
+  let last = null;
+  for (;;) {
+    const box = await (await page.$(FRAME))?.boundingBox();
+    const now = box ? `${Math.round(box.x)},${Math.round(box.y)},${Math.round(box.width)},${Math.round(box.height)}` : null;
+    if (now && now === last) return;
+    if (Date.now() > end) throw new Error(`the rescue frame kept moving (${now})`);
+    last = now;
+    await page.waitForTimeout(100);
+  }
 }
 
 /** Brings a control of the frame into view (as a person scrolls to it) and waits until it is armed. */
