@@ -151,14 +151,24 @@ pub fn render_blocks(text: &str) -> Vec<Block> {
 }
 
 /// How many of `blocks` (`render_blocks(text)`) are settled: no text appended to `text` can
-/// change them. A block is settled when the block after it starts on a complete line (the text
-/// has a line break after that block's start); the last block never is.
+/// change them. A block is settled when a blank line separates it from the next block and that
+/// block's first line is complete (a line break follows its start); the last block never is.
+/// Without the blank line, later text can still change it: a table under a paragraph is one only
+/// if its cells' code spans close as the header row says, which a later line may decide.
 ///
 /// A page that streams keeps the settled blocks as they are and re-renders from the start of the
 /// first unsettled one (see [`render_blocks`]).
 pub fn settled(text: &str, blocks: &[Block]) -> usize {
-    let last_line = text.rfind('\n').map_or(0, |i| i + 1);
-    blocks.windows(2).take_while(|w| w[1].start < last_line).count()
+    let last_line = line_start(text, text.len());
+    blocks.windows(2).take_while(|w| w[1].start < last_line && blank_line_before(text, w[1].start)).count()
+}
+
+/// Whether the line before the one starting at `at` is blank.
+fn blank_line_before(text: &str, at: usize) -> bool {
+    let before = &text[..at];
+    let end =
+        before.strip_suffix("\r\n").or_else(|| before.strip_suffix(['\n', '\r'])).unwrap_or(before).len();
+    text[line_start(text, end)..end].trim().is_empty() && end < at
 }
 
 /// The parser's extensions: CommonMark plus tables, task lists, strikethrough, footnotes, math.
@@ -570,9 +580,9 @@ fn push_child(children: &mut Vec<Node>, node: Node) {
     children.push(node);
 }
 
-/// The offset of the start of the line `at` is on.
+/// The offset of the start of the line `at` is on (lines end with `\n`, `\r` or both).
 fn line_start(src: &str, at: usize) -> usize {
-    src[..at].rfind('\n').map_or(0, |i| i + 1)
+    src[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1)
 }
 
 /// Converts byte offsets into `text` to UTF-16 offsets (JS string indices); `offsets` must be

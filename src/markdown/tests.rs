@@ -212,6 +212,15 @@ fn streaming_a_text_in_pieces_gives_the_final_render() {
 }
 
 #[test]
+fn carriage_returns_end_lines_for_blocks_too() {
+    let text = "- a\r\r\rpara\r\rmore";
+    let blocks = render_blocks(text);
+    assert_eq!(blocks.len(), 3);
+    assert_eq!(&text[blocks[1].start..blocks[1].start + 4], "para");
+    assert_eq!(settled(text, &blocks), 1);
+}
+
+#[test]
 fn utf16_offsets_count_js_indices() {
     let text = "é😀a";
     assert_eq!(utf16_offsets(text, &[0, 2, 6, 7]), [0, 1, 3, 4]);
@@ -224,4 +233,14 @@ fn serialises_as_plain_objects() {
         v,
         serde_json::json!([{"tag": "p", "children": [{"tag": "a", "attrs": {"href": "https://x.test"}, "children": ["a"]}]}])
     );
+}
+
+#[test]
+fn a_block_settles_only_after_a_blank_line() {
+    // The unclosed code span decides whether the second line starts a table; the whole text says no.
+    let text = "n\n|:- `|\n|:-\n|:- ` | |\n";
+    let prefix = &text[..14];
+    assert_eq!(settled(prefix, &render_blocks(prefix)), 0);
+    let text = "para\n\n| a |\n|---|\nmore\n";
+    assert_eq!(settled(text, &render_blocks(text)), 1);
 }
