@@ -48,9 +48,10 @@ function serial(fn) {
 
 // The policy, read once per worker life (and again when it changes). Chromium's first read of
 // managed storage can take seconds after the browser starts (2.7 s measured on Linux without any
-// policy), so it starts as this module loads, and `settings.get` does not wait for it: it answers
-// with the policy last read (kept in local `settings.policy`, where the effective document with
-// its keys already lives), and a different policy is applied and stored when the read completes.
+// policy), so it starts as this module loads, and nothing waits for it: until it has answered, the
+// settings are read and written under the policy last read (kept in local `settings.policy`, where
+// the effective document with its keys already lives; none on the first run), and a policy that
+// differs is laid over the stored document as soon as it is read (locked values restored).
 let policyRead = null;
 let policyKnown = false; // the current read has completed
 function readPolicy() {
@@ -60,9 +61,11 @@ function readPolicy() {
       .then(() => ext.storage.managed.get(null))
       .then((p) => p ?? {}, () => ({})) // no managed storage here (no policy, or a browser without it)
       .then(async (policy) => {
-        if (read === policyRead) policyKnown = true;
         const text = JSON.stringify(policy);
-        if ((await ext.storage.local.get(K_POLICY))[K_POLICY] !== text) await ext.storage.local.set({ [K_POLICY]: text });
+        const changed = (await ext.storage.local.get(K_POLICY))[K_POLICY] !== text;
+        if (changed) await ext.storage.local.set({ [K_POLICY]: text });
+        if (read === policyRead) policyKnown = true;
+        if (changed) refresh().catch((e) => console.warn('understudy: policy not applied:', e?.message ?? e));
         return policy;
       }));
   }
@@ -70,22 +73,17 @@ function readPolicy() {
 }
 readPolicy().catch(() => {});
 
-/** The view of the settings at once: the stored document under the policy read last (no write). */
-async function quickView() {
-  if (policyKnown) return refresh();
-  refresh().catch((e) => console.warn('understudy: settings not refreshed:', e?.message ?? e));
-  await ready;
-  const local = await ext.storage.local.get([K_SETTINGS, K_MANAGED_IDS, K_POLICY]);
-  const stored = local[K_SETTINGS] === undefined ? '' : JSON.stringify(local[K_SETTINGS]);
-  const outcome = core.settingsApply(stored, local[K_POLICY] ?? '{}', JSON.stringify(local[K_MANAGED_IDS] ?? []));
-  return outcome.ok ? outcome.public : refresh();
+/** The policy as JSON: the one just read, or the one last read while managed storage is slow. */
+async function currentPolicy() {
+  if (policyKnown) return JSON.stringify(await readPolicy());
+  return (await ext.storage.local.get(K_POLICY))[K_POLICY] ?? '{}';
 }
 
 async function state() {
   const local = await ext.storage.local.get([K_SETTINGS, K_MANAGED_IDS]);
   return {
     stored: local[K_SETTINGS] === undefined ? '' : JSON.stringify(local[K_SETTINGS]),
-    policy: JSON.stringify(await readPolicy()),
+    policy: await currentPolicy(),
     previous: JSON.stringify(local[K_MANAGED_IDS] ?? []),
   };
 }
@@ -149,7 +147,7 @@ async function showPaused(paused) {
 onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.reset', 'settings.export', 'settings.quick'], async (message) => {
   switch (message.type) {
     case 'settings.get':
-      return quickView();
+      return refresh();
     case 'settings.export':
       return serial(async () => {
         const s = await state();

@@ -1,5 +1,5 @@
 // The model field's list of the provider's own models: asked of the worker (`providers.models`,
-// which holds the keys) when the field is first focused for an address and key, offered as a
+// which holds the keys) when the field is focused with a new address or key, offered as a
 // <datalist>, with a plain message when the list cannot be had.
 const WORDS = {
   auth: 'the provider refused the API key',
@@ -15,19 +15,25 @@ const WORDS = {
  * when a key is missing; `send(message)` sends it to the worker.
  */
 export function attachModelList(input, { uid, request, send }) {
-  const field = input.closest('.field');
-  const list = document.createElement('datalist');
-  list.id = `${uid}-models`;
-  const hint = document.createElement('p');
-  hint.className = 'hint model-hint';
-  hint.id = `${uid}-models-hint`;
-  hint.dataset.testid = 'model-hint';
-  hint.setAttribute('aria-live', 'polite');
-  field.append(list, hint);
-  input.setAttribute('list', list.id);
-  input.setAttribute('aria-describedby', hint.id);
+  let list = null;
+  let hint = null;
+  // Built on the first focus: a long list of providers carries no extra elements until then.
+  const build = () => {
+    const field = input.closest('.field');
+    list = document.createElement('datalist');
+    list.id = `${uid}-models`;
+    hint = document.createElement('p');
+    hint.className = 'hint model-hint';
+    hint.id = `${uid}-models-hint`;
+    hint.dataset.testid = 'model-hint';
+    hint.setAttribute('aria-live', 'polite');
+    field.append(list, hint);
+    input.setAttribute('list', list.id);
+    input.setAttribute('aria-describedby', hint.id);
+  };
   let asked = '';
   const fetchList = async () => {
+    if (!list) build();
     const message = request();
     if (!message) {
       hint.textContent = 'Paste the API key to choose from the provider’s models.';
