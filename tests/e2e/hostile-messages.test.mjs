@@ -117,6 +117,7 @@ test("a chat page's content script is refused what only Understudy's own pages m
     { type: 'providers.last' },
     { type: 'providers.timeline' },
     { type: 'providers.test', provider: 'gateway' },
+    { type: 'providers.models', provider: 'gateway', kind: 'open_ai_compatible', base_url: 'https://evil.example.test/v1' },
     { type: 'rescue.continue', conversation_id: CONVERSATION },
   ];
   const answers = await fromChat(hostile);
