@@ -7,6 +7,7 @@
 // Safe DOM only: every text from settings or providers is set with textContent.
 import { KIND_NAMES, needsKey, OPENAI, PRESETS, testWords } from './options/presets.js';
 import { attachModelList } from './options/models.js';
+import { wireDrag } from './options/drag.js';
 import { freshId, rememberIds } from './options/ids.js';
 import { inUnits, keyError } from './options/validation.js';
 
@@ -414,57 +415,16 @@ function onProviderKey(event) {
   }
 }
 
-// Drag and drop, started from the handle only.
-let dragId = null;
-function wireDrag(list) {
-  list.addEventListener('pointerdown', (e) => {
-    const handle = e.target.closest('.handle');
-    if (handle && !handle.disabled) handle.closest('.provider').draggable = true;
-  });
-  list.addEventListener('dragstart', (e) => {
-    const li = e.target.closest?.('.provider');
-    if (!li?.draggable) return e.preventDefault();
-    dragId = li.dataset.id;
-    li.classList.add('dragging');
-    e.dataTransfer.effectAllowed = 'move';
-    e.dataTransfer.setData('text/plain', dragId);
-  });
-  const target = (e) => {
-    const li = e.target.closest?.('.provider');
-    if (!li || !dragId || li.dataset.id === dragId || li.dataset.locked === 'true') return null;
-    const r = li.getBoundingClientRect();
-    return { li, after: e.clientY > r.top + r.height / 2 };
-  };
-  const clearMarks = () => list.querySelectorAll('.drop-before, .drop-after').forEach((el) => el.classList.remove('drop-before', 'drop-after'));
-  list.addEventListener('dragover', (e) => {
-    const t = target(e);
-    clearMarks();
-    if (!t) return;
-    e.preventDefault();
-    t.li.classList.add(t.after ? 'drop-after' : 'drop-before');
-  });
-  list.addEventListener('drop', (e) => {
-    const t = target(e);
-    clearMarks();
-    if (!t) return;
-    e.preventDefault();
-    const from = draft.providers.findIndex((p) => p.id === dragId);
-    let to = draft.providers.findIndex((p) => p.id === t.li.dataset.id) + (t.after ? 1 : 0);
-    if (from < to) to -= 1;
-    const p = draft.providers[from];
-    if (move(from, to)) {
+function wireProviderDrag(list) {
+  wireDrag(list, {
+    indexOf: (id) => draft.providers.findIndex((p) => p.id === id),
+    move: (from, to) => {
+      const p = draft.providers[from];
+      if (!move(from, to)) return;
       renderProviders({ id: p.id, selector: '.handle' });
       announce(`${p.label || p.id} moved to position ${to + 1} of ${draft.providers.length}.`);
       check({ speak: false });
-    }
-  });
-  list.addEventListener('dragend', () => {
-    clearMarks();
-    for (const li of list.querySelectorAll('.provider')) {
-      li.draggable = false;
-      li.classList.remove('dragging');
-    }
-    dragId = null;
+    },
   });
 }
 
@@ -727,7 +687,7 @@ async function start() {
   list.addEventListener('change', onProviderInput);
   list.addEventListener('click', onProviderClick);
   list.addEventListener('keydown', onProviderKey);
-  wireDrag(list);
+  wireProviderDrag(list);
   $('main').addEventListener('input', onFieldInput);
   $('main').addEventListener('change', onFieldInput);
   $('add').addEventListener('click', addProvider);
