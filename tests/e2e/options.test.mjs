@@ -38,6 +38,10 @@ function startLlm() {
         res.writeHead(401, { ...cors, 'content-type': 'application/json' });
         return res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
       }
+      if (body.includes('"model":"limited"')) {
+        res.writeHead(429, { ...cors, 'content-type': 'application/json', 'retry-after': '120' });
+        return res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } }));
+      }
       res.writeHead(200, { ...cors, 'content-type': 'text/event-stream' });
       const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
       res.write(chunk({ role: 'assistant', content: '' }));
@@ -162,6 +166,13 @@ test('the test button reports success, and an actionable error for a refused key
   assert.equal(llm.seen.at(-1).auth, `Bearer ${BAD_KEY}`);
   // Put the good key back.
   await page.fill(`${card('gateway')} [data-testid="key"]`, GOOD_KEY);
+  // A model answering 429 with Retry-After: never "works"; until when, in the user's clock.
+  await page.fill(`${card('gateway')} [data-testid="model"]`, 'limited');
+  await page.click(`${card('gateway')} [data-testid="test"]`);
+  await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.class === 'rate_limited', result, { timeout: 15000 });
+  assert.match(await page.textContent(result), /^✗ Rate limited until \d{1,2}:\d{2}/);
+  assert.doesNotMatch(await page.textContent(result), /works/i);
+  await page.fill(`${card('gateway')} [data-testid="model"]`, 'tiny-model');
   await page.click('[data-testid="save"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="status"]').textContent.startsWith('Saved'));
 });
