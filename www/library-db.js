@@ -450,7 +450,8 @@ export class CacheDb {
    * import's transactions committed (or it stopped with its own message).
    */
   async markImporting(files) {
-    const tx = this.db.transaction('search', 'readwrite', WRITE);
+    // Strict: the mark must outlive a browser killed a moment later (relaxed writes may not).
+    const tx = this.db.transaction('search', 'readwrite', { durability: 'strict' });
     tx.objectStore('search').put({ key: 'import', at: Date.now(), files });
     await done(tx);
   }

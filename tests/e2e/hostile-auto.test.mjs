@@ -117,7 +117,13 @@ test('more tabs flooding at once: at most 3 per tab and 10 per browser in the ho
   const before = fake.to(NAME).length;
   const pages = [];
   for (let i = 0; i < 4; i++) pages.push(await openChat(browser.context, `https://chatgpt.com/?tab=${i}`));
-  const faked = await Promise.all(pages.map((p, i) => forge(p, 6_000, `tab${i + 2}`)));
+  let faked = await Promise.all(pages.map((p, i) => forge(p, 6_000, `tab${i + 2}`)));
+  // On a slow machine the tabs may not reach the browser's bound in 6 s (each notice loads its
+  // rescue frame first): they go on forging, a few seconds at a time, until it is reached.
+  for (let round = 0; round < 4 && fake.to(NAME).length < PER_BROWSER; round++) {
+    const more = await Promise.all(pages.map((p, i) => forge(p, 4_000, `tab${i + 2}`)));
+    faked = faked.map((n, i) => n + more[i]);
+  }
   await pages[0].waitForTimeout(1500);
   const asked = fake.to(NAME).slice(before);
   const total = before + asked.length;
