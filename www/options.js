@@ -30,6 +30,7 @@ const typedKeys = new Map(); // provider id → a key typed in this page, not ye
 const clearKeys = new Set(); // provider ids whose key is to be removed
 let checkTimer = 0;
 const touched = new Set(); // field paths the user has typed in or changed
+const testResults = new Map(); // provider id → the last test's {text, cls, good}, until it is edited
 const placeholders = new Map(); // provider id → its preset's example base URL (added in this page)
 let coreLoaded = null; // the Wasm core's init, started at once, awaited only to validate
 let coreReady = false;
@@ -278,6 +279,7 @@ function providerCard(p, index) {
   }
 
   nameButtons(li, p, index);
+  if (testResults.has(p.id)) showTestResult(q('.test-result'), testResults.get(p.id));
   if (!builtIn) {
     attachModelList(q('input.model'), {
       uid,
@@ -345,6 +347,7 @@ function onProviderInput(event) {
   const p = draft.providers[i];
   const t = event.target;
   if (t.dataset.field) touched.add(t.dataset.field);
+  testResults.delete(p.id);
   if (t.classList.contains('label')) {
     p.label = t.value;
     const li = t.closest('.provider');
@@ -474,11 +477,20 @@ async function testProvider(id, card) {
     cls = 'error';
     text = `✗ Not tested: ${e.message}.`;
   }
-  out.className = `test-result ${good ? 'good' : 'bad'}`;
-  out.textContent = text;
-  out.dataset.class = cls;
+  // The list may have been redrawn meanwhile (the saved settings coming back): the result is kept
+  // per provider and shown on its current card.
+  testResults.set(id, { text, cls, good });
+  const li = $('providers').querySelector(`[data-id="${CSS.escape(id)}"]`);
+  if (li) ({ out, button } = parts(li));
+  showTestResult(out, testResults.get(id));
   button.disabled = false;
   announce(text);
+}
+
+function showTestResult(out, result) {
+  out.className = `test-result ${result.good ? 'good' : 'bad'}`;
+  out.textContent = result.text;
+  out.dataset.class = result.cls;
 }
 
 // ---- the other fields ---------------------------------------------------------------------------
