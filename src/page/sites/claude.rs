@@ -16,29 +16,23 @@
 
 use serde_json::Value;
 
-use super::{Answer, SiteDecoder};
+use super::{Answer, SiteDecoder, SseOrJson};
 use crate::conversation::{Conversation, Message, Role};
 use crate::detect::Kind;
 use crate::page::body::BodyError;
 use crate::page::{End, Turn};
 use crate::site::Site;
-use crate::stream::SseParser;
-
-/// The most bytes of a body kept while it has not shown itself to be a stream.
-const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// One claude.ai answer stream being decoded.
 #[derive(Debug, Clone)]
 pub struct ClaudeStream {
-    sse: SseParser,
+    stream: SseOrJson,
     state: State,
-    body: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
 struct State {
     answer: Answer,
-    events: u64,
     stopped: bool,
 }
 
@@ -52,33 +46,23 @@ impl ClaudeStream {
     /// A decoder for one answer stream.
     pub fn new() -> Self {
         ClaudeStream {
-            sse: SseParser::new(),
-            state: State { answer: Answer::new(Site::Claude), events: 0, stopped: false },
-            body: Vec::new(),
+            stream: SseOrJson::default(),
+            state: State { answer: Answer::new(Site::Claude), stopped: false },
         }
     }
 }
 
 impl SiteDecoder for ClaudeStream {
     fn feed(&mut self, bytes: &[u8]) {
-        if self.state.events == 0 && self.body.len() < MAX_BODY_BYTES {
-            let room = MAX_BODY_BYTES - self.body.len();
-            self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        }
         let state = &mut self.state;
-        let _ = self.sse.feed(bytes, |ev| state.event(&ev.event, &ev.data));
+        self.stream.feed(bytes, |event, data| state.event(event, data));
     }
 
     fn finish(&mut self) {
         let state = &mut self.state;
-        let _ = self.sse.feed(b"\n\n", |ev| state.event(&ev.event, &ev.data));
-        self.sse.finish();
-        if self.state.events == 0
-            && let Ok(v) = serde_json::from_slice::<Value>(&self.body)
-        {
+        if let Some(v) = self.stream.finish(|event, data| state.event(event, data)) {
             self.state.json(&v);
         }
-        self.body = Vec::new();
     }
 
     fn turn(&self) -> Turn {
@@ -106,7 +90,6 @@ fn is_limit(e: &crate::page::StreamError) -> bool {
 impl State {
     fn event(&mut self, name: &str, data: &str) {
         let Ok(v) = serde_json::from_str::<Value>(data) else { return };
-        self.events += 1;
         let kind = v.get("type").and_then(Value::as_str).unwrap_or(name);
         let a = &mut self.answer;
         match kind {

@@ -15,23 +15,18 @@
 
 use serde_json::{Map, Value};
 
-use super::{Answer, SiteDecoder, code_text};
+use super::{Answer, SiteDecoder, SseOrJson, code_text};
 use crate::detect::Kind;
 use crate::page::Turn;
 use crate::site::Site;
-use crate::stream::SseParser;
 
 /// One DeepSeek answer stream being decoded.
 #[derive(Debug, Clone)]
 pub struct DeepseekStream {
-    sse: SseParser,
+    /// The events, or an error answered as a bare JSON envelope instead.
+    stream: SseOrJson,
     state: State,
-    /// The first bytes, kept while no event arrived: an error answered as a bare JSON envelope.
-    body: Vec<u8>,
 }
-
-/// The most bytes of a body kept while it has not shown itself to be a stream.
-const MAX_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 struct State {
@@ -39,7 +34,6 @@ struct State {
     doc: Value,
     last_path: Option<String>,
     last_op: String,
-    events: u64,
 }
 
 impl Default for DeepseekStream {
@@ -52,39 +46,28 @@ impl DeepseekStream {
     /// A decoder for one answer stream.
     pub fn new() -> Self {
         DeepseekStream {
-            sse: SseParser::new(),
+            stream: SseOrJson::default(),
             state: State {
                 answer: Answer::new(Site::Deepseek),
                 doc: Value::Object(Map::new()),
                 last_path: None,
                 last_op: "SET".to_string(),
-                events: 0,
             },
-            body: Vec::new(),
         }
     }
 }
 
 impl SiteDecoder for DeepseekStream {
     fn feed(&mut self, bytes: &[u8]) {
-        if self.state.events == 0 && self.body.len() < MAX_BODY_BYTES {
-            let room = MAX_BODY_BYTES - self.body.len();
-            self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        }
         let state = &mut self.state;
-        let _ = self.sse.feed(bytes, |ev| state.event(&ev.event, &ev.data));
+        self.stream.feed(bytes, |event, data| state.event(event, data));
     }
 
     fn finish(&mut self) {
         let state = &mut self.state;
-        let _ = self.sse.feed(b"\n\n", |ev| state.event(&ev.event, &ev.data));
-        self.sse.finish();
-        if self.state.events == 0
-            && let Ok(v) = serde_json::from_slice::<Value>(&self.body)
-        {
+        if let Some(v) = self.stream.finish(|event, data| state.event(event, data)) {
             self.state.data(v);
         }
-        self.body = Vec::new();
     }
 
     fn turn(&self) -> Turn {
@@ -99,7 +82,6 @@ impl SiteDecoder for DeepseekStream {
 
 impl State {
     fn event(&mut self, name: &str, data: &str) {
-        self.events += 1;
         let v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
         let a = &mut self.answer;
         match name {

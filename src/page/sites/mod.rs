@@ -214,6 +214,42 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 /// A JSON value as a code: a string as it is, a number written out; `None` for anything else.
+/// Server-sent events, or the one JSON body a server answers instead of a stream (an error
+/// envelope, a 429): the first bytes are kept while no event has arrived (at most 64 KB), and read
+/// as JSON at the end when none came.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SseOrJson {
+    sse: crate::stream::SseParser,
+    body: Vec<u8>,
+    events: u64,
+}
+
+impl SseOrJson {
+    const MAX_BODY_BYTES: usize = 64 * 1024;
+
+    /// Feeds bytes; `on(event, data)` runs for each complete event.
+    pub(crate) fn feed(&mut self, bytes: &[u8], mut on: impl FnMut(&str, &str)) {
+        if self.events == 0 && self.body.len() < Self::MAX_BODY_BYTES {
+            let room = Self::MAX_BODY_BYTES - self.body.len();
+            self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+        let events = &mut self.events;
+        let _ = self.sse.feed(bytes, |ev| {
+            *events += 1;
+            on(&ev.event, &ev.data);
+        });
+    }
+
+    /// Ends the stream (an event left without its blank line still counts); the body as JSON
+    /// when no event came at all.
+    pub(crate) fn finish(&mut self, on: impl FnMut(&str, &str)) -> Option<serde_json::Value> {
+        self.feed(b"\n\n", on);
+        self.sse.finish();
+        let body = std::mem::take(&mut self.body);
+        if self.events == 0 { serde_json::from_slice(&body).ok() } else { None }
+    }
+}
+
 pub(crate) fn code_text(v: Option<&serde_json::Value>) -> Option<String> {
     match v? {
         serde_json::Value::String(s) => Some(s.clone()),
