@@ -130,6 +130,7 @@ try {
 
   // Nothing was lost: the conversation, with the prompt whose send failed, is in the library.
   const lib = await openExtensionPage(browser.context, 'www/library.html');
+  await lib.waitForSelector('body[data-ready="1"]', { timeout: 15000 }); // its search box listens from then on
   await lib.fill('#search', 'Sintra');
   await lib.waitForSelector('#results li mark', { timeout: 15000 });
   log(`the library finds the conversation offline: "${(await lib.textContent('#results li .snippet')).trim().slice(0, 70)}"`);
