@@ -49,6 +49,7 @@ const UnderstudyNotice = (() => {
     .what { display: block; font-size: 12px; opacity: .75; margin-top: 2px; overflow-wrap: anywhere; }
     .actions { display: flex; gap: 8px; flex-wrap: wrap; }
     .actions:empty { display: none; }
+    .actions:has(> iframe) { flex: 1 0 100%; order: 2; }
     button { font: inherit; border-radius: 8px; border: 1px solid currentColor; background: transparent; color: inherit;
       padding: 4px 12px; cursor: pointer; }
     button:focus-visible { outline: 2px solid #1a735c; outline-offset: 2px; }
