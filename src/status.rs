@@ -76,6 +76,21 @@ pub struct StatusReport {
     pub other_services: Vec<OtherIncident>,
 }
 
+impl StatusReport {
+    /// A report from `source` that says nothing is wrong (yet).
+    pub fn empty(source: StatusSource) -> Self {
+        StatusReport {
+            source,
+            level: ServiceLevel::Operational,
+            affected_components: Vec::new(),
+            incidents: Vec::new(),
+            ongoing: Vec::new(),
+            maintenances: Vec::new(),
+            other_services: Vec::new(),
+        }
+    }
+}
+
 /// One ongoing incident (or maintenance) that concerns ChatGPT.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Incident {
@@ -429,19 +444,7 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn new(catalogue: &Catalogue, source: StatusSource) -> Builder<'_> {
-        Builder {
-            catalogue,
-            statuses: HashMap::new(),
-            report: StatusReport {
-                source,
-                level: ServiceLevel::Operational,
-                affected_components: Vec::new(),
-                incidents: Vec::new(),
-                ongoing: Vec::new(),
-                maintenances: Vec::new(),
-                other_services: Vec::new(),
-            },
-        }
+        Builder { catalogue, statuses: HashMap::new(), report: StatusReport::empty(source) }
     }
 
     /// A ChatGPT component's status: counts in the level; kept when not operational (worst wins).

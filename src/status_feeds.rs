@@ -49,7 +49,7 @@ pub fn parse_feed_xml(xml: &str) -> Result<StatusReport, StatusError> {
     } else {
         return Err(StatusError::NotAFeed);
     };
-    let mut report = empty(source);
+    let mut report = StatusReport::empty(source);
     for entry in elements(xml, entry_tag) {
         let Some(incident) = read_entry(entry) else { continue };
         match incident {
@@ -67,7 +67,7 @@ pub fn parse_google_incidents(json: &str, product: &str) -> Result<StatusReport,
     let incidents = doc.as_array().or_else(|| doc.get("incidents").and_then(Value::as_array));
     let Some(incidents) = incidents else { return Err(StatusError::UnknownShape) };
     let product = product.trim().to_lowercase();
-    let mut report = empty(StatusSource::GoogleIncidents);
+    let mut report = StatusReport::empty(StatusSource::GoogleIncidents);
     for inc in incidents {
         let s = |k: &str| inc.get(k).and_then(Value::as_str).unwrap_or("");
         let names: Vec<&str> = inc
@@ -113,18 +113,6 @@ pub fn parse_google_incidents(json: &str, product: &str) -> Result<StatusReport,
         });
     }
     Ok(finish(report))
-}
-
-fn empty(source: StatusSource) -> StatusReport {
-    StatusReport {
-        source,
-        level: ServiceLevel::Operational,
-        affected_components: Vec::new(),
-        incidents: Vec::new(),
-        ongoing: Vec::new(),
-        maintenances: Vec::new(),
-        other_services: Vec::new(),
-    }
 }
 
 fn finish(mut r: StatusReport) -> StatusReport {
