@@ -13,6 +13,7 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 export WASM_BINDGEN_TEST_TIMEOUT := 120
 LOGS := target/test-logs
 PKG := target/pkg
+SURFACES := worker pages
 WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
                  --enable-mutable-globals --enable-reference-types --enable-multivalue
 
@@ -49,10 +50,16 @@ setup:
 	  touch $(LITELLM_VENV)/.installed-$(LITELLM_VERSION); fi
 
 ## build: the size-optimised wasm, dist/chrome, dist/firefox and their store zips.
+## One Wasm per surface (Cargo features): `worker` for the service worker, `pages` for the library,
+## side panel, options, popup and rescue frame; each carries only the exports its surface calls.
 wasm: setup
-	cargo build --lib --release --target $(WASM_TARGET)
-	wasm-bindgen --target web --no-typescript --out-dir $(PKG) target/$(WASM_TARGET)/release/understudy.wasm
-	wasm-opt -Oz $(WASM_FEATURES) $(PKG)/understudy_bg.wasm -o $(PKG)/understudy_bg.wasm
+	@rm -rf $(PKG)
+	@for s in $(SURFACES); do \
+	  cargo build --lib --release --target $(WASM_TARGET) --no-default-features --features $$s && \
+	  wasm-bindgen --target web --no-typescript --out-name understudy_$$s --out-dir $(PKG) \
+	    target/$(WASM_TARGET)/release/understudy.wasm && \
+	  wasm-opt -Oz $(WASM_FEATURES) $(PKG)/understudy_$${s}_bg.wasm -o $(PKG)/understudy_$${s}_bg.wasm || exit 1; \
+	done
 
 build: wasm
 	node extension/build.mjs $(PKG) dist

@@ -16,6 +16,8 @@ if (!pkgDir || !outDir) {
 // The public half of the key that fixes the unpacked extension's id (the private half is not needed
 // to load it unpacked; a store assigns its own).
 const PUBLIC_KEY = fs.readFileSync(path.join(root, 'extension', 'key.pub.b64'), 'utf8').trim();
+// One Wasm build per surface (see the Makefile): the service worker's and the pages'.
+const PKG_FILES = ['worker', 'pages'].flatMap((s) => [`understudy_${s}.js`, `understudy_${s}_bg.wasm`]);
 const NOT_SHIPPED = new Set(['build.mjs', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
 
 function copyTree(from, to, skip = new Set()) {
@@ -167,7 +169,7 @@ function assemble(target, manifest) {
   copyTree(path.join(root, 'extension'), dir, NOT_SHIPPED);
   copyTree(path.join(root, 'www'), path.join(dir, 'www'));
   fs.mkdirSync(path.join(dir, 'pkg'), { recursive: true });
-  for (const f of ['understudy.js', 'understudy_bg.wasm']) {
+  for (const f of PKG_FILES) {
     fs.copyFileSync(path.join(pkgDir, f), path.join(dir, 'pkg', f));
   }
   fs.mkdirSync(path.join(dir, 'icons'), { recursive: true });

@@ -8,7 +8,7 @@
 // makes the next library open rebuild it.
 // Stable hooks: [data-testid="understudy-library-continue"] on an opened conversation sends
 // {type: 'rescue.continue', conversation_id}; `window.understudyLibrary` is for tests and benchmarks.
-import init, * as core from '../pkg/understudy.js';
+import init, * as core from '../pkg/understudy_pages.js';
 import { MIN_FREE, openCache, QuotaError, storageLeft } from './library-db.js';
 import { markdownFragment, renderMarkdownInto } from './markdown.js';
 import { openSidebarOnClick } from '../api.js';
@@ -575,7 +575,7 @@ async function refreshMetas() {
 
 // ---------- start ----------
 async function start() {
-  await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
+  await init({ module_or_path: new URL('../pkg/understudy_pages_bg.wasm', import.meta.url) });
   db = await openCache(core, {
     onVersionChange: () => banner('A newer version of Understudy updated the cache: reload this page to go on using the library.'),
   });

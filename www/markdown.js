@@ -7,7 +7,7 @@
 // Streaming: the blocks the core calls settled are kept, only the tail is rebuilt (in one task,
 // so nothing flickers); a frame costs the size of the tail, not of the answer.
 // The page must have awaited the core's init() before the first call.
-import * as core from '../pkg/understudy.js';
+import * as core from '../pkg/understudy_pages.js';
 
 const MATHML = 'http://www.w3.org/1998/Math/MathML';
 const HTML_TAGS = new Set(['p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'code', 'ul', 'ol', 'li',

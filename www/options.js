@@ -729,8 +729,8 @@ async function start() {
   });
 
   // The settings first (painted as soon as the worker answers); the core, for validation, meanwhile.
-  coreLoaded = import('../pkg/understudy.js').then(async (m) => {
-    await m.default({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
+  coreLoaded = import('../pkg/understudy_pages.js').then(async (m) => {
+    await m.default({ module_or_path: new URL('../pkg/understudy_pages_bg.wasm', import.meta.url) });
     core = m;
     coreReady = true;
     $('version').textContent = `Understudy core ${m.coreVersion()}`;

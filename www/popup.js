@@ -2,7 +2,7 @@
 // the recent detection timeline, and two quick switches (pause, auto mode) written through the
 // worker's settings API (settings.quick), so validation and the managed policy apply. Thin glue: the
 // worker keeps the state; the page builds DOM nodes only.
-import init, { coreVersion } from '../pkg/understudy.js';
+import init, { coreVersion } from '../pkg/understudy_pages.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const status = document.getElementById('status');
@@ -210,7 +210,7 @@ async function refresh() {
 }
 
 try {
-  await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
+  await init({ module_or_path: new URL('../pkg/understudy_pages_bg.wasm', import.meta.url) });
   await loadSwitches().catch((e) => switchError(`The switches are not available: ${e?.message ?? e}`));
   await refresh();
   // Shown once everything is filled in (tests and the demo wait for it).

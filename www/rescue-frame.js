@@ -219,7 +219,7 @@ let loading = null;
 function loadMarkdown() {
   loading ??= (async () => {
     try {
-      const [{ default: init }, md] = await Promise.all([import('../pkg/understudy.js'), import('./markdown.js')]);
+      const [{ default: init }, md] = await Promise.all([import('../pkg/understudy_pages.js'), import('./markdown.js')]);
       await init();
       render = md.renderMarkdownInto;
     } catch {

@@ -5,7 +5,7 @@
 // cached conversation: every ask carries `branch: {conversation_id, parent}` and the worker keeps
 // the answer there (its `saved` message names the node the next follow-up extends). Answers kept
 // that way show "answered by <provider>".
-import init, * as core from '../pkg/understudy.js';
+import init, * as core from '../pkg/understudy_pages.js';
 import { openCache } from './library-db.js';
 import { renderMarkdownInto } from './markdown.js';
 import { hasSidebar } from '../api.js';
@@ -384,7 +384,7 @@ if (inSidebar) {
 }
 
 try {
-  await init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
+  await init({ module_or_path: new URL('../pkg/understudy_pages_bg.wasm', import.meta.url) });
   status.textContent = `Ready (core ${core.coreVersion()}). When ChatGPT fails, the conversation continues here.`;
   await renderChain();
   await restoreInterrupted();

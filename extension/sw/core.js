@@ -1,7 +1,7 @@
 // The Wasm core, started once per service-worker life. Import `ready` and await it before any call.
-import init, * as core from '../pkg/understudy.js';
+import init, * as core from '../pkg/understudy_worker.js';
 
-export const ready = init({ module_or_path: new URL('../pkg/understudy_bg.wasm', import.meta.url) });
+export const ready = init({ module_or_path: new URL('../pkg/understudy_worker_bg.wasm', import.meta.url) });
 export { core };
 
 // ---- who may send what ----------------------------------------------------------------------

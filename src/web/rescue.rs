@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::interop;
 use crate::autoguard::{AutoGuard, Episode, Refusal};
 use crate::conversation::branch::{self, BranchAnswer};
-use crate::conversation::{Conversation, Role, render, store};
+use crate::conversation::{Conversation, store};
 use crate::detect::Kind;
 use crate::provider::chat::ChatMessage;
 use crate::rescue::{self, CarryOver, HandoffSite};
@@ -217,91 +217,5 @@ pub fn rescue_save_branch(stored_json: Option<String>, answer: JsValue) -> Resul
         changed: saved.changed,
         prompt_node: saved.prompt_node,
         answer_node: saved.answer_node,
-    })
-}
-
-#[derive(Serialize)]
-struct ShownMessage {
-    id: String,
-    role: String,
-    label: String,
-    text: String,
-    model: Option<String>,
-    incomplete: bool,
-    branch: bool,
-    answered_by: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Turn<'a> {
-    role: &'a str,
-    content: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    answered_by: Option<String>,
-}
-
-#[derive(Serialize)]
-struct BranchView {
-    id: String,
-    title: String,
-    model: Option<String>,
-    create_time: Option<f64>,
-    update_time: Option<f64>,
-    incomplete: bool,
-    messages: Vec<ShownMessage>,
-    tip: Option<String>,
-    tip_turns: Vec<Turn<'static>>,
-}
-
-/// The conversation as shown (`cacheView`): ChatGPT's main line with the branches Understudy
-/// kept, each message with `branch` (off the main line) and `answered_by` (the provider's name);
-/// `tip` is the node a continuation extends and `tip_turns` the user and assistant turns up to it
-/// (`[{role, content, answered_by?}]`).
-pub(super) fn conversation_view(conv: &Conversation) -> Result<JsValue, JsError> {
-    let messages = branch::display_line(conv)
-        .into_iter()
-        .map(|s| {
-            let by = s.answered_by.as_ref().map(|p| p.name().to_string());
-            ShownMessage {
-                id: s.message.id.clone(),
-                role: s.message.role.as_str().to_string(),
-                label: if by.is_some() { "Assistant".into() } else { render::role_label(s.message) },
-                text: s.message.content.plain_text(),
-                model: s.message.model_slug.clone(),
-                incomplete: s.message.is_incomplete() || branch::is_cut_short(s.message),
-                branch: s.branch,
-                answered_by: by,
-            }
-        })
-        .collect();
-    let tip = branch::tip(conv).map(str::to_string);
-    let tip_turns = tip
-        .as_deref()
-        .map(|t| {
-            branch::line_to(conv, t)
-                .into_iter()
-                .filter_map(|m| {
-                    let role = match m.role {
-                        Role::User => "user",
-                        Role::Assistant => "assistant",
-                        _ => return None,
-                    };
-                    let content = m.content.plain_text();
-                    let answered_by = branch::answered_by(m).map(|p| p.name().to_string());
-                    (!content.trim().is_empty()).then_some(Turn { role, content, answered_by })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    interop::to_js(&BranchView {
-        id: conv.id.clone(),
-        title: render::display_title(conv).to_string(),
-        model: conv.model_slug.clone(),
-        create_time: conv.create_time,
-        update_time: conv.update_time,
-        incomplete: conv.incomplete,
-        messages,
-        tip,
-        tip_turns,
     })
 }

@@ -90,8 +90,8 @@ export async function run() {
   try {
     const page = await openExtensionPage(browser.context, 'www/options.html');
     const result = await page.evaluate(async ({ RUNS, TURNS, TOKENS }) => {
-      const core = await import('../pkg/understudy.js');
-      await core.default({ module_or_path: new URL('../pkg/understudy_bg.wasm', location.href) });
+      const core = await import('../pkg/understudy_worker.js');
+      await core.default({ module_or_path: new URL('../pkg/understudy_worker_bg.wasm', location.href) });
       let seed = 7;
       const rand = () => {
         seed = (seed * 1103515245 + 12345) % 2147483648;

@@ -62,8 +62,8 @@ export async function run() {
       await chrome.storage.local.set({ settings: { version: 1, providers: list } });
     }, providers);
     const overhead = await control.evaluate(async () => {
-      const core = await import('../pkg/understudy.js');
-      await core.default({ module_or_path: new URL('../pkg/understudy_bg.wasm', location.href) });
+      const core = await import('../pkg/understudy_worker.js');
+      await core.default({ module_or_path: new URL('../pkg/understudy_worker_bg.wasm', location.href) });
       const conversation = [];
       for (let i = 0; i < 20; i++) conversation.push({ role: i % 2 ? 'assistant' : 'user', content: `Turn ${i}: ${'lorem ipsum '.repeat(40)}` });
       // As the worker does it: settings and health come from its caches (storage is read once per

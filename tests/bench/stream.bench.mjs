@@ -20,8 +20,8 @@ export async function run({ root }) {
     // DevTools evaluation is not bound by the page's CSP; the peer becomes a global.
     await page.evaluate(`(() => { const module = { exports: {} }; const exports = module.exports; ${peerSource}\n; globalThis.__peer = module.exports; })()`);
     const result = await page.evaluate(async ({ RUNS, SIZE, CHUNK }) => {
-      const core = await import('../pkg/understudy.js');
-      await core.default({ module_or_path: new URL('../pkg/understudy_bg.wasm', location.href) });
+      const core = await import('../pkg/understudy_worker.js');
+      await core.default({ module_or_path: new URL('../pkg/understudy_worker_bg.wasm', location.href) });
       // A realistic stream: OpenAI's chunk objects with short token deltas (some non-ASCII).
       const words = ['The', ' answer', ' is', ' streamed', ' token', ' by', ' token', ',', ' with', ' café', ' and', ' naïve', ' words', ' 🙂', '.\n'];
       const parts = [];

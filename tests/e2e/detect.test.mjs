@@ -257,8 +257,8 @@ test('a hostile page posting forged hook messages causes no crash, no hang and n
 test('the core refuses malformed observations with a reason, and the worker refuses observations not from a tab', async () => {
   const page = await openExtensionPage(browser.context, 'www/popup.html');
   const answer = await page.evaluate(async () => {
-    const core = await import('../pkg/understudy.js');
-    await core.default({ module_or_path: new URL('../pkg/understudy_bg.wasm', location.href) });
+    const core = await import('../pkg/understudy_worker.js');
+    await core.default({ module_or_path: new URL('../pkg/understudy_worker_bg.wasm', location.href) });
     const tries = [
       '{"type":"dom","errors":[{"region":"nowhere","text":"x"}]}',
       '{"type":"network","endpoint":"conversation_send","status":"503"}',

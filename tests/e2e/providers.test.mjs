@@ -311,8 +311,8 @@ test('providers.test answers for a working and a broken provider', async () => {
 
 test('the router handle saves and restores its state as JSON (for storage.session)', async () => {
   const result = await control.evaluate(async () => {
-    const core = await import('../pkg/understudy.js');
-    await core.default({ module_or_path: new URL('../pkg/understudy_bg.wasm', location.href) });
+    const core = await import('../pkg/understudy_worker.js');
+    await core.default({ module_or_path: new URL('../pkg/understudy_worker_bg.wasm', location.href) });
     const settings = core.validateSettings({
       providers: [
         { id: 'a', config: { kind: 'ollama', model: 'm' } },

@@ -458,7 +458,10 @@ test('the rescued answer is kept in the cache as a branch marked with its provid
 
   // The same answer saved again over the stored record changes nothing.
   const again = await lib.evaluate(async ([id, node]) => {
-    const { db, core } = window.understudyLibrary;
+    const { db } = window.understudyLibrary;
+    // rescueSaveBranch is the worker's (its Wasm build, loaded here to call it directly).
+    const core = await import('../pkg/understudy_worker.js');
+    await core.default({ module_or_path: new URL('../pkg/understudy_worker_bg.wasm', location.href) });
     const json = await db.getJson(id);
     const c = JSON.parse(json).conversation;
     const n = c.mapping[node];
