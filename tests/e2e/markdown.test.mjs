@@ -1,5 +1,6 @@
 // Answers' Markdown as the pages show it: one renderer (the core's tree, built by www/markdown.js)
-// in the library and the side panel. A Markdown-heavy answer gives real elements (nested lists,
+// in the library, the side panel and the rescue frame of the in-page notice. A Markdown-heavy
+// answer gives real elements there (nested lists,
 // a table, a task list, code with its language and a copy button, inline and display math, a
 // link with parentheses); hostile Markdown stays inert and renders quickly; a streamed answer
 // rebuilds only its tail.
@@ -7,7 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { library, waitCached } from './cache-helpers.mjs';
+import { NOTICE, openChat, sendPrompt } from './detect-helpers.mjs';
 import { sampleConversation, startFakeChatgpt } from './fake-chatgpt/server.mjs';
+import { configure, provider } from './fake-providers/harness.mjs';
+import { startFakeProviders } from './fake-providers/server.mjs';
+import { clickRescue, waitAnswer } from './rescue-frame-helpers.mjs';
 
 const RICH_ID = 'a11ce000-1111-4222-8333-444455556666';
 const HOSTILE_ID = 'a11ce000-2222-4222-8333-444455556666';
@@ -51,10 +56,12 @@ const HOSTILE = [
 ].join('\n');
 
 let site;
+let fake;
 let browser;
 
 before(async () => {
   site = await startFakeChatgpt();
+  fake = await startFakeProviders();
   browser = await launch({ chatgptPort: site.port });
   site.setMode({
     conversations: {
@@ -73,6 +80,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  await fake?.close();
   await site?.close();
 });
 
@@ -155,6 +163,23 @@ test('the side panel renders the same answer the same way', async () => {
   await panel.waitForSelector('body[data-ready="true"]');
   checkRich(await panel.evaluate(richElements, '#history li:last-child .body'));
   await panel.close();
+});
+
+test('the rescue frame in the notice renders the same answer, streamed from a provider, the same way', async () => {
+  const control = await openExtensionPage(browser.context, 'www/options.html');
+  fake.plan('markdown', [{ fault: 'ok', answer: RICH, tokenDelayMs: 2 }]);
+  await configure(control, [provider(fake, 'markdown', 'openai')]);
+  await control.close();
+  site.setMode({ mode: 'status', status: 503 });
+  const page = await openChat(browser.context, 'https://chatgpt.com/');
+  await sendPrompt(page, 'Show me everything');
+  await page.waitForSelector(NOTICE, { timeout: 10000 });
+  const frame = await clickRescue(page, '[data-testid="understudy-continue"]');
+  const state = await waitAnswer(page);
+  assert.equal(state.state, 'done', state.status);
+  checkRich(await frame.evaluate(richElements, '[data-testid="understudy-answer-body"]'));
+  site.setMode({ mode: 'healthy' });
+  await page.close();
 });
 
 test('hostile Markdown is inert in the library and the side panel, and renders in under 1 s', async () => {
