@@ -32,7 +32,7 @@ let checkTimer = 0;
 const touched = new Set(); // field paths the user has typed in or changed
 const testResults = new Map(); // provider id → the last test's {text, cls, good}, until it is edited
 const placeholders = new Map(); // provider id → its preset's example base URL (added in this page)
-let coreLoaded = null; // the Wasm core's init, started at once, awaited only to validate
+let coreLoaded = null; // the Wasm core's init, started once the settings are shown, awaited only to validate
 let coreReady = false;
 let core = null; // the core's module once loaded (imported apart, so the first paint does not wait for it)
 
@@ -583,8 +583,8 @@ function adopt(next) {
   updateSaveBar(null);
 }
 
-async function load() {
-  adopt(await send({ type: 'settings.get' }));
+async function load(asked = send({ type: 'settings.get' })) {
+  adopt(await asked);
 }
 
 /** Origins outside the manifest's host permissions that the enabled providers need. */
@@ -601,7 +601,7 @@ function neededOrigins() {
 }
 
 async function save({ quiet = false } = {}) {
-  if (!coreReady) await coreLoaded.catch(() => {});
+  if (!coreReady) await coreLoaded?.catch(() => {});
   const error = check({ focus: true, all: true });
   if (error) return false;
   rememberIds(draft.providers.map((p) => p.id));
@@ -692,6 +692,8 @@ async function resetSettings() {
 
 // ---- start ------------------------------------------------------------------------------------------
 async function start() {
+  // The settings are asked for first: the worker answers while the page builds itself.
+  const asked = send({ type: 'settings.get' });
   buildAutoKinds();
   buildAddMenu();
   const list = $('providers');
@@ -728,7 +730,12 @@ async function start() {
     if ((area === 'managed' || ours) && view && !dirty()) load().catch(() => {});
   });
 
-  // The settings first (painted as soon as the worker answers); the core, for validation, meanwhile.
+  // The settings first (painted as soon as the worker answers); then the core, for validation
+  // (it is not needed before the user types, and its download and compilation would compete
+  // with the first paint).
+  await load(asked);
+  document.body.dataset.ready = 'true';
+  performance.mark('understudy-options-ready');
   coreLoaded = import('../pkg/understudy_pages.js').then(async (m) => {
     await m.default({ module_or_path: new URL('../pkg/understudy_pages_bg.wasm', import.meta.url) });
     core = m;
@@ -736,9 +743,6 @@ async function start() {
     $('version').textContent = `Understudy core ${m.coreVersion()}`;
     if (view) check({ speak: false });
   });
-  await load();
-  document.body.dataset.ready = 'true';
-  performance.mark('understudy-options-ready');
   await coreLoaded;
 }
 

@@ -111,8 +111,8 @@ async function commit(outcome, current) {
 /** The effective settings under the current policy, stored if the policy changed them. */
 function refresh() {
   return serial(async () => {
-    await ready;
-    const s = await state();
+    // The stored document is read while the core starts (a worker's first message waits for both).
+    const [s] = await Promise.all([state(), ready]);
     let outcome = core.settingsApply(s.stored, s.policy, s.previous);
     if (!outcome.ok) {
       // The stored document is unusable (e.g. written by an older build): fall back to the
@@ -122,7 +122,9 @@ function refresh() {
       if (!outcome.ok) throw new Error(`${outcome.error.field}: ${outcome.error.message}`);
       return outcome.public;
     }
-    await commit(outcome, s.stored);
+    // Written only when the policy changed something (a read stays a read).
+    const same = JSON.stringify(outcome.document) === s.stored && JSON.stringify(outcome.managed_ids) === s.previous;
+    if (!same) await commit(outcome, s.stored);
     return outcome.public;
   });
 }
