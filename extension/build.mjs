@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { checkUsed, readCatalogue } from './catalogue.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const [pkgDir, outDir] = process.argv.slice(2).map((p) => path.resolve(p));
@@ -18,7 +19,7 @@ if (!pkgDir || !outDir) {
 const PUBLIC_KEY = fs.readFileSync(path.join(root, 'extension', 'key.pub.b64'), 'utf8').trim();
 // One Wasm build per surface (see the Makefile): the service worker's and the pages'.
 const PKG_FILES = ['worker', 'pages'].flatMap((s) => [`understudy_${s}.js`, `understudy_${s}_bg.wasm`]);
-const NOT_SHIPPED = new Set(['build.mjs', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
+const NOT_SHIPPED = new Set(['build.mjs', 'catalogue.mjs', 'i18n', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
 
 function copyTree(from, to, skip = new Set()) {
   fs.mkdirSync(to, { recursive: true });
@@ -175,9 +176,24 @@ function assemble(target, manifest) {
   fs.mkdirSync(path.join(dir, 'icons'), { recursive: true });
   for (const size of [16, 32, 48, 128]) fs.writeFileSync(path.join(dir, 'icons', `icon-${size}.png`), icon(size));
   fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  for (const [lang, messages] of Object.entries(CATALOGUE)) {
+    fs.mkdirSync(path.join(dir, '_locales', lang), { recursive: true });
+    fs.writeFileSync(path.join(dir, '_locales', lang, 'messages.json'), `${JSON.stringify(messages, null, 2)}\n`);
+  }
   zipDir(dir, path.join(outDir, `understudy-${target}.zip`));
   return dir;
 }
+
+/** Every source file that may use a message key. */
+function sources(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'i18n' ? [] : sources(p);
+    return /\.(js|html|json)$/.test(e.name) && !NOT_SHIPPED.has(e.name) && e.name !== 'i18n.js' ? [p] : [];
+  });
+}
+const CATALOGUE = readCatalogue(path.join(root, 'extension', 'i18n'));
+checkUsed(CATALOGUE, [...sources(path.join(root, 'extension')), ...sources(path.join(root, 'www')), path.join(root, 'extension', 'manifest.json'), path.join(root, 'extension', 'manifest.firefox.json')]);
 
 const base = JSON.parse(fs.readFileSync(path.join(root, 'extension', 'manifest.json'), 'utf8'));
 const firefoxOver = JSON.parse(fs.readFileSync(path.join(root, 'extension', 'manifest.firefox.json'), 'utf8'));

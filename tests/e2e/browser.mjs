@@ -19,9 +19,10 @@ export function extensionId() {
  * ws.chatgpt.com (the site's WebSocket host) to the fake server on loopback. `userDataDir` keeps a
  * profile across launches (for restart tests); by default a fresh temporary profile is used and
  * removed on close. `extensionDir` loads another build of the extension (e.g. a copy with its own
- * key, so its id is unique to one test). `hostRules` maps more hosts to loopback ports.
+ * key, so its id is unique to one test). `hostRules` maps more hosts to loopback ports. `lang` (e.g.
+ * `de`) starts the browser in that UI language (what `chrome.i18n` and `navigator.language` say).
  */
-export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 }, extensionDir = EXTENSION_DIR, hostRules = {}, extension = true } = {}) {
+export async function launch({ chatgptPort, userDataDir, headless = true, viewport = { width: 1280, height: 800 }, extensionDir = EXTENSION_DIR, hostRules = {}, extension = true, lang = null } = {}) {
   if (extension && !fs.existsSync(path.join(extensionDir, 'manifest.json'))) {
     throw new Error(`no built extension at ${extensionDir}: run 'make build' first`);
   }
@@ -39,6 +40,7 @@ export async function launch({ chatgptPort, userDataDir, headless = true, viewpo
     '--ignore-certificate-errors',
   ];
   if (headless) args.push('--headless=new');
+  if (lang) args.push(`--lang=${lang}`, `--accept-lang=${lang}`);
   const rules = [];
   if (chatgptPort) rules.push(`MAP chatgpt.com 127.0.0.1:${chatgptPort}`, `MAP chat.openai.com 127.0.0.1:${chatgptPort}`, `MAP ws.chatgpt.com 127.0.0.1:${chatgptPort}`);
   // More hosts on loopback, e.g. {'status.openai.com': port} for a fake status page.
@@ -51,6 +53,7 @@ export async function launch({ chatgptPort, userDataDir, headless = true, viewpo
     ignoreHTTPSErrors: true,
     viewport,
     args,
+    ...(lang ? { locale: lang, env: { ...process.env, LANGUAGE: lang, LANG: `${lang}.UTF-8` } } : {}),
   });
   const close = async () => {
     await context.close();
