@@ -112,7 +112,7 @@ const UnderstudyNotice = (() => {
     } catch {
       root.append(el('style', {}, CSS));
     }
-    const box = el('div', { class: 'box', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true' });
+    const box = el('div', { class: 'box', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true', lang: I18n.lang() });
     const words = el('p', { class: 'words' });
     const what = el('span', { class: 'what' });
     const actions = el('div', { class: 'actions', 'data-testid': 'understudy-actions' });
