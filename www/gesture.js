@@ -14,6 +14,10 @@
 //   to a control themselves (Tab).
 // A guarded control carries `data-armed="true"` while a click on it would act.
 
+import '../i18n.js';
+
+const { t } = globalThis.understudyI18n;
+
 export const MIN_VISIBLE_MS = 300;
 
 const V2 = typeof IntersectionObserverEntry === 'function' && 'isVisible' in IntersectionObserverEntry.prototype;
@@ -56,11 +60,11 @@ export function guard(el) {
  * refused.
  */
 export function refusal(event, el) {
-  if (!event?.isTrusted) return 'not a person’s click';
-  if (navigator.userActivation && !navigator.userActivation.isActive) return 'not a person’s click';
+  if (!event?.isTrusted) return t('frame_gesture_not_person');
+  if (navigator.userActivation && !navigator.userActivation.isActive) return t('frame_gesture_not_person');
   const at = since.get(el);
   if (at == null || performance.now() - at < MIN_VISIBLE_MS) {
-    return 'this button was covered, moved or had only just appeared';
+    return t('frame_gesture_covered');
   }
   return null;
 }

@@ -1,6 +1,22 @@
 // The first-run page (opened by the worker on install): says whether Chrome's on-device model is
-// here, and fills in this extension's exact origin for Ollama.
+// here, and fills in this extension's exact origin for Ollama. Words from the catalogue
+// (extension/i18n/onboarding.json), in the browser's language; commands stay as they are.
+import '../i18n.js';
+
+const { t, localize, lang } = globalThis.understudyI18n;
 const ext = globalThis.browser ?? globalThis.chrome;
+
+document.documentElement.lang = lang();
+localize();
+
+// "Install Ollama, pull a model (<code>…</code>), and start it…": the command sits where the
+// message's $1 is, as a code element (text only).
+{
+  const MARK = '\u2063';
+  const code = document.getElementById('ollama-pull');
+  const [before, after = ''] = t('onboarding_ollama_steps', MARK).split(MARK);
+  document.getElementById('ollama-steps').replaceChildren(before, code, after);
+}
 
 document.getElementById('ollama-cmd').textContent = `OLLAMA_ORIGINS=${location.origin} ollama serve`;
 
@@ -12,10 +28,10 @@ async function builtIn() {
     if (LM?.availability) state = await LM.availability();
   } catch {}
   el.textContent = {
-    available: 'This browser has it: Understudy uses it by default, nothing leaves your computer.',
-    downloadable: 'This browser can download it (about 2 GB) the first time it is used.',
-    downloading: 'This browser is downloading it now.',
-  }[state] ?? 'This browser does not have it (it needs a recent Chrome on a capable computer).';
+    available: () => t('onboarding_builtin_available'),
+    downloadable: () => t('onboarding_builtin_downloadable'),
+    downloading: () => t('onboarding_builtin_downloading'),
+  }[state]?.() ?? t('onboarding_builtin_unavailable');
 }
 builtIn();
 

@@ -3,29 +3,58 @@
 // worker's settings API (settings.quick), so validation and the managed policy apply. Thin glue: the
 // worker keeps the state; the page builds DOM nodes only.
 import init, { coreVersion } from '../pkg/understudy_pages.js';
+import '../i18n.js';
+
+const { t, tp, localize, lang, dateTime, relative } = globalThis.understudyI18n;
+document.documentElement.lang = lang();
+localize();
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const status = document.getElementById('status');
 
+// Words from the catalogue (extension/i18n/popup.json), in the browser's language; incident and
+// component names, error texts and what the page showed are data and stay as they come.
 const KIND = {
-  healthy: 'Working normally',
-  generation_error: 'An answer failed',
-  network_error: 'The connection broke off',
-  rate_limited: 'Rate-limited',
-  capacity: 'At capacity',
-  service_down: 'Down',
-  blocked: 'Sign-in or verification needed (not an outage)',
-  conversation_unavailable: 'A conversation cannot be loaded',
-  unknown_error: 'An error Understudy does not recognise',
-  refused: 'An answer withheld by the content policy',
-  conversation_too_long: 'The conversation is too long for ChatGPT',
+  healthy: () => t('popup_kind_healthy'),
+  generation_error: () => t('popup_kind_generation_error'),
+  network_error: () => t('popup_kind_network_error'),
+  rate_limited: () => t('popup_kind_rate_limited'),
+  capacity: () => t('popup_kind_capacity'),
+  service_down: () => t('popup_kind_service_down'),
+  blocked: () => t('popup_kind_blocked'),
+  conversation_unavailable: () => t('popup_kind_conversation_unavailable'),
+  unknown_error: () => t('popup_kind_unknown_error'),
+  refused: () => t('popup_kind_refused'),
+  conversation_too_long: () => t('popup_kind_conversation_too_long'),
 };
+const kindName = (kind) => KIND[kind]?.() ?? kind;
 const LEVEL = {
-  operational: 'All ChatGPT components operational.',
-  degraded: 'Degraded performance reported.',
-  partial_outage: 'Partial outage reported.',
-  major_outage: 'Major outage reported.',
+  operational: () => t('popup_level_operational'),
+  degraded: () => t('popup_level_degraded'),
+  partial_outage: () => t('popup_level_partial_outage'),
+  major_outage: () => t('popup_level_major_outage'),
 };
+const levelName = (level) => LEVEL[level]?.() ?? level;
+const STAGE = {
+  investigating: () => t('popup_stage_investigating'),
+  identified: () => t('popup_stage_identified'),
+  monitoring: () => t('popup_stage_monitoring'),
+  resolved: () => t('popup_stage_resolved'),
+  scheduled: () => t('popup_stage_scheduled'),
+  in_progress: () => t('popup_stage_in_progress'),
+  verifying: () => t('popup_stage_verifying'),
+  completed: () => t('popup_stage_completed'),
+};
+const COMPONENT = {
+  operational: () => t('popup_component_operational'),
+  degraded_performance: () => t('popup_component_degraded_performance'),
+  partial_outage: () => t('popup_component_partial_outage'),
+  major_outage: () => t('popup_component_major_outage'),
+  full_outage: () => t('popup_component_full_outage'),
+  under_maintenance: () => t('popup_component_under_maintenance'),
+};
+/** A list of names as the language writes one (Japanese and Chinese with 、). */
+const list = (items) => items.join(/^(ja|zh)/.test(lang()) ? '、' : ', ');
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -34,11 +63,26 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const hm = (ms, seconds = false) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}), hour12: false });
+/** A time on the 24-hour clock in the user's language (14:20, or 14:20:05). */
+const hm = (ms, seconds = false) => {
+  const opts = { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}), hourCycle: 'h23' };
+  try {
+    return new Intl.DateTimeFormat(lang(), opts).format(ms);
+  } catch {
+    return new Date(ms).toLocaleTimeString([], opts);
+  }
+};
+
+/** The message `key` with `node` (a `<time>`) where its `$1` stands; the other substitutions as text. */
+function around(key, node, ...subs) {
+  const MARK = '\u2063';
+  const [before, after = ''] = t(key, MARK, ...subs).split(MARK);
+  return [before, node, after].filter((x) => x !== '');
+}
 
 function kindWords(kind, retryAt) {
-  const words = KIND[kind] ?? kind;
-  return kind === 'rate_limited' && retryAt ? `${words} until ${hm(retryAt)}` : words;
+  const words = kindName(kind);
+  return kind === 'rate_limited' && retryAt ? t('popup_kind_until', words, hm(retryAt)) : words;
 }
 
 function empty(list, text) {
@@ -47,89 +91,96 @@ function empty(list, text) {
 
 function renderTabs(tabs, activeId) {
   const list = document.getElementById('tabs');
-  if (!tabs.length) return empty(list, 'No ChatGPT tab is open.');
-  list.replaceChildren(...tabs.map((t) => {
-    const d = t.current;
-    const where = t.conversation_id ? `conversation ${t.conversation_id.slice(0, 8)}` : new URL(t.url).pathname;
-    return el('li', { 'data-kind': d?.kind ?? 'healthy', 'data-tab': String(t.tab) },
+  if (!tabs.length) return empty(list, t('popup_no_tabs'));
+  list.replaceChildren(...tabs.map((tab) => {
+    const d = tab.current;
+    const where = tab.conversation_id ? t('popup_conversation', tab.conversation_id.slice(0, 8)) : new URL(tab.url).pathname;
+    return el('li', { 'data-kind': d?.kind ?? 'healthy', 'data-tab': String(tab.tab) },
       el('span', { class: `kind ${d ? 'bad' : 'good'}` }, kindWords(d?.kind ?? 'healthy', d?.retry_at)),
-      el('div', { class: 'small' }, `${t.tab === activeId ? 'This tab' : 'Tab'}: ${where}`),
-      d ? el('div', { class: 'small' }, `Since ${hm(d.since_ms)}. Seen: ${d.evidence.text}`) : null);
+      el('div', { class: 'small' }, tab.tab === activeId ? t('popup_this_tab', where) : t('popup_tab', where)),
+      d ? el('div', { class: 'small' }, t('popup_since', hm(d.since_ms), d.evidence.text)) : null);
   }));
 }
 
 // Times on the status page, in the user's locale: the date and time, and how long ago.
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 const UNITS = [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000]];
 
 function ago(ms, now = Date.now()) {
   const diff = ms - now;
   const [unit, size] = UNITS.find(([, size]) => Math.abs(diff) >= size) ?? ['minute', 60_000];
-  return relative.format(Math.round(diff / size), unit);
+  try {
+    return new Intl.RelativeTimeFormat(lang(), { numeric: 'auto' }).format(Math.round(diff / size), unit);
+  } catch {
+    return relative(ms, now);
+  }
 }
 
 /** A `<time>` for a status page time: the locale's date and time, and how long ago; the page's text when it is not a time. */
 function when(text, ms) {
   if (ms == null) return el('span', {}, text);
-  return el('time', { datetime: new Date(ms).toISOString(), title: text }, `${dateTime.format(ms)} (${ago(ms)})`);
+  return el('time', { datetime: new Date(ms).toISOString(), title: text }, `${dateTime(ms)} (${ago(ms)})`);
 }
 
-const words = (status) => (status ? status.charAt(0).toUpperCase() + status.slice(1).replaceAll('_', ' ') : '');
+const words = (status) => (status ? STAGE[status]?.() ?? status.charAt(0).toUpperCase() + status.slice(1).replaceAll('_', ' ') : '');
 
 /** One ongoing incident (or maintenance): its name, stage, start, affected components and latest update. */
 function renderIncident(i, label) {
-  const began = i.began ? el('p', { class: 'small began' }, `${words(i.status)}${i.status ? ' · ' : ''}began `, when(i.began, i.began_ms)) : null;
+  const began = i.began ? el('p', { class: 'small began' }, `${words(i.status)}${i.status ? ' · ' : ''}`, ...around('popup_began', when(i.began, i.began_ms))) : null;
   const update = i.latest_update;
   return el('div', { class: 'incident', 'data-id': i.id ?? '', 'data-level': i.level ?? '' },
-    el('p', { class: 'incident-name' }, `${label}: ${i.name}`),
+    el('p', { class: 'incident-name' }, label(i.name)),
     began,
-    i.components?.length ? el('p', { class: 'small' }, `Affects ${i.components.join(', ')}`) : null,
+    i.components?.length ? el('p', { class: 'small' }, t('popup_affects', list(i.components))) : null,
     update ? el('blockquote', { class: 'update' }, el('p', {}, update.text),
-      update.at ? el('p', { class: 'small' }, 'Updated ', when(update.at, update.at_ms)) : null) : null);
+      update.at ? el('p', { class: 'small' }, ...around('popup_updated', when(update.at, update.at_ms))) : null) : null);
 }
 
 function renderStatusPage(s) {
   const box = document.getElementById('status-page');
   if (!s) {
-    box.replaceChildren(el('p', { class: 'empty' }, 'Not checked yet. It is checked every few minutes while a ChatGPT tab is open.'));
+    box.replaceChildren(el('p', { class: 'empty' }, t('popup_not_checked')));
     return;
   }
   const parts = [];
   const r = s.report;
   if (r) {
-    parts.push(el('p', { 'data-level': r.level }, LEVEL[r.level] ?? r.level));
+    parts.push(el('p', { 'data-level': r.level }, levelName(r.level)));
     // A report of an earlier version has only the incidents' names.
     const ongoing = r.ongoing ?? r.incidents.map((name) => ({ name }));
-    for (const i of ongoing) parts.push(renderIncident(i, 'Incident'));
-    for (const m of r.maintenances ?? []) parts.push(renderIncident(m, 'Maintenance'));
-    for (const [name, state] of r.affected_components) parts.push(el('p', { class: 'small' }, `${name}: ${state.replaceAll('_', ' ')}`));
+    for (const i of ongoing) parts.push(renderIncident(i, (name) => t('popup_incident', name)));
+    for (const m of r.maintenances ?? []) parts.push(renderIncident(m, (name) => t('popup_maintenance', name)));
+    for (const [name, state] of r.affected_components) parts.push(el('p', { class: 'small' }, `${name}: ${COMPONENT[state]?.() ?? state.replaceAll('_', ' ')}`));
     for (const o of r.other_services ?? []) {
-      const whose = o.services.length ? ` (${o.services.join(', ')})` : '';
-      parts.push(el('p', { class: 'small other' }, `Not ChatGPT${whose}: ${o.name}`));
+      const other = o.services.length ? t('popup_not_chatgpt_services', list(o.services), o.name) : t('popup_not_chatgpt', o.name);
+      parts.push(el('p', { class: 'small other' }, other));
     }
-    const from = s.source === 'statuspage' ? ' from the Statuspage summary' : '';
-    if (s.ok_at) parts.push(el('p', { class: 'small' }, `Checked at ${hm(s.ok_at)}${from}.`));
+    const checked = s.source === 'statuspage' ? t('popup_checked_statuspage', hm(s.ok_at)) : t('popup_checked', hm(s.ok_at));
+    if (s.ok_at) parts.push(el('p', { class: 'small' }, checked));
   }
-  if (s.error) parts.push(el('p', { class: 'small error' }, `The status page could not be read (${s.errors} in a row): ${s.error}`));
+  if (s.error) parts.push(el('p', { class: 'small error' }, tp('popup_status_unread', s.errors, s.error)));
   box.replaceChildren(...parts);
 }
 
 function renderTimeline(items) {
   const list = document.getElementById('timeline');
-  if (!items.length) return empty(list, 'Nothing has failed yet.');
+  if (!items.length) return empty(list, t('popup_nothing_failed_yet'));
   list.replaceChildren(...items.slice().reverse().slice(0, 20).map((e) => el('li', { 'data-kind': e.kind, 'data-type': e.type },
-    el('span', { class: 'kind' }, `${hm(e.at, true)} ${e.type === 'raised' ? kindWords(e.kind, e.retry_at) : `Recovered from: ${KIND[e.kind] ?? e.kind}`}`),
+    el('span', { class: 'kind' }, `${hm(e.at, true)} ${e.type === 'raised' ? kindWords(e.kind, e.retry_at) : t('popup_recovered', kindName(e.kind))}`),
     e.evidence ? el('div', { class: 'small' }, `${e.signal}: ${e.evidence}`) : null)));
 }
 
 // ---- quick switches ----
 
 const AUTO_WORDS = {
-  service_down: 'ChatGPT down', capacity: 'at capacity', generation_error: 'a failed answer', network_error: 'a broken connection',
-  rate_limited: 'rate limits', conversation_unavailable: 'a conversation that cannot load', unknown_error: 'unrecognised errors',
+  service_down: () => t('popup_auto_service_down'),
+  capacity: () => t('popup_auto_capacity'),
+  generation_error: () => t('popup_auto_generation_error'),
+  network_error: () => t('popup_auto_network_error'),
+  rate_limited: () => t('popup_auto_rate_limited'),
+  conversation_unavailable: () => t('popup_auto_conversation_unavailable'),
+  unknown_error: () => t('popup_auto_unknown_error'),
 };
-const LOCKED = 'Set by your organisation: it cannot be changed here.';
+const LOCKED = () => t('popup_locked');
 let settingsView = null; // {settings, locks} as the worker last answered
 const fieldLocked = (path) => (settingsView?.locks?.fields ?? []).some((f) => path === f || path.startsWith(`${f}.`));
 const isPaused = () => settingsView?.settings?.paused === true;
@@ -148,13 +199,13 @@ function renderSwitches() {
   pause.checked = s.paused === true;
   pause.disabled = !settingsView || pauseLocked;
   pause.parentElement.dataset.locked = String(pauseLocked);
-  document.getElementById('pause-note').textContent = pauseLocked ? LOCKED
-    : 'No notice actions and no automatic answers on chat pages while paused.';
+  document.getElementById('pause-note').textContent = pauseLocked ? LOCKED() : t('popup_pause_note');
   auto.checked = s.auto_mode?.enabled === true;
   auto.disabled = !settingsView || autoLocked;
   auto.parentElement.dataset.locked = String(autoLocked);
-  const words = autoKinds(s.auto_mode).map((k) => AUTO_WORDS[k]).join(', ');
-  document.getElementById('auto-note').textContent = `${auto.checked ? 'Carries on elsewhere without asking on' : 'When on, carries on elsewhere without asking on'}: ${words}. Choose the kinds in Settings.${autoLocked ? ` ${LOCKED}` : ''}`;
+  const words = list(autoKinds(s.auto_mode).map((k) => AUTO_WORDS[k]()));
+  const note = auto.checked ? t('popup_auto_on', words) : t('popup_auto_off', words);
+  document.getElementById('auto-note').textContent = autoLocked ? `${note} ${LOCKED()}` : note;
 }
 
 function switchError(text) {
@@ -165,7 +216,7 @@ function switchError(text) {
 
 async function loadSwitches() {
   const reply = await ext.runtime.sendMessage({ type: 'settings.get' });
-  if (!reply?.ok) throw new Error(reply?.error ?? 'no answer from the extension');
+  if (!reply?.ok) throw new Error(reply?.error ?? t('popup_no_answer_extension'));
   settingsView = reply.value;
   renderSwitches();
 }
@@ -173,8 +224,8 @@ async function loadSwitches() {
 async function flip(change) {
   switchError('');
   const reply = await ext.runtime.sendMessage({ type: 'settings.quick', ...change }).catch((e) => ({ ok: false, error: String(e?.message ?? e) }));
-  if (!reply?.ok) switchError(`Not changed: ${reply?.error ?? 'no answer'}`);
-  else if (!reply.value.saved) switchError(`Not changed: ${reply.value.error?.message ?? 'refused'}`);
+  if (!reply?.ok) switchError(t('popup_not_changed', reply?.error ?? t('popup_no_answer')));
+  else if (!reply.value.saved) switchError(t('popup_not_changed', reply.value.error?.message ?? t('popup_refused')));
   else settingsView = reply.value.view;
   renderSwitches();
   await refresh().catch(() => {});
@@ -184,13 +235,13 @@ document.getElementById('pause').addEventListener('change', (e) => flip({ paused
 document.getElementById('auto').addEventListener('change', (e) => flip({ auto: e.target.checked }));
 
 function summary(tabs, activeId, page) {
-  if (isPaused()) return 'Paused: Understudy does nothing on chat pages until you turn it back on.';
-  const mine = tabs.find((t) => t.tab === activeId);
-  const failing = mine?.current ?? tabs.find((t) => t.current)?.current;
-  if (failing) return `ChatGPT: ${kindWords(failing.kind, failing.retry_at)}.`;
+  if (isPaused()) return t('popup_summary_paused');
+  const mine = tabs.find((x) => x.tab === activeId);
+  const failing = mine?.current ?? tabs.find((x) => x.current)?.current;
+  if (failing) return t('popup_summary_failing', kindWords(failing.kind, failing.retry_at));
   const level = page?.report?.level;
-  if (level && level !== 'operational') return `ChatGPT's status page: ${LEVEL[level]}`;
-  return 'Watching ChatGPT. Nothing has failed.';
+  if (level && level !== 'operational') return t('popup_summary_status_page', levelName(level));
+  return t('popup_summary_ok');
 }
 
 async function refresh() {
@@ -198,11 +249,11 @@ async function refresh() {
     ext.runtime.sendMessage({ type: 'detect.state' }),
     ext.tabs.query({ active: true, currentWindow: true }).catch(() => []),
   ]);
-  if (!reply?.ok) throw new Error(reply?.error ?? 'no answer from the extension');
+  if (!reply?.ok) throw new Error(reply?.error ?? t('popup_no_answer_extension'));
   const { tabs, status: page, timeline } = reply.value;
   const activeId = active[0]?.id;
   status.textContent = summary(tabs, activeId, page);
-  status.classList.toggle('error', !isPaused() && tabs.some((t) => t.current));
+  status.classList.toggle('error', !isPaused() && tabs.some((x) => x.current));
   status.dataset.paused = String(isPaused());
   renderTabs(tabs, activeId);
   renderStatusPage(page);
@@ -211,16 +262,16 @@ async function refresh() {
 
 try {
   await init({ module_or_path: new URL('../pkg/understudy_pages_bg.wasm', import.meta.url) });
-  await loadSwitches().catch((e) => switchError(`The switches are not available: ${e?.message ?? e}`));
+  await loadSwitches().catch((e) => switchError(t('popup_switches_unavailable', e?.message ?? e)));
   await refresh();
   // Shown once everything is filled in (tests and the demo wait for it).
-  document.getElementById('version').textContent = `Core ${coreVersion()}`;
+  document.getElementById('version').textContent = t('popup_core', coreVersion());
   document.body.dataset.ready = 'true';
   ext.storage.onChanged.addListener((changes, area) => {
     if (area === 'session') refresh().catch(() => {});
     if ((area === 'local' && changes.settings) || area === 'managed') loadSwitches().then(() => refresh()).catch(() => {});
   });
 } catch (error) {
-  status.textContent = `Understudy could not start: ${error?.message ?? error}`;
+  status.textContent = t('popup_could_not_start', error?.message ?? error);
   status.classList.add('error');
 }

@@ -19,10 +19,16 @@
 // carries `data-armed="true"` while a click on it would act.
 import { dropFocusOnLeave, guard, refusal } from './gesture.js';
 import { menu } from './menu.js';
+import '../i18n.js';
+
+const { t, tp, localize, lang } = globalThis.understudyI18n;
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const PORT = 'understudy-rescue';
 const $ = (sel) => document.querySelector(sel);
+
+document.documentElement.lang = lang();
+localize();
 
 const params = new URLSearchParams(location.search);
 if (params.get('theme') === 'dark') document.documentElement.classList.add('dark');
@@ -57,7 +63,7 @@ function say(text, error = false) {
 async function send(message) {
   try {
     const reply = await ext.runtime.sendMessage(message);
-    return reply ?? { ok: false, error: 'no answer' };
+    return reply ?? { ok: false, error: t('frame_no_reply') };
   } catch (error) {
     return { ok: false, error: String(error?.message ?? error) };
   }
@@ -68,7 +74,7 @@ function acting(control, fn) {
   guard(control);
   return (event) => {
     const why = refusal(event, control);
-    if (why) return say(`Understudy did not act: ${why}. Look at the button and click it again.`, true);
+    if (why) return say(t('frame_refused_button', why), true);
     fn(event);
   };
 }
@@ -88,15 +94,15 @@ function build(state) {
   const { providers, sites } = state;
   const first = providers.find((p) => p.available) ?? providers[0];
   if (first) {
-    const cont = el('button', { type: 'button', class: 'primary', 'data-testid': 'understudy-continue', 'data-provider': first.id }, `Continue with ${first.label}`);
+    const cont = el('button', { type: 'button', class: 'primary', 'data-testid': 'understudy-continue', 'data-provider': first.id }, t('frame_continue_with', first.label));
     cont.addEventListener('click', acting(cont, () => start(first.id)));
     bar.append(cont);
     const others = providers.filter((p) => p !== first);
     if (others.length) {
       const m = menu({
         testid: 'understudy-providers',
-        label: 'Other providers',
-        items: others.map((p) => ({ testid: 'understudy-provider-item', attr: 'data-provider', value: p.id, label: p.available ? p.label : `${p.label} (resting)`, disabled: !p.available })),
+        label: t('frame_other_providers'),
+        items: others.map((p) => ({ testid: 'understudy-provider-item', attr: 'data-provider', value: p.id, label: p.available ? p.label : t('frame_resting', p.label), disabled: !p.available })),
         onPick: (id, event, li) => pick(event, li, () => start(id)),
       });
       m.items.forEach(guard);
@@ -107,7 +113,7 @@ function build(state) {
   if (sites.length) {
     const m = menu({
       testid: 'understudy-handoff',
-      label: first ? 'Ask elsewhere' : 'Ask another chat site',
+      label: first ? t('frame_ask_elsewhere') : t('frame_ask_other_site'),
       items: sites.map((s) => ({ testid: 'understudy-handoff-item', attr: 'data-site', value: s.id, label: s.label })),
       onPick: (site, event, li) => pick(event, li, () => handoff(site)),
     });
@@ -115,17 +121,17 @@ function build(state) {
     guard(m.button);
     bar.append(m.wrap);
   }
-  const cache = el('button', { type: 'button', 'data-testid': 'understudy-open-cache' }, 'Open my cached conversation');
+  const cache = el('button', { type: 'button', 'data-testid': 'understudy-open-cache' }, t('frame_open_cache'));
   cache.addEventListener('click', acting(cache, async () => {
     const reply = await send({ type: 'rescue.openCache' });
-    if (!reply.ok) say(`Cannot open the library: ${reply.error}`, true);
+    if (!reply.ok) say(t('frame_cannot_open_library', reply.error), true);
   }));
   bar.append(cache);
 }
 
 function pick(event, li, fn) {
   const why = refusal(event, li);
-  if (why) return say(`Understudy did not act: ${why}. Look at the menu and choose again.`, true);
+  if (why) return say(t('frame_refused_menu', why), true);
   fn();
 }
 
@@ -134,7 +140,7 @@ stopButton.addEventListener('click', (event) => {
 });
 copyButton.addEventListener('click', async (event) => {
   if (!event.isTrusted) return;
-  say((await copy(ask?.text ?? '')) ? 'Answer copied.' : 'The browser refused the clipboard; select the text to copy it.', !navigator.clipboard);
+  say((await copy(ask?.text ?? '')) ? t('frame_copied') : t('frame_clipboard_refused'), !navigator.clipboard);
 });
 panelButton.addEventListener('click', acting(panelButton, async () => {
   // Chrome's side panel is opened by the worker, which needs the tab (the click's gesture carries
@@ -142,7 +148,7 @@ panelButton.addEventListener('click', acting(panelButton, async () => {
   // opens its sidebar only in a user-input handler of the page calling: the worker opens the panel
   // in a tab next to the chat there.
   const reply = await send({ type: 'rescue.sidePanel', text: ask?.text ?? '', provider: ask?.provider ?? null, branch: ask?.saved ?? null });
-  if (!reply.ok) say(`Cannot open the side panel: ${reply.error}`, true);
+  if (!reply.ok) say(t('frame_cannot_open_panel', reply.error), true);
 }));
 
 /** Writes text to the clipboard (the frame holds the user's activation); true when it worked. */
@@ -166,11 +172,11 @@ async function copy(text) {
 
 async function handoff(site) {
   const reply = await send({ type: 'rescue.handoff', site });
-  if (!reply.ok) return say(`Cannot hand this over: ${reply.error}`, true);
+  if (!reply.ok) return say(t('frame_cannot_hand_over', reply.error), true);
   const { label, clipboard } = reply.value;
-  if (!clipboard) return say(`Opened ${label} in a new tab with your prompt and its context.`);
-  if (await copy(clipboard)) say(`Opened ${label} in a new tab. Your prompt and its context are in the clipboard: paste them there.`);
-  else say(`Opened ${label} in a new tab. The browser refused the clipboard: copy your prompt from the chat page.`, true);
+  if (!clipboard) return say(t('frame_handoff_opened', label));
+  if (await copy(clipboard)) say(t('frame_handoff_clipboard', label));
+  else say(t('frame_handoff_no_clipboard', label), true);
 }
 
 // ---- the ask ----
@@ -182,7 +188,7 @@ function connect() {
   p.onMessage.addListener(onPort);
   p.onDisconnect.addListener(() => {
     if (port === p) port = null;
-    if (ask?.state === 'streaming') end('error', 'The connection to Understudy broke off.');
+    if (ask?.state === 'streaming') end('error', t('frame_connection_lost'));
   });
   return p;
 }
@@ -196,7 +202,7 @@ function start(provider, auto = false) {
   answer.setAttribute('aria-busy', 'true');
   if (auto) answer.dataset.auto = 'true';
   delete answer.dataset.saved;
-  name.textContent = auto ? 'Continuing automatically…' : 'Asking…';
+  name.textContent = auto ? t('frame_continuing_auto') : t('frame_asking');
   body.replaceChildren();
   stopButton.hidden = false;
   say('');
@@ -208,7 +214,7 @@ function start(provider, auto = false) {
     try {
       connect().postMessage(message);
     } catch {
-      end('error', 'Understudy is not reachable; reload the page.');
+      end('error', t('frame_unreachable'));
     }
   }
   loadMarkdown();
@@ -247,7 +253,7 @@ function named(provider, label) {
   ask.provider = provider;
   ask.label = label;
   answer.dataset.provider = provider ?? '';
-  name.textContent = `Answer from ${label}`;
+  name.textContent = t('frame_answer_from', label);
 }
 
 function onPort(m) {
@@ -259,12 +265,12 @@ function onPort(m) {
       // and why the one before did not answer.
       a.asking = m.label;
       if (!a.text) {
-        name.textContent = `Asking ${m.label}…`;
+        name.textContent = t('frame_asking_provider', m.label);
         answer.dataset.asking = m.provider ?? '';
       }
-      const moved = m.after ? `${m.after.label} did not answer (${m.after.reason}); asking ${m.label}…` : '';
+      const moved = m.after ? t('frame_moved', m.after.label, m.after.reason, m.label) : '';
       if (moved) a.moves = [...(a.moves ?? []), `${m.after.label}: ${m.after.reason}`];
-      const dropped = m.dropped > 0 ? `${m.dropped} older turns were left out to fit.` : '';
+      const dropped = m.dropped > 0 ? tp('frame_dropped', m.dropped) : '';
       say([moved, dropped].filter(Boolean).join(' '));
       break;
     }
@@ -277,12 +283,12 @@ function onPort(m) {
       else a.frame ||= requestAnimationFrame(() => paint());
       break;
     case 'done': {
-      const before = a.moves?.length ? `Before ${a.label ?? m.label} answered: ${a.moves.join('; ')}.` : '';
-      end('done', m.outcome === 'cancelled' ? 'Stopped.' : m.outcome === 'length' ? 'The answer reached its length limit.' : before);
+      const before = a.moves?.length ? t('frame_before_answered', a.label ?? m.label, a.moves.join('; ')) : '';
+      end('done', m.outcome === 'cancelled' ? t('frame_stopped') : m.outcome === 'length' ? t('frame_length_limit') : before);
       break;
     }
     case 'error':
-      end('error', String(m.message ?? 'No provider could answer.'));
+      end('error', String(m.message ?? t('frame_no_provider')));
       break;
     case 'saved':
       if (typeof m.conversation_id === 'string') {
@@ -304,7 +310,7 @@ function end(state, words) {
   answer.dataset.state = state;
   answer.setAttribute('aria-busy', 'false');
   stopButton.hidden = true;
-  if (!a.text && state === 'error') name.textContent = 'No answer';
+  if (!a.text && state === 'error') name.textContent = t('frame_no_answer');
   say(words, state === 'error');
 }
 
@@ -313,7 +319,7 @@ function end(state, words) {
 (async () => {
   const reply = await send({ type: 'rescue.frame' });
   if (!reply.ok) {
-    say(`Understudy cannot offer a rescue here: ${reply.error}`, true);
+    say(t('frame_cannot_rescue', reply.error), true);
     document.body.dataset.ready = 'true';
     return;
   }

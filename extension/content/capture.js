@@ -28,6 +28,7 @@
 // ever sends: `cache.quota` with its message), is shown on the page.
 (() => {
   const ext = UnderstudyPage.ext;
+  const I18n = globalThis.understudyI18n; // the catalogue (extension/i18n/notice.json)
   const SOURCE = 'understudy-capture';
   const FLUSH_EVENT = 'understudy-capture-flush';
   const MAX_JSON = 32 << 20;
@@ -77,7 +78,7 @@
       const close = document.createElement('button');
       close.type = 'button';
       close.textContent = '×';
-      close.setAttribute('aria-label', 'Dismiss');
+      close.setAttribute('aria-label', I18n.t('notice_dismiss'));
       close.style.cssText = 'position:absolute;top:4px;right:6px;border:0;background:none;color:inherit;font:16px system-ui,sans-serif;cursor:pointer';
       close.addEventListener('click', () => box.remove());
       box.append(document.createElement('span'), close);
@@ -85,9 +86,9 @@
     }
     box.firstChild.textContent = text;
   }
-  const FULL = 'Understudy cannot save this conversation: the extension storage is full.';
+  const FULL = () => I18n.t('notice_storage_full');
   const checkReply = (reply) => {
-    if (reply && !reply.ok && /quota/i.test(reply.error ?? '')) showProblem(FULL);
+    if (reply && !reply.ok && /quota/i.test(reply.error ?? '')) showProblem(FULL());
   };
 
   async function send(capture) {
@@ -291,7 +292,7 @@
   });
 
   ext.runtime.onMessage.addListener((message) => {
-    if (message?.type === 'cache.quota') showProblem(String(message.message ?? 'Understudy: storage full'));
+    if (message?.type === 'cache.quota') showProblem(String(message.message ?? I18n.t('notice_storage_full_short')));
     return false;
   });
 

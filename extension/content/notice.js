@@ -15,24 +15,34 @@
 // open shadow root holding `[role=alert]`, the words, `[data-testid="understudy-actions"]` (an empty
 // container for actions such as "Continue with a provider") and `[data-testid="understudy-dismiss"]`.
 const UnderstudyNotice = (() => {
+  // Every word goes through the catalogue (extension/i18n/notice.json), in the browser's language.
+  const I18n = globalThis.understudyI18n;
+  const t = (key, ...subs) => I18n.t(key, ...subs);
   const WORDS = {
-    generation_error: () => 'ChatGPT could not finish this answer.',
-    network_error: (d) => (d.evidence?.signal === 'stall' ? 'ChatGPT stopped answering.' : 'The connection to ChatGPT broke off.'),
-    rate_limited: (d) => (d.retry_at ? `ChatGPT is rate-limiting you until ${clock(d.retry_at)}.` : 'ChatGPT is rate-limiting you for now.'),
-    capacity: () => 'ChatGPT is at capacity right now.',
-    service_down: () => 'ChatGPT is down.',
-    blocked: () => 'ChatGPT wants you to sign in or prove you are human. This is not an outage.',
-    conversation_unavailable: () => 'ChatGPT cannot load this conversation right now.',
-    refused: () => 'ChatGPT withheld this answer under its content policy. Asking another provider is your choice.',
-    conversation_too_long: () => 'This conversation is too long for ChatGPT. A provider with a longer context window can carry it on, whole or trimmed.',
-    unknown_error: () => 'ChatGPT shows an error that Understudy does not recognise.',
+    generation_error: () => t('notice_generation_error'),
+    network_error: (d) => (d.evidence?.signal === 'stall' ? t('notice_network_stall') : t('notice_network_error')),
+    rate_limited: (d) => (d.retry_at ? t('notice_rate_limited_until', clock(d.retry_at)) : t('notice_rate_limited')),
+    capacity: () => t('notice_capacity'),
+    service_down: () => t('notice_service_down'),
+    blocked: () => t('notice_blocked'),
+    conversation_unavailable: () => t('notice_conversation_unavailable'),
+    refused: () => t('notice_refused'),
+    conversation_too_long: () => t('notice_conversation_too_long'),
+    unknown_error: () => t('notice_unknown_error'),
   };
 
+  /** A time on the 24-hour clock (14:20), with the day in the user's language when it is not within a day. */
   function clock(ms) {
     const at = new Date(ms);
     const hm = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
     if (ms - Date.now() < 20 * 3600 * 1000) return hm;
-    return `${at.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${hm}`;
+    let day;
+    try {
+      day = at.toLocaleDateString(I18n.lang(), { month: 'short', day: 'numeric' });
+    } catch {
+      day = at.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+    }
+    return `${day} ${hm}`;
   }
 
   const CSS = `
@@ -102,11 +112,11 @@ const UnderstudyNotice = (() => {
     } catch {
       root.append(el('style', {}, CSS));
     }
-    const box = el('div', { class: 'box', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true' });
+    const box = el('div', { class: 'box', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true', lang: I18n.lang() });
     const words = el('p', { class: 'words' });
     const what = el('span', { class: 'what' });
     const actions = el('div', { class: 'actions', 'data-testid': 'understudy-actions' });
-    const dismiss = el('button', { type: 'button', 'data-testid': 'understudy-dismiss' }, 'Dismiss');
+    const dismiss = el('button', { type: 'button', 'data-testid': 'understudy-dismiss' }, t('notice_dismiss'));
     dismiss.addEventListener('click', () => {
       if (notice) dismissed = notice.key;
       hide();
@@ -136,7 +146,7 @@ const UnderstudyNotice = (() => {
     n.host.setAttribute('data-testid', 'understudy-notice');
     n.host.setAttribute('data-kind', d.kind);
     n.words.textContent = (WORDS[d.kind] ?? WORDS.unknown_error)(d);
-    n.what.textContent = d.evidence?.text ? `What Understudy saw: ${d.evidence.text}` : '';
+    n.what.textContent = d.evidence?.text ? t('notice_seen', d.evidence.text) : '';
     n.words.append(n.what);
     n.box.classList.toggle('dark', pageIsDark());
     if (near && near.isConnected && near.parentNode) {

@@ -50,7 +50,7 @@
     const dark = pageIsDark();
     const f = document.createElement('iframe');
     f.setAttribute('data-testid', 'understudy-rescue-frame');
-    f.setAttribute('title', 'Understudy: carry on with another provider');
+    f.setAttribute('title', globalThis.understudyI18n.t('notice_frame_title'));
     f.setAttribute('allow', 'clipboard-write');
     f.setAttribute('style', `display:block;flex:1 0 100%;width:100%;height:40px;border:0;margin:0;padding:0;background:transparent;color-scheme:${dark ? 'dark' : 'light'}`);
     f.src = `${FRAME_URL}?theme=${dark ? 'dark' : 'light'}`;
