@@ -7,6 +7,24 @@ import { needsKey } from './presets.js';
 
 const { t, tp, number } = globalThis.understudyI18n;
 const NUM = '(-?\\d+(?:\\.\\d+)?)';
+// The core's names of kinds of value ("expected a whole number, found text").
+const TYPES = {
+  'a whole number': () => t('options_type_integer'),
+  'a number': () => t('options_type_number'),
+  text: () => t('options_type_string'),
+  'true or false': () => t('options_type_boolean'),
+  'a list': () => t('options_type_array'),
+  'an object': () => t('options_type_object'),
+  null: () => 'null',
+};
+const TYPE = Object.keys(TYPES).sort((a, b) => b.length - a.length).join('|');
+const EXPECTED = new RegExp(`^expected ((?:${TYPE})(?: or (?:${TYPE}))*), found (${TYPE})$`);
+
+/** "expected a whole number, found text" in the user's language. */
+function expected(wanted, found) {
+  const kinds = [...wanted.matchAll(new RegExp(TYPE, 'g'))].map((x) => TYPES[x[0]]());
+  return t('options_err_expected', kinds.reduce((a, b) => t('options_or', a, b)), TYPES[found]());
+}
 
 /** `error.message` in the units of its field (`el`: seconds for a field scaled by 1000), plainly. */
 export function inUnits(error, el) {
@@ -30,6 +48,7 @@ export function inUnits(error, el) {
   if ((x = /^needs at least (\d+) characters$/.exec(m))) return t('options_err_min_chars', number(Number(x[1])));
   if ((x = /^is longer than (\d+) characters$/.exec(m))) return t('options_err_max_chars', number(Number(x[1])));
   if (m === 'is missing') return t('options_err_missing');
+  if ((x = EXPECTED.exec(m))) return expected(x[1], x[2]);
   if (m === 'is set by your organisation and cannot be changed') return t('options_err_locked');
   // Not known: as the core wrote it (milliseconds still said in seconds where the field is).
   return seconds ? m.replace(/(\d+(?:\.\d+)?)\s*ms\b/g, (_, n) => value(n)) : m;
