@@ -3,6 +3,7 @@
 // settings the worker answers.
 import '../../i18n.js';
 import { $, announce, send } from './page.js';
+import { inUnits } from './validation.js';
 
 const { t } = globalThis.understudyI18n;
 
@@ -41,7 +42,8 @@ export async function importSettings(file, adopt) {
   if (!result.saved) {
     const where = result.error.field ? `${result.error.field}: ` : '';
     status.className = 'small error';
-    status.textContent = t('options_not_imported', `${where}${result.error.message}`);
+    // The file's values are in its own units (milliseconds): the core's sentence in the user's words.
+    status.textContent = t('options_not_imported', `${where}${inUnits(result.error, null)}`);
     announce(status.textContent);
     return;
   }
