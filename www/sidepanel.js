@@ -5,13 +5,17 @@
 // cached conversation: every ask carries `branch: {conversation_id, parent}` and the worker keeps
 // the answer there (its `saved` message names the node the next follow-up extends). Answers kept
 // that way show "answered by <provider>".
+import '../i18n.js';
 import init, * as core from '../pkg/understudy_pages.js';
 import { openCache } from './library-db.js';
 import { renderMarkdownInto } from './markdown.js';
 import { hasSidebar } from '../api.js';
 
+const { t, tp, localize, lang, number } = globalThis.understudyI18n;
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
+document.documentElement.lang = lang();
+localize(document);
 const status = $('status');
 const answer = $('answer');
 const errorBox = $('error');
@@ -66,14 +70,14 @@ async function renderChain() {
   const list = $('chain');
   list.replaceChildren();
   if (!reply?.ok) {
-    list.append(el('li', { class: 'error' }, `Cannot read the provider settings: ${reply?.error ?? 'no answer'}`));
+    list.append(el('li', { class: 'error' }, t('sidepanel_chain_error', reply?.error ?? t('sidepanel_no_answer'))));
     return;
   }
-  if (reply.value.length === 0) list.append(el('li', {}, 'No provider enabled: add one in the options page.'));
+  if (reply.value.length === 0) list.append(el('li', {}, t('sidepanel_chain_empty')));
   for (const p of reply.value) {
     chainLabels.set(p.id, p.label);
     const a = p.availability?.kind ?? 'available';
-    const tag = a === 'open' ? 'cooling down' : a === 'misconfigured' ? 'needs its settings fixed' : a === 'probe' ? 'recovering' : '';
+    const tag = a === 'open' ? t('sidepanel_tag_open') : a === 'misconfigured' ? t('sidepanel_tag_misconfigured') : a === 'probe' ? t('sidepanel_tag_probe') : '';
     list.append(el('li', { dataset: { provider: p.id, availability: a } }, p.label, ...(tag ? [el('span', { class: 'tag' }, tag)] : [])));
   }
 }
@@ -81,32 +85,33 @@ async function renderChain() {
 function describeDecision(d) {
   const o = d.outcome ?? {};
   const who = label(d.provider);
+  const reason = () => o.reason?.kind?.replace('_', ' ');
   switch (o.kind) {
-    case 'started': return `${who}: asked (attempt ${d.attempt})${o.continue_partial ? ', continuing the partial answer' : ''}`;
-    case 'first_byte': return `${who}: answering after ${d.elapsed_ms} ms`;
-    case 'completed': return `${who}: complete`;
-    case 'failed': return `${who}: failed (${o.class})`;
-    case 'timeout': return `${who}: ${o.reason === 'stalled' ? 'stalled' : 'no first byte in time'}, aborted`;
-    case 'skipped': return `${who}: stepped around (${o.reason?.kind?.replace('_', ' ')})`;
-    case 'tried_anyway': return `${who}: tried anyway (${o.reason?.kind?.replace('_', ' ')})`;
-    case 'retry_scheduled': return `${who}: retry in ${o.wait_ms} ms${o.server_retry_after ? ' (as the server asked)' : ''}`;
-    case 'switched': return `${who} → ${label(o.to)}`;
-    case 'breaker_opened': return `${who}: set aside for a while`;
-    case 'marked_misconfigured': return `${who}: its settings need fixing`;
-    case 'gave_up': return 'gave up';
-    case 'cancelled': return 'stopped';
-    default: return `${who}: ${o.kind ?? 'event'}`;
+    case 'started': return o.continue_partial ? t('sidepanel_d_started_partial', who, d.attempt) : t('sidepanel_d_started', who, d.attempt);
+    case 'first_byte': return t('sidepanel_d_first_byte', who, number(d.elapsed_ms));
+    case 'completed': return t('sidepanel_d_completed', who);
+    case 'failed': return t('sidepanel_d_failed', who, o.class);
+    case 'timeout': return o.reason === 'stalled' ? t('sidepanel_d_stalled', who) : t('sidepanel_d_no_first_byte', who);
+    case 'skipped': return t('sidepanel_d_skipped', who, reason());
+    case 'tried_anyway': return t('sidepanel_d_tried_anyway', who, reason());
+    case 'retry_scheduled': return o.server_retry_after ? t('sidepanel_d_retry_server', who, number(o.wait_ms)) : t('sidepanel_d_retry', who, number(o.wait_ms));
+    case 'switched': return t('sidepanel_d_switched', who, label(o.to));
+    case 'breaker_opened': return t('sidepanel_d_breaker', who);
+    case 'marked_misconfigured': return t('sidepanel_d_misconfigured', who);
+    case 'gave_up': return t('sidepanel_d_gave_up');
+    case 'cancelled': return t('sidepanel_d_cancelled');
+    default: return t('sidepanel_d_other', who, o.kind ?? 'event');
   }
 }
 
 function addDecision(d) {
   decisions.append(el('li', { dataset: { kind: d.outcome?.kind ?? '' } }, describeDecision(d)));
-  decisionsCount.textContent = `(${decisions.children.length})`;
+  decisionsCount.textContent = `(${number(decisions.children.length)})`;
 }
 
 /** One turn of the history; `by` marks an answer kept by Understudy ("answered by <provider>"). */
 function historyItem(role, text, by = null, who = null, rendered = null) {
-  const head = role === 'user' ? 'You' : by ? 'Answer' : who ?? 'Answer';
+  const head = role === 'user' ? t('sidepanel_you') : by ? t('sidepanel_answer') : who ?? t('sidepanel_answer');
   let body = text;
   if (role !== 'user') {
     body = el('div', { class: 'body understudy-markdown' });
@@ -115,7 +120,7 @@ function historyItem(role, text, by = null, who = null, rendered = null) {
     else renderMarkdownInto(body, text);
   }
   const item = el('li', role === 'user' ? { class: 'user' } : {}, el('span', { class: 'who' }, head), body);
-  if (by) item.firstChild.append(' · ', el('span', { class: 'answered-by', 'data-testid': 'understudy-answered-by' }, `answered by ${by}`));
+  if (by) item.firstChild.append(' · ', el('span', { class: 'answered-by', 'data-testid': 'understudy-answered-by' }, t('sidepanel_answered_by', by)));
   return item;
 }
 
@@ -148,7 +153,7 @@ function ask({ prompt, partial = '' }) {
   clearInterval(ping);
   ping = setInterval(() => me.state === 'streaming' && send({ type: 'ping' }), 15_000);
   send({ type: 'ask', id: me.id, conversation: me.conversation, prompt, partial, ...(branch ? { branch } : {}) });
-  status.textContent = 'Asking…';
+  status.textContent = t('sidepanel_asking');
 }
 
 /** Shows `text` as the answer: streaming frames rebuild only the tail of the rendered Markdown. */
@@ -190,7 +195,7 @@ function connection() {
     if (me && me.state === 'streaming') {
       end(me, 'error');
       answer.dataset.errorClass = 'interrupted';
-      showError('The background worker stopped while answering. The partial answer and your message are kept: press "Continue the answer" or Send.');
+      showError(t('sidepanel_worker_stopped'));
       continueButton.hidden = !me.text;
     }
   });
@@ -232,26 +237,26 @@ function onMessage(m) {
     addDecision(m);
   } else if (m.type === 'notice') {
     decisions.append(el('li', { dataset: { kind: 'notice' } }, `${label(m.provider)}: ${m.text}`));
-    decisionsCount.textContent = `(${decisions.children.length})`;
+    decisionsCount.textContent = `(${number(decisions.children.length)})`;
   } else if (m.type === 'done') {
     end(me, 'done');
     answer.dataset.outcome = m.outcome;
     if (m.provider) answer.dataset.provider = m.provider;
     if (m.outcome === 'cancelled') {
-      status.textContent = me.text ? 'Stopped. The partial answer is kept.' : 'Stopped.';
+      status.textContent = me.text ? t('sidepanel_stopped_partial') : t('sidepanel_stopped');
       continueButton.hidden = !me.text;
     } else {
       turns.push({ role: 'user', content: me.prompt }, { role: 'assistant', content: me.text });
       promptBox.value = '';
-      status.textContent = `Answered by ${label(m.provider)}${m.outcome === 'length' ? ' (cut at the length limit)' : ''}.`;
+      status.textContent = m.outcome === 'length' ? t('sidepanel_answered_cut', label(m.provider)) : t('sidepanel_answered', label(m.provider));
     }
   } else if (m.type === 'error') {
     end(me, 'error');
     answer.dataset.errorClass = m.class ?? '';
     const said = /[.!?]$/.test(m.message.trim()) ? m.message.trim() : `${m.message.trim()}.`;
-    showError(`${said}${me.text ? ' The partial answer is kept above.' : ''} Your message is kept: press Send to try again.`);
+    showError(`${said}${me.text ? ` ${t('sidepanel_partial_kept')}` : ''} ${t('sidepanel_try_again')}`);
     continueButton.hidden = !me.text;
-    status.textContent = 'No answer.';
+    status.textContent = t('sidepanel_no_answer_status');
   }
 }
 
@@ -305,7 +310,7 @@ async function restoreInterrupted() {
   current = { prompt: last.prompt, text: last.text, provider: last.provider, state: 'error', archived: false };
   turns.push(...(last.conversation ?? []));
   promptBox.value = last.prompt;
-  showError('This answer was interrupted. It is kept: press "Continue the answer" to finish it.');
+  showError(t('sidepanel_interrupted'));
   continueButton.hidden = false;
 }
 
@@ -329,7 +334,7 @@ async function restoreHandoff() {
     const db = await openCache(core);
     const json = await db.getJson(id);
     if (!json) {
-      showError('That conversation is no longer in the cache.');
+      showError(t('sidepanel_gone'));
       return;
     }
     // The line up to where the conversation last went (a rescued branch when it is the newest),
@@ -365,7 +370,7 @@ async function restoreHandoff() {
   }
   document.body.dataset.handoff = String(turns.length);
   await showPastDecisions(lastAnswerKey);
-  status.textContent = `Continuing ${title ? `“${title}”` : 'your conversation'}: ${turns.length} earlier messages carried over. Ask a follow-up below.`;
+  status.textContent = title ? tp('sidepanel_continuing_titled', turns.length, title) : tp('sidepanel_continuing', turns.length);
 }
 
 // Firefox's sidebar opens on its default page (sidebarAction.open takes no page), often before the
@@ -385,7 +390,7 @@ if (inSidebar) {
 
 try {
   await init({ module_or_path: new URL('../pkg/understudy_pages_bg.wasm', import.meta.url) });
-  status.textContent = `Ready (core ${core.coreVersion()}). When ChatGPT fails, the conversation continues here.`;
+  status.textContent = t('sidepanel_ready', core.coreVersion());
   await renderChain();
   await restoreInterrupted();
   await restoreHandoff();
@@ -395,6 +400,6 @@ try {
     if ((area === 'local' && changes.settings) || (area === 'session' && changes['providers.health'])) renderChain().catch(() => {});
   });
 } catch (error) {
-  status.textContent = `Understudy could not start: ${error?.message ?? error}`;
+  status.textContent = t('sidepanel_start_failed', error?.message ?? error);
   status.classList.add('error');
 }

@@ -1,13 +1,16 @@
 // The model field's list of the provider's own models: asked of the worker (`providers.models`,
 // which holds the keys) when the field is focused with a new address or key, offered as a
 // <datalist>, with a plain message when the list cannot be had.
+import '../../i18n.js';
+
+const { t, tp } = globalThis.understudyI18n;
 const WORDS = {
-  auth: 'the provider refused the API key',
-  rate_limited: 'the provider is rate-limiting this key',
-  not_found: 'this address has no model list (check the base URL)',
-  network: 'the server could not be reached (check the base URL)',
-  timeout: 'the server did not answer in time',
-  origin_not_allowed: 'the server refused the extension (for Ollama, set OLLAMA_ORIGINS)',
+  auth: () => t('options_models_auth'),
+  rate_limited: () => t('options_models_rate_limited'),
+  not_found: () => t('options_models_not_found'),
+  network: () => t('options_models_network'),
+  timeout: () => t('options_models_timeout'),
+  origin_not_allowed: () => t('options_models_origin'),
 };
 
 /**
@@ -36,13 +39,13 @@ export function attachModelList(input, { uid, request, send }) {
     if (!list) build();
     const message = request();
     if (!message) {
-      hint.textContent = 'Paste the API key to choose from the provider’s models.';
+      hint.textContent = t('options_models_need_key');
       return;
     }
     const sig = JSON.stringify(message);
     if (sig === asked) return;
     asked = sig;
-    hint.textContent = 'Asking the provider for its models…';
+    hint.textContent = t('options_models_asking');
     delete hint.dataset.state;
     let r;
     try {
@@ -53,11 +56,11 @@ export function attachModelList(input, { uid, request, send }) {
     if (asked !== sig) return; // asked again meanwhile
     if (r.ok) {
       list.replaceChildren(...r.models.map((name) => Object.assign(document.createElement('option'), { value: name })));
-      hint.textContent = r.models.length ? `${r.models.length} model${r.models.length === 1 ? '' : 's'} offered by the provider: pick one or type a name.` : 'The provider lists no models: type the name.';
+      hint.textContent = r.models.length ? tp('options_models_offered', r.models.length) : t('options_models_none');
       hint.dataset.state = 'ok';
     } else {
       asked = ''; // ask again on the next focus
-      hint.textContent = `Could not list the models: ${WORDS[r.class] ?? r.message ?? 'unknown error'}. You can still type the name.`;
+      hint.textContent = t('options_models_failed', WORDS[r.class]?.() ?? r.message ?? t('options_unknown_error'));
       hint.dataset.state = 'error';
     }
   };

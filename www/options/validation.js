@@ -1,21 +1,57 @@
 // What the options page adds to the core's validation: errors in the units a field is labelled in,
-// in plain words, and the API key a hosted provider cannot work without. No DOM writes here.
+// in plain words and in the user's language, and the API key a hosted provider cannot work without.
+// No DOM writes here. The core's field errors are English sentences; those it is known to write are
+// rewritten from the message catalogue, any other is shown as it comes.
+import '../../i18n.js';
 import { needsKey } from './presets.js';
+
+const { t, tp, number } = globalThis.understudyI18n;
+const NUM = '(-?\\d+(?:\\.\\d+)?)';
+// The core's names of kinds of value ("expected a whole number, found text").
+const TYPES = {
+  'a whole number': () => t('options_type_integer'),
+  'a number': () => t('options_type_number'),
+  text: () => t('options_type_string'),
+  'true or false': () => t('options_type_boolean'),
+  'a list': () => t('options_type_array'),
+  'an object': () => t('options_type_object'),
+  null: () => 'null',
+};
+const TYPE = Object.keys(TYPES).sort((a, b) => b.length - a.length).join('|');
+const EXPECTED = new RegExp(`^expected ((?:${TYPE})(?: or (?:${TYPE}))*), found (${TYPE})$`);
+
+/** "expected a whole number, found text" in the user's language. */
+function expected(wanted, found) {
+  const kinds = [...wanted.matchAll(new RegExp(TYPE, 'g'))].map((x) => TYPES[x[0]]());
+  return t('options_err_expected', kinds.reduce((a, b) => t('options_or', a, b)), TYPES[found]());
+}
 
 /** `error.message` in the units of its field (`el`: seconds for a field scaled by 1000), plainly. */
 export function inUnits(error, el) {
-  let m = String(error?.message ?? '');
+  const m = String(error?.message ?? '');
   const scale = Number(el?.dataset?.scale ?? 1);
-  if (scale === 1000) {
-    const s = (n) => `${Number(n) / 1000} seconds`;
-    m = m
-      .replace(/^(\d+(?:\.\d+)?) is below the minimum of (\d+(?:\.\d+)?)$/, (_, a, b) => `${s(a)} is too short: at least ${s(b)}`)
-      .replace(/^(\d+(?:\.\d+)?) is above the maximum of (\d+(?:\.\d+)?)$/, (_, a, b) => `${s(a)} is too long: at most ${s(b)}`)
-      .replace(/(\d+(?:\.\d+)?)\s*ms\b/g, (_, n) => s(n));
+  const seconds = scale === 1000;
+  // A value of the field, in its unit and the user's number format.
+  const value = (n) => (seconds ? tp('options_seconds', Number(n) / 1000) : number(Number(n)));
+  let x;
+  if ((x = new RegExp(`^${NUM} is below the minimum of ${NUM}$`).exec(m))) {
+    return seconds ? t('options_err_too_short', value(x[1]), value(x[2])) : t('options_err_below_min', value(x[1]), value(x[2]));
   }
-  const blank = /^("(?:[^"\\]|\\.)*") is empty or has spaces$/.exec(m);
-  if (blank) m = blank[1] === '""' ? 'is empty: type a value here' : 'must not contain spaces';
-  return m;
+  if ((x = new RegExp(`^${NUM} is above the maximum of ${NUM}$`).exec(m))) {
+    return seconds ? t('options_err_too_long', value(x[1]), value(x[2])) : t('options_err_above_max', value(x[1]), value(x[2]));
+  }
+  if ((x = new RegExp(`^must be at least ${NUM}\\s*ms$`).exec(m))) {
+    return t('options_err_at_least', seconds ? value(x[1]) : `${number(Number(x[1]))} ms`);
+  }
+  if ((x = /^("(?:[^"\\]|\\.)*") is empty or has spaces$/.exec(m))) return x[1] === '""' ? t('options_err_empty') : t('options_err_spaces');
+  if (m === 'must not be empty') return t('options_err_not_empty');
+  if ((x = /^needs at least (\d+) characters$/.exec(m))) return t('options_err_min_chars', number(Number(x[1])));
+  if ((x = /^is longer than (\d+) characters$/.exec(m))) return t('options_err_max_chars', number(Number(x[1])));
+  if (m === 'is missing') return t('options_err_missing');
+  if ((x = EXPECTED.exec(m))) return expected(x[1], x[2]);
+  if (m === 'is set by your organisation and cannot be changed') return t('options_err_locked');
+  // Not known: as the core wrote it (milliseconds still said in seconds where the field is).
+  return seconds ? m.replace(/(\d+(?:\.\d+)?)\s*ms\b/g, (_, n) => value(n)) : m;
 }
 
 /**
@@ -25,7 +61,7 @@ export function inUnits(error, el) {
 export function keyError(draft, { hasKey, typed, locked }) {
   for (const [i, p] of (draft?.providers ?? []).entries()) {
     if (!p.enabled || locked(p.id) || !needsKey(p.config) || hasKey(p.id) || typed(p.id)) continue;
-    return { field: `providers[${i}].config.api_key`, message: `${p.label || p.id} needs an API key: paste it here (or turn the provider off)` };
+    return { field: `providers[${i}].config.api_key`, message: t('options_err_needs_key', p.label || p.id) };
   }
   return null;
 }
