@@ -250,7 +250,7 @@ async function flush() {
     const tabs = [...new Set(batch.map((b) => b.tabId).filter((t) => t != null))];
     if (error instanceof QuotaError || error?.name === 'QuotaExceededError') {
       await reportQuota(tabs, 'Understudy cannot save this conversation: the browser storage for the extension is full.');
-    } else if (/upgraded by a newer version/.test(error?.message ?? '')) {
+    } else if (error?.code === 'upgraded' || /upgraded by a newer version/.test(error?.message ?? '')) {
       await reportQuota(tabs, UPGRADED);
     }
     batch.forEach((b) => b.reject(error));
