@@ -151,14 +151,14 @@ export async function importFiles(files, { chunk = CHUNK, profile = null } = {})
   const metas = new Map(); // id -> meta of what this import stored
   let unstored = 0; // bytes fed since the last transaction
   const store = async () => {
-    let t = performance.now();
+    let mark = performance.now();
     unstored = 0;
     const { committed, batch, conflicts, stored } = await db.importPending(importer, known, p.stages);
     for (const m of stored) metas.set(m.id, m);
-    p.store += performance.now() - t;
-    t = performance.now();
+    p.store += performance.now() - mark;
+    mark = performance.now();
     await inflight;
-    p.commit += performance.now() - t;
+    p.commit += performance.now() - mark;
     // The search documents join the index queue once their records are committed; a
     // conversation a capture stored meanwhile is merged, and its merged copy queued after.
     inflight = committed.then(
@@ -192,13 +192,13 @@ export async function importFiles(files, { chunk = CHUNK, profile = null } = {})
       } else {
         let next = file.slice(0, chunk).arrayBuffer();
         for (let at = 0; at < file.size; at += chunk) {
-          let t = performance.now();
+          let mark = performance.now();
           const buf = await next;
           if (at + chunk < file.size) next = file.slice(at + chunk, at + 2 * chunk).arrayBuffer();
-          p.read += performance.now() - t;
-          t = performance.now();
+          p.read += performance.now() - mark;
+          mark = performance.now();
           importer.feed(new Uint8Array(buf));
-          p.feed += performance.now() - t;
+          p.feed += performance.now() - mark;
           read += buf.byteLength;
           unstored += buf.byteLength;
           if (unstored >= TX_BYTES) await store();
@@ -209,9 +209,9 @@ export async function importFiles(files, { chunk = CHUNK, profile = null } = {})
         await store();
       }
     }
-    let t = performance.now();
+    let mark = performance.now();
     await inflight;
-    p.commit += performance.now() - t;
+    p.commit += performance.now() - mark;
     await db.clearImportMark();
     const issues = importer.issues();
     progress.value = 1;
@@ -221,12 +221,12 @@ export async function importFiles(files, { chunk = CHUNK, profile = null } = {})
       // The entries' reasons are the core's (technical detail).
       banner(tp('library_skipped_banner', issues.length, issues.slice(0, 3).map((i) => `#${i.index}${i.id ? ` (${i.id})` : ''}: ${i.reason}`).join('; ')));
     }
-    t = performance.now();
+    mark = performance.now();
     // The list gains what was stored (metas kept from the import: no read of every meta).
     const listed = state.metas.filter((m) => !metas.has(m.id));
     state.metas = [...listed, ...metas.values()].sort((a, b) => b.t - a.t || (a.id < b.id ? 1 : -1));
     resetList();
-    p.meta += performance.now() - t;
+    p.meta += performance.now() - mark;
     const ms = performance.now() - t0;
     return { imported: importer.imported(), issues, bytes: total, ms };
   } catch (error) {
