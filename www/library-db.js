@@ -17,7 +17,10 @@
 // History: v1 had `conversations` and `metas` only (v1 records); v2 adds the `t` index, `dirty`,
 // `search`, and migrates every v1 record and meta through the core.
 
+import '../i18n.js';
+
 export const DB_NAME = 'understudy-cache';
+const { t } = globalThis.understudyI18n; // the page's or the worker's language
 
 /** A store write refused because the origin's storage is full. */
 export class QuotaError extends Error {
@@ -137,9 +140,9 @@ export function openCache(core, { onVersionChange = null } = {}) {
       resolve(cache);
     };
     r.onerror = () => reject(r.error?.name === 'VersionError'
-      ? new Error('the cache was upgraded by a newer version of Understudy: reload this page (or restart the browser) to use it')
+      ? Object.assign(new Error(t('library_err_upgraded')), { code: 'upgraded' })
       : r.error);
-    r.onblocked = () => reject(new Error('the cache is open in an older version elsewhere'));
+    r.onblocked = () => reject(Object.assign(new Error(t('library_err_blocked')), { code: 'blocked' }));
   });
 }
 

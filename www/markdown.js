@@ -8,6 +8,9 @@
 // so nothing flickers); a frame costs the size of the tail, not of the answer.
 // The page must have awaited the core's init() before the first call.
 import * as core from '../pkg/understudy_pages.js';
+import '../i18n.js';
+
+const { t } = globalThis.understudyI18n; // the labels in the user's language (extension/i18n/markdown.json)
 
 const MATHML = 'http://www.w3.org/1998/Math/MathML';
 const HTML_TAGS = new Set(['p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'code', 'ul', 'ol', 'li',
@@ -131,16 +134,16 @@ function codeBlock(pre, n) {
   copy.type = 'button';
   copy.className = 'understudy-code-copy';
   copy.dataset.testid = 'understudy-code-copy';
-  copy.textContent = 'Copy';
-  copy.setAttribute('aria-label', lang ? `Copy the ${lang} code` : 'Copy the code');
+  copy.textContent = t('markdown_copy');
+  copy.setAttribute('aria-label', lang ? t('markdown_copy_label_lang', lang) : t('markdown_copy_label'));
   copy.addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText(pre.textContent);
-      copy.textContent = 'Copied';
+      copy.textContent = t('markdown_copied');
     } catch {
-      copy.textContent = 'Copy failed';
+      copy.textContent = t('markdown_copy_failed');
     }
-    setTimeout(() => { copy.textContent = 'Copy'; }, 1500);
+    setTimeout(() => { copy.textContent = t('markdown_copy'); }, 1500);
   });
   if (lang) pre.dataset.lang = lang;
   bar.append(label, copy);
@@ -154,7 +157,7 @@ function image(attrs, alt) {
   if (!src) {
     const span = document.createElement('span');
     span.className = 'understudy-image';
-    span.textContent = alt ? `[image: ${alt}]` : '[image]';
+    span.textContent = alt ? t('markdown_image_alt', alt) : t('markdown_image');
     return { outer: span, inner: null, math: false };
   }
   const button = document.createElement('button');
@@ -163,7 +166,7 @@ function image(attrs, alt) {
   button.dataset.testid = 'understudy-image-load';
   button.dataset.src = src;
   const what = document.createElement('span');
-  what.textContent = `Load image${alt ? `: ${alt}` : ''}`;
+  what.textContent = alt ? t('markdown_load_image_alt', alt) : t('markdown_load_image');
   const where = document.createElement('small');
   where.textContent = src;
   button.append(what, ' ', where);

@@ -32,13 +32,14 @@ import { ext } from '../api.js';
 import { MIN_FREE, openCache, QuotaError, recordOf, recordText, storageLeft } from '../www/library-db.js';
 import { latestTurn } from './capture.js';
 import { core, fromExtensionPage, onMessages, ready } from './core.js';
+import { budgetWords, t } from './words.js';
 
 const OLD_PREFS_KEY = 'understudy.preferences'; // before the one switch: {capture_enabled}
 const K_SETTINGS = 'settings';
 const K_MANAGED_IDS = 'settings.managedIds';
 const STATUS_KEY = 'understudy.cache.status';
 const SHOWN_WAIT_MS = 3000; // how long a body of another conversation waits for the tab's URL
-const UPGRADED = 'Understudy cannot save conversations until the browser restarts: a newer version of Understudy updated its cache.';
+const UPGRADED = () => t('worker_cache_upgraded');
 
 let dbPromise = null;
 let openDb = null;
@@ -47,7 +48,7 @@ function db() {
     dbPromise = null;
     openDb = null;
   }
-  dbPromise ??= ready.then(() => openCache(core, { onVersionChange: () => reportQuota([], UPGRADED) })).then((cache) => (openDb = cache), (e) => {
+  dbPromise ??= ready.then(() => openCache(core, { onVersionChange: () => reportQuota([], UPGRADED()) })).then((cache) => (openDb = cache), (e) => {
     dbPromise = null;
     throw e;
   });
@@ -140,7 +141,6 @@ function budgetOf(tabId) {
   return b;
 }
 
-const OVER = "Understudy stopped saving this page's conversations for a minute";
 
 /** Runs a budget charge for `tabId`; over the bound the tab is told (once a window) and it throws. */
 function charged(tabId, charge) {
@@ -148,7 +148,7 @@ function charged(tabId, charge) {
   try {
     charge(b, Date.now());
   } catch (error) {
-    if (b.refused() === 1) reportQuota([tabId], `${OVER}: ${String(error?.message ?? error).replace(/^capture refused: /, '')}.`);
+    if (b.refused() === 1) reportQuota([tabId], t('worker_cache_over', budgetWords(String(error?.message ?? error).replace(/^capture refused: /, ''))));
     throw error;
   }
 }
@@ -249,9 +249,9 @@ async function flush() {
   } catch (error) {
     const tabs = [...new Set(batch.map((b) => b.tabId).filter((t) => t != null))];
     if (error instanceof QuotaError || error?.name === 'QuotaExceededError') {
-      await reportQuota(tabs, 'Understudy cannot save this conversation: the browser storage for the extension is full.');
-    } else if (/upgraded by a newer version/.test(error?.message ?? '')) {
-      await reportQuota(tabs, UPGRADED);
+      await reportQuota(tabs, t('worker_cache_full'));
+    } else if (error?.code === 'upgraded' || /upgraded by a newer version/.test(error?.message ?? '')) {
+      await reportQuota(tabs, UPGRADED());
     }
     batch.forEach((b) => b.reject(error));
   } finally {

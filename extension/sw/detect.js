@@ -15,6 +15,7 @@
 //                       stall thresholds (tests scale them down)
 import { ext } from '../api.js';
 import { core, onMessages } from './core.js';
+import { badgeText } from './words.js';
 import { ensureStatusPolling, STATUS_KEY } from './status.js';
 
 const TAB_PREFIX = 'detect.tab.';
@@ -23,6 +24,7 @@ const TIMING_KEY = 'detect.timing';
 const TIMELINE_MAX = 50;
 const MAX_PROMPT = 32768;
 
+// [the English badge (the catalogue's worker_badge_<kind>, see words.js), its colour]
 const BADGE = {
   generation_error: ['ERR', '#b42318'],
   network_error: ['NET', '#b42318'],
@@ -116,7 +118,8 @@ async function record(item) {
 function setBadge(tabId, kind) {
   const action = ext.action;
   if (!action) return;
-  const [text, color] = BADGE[kind] ?? ['', '#57606a'];
+  const [, color] = BADGE[kind] ?? ['', '#57606a'];
+  const text = badgeText(kind); // a few letters in the user's language (ERR, WAIT… in English)
   action.setBadgeText({ tabId, text }).catch(() => {});
   if (text) action.setBadgeBackgroundColor({ tabId, color }).catch(() => {});
 }

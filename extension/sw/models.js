@@ -9,6 +9,7 @@
 // {base}/api/tags`. Extension pages only (core.js SENDERS).
 import { ext } from '../api.js';
 import { core, onMessages } from './core.js';
+import { coreSentence, t } from './words.js';
 
 const LIST_TIMEOUT_MS = 10_000;
 const MAX_MODELS = 500;
@@ -56,16 +57,16 @@ async function storedKey(id, kind, base) {
 }
 
 export async function listModels({ provider, kind, base_url: base, api_key: typed }) {
-  if (typeof kind !== 'string' || typeof base !== 'string') return { ok: false, class: 'bad_request', message: 'no provider address' };
+  if (typeof kind !== 'string' || typeof base !== 'string') return { ok: false, class: 'bad_request', message: t('worker_no_address') };
   try {
     const u = new URL(base);
     if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('scheme');
   } catch {
-    return { ok: false, class: 'bad_request', message: 'the base URL is not a web address' };
+    return { ok: false, class: 'bad_request', message: t('worker_bad_base_url') };
   }
   const key = typeof typed === 'string' && typed.trim() ? typed.trim() : await storedKey(provider, kind, base);
   const spec = endpoint(kind, base, key);
-  if (!spec) return { ok: false, class: 'bad_request', message: 'this kind of provider has no model list' };
+  if (!spec) return { ok: false, class: 'bad_request', message: t('worker_no_model_list') };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), LIST_TIMEOUT_MS);
   let response;
@@ -74,13 +75,13 @@ export async function listModels({ provider, kind, base_url: base, api_key: type
     if (!response.ok) {
       const text = (await response.text().catch(() => '')).slice(0, 64 * 1024);
       const e = core.classifyHttpError(kind, response.status, [...response.headers], text);
-      return { ok: false, class: e.class, message: e.message, retry_after_ms: e.retry_after_ms ?? null };
+      return { ok: false, class: e.class, message: coreSentence(e.class, e.message, kind, e.retry_after_ms), retry_after_ms: e.retry_after_ms ?? null };
     }
     const list = [...new Set(names(kind, await response.json()).filter(Boolean))].sort().slice(0, MAX_MODELS);
     return { ok: true, models: list };
   } catch (error) {
-    if (controller.signal.aborted) return { ok: false, class: 'timeout', message: 'no answer in time' };
-    return { ok: false, class: 'network', message: `could not reach ${new URL(spec.url).origin} (${error?.message ?? error})` };
+    if (controller.signal.aborted) return { ok: false, class: 'timeout', message: t('worker_why_no_answer_in_time') };
+    return { ok: false, class: 'network', message: t('worker_could_not_reach', new URL(spec.url).origin, error?.message ?? error) };
   } finally {
     clearTimeout(timer);
   }

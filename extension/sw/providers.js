@@ -23,6 +23,7 @@
 import { ext } from '../api.js';
 import { captureEnabled, updateRecord } from './cache.js';
 import { core, onMessages, ready } from './core.js';
+import { coreSentence, noteWords, t, withDetail } from './words.js';
 
 export const PORT_NAME = 'understudy-ask';
 
@@ -131,15 +132,15 @@ async function attempt({ entry, messages, continueFrom, maxOutputTokens, signal,
     });
   } catch (error) {
     const message = String(error?.message ?? error);
-    return { ok: false, class: /API key/.test(message) ? 'auth' : 'bad_request', detail: message };
+    return { ok: false, class: /API key/.test(message) ? 'auth' : 'bad_request', detail: message, core: true };
   }
-  if (request.note) onNote(request.note);
+  if (request.note) onNote(noteWords(request.note));
   let response;
   try {
     response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal, cache: 'no-store', credentials: 'omit' });
   } catch (error) {
     if (signal.aborted) return { ok: false, class: 'cancelled' };
-    return { ok: false, class: 'network', detail: `could not reach ${new URL(request.url).origin} (${error?.message ?? error})` };
+    return { ok: false, class: 'network', detail: t('worker_could_not_reach', new URL(request.url).origin, error?.message ?? error) };
   }
   if (!response.ok) {
     let body = '';
@@ -149,7 +150,7 @@ async function attempt({ entry, messages, continueFrom, maxOutputTokens, signal,
       if (signal.aborted) return { ok: false, class: 'cancelled' };
     }
     const e = core.classifyHttpError(kind, response.status, [...response.headers], body);
-    return { ok: false, class: e.class, detail: e.message, retry_after_ms: e.retry_after_ms ?? null };
+    return { ok: false, class: e.class, detail: e.message, retry_after_ms: e.retry_after_ms ?? null, core: true };
   }
   onFirstByte();
   const decoder = new core.StreamDecoder(core.streamFormatFor(kind));
@@ -167,30 +168,30 @@ async function attempt({ entry, messages, continueFrom, maxOutputTokens, signal,
   } catch (error) {
     decoder.free();
     if (signal.aborted) return { ok: false, class: 'cancelled' };
-    return { ok: false, class: 'network', detail: `the connection dropped mid-answer (${error?.message ?? error})` };
+    return { ok: false, class: 'network', detail: t('worker_connection_dropped', error?.message ?? error) };
   }
   const end = decoder.finish();
   decoder.free();
   if (end.text) onText(end.text);
   if (end.outcome === 'complete') {
-    if (end.finish === 'content_filter') return { ok: false, class: 'content_filter', detail: 'the provider stopped the answer by its content policy' };
+    if (end.finish === 'content_filter') return { ok: false, class: 'content_filter', detail: t('worker_stopped_by_policy') };
     return { ok: true, finish: end.finish };
   }
-  if (end.outcome === 'error') return { ok: false, class: end.error.class, detail: end.error.message };
-  return { ok: false, class: 'network', detail: 'the stream ended before the answer was complete' };
+  if (end.outcome === 'error') return { ok: false, class: end.error.class, detail: end.error.message, core: true };
+  return { ok: false, class: 'network', detail: t('worker_stream_ended') };
 }
 
 /** Chrome's on-device model through the Prompt API (global LanguageModel), when present. */
 async function attemptBuiltIn({ messages, continueFrom, signal, onFirstByte, onText }) {
   const LM = globalThis.LanguageModel;
-  const unavailable = (why) => ({ ok: false, class: 'not_found', detail: `Chrome's on-device model is not available in this browser (${why}). Turn it off in the provider list or use Chrome with built-in AI.` });
+  const unavailable = (why) => ({ ok: false, class: 'not_found', detail: t('worker_builtin_unavailable', why) });
   if (!LM || typeof LM.availability !== 'function') return unavailable('no Prompt API');
   let session;
   try {
     const availability = await LM.availability();
     if (availability !== 'available') {
       return availability === 'downloadable' || availability === 'downloading'
-        ? { ok: false, class: 'server', detail: "Chrome's on-device model is still being downloaded; try again in a few minutes." }
+        ? { ok: false, class: 'server', detail: t('worker_builtin_downloading') }
         : unavailable(`availability: ${availability}`);
     }
     const turns = messages.slice();
@@ -213,7 +214,7 @@ async function attemptBuiltIn({ messages, continueFrom, signal, onFirstByte, onT
     return { ok: true, finish: 'stop' };
   } catch (error) {
     if (signal.aborted) return { ok: false, class: 'cancelled' };
-    return { ok: false, class: 'server', detail: `Chrome's on-device model failed: ${error?.message ?? error}` };
+    return { ok: false, class: 'server', detail: t('worker_builtin_failed', error?.message ?? error) };
   } finally {
     try {
       session?.destroy();
@@ -265,14 +266,14 @@ class Ask {
       this.settings = preferring(await runnableHere(stored), this.options.prefer);
       this.skippedHere = this.settings.providers.some((p) => !p.enabled && stored.providers.find((q) => q.id === p.id)?.enabled);
     } catch (error) {
-      return this.fail({ message: `The provider settings are invalid: ${error?.message ?? error}. Fix them in the options page.`, class: 'bad_request' });
+      return this.fail({ message: t('worker_settings_invalid', error?.message ?? error), class: 'bad_request' });
     }
-    if (!this.prompt.trim() && !this.text) return this.fail({ message: 'There is nothing to ask: type a prompt first.', class: 'bad_request' });
+    if (!this.prompt.trim() && !this.text) return this.fail({ message: t('worker_nothing_to_ask'), class: 'bad_request' });
     const seed = Math.floor(Math.random() * 2 ** 52);
     try {
       this.router = new core.Router(this.settings, seed, await loadHealth());
     } catch (error) {
-      return this.fail({ message: `The router settings are invalid: ${error?.message ?? error}`, class: 'bad_request' });
+      return this.fail({ message: t('worker_router_invalid', error?.message ?? error), class: 'bad_request' });
     }
     // Extension API calls keep the worker alive while we wait (retry waits can exceed 30 s).
     this.keepAlive = setInterval(() => ext.runtime.getPlatformInfo?.().catch?.(() => {}), 20_000);
@@ -549,7 +550,7 @@ function preferring(settings, first) {
  */
 export function startAsk(sink, message, options = {}) {
   const ask = new Ask(sink, message, options);
-  ask.start().catch((error) => ask.fail({ message: `Understudy failed: ${error?.message ?? error}`, class: 'bad_request' }));
+  ask.start().catch((error) => ask.fail({ message: t('worker_failed', error?.message ?? error), class: 'bad_request' }));
   return { stop: () => ask.stop() };
 }
 
@@ -558,11 +559,12 @@ function humanGiveUp(action, settings, skippedHere = false) {
     const e = settings?.providers.find((p) => p.id === id);
     return e?.label || id;
   };
-  if (action.reason === 'empty_chain' && skippedHere) return "Chrome's on-device model is not available in this browser, and no other provider is enabled. Add one (an API key, or a local Ollama) in the options page.";
-  if (action.reason === 'empty_chain') return 'No alternative provider is enabled. Add one (an API key, or a local Ollama) in the options page.';
-  if (action.providers.length === 0) return action.message;
-  const lines = action.providers.map((p) => `${label(p.provider)}: ${p.message}`);
-  const lead = action.reason === 'request_rejected' ? 'The provider refused the request.' : 'No provider could answer.';
+  if (action.reason === 'empty_chain' && skippedHere) return t('worker_builtin_empty_chain');
+  if (action.reason === 'empty_chain') return t('worker_empty_chain');
+  // The router's sentences are the core's (English): the class leads in the user's language.
+  if (action.providers.length === 0) return withDetail(t('worker_lead_none'), action.message);
+  const lines = action.providers.map((p) => `${label(p.provider)}: ${coreSentence(p.class, p.message, label(p.provider))}`);
+  const lead = action.reason === 'request_rejected' ? t('worker_lead_refused') : t('worker_lead_none');
   return `${lead} ${lines.join(' · ')}`;
 }
 
@@ -581,7 +583,7 @@ ext.runtime.onConnect.addListener((port) => {
     if (message.type === 'ask') {
       ask?.stop();
       ask = new Ask(port, message);
-      ask.start().catch((error) => ask.fail({ message: `Understudy failed: ${error?.message ?? error}`, class: 'bad_request' }));
+      ask.start().catch((error) => ask.fail({ message: t('worker_failed', error?.message ?? error), class: 'bad_request' }));
     } else if (message.type === 'stop' && (message.id === undefined || message.id === ask?.askId)) {
       ask?.stop();
     }
@@ -629,7 +631,7 @@ onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'pro
   }
   // providers.test: one tiny request to one provider, no router, no retries.
   const entry = settings.providers.find((p) => p.id === message.provider);
-  if (!entry) throw new Error(`no provider with id ${JSON.stringify(message.provider)}`);
+  if (!entry) throw new Error(t('worker_no_provider_id', JSON.stringify(message.provider)));
   const controller = new AbortController();
   const started = Date.now();
   const timeout = setTimeout(() => controller.abort(), settings.router.first_byte_timeout_ms + settings.router.stall_timeout_ms);
@@ -650,7 +652,7 @@ onMessages(ext, ['providers.chain', 'providers.last', 'providers.timeline', 'pro
     provider: entry.id,
     ok: result.ok,
     class: result.ok ? null : timedOut ? 'timeout' : result.class,
-    message: result.ok ? `${entry.label || entry.id} answered.` : timedOut ? 'No answer in time.' : result.detail ?? result.class,
+    message: result.ok ? t('worker_test_answered', entry.label || entry.id) : timedOut ? t('worker_test_no_answer') : (result.core ? coreSentence(result.class, result.detail, entry.label || entry.id, result.retry_after_ms) : result.detail) ?? result.class,
     retry_after_ms: result.ok ? null : result.retry_after_ms ?? null,
     text: text.slice(0, 200),
     first_byte_ms: firstByteMs,

@@ -51,6 +51,7 @@ import { ext, hasSidebar } from '../api.js';
 import { core, fromRescueFrame, onMessages, ready } from './core.js';
 import { latestTurn } from './capture.js';
 import { startAsk } from './providers.js';
+import { classWords, refusalWords, skipWords, t } from './words.js';
 
 export const RESCUE_PORT = 'understudy-rescue';
 const K_SETTINGS = 'settings';
@@ -72,7 +73,7 @@ async function paused() {
   return (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS]?.paused === true;
 }
 
-const PAUSED = 'Understudy is paused: turn it back on in its toolbar popup.';
+const PAUSED = () => t('worker_paused');
 const idOrNull = (v) => (typeof v === 'string' && /^[\w-]{1,200}$/.test(v) ? v : null);
 
 function isTemporary(url) {
@@ -148,17 +149,17 @@ let guardChain = Promise.resolve(); // one decision at a time: a start reads and
 function autoGuard(sender, kind, start) {
   const run = async () => {
     const tabId = sender?.tab?.id;
-    if (!Number.isInteger(tabId) || tabId < 0) return { allowed: false, words: 'auto mode acts only in a tab' };
+    if (!Number.isInteger(tabId) || tabId < 0) return { allowed: false, words: t('worker_auto_only_tab') };
     const key = `detect.tab.${tabId}`;
     const [got, stored] = await Promise.all([ext.storage.session.get([key, K_GUARD]), ext.storage.local.get(K_SETTINGS)]);
-    if (stored[K_SETTINGS]?.paused === true) return { allowed: false, words: 'Understudy is paused' };
+    if (stored[K_SETTINGS]?.paused === true) return { allowed: false, words: t('worker_auto_paused') };
     const entry = got[key] ?? null;
     const current = entry?.current ?? null;
     if (!current || !core.autoModeRedirects(JSON.stringify(stored[K_SETTINGS] ?? {}), String(current.kind ?? ''))) {
-      return { allowed: false, words: 'auto mode is off for this failure' };
+      return { allowed: false, words: t('worker_auto_off') };
     }
     const prompt = typeof entry.failed_prompt === 'string' && entry.failed_prompt.trim() ? entry.failed_prompt : null;
-    if (!prompt) return { allowed: false, words: 'no failed prompt was recorded with this failure' };
+    if (!prompt) return { allowed: false, words: t('worker_auto_no_prompt') };
     // The frame claims nothing: the kind is the one in force (a claim, when given, must match it).
     const claimed = typeof kind === 'string' ? kind : String(current.kind ?? '');
     let verdict;
@@ -167,9 +168,9 @@ function autoGuard(sender, kind, start) {
     } catch {
       // An unreadable state (it is written only here): refuse now, start afresh next time.
       await ext.storage.session.remove(K_GUARD);
-      return { allowed: false, words: 'auto mode state was unreadable' };
+      return { allowed: false, words: t('worker_auto_unreadable') };
     }
-    if (!verdict.allowed) return { allowed: false, words: verdict.words };
+    if (!verdict.allowed) return { allowed: false, words: refusalWords(verdict) };
     if (start) await ext.storage.session.set({ [K_GUARD]: verdict.state });
     return { allowed: true, current, prompt, conversation_id: entry.conversation_id ?? null };
   };
@@ -187,21 +188,12 @@ function record(entry) {
 
 // ---- one rescue, run by the providers' engine (keys stay there) ---------------------------------
 
-const CLASS_WORDS = {
-  bad_request: 'refused the request', context_length: 'the conversation is too long for it', auth: 'key rejected',
-  origin_not_allowed: "refused this browser's origin", content_filter: 'refused by its content filter',
-  not_found: 'model not found', timeout: 'timed out', conflict: 'busy with another request', rate_limited: 'rate limited',
-  quota_exhausted: 'out of quota', server: 'server error', overloaded: 'overloaded', network: 'unreachable',
-  malformed: 'an answer Understudy cannot read',
-};
-const SKIP_WORDS = { breaker_open: 'resting after failures', probe_busy: 'being tested', misconfigured: 'its settings need fixing' };
-
 /** Why a provider did not answer, in a few words, from a router decision's outcome (or null). */
 function failureWords(outcome) {
   switch (outcome?.kind) {
-    case 'failed': return CLASS_WORDS[outcome.class] ?? 'failed';
-    case 'timeout': return outcome.reason === 'stalled' ? 'stalled' : 'no answer in time';
-    case 'skipped': return SKIP_WORDS[outcome.reason?.kind] ?? 'stepped around';
+    case 'failed': return classWords(outcome.class) ?? t('worker_why_failed');
+    case 'timeout': return outcome.reason === 'stalled' ? t('worker_why_stalled') : t('worker_why_no_answer_in_time');
+    case 'skipped': return skipWords(outcome.reason?.kind);
     default: return null;
   }
 }
@@ -235,7 +227,7 @@ class Rescue {
     if (this.auto) {
       // An automatic rescue: bounded, recorded, and carrying only what this worker checked.
       auto = await autoGuard(this.port?.sender, null, true);
-      if (!auto.allowed) return this.finish({ type: 'error', message: `Auto mode did not carry this on: ${auto.words}. Choose Continue to ask.` });
+      if (!auto.allowed) return this.finish({ type: 'error', message: t('worker_auto_refused', auto.words) });
     }
     const tabId = this.port?.sender?.tab?.id;
     const context = await pageContext(tabId);
@@ -250,9 +242,9 @@ class Rescue {
         this.kind = failure.kind;
       }
     } catch (error) {
-      return this.finish({ type: 'error', message: `Understudy cannot carry this over: ${error?.message ?? error}.` });
+      return this.finish({ type: 'error', message: t('worker_cannot_carry', error?.message ?? error) });
     }
-    if (await pausedNow) return this.finish({ type: 'error', message: PAUSED });
+    if (await pausedNow) return this.finish({ type: 'error', message: PAUSED() });
     if (this.stopped) return this.finish({ type: 'done', provider: null, label: '', outcome: 'cancelled' });
     const labels = new Map();
     const why = new Map(); // provider -> why it did not answer, in words (from the router's decisions)
@@ -268,7 +260,7 @@ class Rescue {
             // The engine posts the decisions of the step that led here right after this attempt:
             // say why the one before did not answer once they are in.
             queueMicrotask(() => {
-              const after = before ? { provider: before, label: labels.get(before) ?? before, reason: why.get(before) ?? 'no answer' } : null;
+              const after = before ? { provider: before, label: labels.get(before) ?? before, reason: why.get(before) ?? t('worker_why_no_answer') } : null;
               this.post({ type: 'start', provider: m.provider, label: m.label, dropped: plan.dropped, after });
             });
           }
@@ -331,7 +323,7 @@ ext.runtime.onConnect.addListener((port) => {
       rescue?.stop();
       rescue = new Rescue(port, message);
       const mine = rescue;
-      mine.start().catch((error) => mine.finish({ type: 'error', message: `Understudy failed: ${error?.message ?? error}` }));
+      mine.start().catch((error) => mine.finish({ type: 'error', message: t('worker_failed', error?.message ?? error) }));
     } else if (message.type === 'stop' && (message.id === undefined || message.id === rescue?.id)) {
       rescue?.stop();
     }
@@ -382,7 +374,7 @@ ext.runtime.onMessage.addListener((message, sender) => {
     } else if (ext.sidebarAction) {
       open = ext.sidebarAction.open(); // Firefox's sidebar
     } else {
-      open = Promise.reject(new Error('this browser has no side panel'));
+      open = Promise.reject(new Error(t('worker_no_side_panel')));
     }
   } catch (error) {
     open = Promise.reject(error);
@@ -395,7 +387,7 @@ ext.runtime.onMessage.addListener((message, sender) => {
 async function openedPanel(tabId) {
   const open = opening.get(tabId);
   opening.delete(tabId);
-  if (!open) throw new Error('the side panel opens only from a click');
+  if (!open) throw new Error(t('worker_panel_needs_click'));
   await (typeof open === 'function' ? open() : open);
 }
 
@@ -423,7 +415,7 @@ onMessages(ext, ['rescue.frame', 'rescue.handoff', 'rescue.openCache', 'rescue.s
       return { kind: failure.kind, providers, sites: core.rescueHandoffSites(), auto: auto.allowed === true };
     }
     case 'rescue.handoff': {
-      if (await paused()) throw new Error(PAUSED);
+      if (await paused()) throw new Error(PAUSED());
       const { plan, failure } = await planFor(tabId, await pageContext(tabId));
       const handoff = core.rescueHandoff(String(message.site ?? ''), plan);
       await ext.tabs.create({ url: handoff.url, index: sender.tab.index + 1, openerTabId: tabId });

@@ -26,6 +26,7 @@
 // the extension's own contexts, so content scripts cannot read them.
 import { ext, trustedContextsOnly } from '../api.js';
 import { core, onMessages, ready } from './core.js';
+import { t } from './words.js';
 
 const K_SETTINGS = 'settings';
 const K_MANAGED_IDS = 'settings.managedIds';
@@ -101,7 +102,7 @@ async function commit(outcome, current) {
     // Stored meanwhile by another writer (a page writing storage directly, e.g. while this worker
     // started): theirs wins; ours was computed from what they replaced.
     const now = (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS];
-    if ((now === undefined ? '' : JSON.stringify(now)) !== current) return { saved: false, error: { field: '', message: 'the settings changed meanwhile: try again' } };
+    if ((now === undefined ? '' : JSON.stringify(now)) !== current) return { saved: false, error: { field: '', message: t('worker_settings_changed') } };
     writes[K_SETTINGS] = outcome.document;
   }
   await ext.storage.local.set(writes);
@@ -137,10 +138,10 @@ async function showPaused(paused) {
     if (paused) {
       await action.setBadgeText({ text: PAUSED_BADGE });
       await action.setBadgeBackgroundColor({ color: '#6b7280' });
-      await action.setTitle({ title: 'Understudy (paused)' });
+      await action.setTitle({ title: t('worker_title_paused') });
     } else {
       if ((await action.getBadgeText({})) === PAUSED_BADGE) await action.setBadgeText({ text: '' });
-      await action.setTitle({ title: 'Understudy' });
+      await action.setTitle({ title: t('worker_title') });
     }
   } catch {}
 }
@@ -181,7 +182,7 @@ onMessages(ext, ['settings.get', 'settings.save', 'settings.import', 'settings.r
           const request = { settings: message.settings ?? {}, clear_keys: Array.isArray(message.clear_keys) ? message.clear_keys : [] };
           outcome = core.settingsSave(JSON.stringify(request), s.stored, s.policy, s.previous);
         } else if (message.type === 'settings.import') {
-          if (typeof message.text !== 'string') return { saved: false, error: { field: '', message: 'the file is empty' } };
+          if (typeof message.text !== 'string') return { saved: false, error: { field: '', message: t('worker_file_empty') } };
           outcome = core.settingsImport(message.text, s.stored, s.policy, s.previous);
         } else {
           outcome = core.settingsReset(s.policy);

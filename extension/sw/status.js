@@ -11,6 +11,7 @@
 //                  source: 'incident.io' | 'statuspage', the document the report was read from
 import { ext } from '../api.js';
 import { core, ready } from './core.js';
+import { t } from './words.js';
 
 export const STATUS_KEY = 'detect.status';
 const FEED_URL = 'https://status.openai.com/proxy/status.openai.com';
@@ -64,7 +65,7 @@ async function readFirst() {
     try {
       return { source, report: await read(url) };
     } catch (error) {
-      const why = error?.name === 'AbortError' ? 'timed out' : String(error?.message ?? error);
+      const why = error?.name === 'AbortError' ? t('worker_why_timeout') : String(error?.message ?? error);
       failures.push(`${source}: ${why}`);
     }
   }

@@ -249,7 +249,8 @@ test('the browser killed mid-import: what was committed is readable, the import 
 
     // Rerun: complete, no duplicates, the mark gone.
     await lib.setInputFiles('#import-file', path.join(tmp, 'conversations.json'));
-    await lib.waitForFunction((n) => document.getElementById('import-status').textContent === `Imported ${n} conversations.`, N, { timeout: 90000 });
+    // Counts are written as the user's locale writes numbers (English: 2,500).
+    await lib.waitForFunction((n) => document.getElementById('import-status').textContent === `Imported ${n} conversations.`, N.toLocaleString('en-US'), { timeout: 90000 });
     const after = await lib.evaluate(async () => {
       const { db } = window.understudyLibrary;
       const metas = await db.allMetas();
@@ -258,7 +259,7 @@ test('the browser killed mid-import: what was committed is readable, the import 
       return { metas: metas.length, unique: new Set(metas.map((m) => m.id)).size, records: records.length, mark: (await db.importMark()) ?? null };
     });
     assert.deepEqual(after, { metas: N, unique: N, records: N, mark: null });
-    assert.match(await lib.textContent('#count'), new RegExp(`^${N} conversations cached`));
+    assert.match(await lib.textContent('#count'), new RegExp(`^${N.toLocaleString('en-US')} conversations cached`));
     assert.deepEqual(lib.errors, []);
     await lib.close();
     const third = await library(second.context);
