@@ -84,12 +84,15 @@ new ResizeObserver(() => {
 
 // ---- controls ----
 
+let continueFirst = null; // what "Continue with <first provider>" does, once the controls are built
+
 function build(state) {
   const { providers, sites } = state;
   const first = providers.find((p) => p.available) ?? providers[0];
   if (first) {
     const cont = el('button', { type: 'button', class: 'primary', 'data-testid': 'understudy-continue', 'data-provider': first.id }, `Continue with ${first.label}`);
     cont.addEventListener('click', acting(cont, () => start(first.id)));
+    continueFirst = () => start(first.id);
     bar.append(cont);
     const others = providers.filter((p) => p !== first);
     if (others.length) {
@@ -307,6 +310,21 @@ function end(state, words) {
   if (!a.text && state === 'error') name.textContent = 'No answer';
   say(words, state === 'error');
 }
+
+// The "Continue elsewhere" shortcut (extension/sw/commands.js): the worker saw the person press it
+// and holds a failure for this tab, and asks this frame to do what "Continue with …" does. Only the
+// extension itself sends it (a message from a tab's content script, which the page can drive,
+// carries `sender.tab` and is ignored).
+ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (message?.type !== 'rescue.command' || sender?.id !== ext.runtime.id || sender.tab) return false;
+  if (!continueFirst) {
+    sendResponse({ started: false });
+    return false;
+  }
+  if (ask?.state !== 'streaming') continueFirst();
+  sendResponse({ started: true });
+  return false;
+});
 
 // ---- start ----
 
