@@ -20,8 +20,9 @@ if (!pkgDir || !outDir) {
 const PUBLIC_KEY = fs.readFileSync(path.join(root, 'extension', 'key.pub.b64'), 'utf8').trim();
 // One Wasm build per surface (see the Makefile): the service worker's and the pages'.
 const PKG_FILES = ['worker', 'pages'].flatMap((s) => [`understudy_${s}.js`, `understudy_${s}_bg.wasm`]);
-// `store/` is the store listing's source (README: Store packages), read by tests/tools/store.mjs.
-const NOT_SHIPPED = new Set(['build.mjs', 'catalogue.mjs', 'png.mjs', 'i18n', 'store', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
+// `store/` is the store listing's source (README: Store packages), read by tests/tools/store.mjs;
+// `settings.schema.json` is compiled into the core (src/preferences.rs), never read at run time.
+const NOT_SHIPPED = new Set(['build.mjs', 'catalogue.mjs', 'png.mjs', 'i18n', 'store', 'settings.schema.json', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
 
 function copyTree(from, to, skip = new Set()) {
   fs.mkdirSync(to, { recursive: true });
@@ -47,13 +48,14 @@ function merge(base, over) {
 }
 
 // ---- zip (deflate), for the store uploads ----
-function zipDir(dir, zipPath) {
+/** Zips `dir`; `replace` gives other contents for some of its files (by path in the zip). */
+function zipDir(dir, zipPath, replace = {}) {
   const files = [];
   (function walk(d, prefix) {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p, `${prefix}${e.name}/`);
-      else files.push([`${prefix}${e.name}`, fs.readFileSync(p)]);
+      else files.push([`${prefix}${e.name}`, replace[`${prefix}${e.name}`] ?? fs.readFileSync(p)]);
     }
   })(dir, '');
   const locals = [];
@@ -121,7 +123,10 @@ function assemble(target, manifest) {
     fs.mkdirSync(path.join(dir, '_locales', lang), { recursive: true });
     fs.writeFileSync(path.join(dir, '_locales', lang, 'messages.json'), `${JSON.stringify(messages, null, 2)}\n`);
   }
-  zipDir(dir, path.join(outDir, `understudy-${target}.zip`));
+  // The store package carries no `key` (the Chrome Web Store refuses it and assigns its own id):
+  // the key only pins the id of the unpacked build the tests load.
+  const { key: _key, ...store } = manifest;
+  zipDir(dir, path.join(outDir, `understudy-${target}.zip`), { 'manifest.json': Buffer.from(`${JSON.stringify(store, null, 2)}\n`) });
   return dir;
 }
 
