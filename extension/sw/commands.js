@@ -19,7 +19,8 @@
 // opens first and the handover follows, and whether the active tab has a failure is known
 // without waiting, from a copy of the detection state kept here (read once when the worker
 // starts, then followed through storage.onChanged). A shortcut that wakes the worker before that
-// read is done waits for it; Chrome may then refuse the side panel (its gesture is over).
+// read is done, on a chat site's tab, waits for it; Chrome may then refuse the side panel (its
+// gesture is over) and the shortcut must be pressed again.
 import { ext } from '../api.js';
 import '../i18n.js';
 
@@ -53,6 +54,12 @@ ext.storage.onChanged.addListener((changes, area) => {
     else failing.delete(tabId);
   }
 });
+
+/** Whether `url` is on a site our content scripts watch (the manifest's matches). */
+function onChatSite(url) {
+  const matches = (ext.runtime.getManifest().content_scripts ?? []).flatMap((c) => c.matches ?? []);
+  return typeof url === 'string' && matches.some((m) => url.startsWith(m.replace(/\*$/, '')));
+}
 
 // ---- the side panel ----
 
@@ -107,8 +114,9 @@ export function continueElsewhere(tab) {
     // Decided now, inside the person's gesture.
     return Number.isInteger(tabId) && failing.has(tabId) ? rescueIn(tab) : openSidePanel(tab);
   }
-  const open = Number.isInteger(tabId) ? null : openPanel(tab); // no tab, no failure: at once
-  if (open) return settle(open);
+  // A tab that is not a chat site (or whose address this extension may not read) has no failure:
+  // the panel opens at once, while the gesture lasts.
+  if (!Number.isInteger(tabId) || !onChatSite(tab.url)) return openSidePanel(tab);
   return loaded.then(() => (failing.has(tabId) ? rescueIn(tab) : openSidePanel(tab)));
 }
 
