@@ -9,6 +9,8 @@
 //   privacy.html           the privacy policy (www/privacy.html in English, styles inlined, no
 //                          script), to publish at the listing's privacy policy address
 //   screenshots/*.png      1280x800 screenshots from the headless demo (tests/demo/run.mjs)
+//   understudy-source.zip  the committed source (`git archive HEAD`): addons.mozilla.org asks for
+//                          the source of generated code (the Wasm core and its wasm-bindgen glue)
 // Fails on anything a store would refuse: a file in a zip that the unpacked build does not ship, a
 // development key or Firefox-only keys in Chrome's manifest, a manifest entry naming a missing file,
 // a name or description over the stores' limits in any language, a permission the listing does not
@@ -172,7 +174,7 @@ function writeListing(chrome) {
   const source = path.join(ROOT, 'extension', 'store', 'listing.md');
   const text = fs.readFileSync(source, 'utf8');
   const parts = sections(text);
-  for (const s of ['Short description', 'Full description', 'Category', 'Single purpose', 'Permission justifications', 'Privacy practices', 'Privacy policy']) {
+  for (const s of ['Short description', 'Full description', 'Category', 'Single purpose', 'Permission justifications', 'Privacy practices', 'Privacy policy', 'Notes for reviewers']) {
     if (!parts[s]) fail(`listing.md: no "## ${s}" section`);
   }
   const en = JSON.parse(fs.readFileSync(path.join(DIST, 'chrome', '_locales', 'en', 'messages.json'), 'utf8'));
@@ -265,6 +267,18 @@ function writeScreenshots(runDemo) {
   say(`dist/store/screenshots/: ${fs.readdirSync(dir).join(', ')} (1280x800)`);
 }
 
+// ---- the source, for addons.mozilla.org's review of the generated code (the Wasm and its glue) ----
+
+function writeSource() {
+  const out = path.join(STORE, 'understudy-source.zip');
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return say('no git checkout: the source zip for addons.mozilla.org is left out (upload the source tree you built from)');
+  const run = spawnSync('git', ['archive', '--format=zip', '-o', out, 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (run.status !== 0) return fail(`git archive failed: ${run.stderr}`);
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  say(`dist/store/understudy-source.zip: the source at ${head.stdout.trim()} for addons.mozilla.org's reviewers${dirty ? ' (uncommitted changes in the working tree are not in it: commit, then run make dist again)' : ''}`);
+}
+
 // ---- the Chrome zip, loaded as it is ----
 
 async function loadChromeZip() {
@@ -306,6 +320,7 @@ checkZip('firefox');
 writeIcons();
 writeListing(chrome);
 writePrivacy();
+writeSource();
 await loadChromeZip();
 writeScreenshots(!process.argv.includes('--no-demo'));
 if (problems.length) {
