@@ -314,15 +314,22 @@ function end(state, words) {
 // The "Continue elsewhere" shortcut (extension/sw/commands.js): the worker saw the person press it
 // and holds a failure for this tab, and asks this frame to do what "Continue with …" does. Only the
 // extension itself sends it (a message from a tab's content script, which the page can drive,
-// carries `sender.tab` and is ignored).
+// carries `sender.tab` and is ignored). As for a click, the button must have been seen visible
+// (gesture.js `data-armed`): a copy of this frame the page loaded and hid does nothing; the worker
+// has the notice scrolled into view and asks again (the same `id`: acted on once).
+const commanded = new Set();
 ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (message?.type !== 'rescue.command' || sender?.id !== ext.runtime.id || sender.tab) return false;
-  if (!continueFirst) {
-    sendResponse({ started: false });
-    return false;
+  const cont = $('[data-testid="understudy-continue"]');
+  const id = String(message.id ?? '');
+  if (!continueFirst || !cont) sendResponse({ started: false, why: 'no provider' });
+  else if (commanded.has(id)) sendResponse({ started: true });
+  else if (cont.dataset.armed !== 'true') sendResponse({ started: false, why: 'hidden' });
+  else {
+    commanded.add(id);
+    if (ask?.state !== 'streaming') continueFirst();
+    sendResponse({ started: true });
   }
-  if (ask?.state !== 'streaming') continueFirst();
-  sendResponse({ started: true });
   return false;
 });
 

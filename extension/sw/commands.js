@@ -3,7 +3,8 @@
 // - `continue-elsewhere` (Alt+Shift+U): on a tab whose failure this worker holds in force
 //   (`detect.tab.<tabId>`, sw/detect.js), the tab's rescue frame is told to do what its
 //   "Continue with <first provider>" button does (`rescue.command` to the tab's frames; only the
-//   rescue frame answers it, and only from the extension itself, never from a tab): the ask then
+//   rescue frame answers it, and only from the extension itself, never from a tab; it acts once
+//   the browser saw its button visible, so the notice is scrolled into view first): the ask then
 //   goes over the frame's own `understudy-rescue` port, the same path as the click (sw/rescue.js),
 //   with the failed prompt and the kind taken from the worker's detection state. A tab without a
 //   failure opens the side panel instead.
@@ -94,13 +95,29 @@ export function openSidePanel(tab) {
   return settle(openPanel(tab));
 }
 
-/** Tells the tab's rescue frame to continue with its first provider; {started} as the frame says. */
+const REVEAL_WAIT_MS = 3_000;
+const RETRY_MS = 150;
+let commands = 0;
+
+/**
+ * Tells the tab's rescue frame to continue with its first provider: {rescue, started, why?}. The
+ * frame acts only once the browser has seen its button visible (as for a click): until then the
+ * notice is scrolled into view (`rescue.reveal` to the tab's content script) and the frame asked
+ * again, with the same id (a frame acts on an id once).
+ */
 async function rescueIn(tab) {
-  try {
-    const reply = await ext.tabs.sendMessage(tab.id, { type: 'rescue.command', command: COMMAND_CONTINUE });
-    return { rescue: true, started: reply?.started === true };
-  } catch (error) {
-    return { rescue: true, started: false, error: String(error?.message ?? error) };
+  const message = { type: 'rescue.command', command: COMMAND_CONTINUE, id: `${Date.now()}-${++commands}` };
+  const until = Date.now() + REVEAL_WAIT_MS;
+  let revealed = false;
+  for (;;) {
+    const reply = await ext.tabs.sendMessage(tab.id, message).catch(() => null);
+    if (reply?.started === true) return { rescue: true, started: true };
+    if (reply?.why === 'no provider' || Date.now() > until) return { rescue: true, started: false, why: reply?.why ?? 'no rescue frame' };
+    if (!revealed) {
+      revealed = true;
+      ext.tabs.sendMessage(tab.id, { type: 'rescue.reveal' }, { frameId: 0 }).catch(() => {});
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
 }
 

@@ -131,9 +131,23 @@ test('"Continue elsewhere" on a failed chat tab asks the first provider with the
   await sendPrompt(page, 'Now add a day trip to Sintra');
   await page.waitForSelector(NOTICE, { timeout: 10000 });
   await rescueFrame(page);
+  // The person scrolled away from the notice: the shortcut brings it back into view (the frame acts
+  // only once the browser has seen its button visible, as for a click).
+  await page.evaluate(() => {
+    const spacer = document.createElement('div');
+    spacer.style.height = '4000px';
+    document.querySelector('[data-testid="understudy-notice"]').after(spacer);
+    window.scrollTo(0, document.documentElement.scrollHeight);
+  });
+  const hidden = () => page.evaluate(() => {
+    const box = document.querySelector('[data-testid="understudy-notice"]').getBoundingClientRect();
+    return box.bottom < 0 || box.top > innerHeight;
+  });
+  assert.equal(await hidden(), true);
   const tab = await tabOf(page);
   const result = await runCommand('continue-elsewhere', tab);
   assert.deepEqual(result, { rescue: true, started: true });
+  assert.equal(await hidden(), false);
   const seen = await waitAnswer(page);
   assert.equal(seen.state, 'done');
   assert.equal(seen.provider, name);
@@ -141,6 +155,41 @@ test('"Continue elsewhere" on a failed chat tab asks the first provider with the
   const [req] = fake.to(name);
   assert.deepEqual(req.json.messages.at(-1), { role: 'user', content: 'Now add a day trip to Sintra' });
   assert.equal(req.json.messages[0].content, 'Plan a weekend in Lisbon');
+  await page.close();
+});
+
+test('"Continue elsewhere" does nothing in a copy of the rescue frame the page loaded and hid: only the notice\'s frame asks', async () => {
+  const name = 'hidden-copy';
+  fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5 }, { fault: 'ok', tokenDelayMs: 5 }]);
+  await configure(control, [provider(fake, name, 'openai')]);
+  site.setMode({ mode: 'healthy' });
+  const page = await openChat(browser.context, 'https://chatgpt.com/');
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await page.waitForFunction((a) => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent === a, FIRST_ANSWER);
+  await page.waitForTimeout(200);
+  site.setMode({ mode: 'status', status: 503 });
+  await sendPrompt(page, 'Now add a day trip to Sintra');
+  await page.waitForSelector(NOTICE, { timeout: 10000 });
+  await rescueFrame(page);
+  // The page's own copy of the frame (it is web-accessible on chat sites), on screen but transparent.
+  const copy = await page.evaluate((src) => new Promise((resolve) => {
+    const f = document.createElement('iframe');
+    f.src = src;
+    f.style.cssText = 'position:fixed;left:0;top:0;width:600px;height:200px;opacity:0.01;border:0';
+    f.onload = () => resolve(true);
+    document.body.append(f);
+  }), `chrome-extension://${await worker.evaluate(() => chrome.runtime.id)}/www/rescue-frame.html`);
+  assert.equal(copy, true);
+  const copyFrame = page.frames().find((f) => f.url().endsWith('/www/rescue-frame.html') && f.parentFrame() === page.mainFrame());
+  await copyFrame.waitForSelector('body[data-ready="true"] [data-testid="understudy-continue"]');
+  await page.waitForTimeout(600); // long enough to be armed, were it visible
+  const result = await runCommand('continue-elsewhere', await tabOf(page));
+  assert.equal(result.rescue, true);
+  const seen = await waitAnswer(page);
+  assert.equal(seen.state, 'done');
+  await page.waitForTimeout(300);
+  assert.equal(fake.to(name).length, 1, 'one ask: the notice\'s frame');
+  assert.equal(await copyFrame.evaluate(() => document.querySelector('[data-testid="understudy-answer"]').hidden), true);
   await page.close();
 });
 
