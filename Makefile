@@ -17,7 +17,7 @@ SURFACES := worker pages
 WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
                  --enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: all setup build wasm test lint test-native test-wasm test-e2e test-firefox test-fuzz lint-firefox run bench fuzz reliability clean
+.PHONY: all setup build dist wasm test lint test-native test-wasm test-e2e test-firefox test-fuzz lint-firefox run bench fuzz reliability clean
 
 all: build
 
@@ -63,6 +63,14 @@ wasm: setup
 
 build: wasm
 	node extension/build.mjs $(PKG) dist
+
+## dist: the store uploads, checked (dist/understudy-chrome.zip for the Chrome Web Store,
+## dist/understudy-firefox.zip for addons.mozilla.org, linted by web-ext), and dist/store/: icons,
+## the promo tile, the listing's texts (extension/store/listing.md), the privacy policy page and
+## 1280x800 screenshots from the headless demo. Not part of `make test`.
+dist: build
+	$(MAKE) --no-print-directory lint-firefox
+	node tests/tools/store.mjs
 
 ## test: everything; the last line counts the tests that ran.
 test: setup

@@ -10,6 +10,7 @@ import './sw/providers.js';
 import './sw/models.js';
 import './sw/settings.js';
 import './sw/rescue.js';
+import './sw/commands.js';
 
 // Messages the core answers by itself (hello; anything unknown is refused with the core's reason).
 onMessages(ext, ['hello'], (message) => core.handleMessage(message));

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { checkUsed, readCatalogue } from './catalogue.mjs';
+import { crc32, ICON_SIZES, icon } from './png.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const [pkgDir, outDir] = process.argv.slice(2).map((p) => path.resolve(p));
@@ -19,7 +20,9 @@ if (!pkgDir || !outDir) {
 const PUBLIC_KEY = fs.readFileSync(path.join(root, 'extension', 'key.pub.b64'), 'utf8').trim();
 // One Wasm build per surface (see the Makefile): the service worker's and the pages'.
 const PKG_FILES = ['worker', 'pages'].flatMap((s) => [`understudy_${s}.js`, `understudy_${s}_bg.wasm`]);
-const NOT_SHIPPED = new Set(['build.mjs', 'catalogue.mjs', 'i18n', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
+// `store/` is the store listing's source (README: Store packages), read by tests/tools/store.mjs;
+// `settings.schema.json` is compiled into the core (src/preferences.rs), never read at run time.
+const NOT_SHIPPED = new Set(['build.mjs', 'catalogue.mjs', 'png.mjs', 'i18n', 'store', 'settings.schema.json', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
 
 function copyTree(from, to, skip = new Set()) {
   fs.mkdirSync(to, { recursive: true });
@@ -44,75 +47,15 @@ function merge(base, over) {
   return out;
 }
 
-// ---- icons: drawn here so no binary lives in the repository ----
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function pngChunk(type, data) {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-/** A rounded square in the product colour with a white "U" (the understudy stepping in). */
-function icon(size) {
-  const raw = Buffer.alloc(size * (size * 4 + 1));
-  const s = size;
-  for (let y = 0; y < s; y++) {
-    raw[y * (s * 4 + 1)] = 0;
-    for (let x = 0; x < s; x++) {
-      const u = (x + 0.5) / s;
-      const v = (y + 0.5) / s;
-      // rounded square mask
-      const r = 0.22;
-      const dx = Math.max(Math.abs(u - 0.5) - (0.5 - r), 0);
-      const dy = Math.max(Math.abs(v - 0.5) - (0.5 - r), 0);
-      const inside = Math.hypot(dx, dy) <= r;
-      // the "U": two stems and a bowl
-      const stem = 0.11;
-      const leftStem = Math.abs(u - 0.32) < stem / 2 && v > 0.22 && v < 0.55;
-      const rightStem = Math.abs(u - 0.68) < stem / 2 && v > 0.22 && v < 0.55;
-      const bowlDist = Math.hypot(u - 0.5, v - 0.55);
-      const bowl = v >= 0.55 && Math.abs(bowlDist - 0.18) < stem / 2;
-      const white = leftStem || rightStem || bowl;
-      const o = y * (s * 4 + 1) + 1 + x * 4;
-      const [cr, cg, cb] = white ? [255, 255, 255] : [0x1a, 0x73, 0x5c];
-      raw[o] = cr;
-      raw[o + 1] = cg;
-      raw[o + 2] = cb;
-      raw[o + 3] = inside ? 255 : 0;
-    }
-  }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(s, 0);
-  header.writeUInt32BE(s, 4);
-  header[8] = 8; // bit depth
-  header[9] = 6; // RGBA
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', zlib.deflateSync(raw)),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
 // ---- zip (deflate), for the store uploads ----
-function zipDir(dir, zipPath) {
+/** Zips `dir`; `replace` gives other contents for some of its files (by path in the zip). */
+function zipDir(dir, zipPath, replace = {}) {
   const files = [];
   (function walk(d, prefix) {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p, `${prefix}${e.name}/`);
-      else files.push([`${prefix}${e.name}`, fs.readFileSync(p)]);
+      else files.push([`${prefix}${e.name}`, replace[`${prefix}${e.name}`] ?? fs.readFileSync(p)]);
     }
   })(dir, '');
   const locals = [];
@@ -174,13 +117,16 @@ function assemble(target, manifest) {
     fs.copyFileSync(path.join(pkgDir, f), path.join(dir, 'pkg', f));
   }
   fs.mkdirSync(path.join(dir, 'icons'), { recursive: true });
-  for (const size of [16, 32, 48, 128]) fs.writeFileSync(path.join(dir, 'icons', `icon-${size}.png`), icon(size));
+  for (const size of ICON_SIZES) fs.writeFileSync(path.join(dir, 'icons', `icon-${size}.png`), icon(size));
   fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   for (const [lang, messages] of Object.entries(CATALOGUE)) {
     fs.mkdirSync(path.join(dir, '_locales', lang), { recursive: true });
     fs.writeFileSync(path.join(dir, '_locales', lang, 'messages.json'), `${JSON.stringify(messages, null, 2)}\n`);
   }
-  zipDir(dir, path.join(outDir, `understudy-${target}.zip`));
+  // The store package carries no `key` (the Chrome Web Store refuses it and assigns its own id):
+  // the key only pins the id of the unpacked build the tests load.
+  const { key: _key, ...store } = manifest;
+  zipDir(dir, path.join(outDir, `understudy-${target}.zip`), { 'manifest.json': Buffer.from(`${JSON.stringify(store, null, 2)}\n`) });
   return dir;
 }
 

@@ -90,12 +90,15 @@ new ResizeObserver(() => {
 
 // ---- controls ----
 
+let continueFirst = null; // what "Continue with <first provider>" does, once the controls are built
+
 function build(state) {
   const { providers, sites } = state;
   const first = providers.find((p) => p.available) ?? providers[0];
   if (first) {
     const cont = el('button', { type: 'button', class: 'primary', 'data-testid': 'understudy-continue', 'data-provider': first.id }, t('frame_continue_with', first.label));
     cont.addEventListener('click', acting(cont, () => start(first.id)));
+    continueFirst = () => start(first.id);
     bar.append(cont);
     const others = providers.filter((p) => p !== first);
     if (others.length) {
@@ -313,6 +316,28 @@ function end(state, words) {
   if (!a.text && state === 'error') name.textContent = t('frame_no_answer');
   say(words, state === 'error');
 }
+
+// The "Continue elsewhere" shortcut (extension/sw/commands.js): the worker saw the person press it
+// and holds a failure for this tab, and asks this frame to do what "Continue with …" does. Only the
+// extension itself sends it (a message from a tab's content script, which the page can drive,
+// carries `sender.tab` and is ignored). As for a click, the button must have been seen visible
+// (gesture.js `data-armed`): a copy of this frame the page loaded and hid does nothing; the worker
+// has the notice scrolled into view and asks again (the same `id`: acted on once).
+const commanded = new Set();
+ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (message?.type !== 'rescue.command' || sender?.id !== ext.runtime.id || sender.tab) return false;
+  const cont = $('[data-testid="understudy-continue"]');
+  const id = String(message.id ?? '');
+  if (!continueFirst || !cont) sendResponse({ started: false, why: 'no provider' });
+  else if (commanded.has(id)) sendResponse({ started: true });
+  else if (cont.dataset.armed !== 'true') sendResponse({ started: false, why: 'hidden' });
+  else {
+    commanded.add(id);
+    if (ask?.state !== 'streaming') continueFirst();
+    sendResponse({ started: true });
+  }
+  return false;
+});
 
 // ---- start ----
 

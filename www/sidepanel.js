@@ -10,6 +10,7 @@ import init, * as core from '../pkg/understudy_pages.js';
 import { openCache } from './library-db.js';
 import { renderMarkdownInto } from './markdown.js';
 import { hasSidebar } from '../api.js';
+import '../i18n.js';
 
 const { t, tp, localize, lang, number } = globalThis.understudyI18n;
 const ext = globalThis.browser ?? globalThis.chrome;
@@ -369,6 +370,11 @@ async function restoreHandoff() {
     }
   }
   document.body.dataset.handoff = String(turns.length);
+  if (panel.selection === true && !params.has('c')) {
+    // Text selected in a page ("Ask another model", sw/commands.js): the prompt, not yet sent.
+    status.textContent = globalThis.understudyI18n.t('store_panel_selection');
+    return;
+  }
   await showPastDecisions(lastAnswerKey);
   status.textContent = title ? tp('sidepanel_continuing_titled', turns.length, title) : tp('sidepanel_continuing', turns.length);
 }

@@ -11,7 +11,9 @@
 // - answers the worker's `rescue.transcript` with the conversation as the page shows it (context
 //   for the rescue: the page could show anything, so the worker takes the failed prompt and the
 //   kind from its own detection state, not from here) and the conversation id of the URL;
-// - removes the frame when Understudy is paused (the worker stops an answer whose frame went).
+// - removes the frame when Understudy is paused (the worker stops an answer whose frame went);
+// - scrolls the notice into view when the worker asks (`rescue.reveal`, the "Continue elsewhere"
+//   shortcut).
 (() => {
   const ext = UnderstudyPage.ext;
   const ROLE_SEL = '[data-message-author-role]';
@@ -74,6 +76,15 @@
   ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
     if (message?.type !== 'rescue.transcript' || sender?.id !== ext.runtime.id || sender.tab) return false;
     sendResponse({ transcript: transcript(), conversation_id: conversationId() });
+    return false;
+  });
+
+  // The worker's "show the rescue" (the "Continue elsewhere" shortcut, sw/commands.js): the frame
+  // acts only once the browser has seen its button visible, so the notice is scrolled into view.
+  ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
+    if (message?.type !== 'rescue.reveal' || sender?.id !== ext.runtime.id || sender.tab) return false;
+    frame?.scrollIntoView({ block: 'nearest' });
+    sendResponse({ shown: !!frame });
     return false;
   });
 

@@ -42,7 +42,8 @@
 // Storage:
 //   local `settings`             the settings document; its `auto_mode` decides auto mode per kind.
 //   session `rescue.panel`       the conversation handed to the side panel {conversation, prompt,
-//       text, provider, conversation_id, branch, at}.
+//       text, provider, conversation_id, branch, at}; sw/commands.js hands a page's selected text
+//       over the same way, as the prompt, with `selection: true`.
 //   session `rescue.timeline`    the last rescues [{tab, kind, provider, outcome, first_token_ms, at, auto?}].
 //   session `rescue.autoGuard`   auto mode's bound: the core's AutoGuard state (JSON), written only here.
 //   session `detect.tab.<tabId>` (sw/detect.js) read: the detection in force and its failed prompt.

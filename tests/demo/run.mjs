@@ -136,7 +136,9 @@ try {
   log(`the library finds the conversation offline: "${(await lib.textContent('#results li .snippet')).trim().slice(0, 70)}"`);
   // The rescued answer is kept in the conversation as a branch, marked with the provider.
   await lib.fill('#search', '');
-  await lib.click('.row[data-id="6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b"]').catch(() => {});
+  // The conversation of the first page (the fake gives each new chat its own id): the one whose
+  // title is its first prompt's.
+  await lib.click('.row:has-text("Weekend In Lisbon")', { timeout: 5000 }).catch(() => {});
   const by = await lib.waitForSelector('[data-testid="understudy-answered-by"]', { timeout: 5000 }).then((e) => e.textContent()).catch(() => null);
   log(by ? `the conversation in the library keeps the rescued answer: "${by}"` : 'the rescued answer is not shown in the library');
   await lib.screenshot({ path: path.join(OUT, 'library.png') });

@@ -3,8 +3,9 @@
 // proxy) with a local OpenAI-compatible provider. The core starts; a send answered 503 shows the
 // notice; a rescue by click in the rescue frame and in auto mode; the sidebar opened from the frame's
 // "Continue in side panel" and from the library's "Continue with another provider" shows the
-// conversation handed over; "Open my cached conversation" opens the library on it; and the browser's
-// console holds none of the extension's errors.
+// conversation handed over; "Open my cached conversation" opens the library on it; the "Continue
+// elsewhere" shortcut rescues through the frame; and the browser's console holds none of the
+// extension's errors.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startFakeChatgpt } from '../e2e/fake-chatgpt/server.mjs';
@@ -235,6 +236,32 @@ test('the library\'s "Continue with another provider" opens the sidebar with the
   assert.match(shown.status, /carried over/);
   await ff.switchTo(library);
   await ff.closeTab(control);
+});
+
+test('the "Continue elsewhere" shortcut on a failed chat tab asks the first provider through the rescue frame', async () => {
+  const name = await setup();
+  const tab = await failedChat();
+  await ff.topFrame();
+  await ff.enterFrame(FRAME);
+  await ff.until(() => document.body.dataset.ready === 'true', { what: 'the rescue frame ready' });
+  // What the background's commands.onCommand listener calls, with the tab Firefox would pass (a
+  // test cannot press the browser's shortcut).
+  await ff.switchTo(control);
+  const result = await ff.run(async () => {
+    const bg = await browser.runtime.getBackgroundPage();
+    const chats = await browser.tabs.query({ url: 'https://chatgpt.com/*' });
+    const chat = chats.reduce((a, b) => (b.id > a.id ? b : a));
+    return JSON.parse(JSON.stringify(await bg.understudyCommands.runCommand('continue-elsewhere', chat)));
+  });
+  assert.deepEqual(result, { rescue: true, started: true });
+  await ff.switchTo(tab);
+  await ff.topFrame();
+  await ff.enterFrame(FRAME);
+  const seen = await answerInFrame();
+  assert.equal(seen.state, 'done');
+  assert.equal(seen.provider, name);
+  assert.deepEqual(fake.to(name)[0].json.messages.at(-1), { role: 'user', content: PROMPT });
+  await ff.topFrame();
 });
 
 test('the console holds none of the extension\'s errors', async () => {
