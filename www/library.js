@@ -12,6 +12,9 @@ import init, * as core from '../pkg/understudy_pages.js';
 import { MIN_FREE, openCache, QuotaError, storageLeft } from './library-db.js';
 import { markdownFragment, renderMarkdownInto } from './markdown.js';
 import { openSidebarOnClick } from '../api.js';
+import '../i18n.js';
+
+const { t } = globalThis.understudyI18n;
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const ROW = 52;
@@ -67,12 +70,15 @@ function rowFor(i) {
     if (check.checked) state.selected.add(m.id);
     else state.selected.delete(m.id);
   });
-  const title = el('div', { class: 'title', text: m.title?.trim() || 'Untitled' });
+  // A list item holding two controls side by side (never one inside the other): the checkbox, named
+  // after the conversation, and the title as the button that opens it (`aria-current` on the open one).
+  const title = el('button', { type: 'button', class: 'title', text: m.title?.trim() || 'Untitled' });
+  check.setAttribute('aria-label', t('a11y_library_select', title.textContent));
   if (m.incomplete) title.append(el('span', { class: 'badge', text: 'incomplete', title: 'The answer was still arriving when it was saved' }));
-  const row = el('div', { class: 'row', role: 'option', 'data-id': m.id }, check, title,
+  const row = el('div', { class: 'row', role: 'listitem', 'data-id': m.id, 'aria-posinset': String(i + 1), 'aria-setsize': String(state.metas.length) }, check, title,
     el('div', { class: 'sub', text: [dateOf(m.update_time), m.model, `${m.message_count} messages`].filter(Boolean).join(' · ') }));
   row.style.top = `${i * ROW}px`;
-  if (i === state.active && !state.hits) row.classList.add('active');
+  if (i === state.active && !state.hits) markActive(row, true);
   row.addEventListener('click', () => activate(i));
   return row;
 }
@@ -105,21 +111,31 @@ function resetList() {
 
 list.addEventListener('scroll', renderList, { passive: true });
 
+/** The open conversation's row or search hit: highlighted, and announced as the current one. */
+function markActive(row, on) {
+  row.classList.toggle('active', on);
+  const target = row.querySelector('button.title') ?? row;
+  if (on) target.setAttribute('aria-current', 'true');
+  else target.removeAttribute('aria-current');
+}
+
 function activate(i) {
   if (state.hits) {
     state.active = i;
-    for (const [j, li] of [...$('results').children].entries()) li.classList.toggle('active', j === i);
+    for (const [j, li] of [...$('results').children].entries()) markActive(li, j === i);
     const hit = state.hits[i];
     if (hit) openConversation(hit.id);
     return;
   }
   if (i < 0 || i >= state.metas.length) return;
   state.active = i;
-  for (const [j, r] of rows) r.classList.toggle('active', j === i);
+  for (const [j, r] of rows) markActive(r, j === i);
   const top = i * ROW;
   if (top < list.scrollTop) list.scrollTop = top;
   else if (top + ROW > list.scrollTop + list.clientHeight) list.scrollTop = top + ROW - list.clientHeight;
   renderList();
+  // Arrows moving through the list carry the keyboard focus with them.
+  if (list.contains(document.activeElement)) rows.get(i)?.querySelector('.title')?.focus();
   openConversation(state.metas[i].id);
 }
 
@@ -471,6 +487,8 @@ async function importFiles(files, { chunk = CHUNK, profile = null } = {}) {
   }
 }
 
+// The file input stays hidden; a real button (in the Tab order) opens it.
+$('import-button').addEventListener('click', () => $('import-file').click());
 $('import-file').addEventListener('change', (e) => {
   const files = [...e.target.files].sort((a, b) => a.name.localeCompare(b.name));
   e.target.value = '';

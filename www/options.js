@@ -10,6 +10,7 @@ import { attachModelList } from './options/models.js';
 import { wireDrag } from './options/drag.js';
 import { freshId, rememberIds } from './options/ids.js';
 import { inUnits, keyError } from './options/validation.js';
+import './options/a11y.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);

@@ -12,7 +12,7 @@
 // - `reset()`: hides it and forgets what was dismissed.
 //
 // The notice: a host element `[data-testid="understudy-notice"]` with `data-kind="<kind>"`, an
-// open shadow root holding `[role=alert]`, the words, `[data-testid="understudy-actions"]` (an empty
+// open shadow root holding `[role=status]` (announced politely: it never interrupts), the words, `[data-testid="understudy-actions"]` (an empty
 // container for actions such as "Continue with a provider") and `[data-testid="understudy-dismiss"]`.
 const UnderstudyNotice = (() => {
   const WORDS = {
@@ -52,7 +52,8 @@ const UnderstudyNotice = (() => {
     .actions:has(> iframe) { flex: 1 0 100%; order: 2; }
     button { font: inherit; border-radius: 8px; border: 1px solid currentColor; background: transparent; color: inherit;
       padding: 4px 12px; cursor: pointer; }
-    button:focus-visible { outline: 2px solid #1a735c; outline-offset: 2px; }
+    button:focus-visible { outline: 2px solid #0d1117; outline-offset: 2px; }
+    .box.dark button:focus-visible { outline-color: #9ff0d2; }
   `;
   let sheet = null;
   let notice = null; // {host, box, words, what, actions, key}
@@ -102,18 +103,39 @@ const UnderstudyNotice = (() => {
     } catch {
       root.append(el('style', {}, CSS));
     }
-    const box = el('div', { class: 'box', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true' });
+    const box = el('div', { class: 'box', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
     const words = el('p', { class: 'words' });
     const what = el('span', { class: 'what' });
     const actions = el('div', { class: 'actions', 'data-testid': 'understudy-actions' });
     const dismiss = el('button', { type: 'button', 'data-testid': 'understudy-dismiss' }, 'Dismiss');
     dismiss.addEventListener('click', () => {
       if (notice) dismissed = notice.key;
+      const back = notice?.before;
+      const focused = root.activeElement !== null;
       hide();
+      if (focused) refocus(back);
+    });
+    // Esc on the notice's own controls dismisses it too (the rescue frame's menus take their Esc).
+    box.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && e.target === dismiss) {
+        e.preventDefault();
+        dismiss.click();
+      }
     });
     box.append(words, actions, dismiss);
     root.append(box);
     return { host, box, words, what, actions, key: '' };
+  }
+
+  /**
+   * Focus after the notice went while it held focus: back where it was before the notice showed,
+   * else the chat's composer; never left on the page's body.
+   */
+  function refocus(back) {
+    const target = back?.isConnected ? back : document.querySelector('#prompt-textarea, main textarea, [contenteditable="true"]');
+    try {
+      target?.focus({ preventScroll: true });
+    } catch {}
   }
 
   function hide() {
@@ -132,6 +154,11 @@ const UnderstudyNotice = (() => {
       spare = null;
     }
     const n = notice;
+    if (created) {
+      // Where focus was when the notice came (a composer, typically): it returns there on Dismiss.
+      const a = document.activeElement;
+      n.before = a && a !== document.body && a !== document.documentElement ? a : null;
+    }
     n.key = key;
     n.host.setAttribute('data-testid', 'understudy-notice');
     n.host.setAttribute('data-kind', d.kind);

@@ -12,8 +12,8 @@ export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a',
 export const BLOCKING = ['serious', 'critical'];
 
 /**
- * Runs axe in `target` (a Playwright page or frame) and returns its violations, each as
- * {id, impact, help, nodes: [{target, summary}]}. The script is evaluated through the DevTools
+ * Runs axe in `target` (a Playwright page or frame) and returns {passed: [rule ids that found
+ * nodes and passed], violations: [{id, impact, help, nodes: [{target, summary}]}]}. The script is evaluated through the DevTools
  * protocol, so neither an extension page's CSP nor the chat page's stops it. `include` scopes the
  * run (e.g. the notice's host: axe reads its shadow root); frames are judged each on their own.
  */
@@ -27,12 +27,15 @@ export async function axeViolations(target, { include = null, exclude = [] } = {
       resultTypes: ['violations'],
       iframes: false,
     });
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.map((n) => ({ target: n.target.map(String).join(' >> '), summary: n.failureSummary ?? '' })),
-    }));
+    return {
+      passed: result.passes.map((p) => p.id),
+      violations: result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target.map(String).join(' >> '), summary: n.failureSummary ?? '' })),
+      })),
+    };
   }, { include, exclude, tags: WCAG_TAGS });
 }
 
