@@ -89,7 +89,9 @@ export function focusInfo(target) {
     let el = document.activeElement;
     while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
     if (!el || el === document.body || el === document.documentElement) return null;
-    const style = getComputedStyle(el);
+    // A visually hidden input shows its focus on its label (the file input behind "Import…").
+    const shown = el.getBoundingClientRect().width <= 1 && el.id ? document.querySelector(`label[for="${CSS.escape(el.id)}"]`) ?? el : el;
+    const style = getComputedStyle(shown);
     const backdrop = (start) => {
       const layers = [];
       for (let n = start; n; n = n.parentElement ?? n.getRootNode()?.host ?? null) {
@@ -99,7 +101,7 @@ export function focusInfo(target) {
       }
       return layers;
     };
-    const r = el.getBoundingClientRect();
+    const r = shown.getBoundingClientRect();
     return {
       tag: el.tagName.toLowerCase(),
       id: el.id || null,
@@ -108,16 +110,19 @@ export function focusInfo(target) {
       outline: { style: style.outlineStyle, width: parseFloat(style.outlineWidth) || 0, color: style.outlineColor, offset: parseFloat(style.outlineOffset) || 0 },
       boxShadow: style.boxShadow,
       own: style.backgroundColor,
-      layers: backdrop(el.parentElement ?? el.getRootNode()?.host ?? null),
+      layers: backdrop(shown.parentElement ?? shown.getRootNode()?.host ?? null),
       dark: matchMedia('(prefers-color-scheme: dark)').matches,
       rect: { x: r.x, y: r.y, width: r.width, height: r.height, bottom: r.bottom, top: r.top },
     };
   });
 }
 
-/** The opaque colour of stacked backgrounds (innermost first), over white or black when none is opaque. */
-export function flatten(layers, dark = false) {
-  let color = dark ? [0, 0, 0, 1] : [255, 255, 255, 1];
+/**
+ * The opaque colour of stacked backgrounds (innermost first), over `base` ([r, g, b, 1]: what
+ * shows through a transparent document, e.g. the notice behind its frame), else white or black.
+ */
+export function flatten(layers, dark = false, base = null) {
+  let color = base ?? (dark ? [0, 0, 0, 1] : [255, 255, 255, 1]);
   for (const css of [...layers].reverse()) {
     const c = parseColor(css);
     if (c && c[3] > 0) color = over(c, color);
@@ -127,11 +132,12 @@ export function flatten(layers, dark = false) {
 
 /**
  * The focus indicator's contrast: against what surrounds the control and against the control
- * itself (WCAG 2.2 1.4.11 / 2.4.13's spirit: ≥ 3:1 with both). Returns {indicator, around,
- * control, kind} or null when neither an outline nor a box-shadow shows focus.
+ * itself (WCAG 2.2 1.4.11 / 2.4.13's spirit: ≥ 3:1 with both). Returns {kind, around, control}
+ * (the two ratios) or null when neither an outline nor a box-shadow shows focus. `base` as for
+ * `flatten`.
  */
-export function indicatorContrast(info) {
-  const around = flatten(info.layers, info.dark);
+export function indicatorContrast(info, base = null) {
+  const around = flatten(info.layers, info.dark, base);
   const ownColor = parseColor(info.own);
   const control = ownColor && ownColor[3] > 0 ? over(ownColor, around) : around;
   let color = null;
