@@ -110,10 +110,7 @@ const UnderstudyNotice = (() => {
     const dismiss = el('button', { type: 'button', 'data-testid': 'understudy-dismiss' }, 'Dismiss');
     dismiss.addEventListener('click', () => {
       if (notice) dismissed = notice.key;
-      const back = notice?.before;
-      const focused = root.activeElement !== null;
       hide();
-      if (focused) refocus(back);
     });
     // Esc on the notice's own controls dismisses it too (the rescue frame's menus take their Esc).
     box.addEventListener('keydown', (e) => {
@@ -128,8 +125,8 @@ const UnderstudyNotice = (() => {
   }
 
   /**
-   * Focus after the notice went while it held focus: back where it was before the notice showed,
-   * else the chat's composer; never left on the page's body.
+   * Focus after the notice went while it held focus (Dismiss, Esc, or the failure cleared): back
+   * where it was before the notice showed, else the chat's composer; never left on the body.
    */
   function refocus(back) {
     const target = back?.isConnected ? back : document.querySelector('#prompt-textarea, main textarea, [contenteditable="true"]');
@@ -140,8 +137,12 @@ const UnderstudyNotice = (() => {
 
   function hide() {
     if (!notice) return;
+    // Focus inside the notice (Dismiss, its rescue frame) would fall to the page's body: it goes back.
+    const focused = document.activeElement === notice.host;
+    const back = notice.before;
     notice.host.remove();
     notice = null;
+    if (focused) refocus(back);
     prepareLater();
   }
 

@@ -149,6 +149,7 @@ for (const theme of ['light', 'dark']) {
     assert.equal(await frame.getAttribute('[data-testid="understudy-providers"]', 'aria-expanded'), 'false');
     // Enter on a menu item acts, and focus stays on the menu's button (not lost to the page).
     await page.keyboard.press('Enter');
+    await frameSettled(page);
     await armed(frame, '[data-testid="understudy-provider-item"]');
     await page.keyboard.press('Enter');
     assert.equal(await where(page), 'frame:understudy-providers', 'after a pick, focus is on the menu button');
@@ -158,6 +159,9 @@ for (const theme of ['light', 'dark']) {
 
     // Enter on "Continue with …" asks the first provider; focus stays on the button.
     await pressUntil(page, 'Shift+Tab', 'frame:understudy-continue');
+    // The answer grew the frame: the button acts once the browser saw it still and visible again.
+    await frameSettled(page);
+    await armed(frame, '[data-testid="understudy-continue"]');
     await page.keyboard.press('Enter');
     assert.equal(await where(page), 'frame:understudy-continue');
     const answer = await waitAnswer(page);
