@@ -12,8 +12,10 @@
 // - `reset()`: hides it and forgets what was dismissed.
 //
 // The notice: a host element `[data-testid="understudy-notice"]` with `data-kind="<kind>"`, an
-// open shadow root holding `[role=status]` (announced politely: it never interrupts), the words, `[data-testid="understudy-actions"]` (an empty
-// container for actions such as "Continue with a provider") and `[data-testid="understudy-dismiss"]`.
+// open shadow root holding `[role=status]` (announced politely: it never interrupts), the words,
+// `[data-testid="understudy-actions"]` (an empty container for actions such as "Continue with a
+// provider") and `[data-testid="understudy-dismiss"]` (it, or Esc on it, dismisses the notice). When
+// the notice goes while it holds focus, focus returns where it was before, else to the composer.
 const UnderstudyNotice = (() => {
   const WORDS = {
     generation_error: () => 'ChatGPT could not finish this answer.',
