@@ -304,6 +304,8 @@ test('the library with the keyboard: Import reached by Tab, rows named and focus
   await page.keyboard.press('Tab');
   const title = await page.evaluate(() => ({ tag: document.activeElement.tagName, row: document.activeElement.closest('.row')?.dataset.id }));
   assert.deepEqual(title, { tag: 'BUTTON', row: 'kbd-2' });
+  const ring = indicatorContrast(await focusInfo(page));
+  assert.ok(ring && ring.around >= 3 && ring.control >= 3, `the row's focus is shown: ${JSON.stringify(ring)}`);
   await page.keyboard.press('Enter');
   await page.waitForSelector('#view .msg');
   assert.equal(await page.getAttribute('#list .row[data-id="kbd-2"] button.title', 'aria-current'), 'true');
