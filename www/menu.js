@@ -12,7 +12,7 @@ function el(tag, attrs, text) {
 
 /**
  * Builds {wrap, button, list, items}: `items` are {testid, attr, value, label, disabled}; `onPick(value,
- * event, li)` runs for a pick by click or key. Closing returns focus to the button.
+ * event, li)` runs for a pick by click or key. Closing (a pick or Esc) returns focus to the button.
  */
 export function menu({ testid, label, items, onPick }) {
   const wrap = el('span', { class: 'menu-wrap' });
@@ -23,7 +23,7 @@ export function menu({ testid, label, items, onPick }) {
     if (it.disabled) li.setAttribute('aria-disabled', 'true');
     li.addEventListener('click', (event) => {
       if (it.disabled) return;
-      close(false);
+      close(); // focus goes back to the menu's button, not to the page
       onPick(it.value, event, li);
     });
     list.append(li);
@@ -58,7 +58,7 @@ export function menu({ testid, label, items, onPick }) {
     } else if ((e.key === 'Enter' || e.key === ' ') && at >= 0) {
       e.preventDefault();
       if (items[at].disabled) return;
-      close(false);
+      close();
       onPick(items[at].value, e, lis[at]);
     } else if (e.key === 'Tab') {
       close(false);

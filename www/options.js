@@ -18,6 +18,7 @@ import { nameButtons, providerCard } from './options/cards.js';
 import { testProvider } from './options/tester.js';
 import { exportSettings, importSettings, resetSettings } from './options/backup.js';
 import { buildAddMenu, buildAutoKinds, renderFields, setPath } from './options/fields.js';
+import './options/a11y.js';
 
 const { t, localize, lang } = globalThis.understudyI18n;
 const ext = globalThis.browser ?? globalThis.chrome;

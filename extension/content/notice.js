@@ -12,8 +12,10 @@
 // - `reset()`: hides it and forgets what was dismissed.
 //
 // The notice: a host element `[data-testid="understudy-notice"]` with `data-kind="<kind>"`, an
-// open shadow root holding `[role=alert]`, the words, `[data-testid="understudy-actions"]` (an empty
-// container for actions such as "Continue with a provider") and `[data-testid="understudy-dismiss"]`.
+// open shadow root holding `[role=status]` (announced politely: it never interrupts), the words,
+// `[data-testid="understudy-actions"]` (an empty container for actions such as "Continue with a
+// provider") and `[data-testid="understudy-dismiss"]` (it, or Esc on it, dismisses the notice). When
+// the notice goes while it holds focus, focus returns where it was before, else to the composer.
 const UnderstudyNotice = (() => {
   // Every word goes through the catalogue (extension/i18n/notice.json), in the browser's language.
   const I18n = globalThis.understudyI18n;
@@ -62,7 +64,8 @@ const UnderstudyNotice = (() => {
     .actions:has(> iframe) { flex: 1 0 100%; order: 2; }
     button { font: inherit; border-radius: 8px; border: 1px solid currentColor; background: transparent; color: inherit;
       padding: 4px 12px; cursor: pointer; }
-    button:focus-visible { outline: 2px solid #1a735c; outline-offset: 2px; }
+    button:focus-visible { outline: 2px solid #0d1117; outline-offset: 2px; }
+    .box.dark button:focus-visible { outline-color: #9ff0d2; }
   `;
   let sheet = null;
   let notice = null; // {host, box, words, what, actions, key}
@@ -112,7 +115,7 @@ const UnderstudyNotice = (() => {
     } catch {
       root.append(el('style', {}, CSS));
     }
-    const box = el('div', { class: 'box', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true', lang: I18n.lang() });
+    const box = el('div', { class: 'box', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true', lang: I18n.lang() });
     const words = el('p', { class: 'words' });
     const what = el('span', { class: 'what' });
     const actions = el('div', { class: 'actions', 'data-testid': 'understudy-actions' });
@@ -121,15 +124,37 @@ const UnderstudyNotice = (() => {
       if (notice) dismissed = notice.key;
       hide();
     });
+    // Esc on the notice's own controls dismisses it too (the rescue frame's menus take their Esc).
+    box.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && e.target === dismiss) {
+        e.preventDefault();
+        dismiss.click();
+      }
+    });
     box.append(words, actions, dismiss);
     root.append(box);
     return { host, box, words, what, actions, key: '' };
   }
 
+  /**
+   * Focus after the notice went while it held focus (Dismiss, Esc, or the failure cleared): back
+   * where it was before the notice showed, else the chat's composer; never left on the body.
+   */
+  function refocus(back) {
+    const target = back?.isConnected ? back : document.querySelector('#prompt-textarea, main textarea, [contenteditable="true"]');
+    try {
+      target?.focus({ preventScroll: true });
+    } catch {}
+  }
+
   function hide() {
     if (!notice) return;
+    // Focus inside the notice (Dismiss, its rescue frame) would fall to the page's body: it goes back.
+    const focused = document.activeElement === notice.host;
+    const back = notice.before;
     notice.host.remove();
     notice = null;
+    if (focused) refocus(back);
     prepareLater();
   }
 
@@ -142,6 +167,11 @@ const UnderstudyNotice = (() => {
       spare = null;
     }
     const n = notice;
+    if (created) {
+      // Where focus was when the notice came (a composer, typically): it returns there on Dismiss.
+      const a = document.activeElement;
+      n.before = a && a !== document.body && a !== document.documentElement ? a : null;
+    }
     n.key = key;
     n.host.setAttribute('data-testid', 'understudy-notice');
     n.host.setAttribute('data-kind', d.kind);

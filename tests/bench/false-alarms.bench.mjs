@@ -210,7 +210,7 @@ function countNotices(sel) {
           && t.matches(sel)) {
         const kind = t.getAttribute('data-kind');
         if (!visible || kind !== lastKind) {
-          seen.push({ kind, words: t.shadowRoot?.querySelector('[role="alert"] .words')?.textContent ?? null, at: Date.now() });
+          seen.push({ kind, words: t.shadowRoot?.querySelector('[role="status"] .words')?.textContent ?? null, at: Date.now() });
         }
         visible = true;
         lastKind = kind;

@@ -83,7 +83,7 @@ export function noticeKind(page) {
 
 /** The notice's words (from its shadow root). */
 export function noticeText(page) {
-  return page.evaluate((sel) => document.querySelector(sel)?.shadowRoot?.querySelector('[role="alert"]')?.textContent ?? null, NOTICE);
+  return page.evaluate((sel) => document.querySelector(sel)?.shadowRoot?.querySelector('[role="status"]')?.textContent ?? null, NOTICE);
 }
 
 export async function sendPrompt(page, text) {

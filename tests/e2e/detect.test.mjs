@@ -97,19 +97,19 @@ test('each failure kind is detected from the DOM as ChatGPT renders it, next to 
   await page.close();
 });
 
-test('the notice is an accessible alert with a keyboard-reachable Dismiss button and a place for actions', async () => {
+test('the notice is a polite live status with a keyboard-reachable Dismiss button and a place for actions', async () => {
   const page = await openChat(browser.context, 'https://chatgpt.com/fixtures/network-error-turn-box.html');
   await page.waitForSelector(NOTICE);
   const info = await page.evaluate((sel) => {
     const root = document.querySelector(sel).shadowRoot;
-    const alert = root.querySelector('[role="alert"]');
+    const status = root.querySelector('[role="status"]');
     return {
-      live: alert.getAttribute('aria-live'),
+      live: status.getAttribute('aria-live'),
       actions: !!root.querySelector('[data-testid="understudy-actions"]'),
       html: document.documentElement.outerHTML.includes('understudy-dismiss'),
     };
   }, NOTICE);
-  assert.equal(info.live, 'assertive');
+  assert.equal(info.live, 'polite', 'announced without interrupting');
   assert.ok(info.actions);
   assert.equal(info.html, false, 'the notice lives in a shadow root, not in the page markup');
   await page.focus(`${NOTICE} >> [data-testid="understudy-dismiss"]`);

@@ -252,6 +252,8 @@ export async function importFiles(files, { chunk = CHUNK, profile = null } = {})
   }
 }
 
+// The file input stays hidden; a real button (in the Tab order) opens it.
+$('import-button').addEventListener('click', () => $('import-file').click());
 $('import-file').addEventListener('change', (e) => {
   const files = [...e.target.files].sort((a, b) => a.name.localeCompare(b.name));
   e.target.value = '';

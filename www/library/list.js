@@ -20,12 +20,15 @@ function rowFor(i) {
     if (check.checked) state.selected.add(m.id);
     else state.selected.delete(m.id);
   });
-  const title = el('div', { class: 'title', text: titleText(m.title?.trim()) });
+  // A list item holding two controls side by side (never one inside the other): the checkbox, named
+  // after the conversation, and the title as the button that opens it (`aria-current` on the open one).
+  const title = el('button', { type: 'button', class: 'title', text: titleText(m.title?.trim()) });
+  check.setAttribute('aria-label', t('a11y_library_select', title.textContent));
   if (m.incomplete) title.append(el('span', { class: 'badge', text: t('library_badge_incomplete'), title: t('library_badge_incomplete_title') }));
-  const row = el('div', { class: 'row', role: 'option', 'data-id': m.id }, check, title,
+  const row = el('div', { class: 'row', role: 'listitem', 'data-id': m.id, 'aria-posinset': String(i + 1), 'aria-setsize': String(state.metas.length) }, check, title,
     el('div', { class: 'sub', text: [dateOf(m.update_time), m.model, tp('library_messages', m.message_count)].filter(Boolean).join(' · ') }));
   row.style.top = `${i * ROW}px`;
-  if (i === state.active && !state.hits) row.classList.add('active');
+  if (i === state.active && !state.hits) markActive(row, true);
   row.addEventListener('click', () => activate(i));
   return row;
 }
@@ -63,21 +66,31 @@ export async function refreshMetas() {
   resetList();
 }
 
+/** The open conversation's row or search hit: highlighted, and announced as the current one. */
+function markActive(row, on) {
+  row.classList.toggle('active', on);
+  const target = row.querySelector('button.title') ?? row;
+  if (on) target.setAttribute('aria-current', 'true');
+  else target.removeAttribute('aria-current');
+}
+
 function activate(i) {
   if (state.hits) {
     state.active = i;
-    for (const [j, li] of [...$('results').children].entries()) li.classList.toggle('active', j === i);
+    for (const [j, li] of [...$('results').children].entries()) markActive(li, j === i);
     const hit = state.hits[i];
     if (hit) openConversation(hit.id);
     return;
   }
   if (i < 0 || i >= state.metas.length) return;
   state.active = i;
-  for (const [j, r] of rows) r.classList.toggle('active', j === i);
+  for (const [j, r] of rows) markActive(r, j === i);
   const top = i * ROW;
   if (top < list.scrollTop) list.scrollTop = top;
   else if (top + ROW > list.scrollTop + list.clientHeight) list.scrollTop = top + ROW - list.clientHeight;
   renderList();
+  // Arrows moving through the list carry the keyboard focus with them.
+  if (list.contains(document.activeElement)) rows.get(i)?.querySelector('.title')?.focus();
   openConversation(state.metas[i].id);
 }
 
