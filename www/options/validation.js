@@ -50,6 +50,18 @@ export function inUnits(error, el) {
   if (m === 'is missing') return t('options_err_missing');
   if ((x = EXPECTED.exec(m))) return expected(x[1], x[2]);
   if (m === 'is set by your organisation and cannot be changed') return t('options_err_locked');
+  if ((x = new RegExp(`^expected ((?:${TYPE})(?: or (?:${TYPE}))*)$`).exec(m))) {
+    return t('options_err_expected_only', [...x[1].matchAll(new RegExp(TYPE, 'g'))].map((y) => TYPES[y[0]]()).reduce((a, b) => t('options_or', a, b)));
+  }
+  if ((x = /^the id ("(?:[^"\\]|\\.)*") is used twice$/.exec(m))) return t('options_err_id_twice', x[1]);
+  if ((x = /^this is not valid JSON \((.*)\)$/s.exec(m))) return t('options_err_not_json', x[1]);
+  if (m === 'the settings must be a JSON object') return t('options_err_not_object');
+  if ((x = /^("(?:[^"\\]|\\.)*") is set by your organisation and cannot be removed$/.exec(m))) return t('options_err_locked_remove', x[1]);
+  if ((x = /^(.*) is not one of the configured providers$/s.exec(m))) return t('options_err_not_configured', x[1]);
+  if ((x = /^(.*) is not one of (.*)$/s.exec(m))) return t('options_err_not_one_of', x[1], x[2]);
+  if ((x = /^has more than (\d+) entries$/.exec(m))) return t('options_err_entries_max', number(Number(x[1])));
+  if ((x = /^the base URL ("(?:[^"\\]|\\.)*") is not valid: it must start with http:\/\/ or https:\/\/$/.exec(m))) return t('options_err_base_url_invalid', x[1]);
+  if ((x = /^("(?:[^"\\]|\\.)*") must start with http:\/\/ or https:\/\/$/.exec(m))) return t('options_err_base_url', x[1]);
   // Not known: as the core wrote it (milliseconds still said in seconds where the field is).
   return seconds ? m.replace(/(\d+(?:\.\d+)?)\s*ms\b/g, (_, n) => value(n)) : m;
 }
