@@ -80,12 +80,20 @@ export function withDetail(lead, message) {
   return english() || !text ? text || lead : t('worker_err_detail', lead, text);
 }
 
+/** A failure kind's name as the popup says it ("At capacity"), or the kind itself when it has none. */
+function kindName(kind) {
+  if (!kind) return '';
+  const key = `popup_kind_${kind}`;
+  const name = t(key);
+  return name === key ? String(kind) : name;
+}
+
 /** Auto mode's refusal by the core's AutoGuard (`{reason, in_force?}`), in words. */
 export function refusalWords(verdict) {
   const count = /(\d+) times/.exec(verdict?.words ?? '')?.[1];
   switch (verdict?.refusal?.reason) {
     case 'not_in_force': return t('worker_auto_not_in_force');
-    case 'other_kind': return t('worker_auto_other_kind', verdict.refusal.in_force ?? '');
+    case 'other_kind': return t('worker_auto_other_kind', kindName(verdict.refusal.in_force));
     case 'episode_done': return t('worker_auto_episode_done');
     case 'tab_limit': if (count) return t('worker_auto_tab_limit', count); break;
     case 'browser_limit': if (count) return t('worker_auto_browser_limit', count); break;
