@@ -23,12 +23,18 @@ export function seeded(seed) {
 export async function workerSession(context, page) {
   const cdp = await context.newCDPSession(page);
   const prefix = `chrome-extension://${extensionId()}/`;
-  const { targetInfos } = await cdp.send('Target.getTargets');
-  const target = targetInfos.find((t) => t.type === 'service_worker' && t.url.startsWith(prefix));
-  if (!target) throw new Error('no running service worker of the extension');
-  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
   let seq = 0;
+  let sessionId = null;
   const waiting = new Map();
+  // Attaches to the extension's running service worker (again after Chrome replaced it: an MV3
+  // worker may be stopped and started between two samples; its memory then starts afresh).
+  async function attach() {
+    const { targetInfos } = await cdp.send('Target.getTargets');
+    const target = targetInfos.find((t) => t.type === 'service_worker' && t.url.startsWith(prefix));
+    if (!target) throw new Error('no running service worker of the extension');
+    ({ sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false }));
+  }
+  await attach();
   cdp.on('Target.receivedMessageFromTarget', (e) => {
     if (e.sessionId !== sessionId) return;
     const m = JSON.parse(e.message);
@@ -38,11 +44,20 @@ export async function workerSession(context, page) {
     if (m.error) w.reject(new Error(m.error.message));
     else w.resolve(m.result);
   });
-  const send = (method, params = {}) => new Promise((resolve, reject) => {
+  const sendOnce = (method, params) => new Promise((resolve, reject) => {
     const id = ++seq;
     waiting.set(id, { resolve, reject });
     cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
   });
+  const send = async (method, params = {}) => {
+    try {
+      return await sendOnce(method, params);
+    } catch (e) {
+      if (!/Cannot find context|No session|Session .*not found|Target closed/i.test(String(e?.message))) throw e;
+      await attach();
+      return sendOnce(method, params);
+    }
+  };
   const session = {
     send,
     /** The worker's memory: {js, wasm, total} bytes (JS heap used, after GC when `gc`; Wasm memories). */

@@ -12,7 +12,7 @@ import { NOTICE, openChat, sendPrompt } from './detect-helpers.mjs';
 import { sampleConversation, startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
-import { clickRescue, waitAnswer } from './rescue-frame-helpers.mjs';
+import { answerState, clickRescue, waitAnswer } from './rescue-frame-helpers.mjs';
 
 const RICH_ID = 'a11ce000-1111-4222-8333-444455556666';
 const HOSTILE_ID = 'a11ce000-2222-4222-8333-444455556666';
@@ -175,7 +175,9 @@ test('the rescue frame in the notice renders the same answer, streamed from a pr
   await sendPrompt(page, 'Show me everything');
   await page.waitForSelector(NOTICE, { timeout: 10000 });
   const frame = await clickRescue(page, '[data-testid="understudy-continue"]');
-  const state = await waitAnswer(page);
+  const state = await waitAnswer(page).catch(async (e) => {
+    throw new Error(`${e.message}; the answer: ${JSON.stringify(await answerState(page))}`);
+  });
   assert.equal(state.state, 'done', state.status);
   checkRich(await frame.evaluate(richElements, '[data-testid="understudy-answer-body"]'));
   site.setMode({ mode: 'healthy' });
