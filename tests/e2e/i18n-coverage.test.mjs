@@ -1,31 +1,35 @@
 // Every string a user sees comes from the catalogue: no English left over in another language.
 //
-// The same scenario runs twice, in a browser started in English and in one started in German: two
-// providers configured, a chat on the fake chatgpt.com that fails (503) with the notice and its
-// rescue frame on screen (once as it comes, once with "Other providers" open, once with "Ask
-// elsewhere" open), the popup (the failing tab, the status page's incident), the options page (the
-// provider cards, the Add menu's choices), the side panel after an answer, the library after an
-// import (with a malformed entry, so the banner shows) with a conversation open, the onboarding and
-// the privacy page. On each surface the collector takes what a user can see or hear: the text
-// nodes of visible elements (shadow roots included, closed <details> opened first), the
-// `aria-label`, `title`, `placeholder` and `alt` of visible elements, a <select>'s options and
-// group labels, and the page's <title>; the rescue frame is entered as the browser does. Each
-// extension page must also set <html lang> to the browser's language and have a <title>.
+// The same scenario runs twice, in a browser started in English and in one started in German:
+// three providers configured; a chat on the fake chatgpt.com that fails (503), with the notice and
+// its rescue frame on screen (as it comes, with "Other providers" open, with "Ask elsewhere" open,
+// then after carrying on with a provider); the popup (the failing tab, the timeline, the status
+// page's incident); the options page (the provider cards and the Add menu's choices, then a provider
+// tested, its model list asked for and a preset added); the side panel after an answer; the library
+// after an import (with a malformed entry, so the banner shows) with a conversation open, then a
+// search; the onboarding and the privacy page. On each surface the collector takes what a user can
+// see or hear: the text nodes of visible elements (shadow roots included, closed <details> opened
+// first), the `aria-label`, `title`, `placeholder` and `alt` of visible elements, a <select>'s
+// options and group labels, and the page's <title>; the rescue frame is entered as the browser
+// does. Each extension page must also set <html lang> to the browser's language and have a <title>.
 //
 // The comparison is by sets, not by element position: a German string fails when the English run
-// shows the very same string anywhere (any surface). Positions differ between languages (a
+// shows the very same string anywhere (on any surface). Positions differ between languages (a
 // sentence's parts may be ordered otherwise, a list may grow), and a set catches a leftover even
 // when it moved; each offending string is printed with its surface and the CSS path of an element
-// that shows it in German.
+// that shows it in German. (A leftover English word inside an otherwise translated sentence is not
+// caught: the sentence as a whole differs.)
 //
 // What may stay the same in both languages is data or a name, and nothing else. A string is allowed
 // when, after removing (1) the test's data (prompts, what the fake site and the fake providers
-// answered, the imported export, the status page's feed, provider labels, models and URLs), (2)
-// product and provider names, (3) URLs, code and model ids (any token with a digit, a `/`, a `:` or
-// a `_`, and the Ollama commands), (4) keyboard keys and (5) file format names, no word of three
-// letters or more is left. Also allowed: the text of <code>/<kbd>/<pre> elements (permission
+// answered, the imported export, the status page's feed, provider labels, models, keys and URLs;
+// a piece of one, such as a search result's title split around its highlight, counts as data),
+// (2) product and provider names, (3) URLs, host names, code and model ids (any token with a digit,
+// a `/` or a `_`, and the Ollama commands), (4) keyboard keys and (5) file format names, no word of
+// three letters or more is left. Also allowed: the text of <code>/<kbd>/<pre> elements (permission
 // names, hosts, commands), and a whole message that the German catalogue itself writes as English
 // does (the translator chose "Name" or "Gateways"; it came through the catalogue).
+// I18N_COVERAGE_DUMP=file writes both runs and every string allowed (with why) for review.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -59,6 +63,8 @@ function residue(s, data) {
   let r = s;
   for (const d of data) if (d.length >= 8 && r.includes(d)) r = r.split(d).join(' ');
   if (data.has(r.trim())) return '';
+  // A piece of the data (a search result's title split around its highlighted word).
+  for (const d of data) if (d.length >= 8 && d.includes(r.trim())) return '';
   return r.replace(URL_RE, ' ').replace(WORDS, ' ').replace(CODE_RE, ' ');
 }
 const allowed = (s, data) => !/\p{L}{3,}/u.test(residue(s, data));
@@ -237,6 +243,16 @@ async function scenario(lang) {
     await options.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
     await options.waitForSelector('[data-testid="provider"][data-id="zweiter"]');
     await page('options', options);
+    // Then a provider tested, its model list asked for, and a preset added from the Add menu.
+    const card = '[data-testid="provider"][data-id="erster"]';
+    await options.click(`${card} [data-testid="test"]`);
+    await options.waitForSelector(`${card} .test-result[data-class]`, { timeout: 15000 });
+    await options.focus(`${card} [data-testid="model"]`);
+    await options.waitForSelector(`${card} [data-testid="model-hint"][data-state]`, { timeout: 15000 });
+    await options.selectOption('[data-testid="add-kind"]', { index: 0 });
+    await options.click('[data-testid="add-provider"]');
+    await options.waitForFunction(() => document.querySelectorAll('[data-testid="provider"]').length === 4);
+    await page('options, tested and added', options);
 
     // The side panel after an answer.
     const panel = await openPanel(browser.context);
@@ -257,6 +273,10 @@ async function scenario(lang) {
     await lib.click('.row >> nth=0');
     await lib.waitForSelector('[data-testid="understudy-library-title"]');
     await page('library', lib);
+    await lib.evaluate(() => window.understudyLibrary.index());
+    await lib.fill('#search', 'Lisbon');
+    await lib.waitForSelector('#results:not([hidden]) li', { timeout: 15000 });
+    await page('library, search', lib);
 
     for (const [name, file] of [['onboarding', 'www/onboarding.html'], ['privacy', 'www/privacy.html']]) {
       const tab = await openExtensionPage(browser.context, file);
