@@ -67,7 +67,7 @@ const noticeWords = (page) => page.evaluate((sel) => {
     headline: words?.firstChild?.nodeValue ?? null,
     seen: root?.querySelector('.what')?.textContent ?? null,
     dismiss: root?.querySelector('[data-testid="understudy-dismiss"]')?.textContent ?? null,
-    lang: root?.querySelector('[role="alert"]')?.getAttribute('lang') ?? null,
+    lang: root?.querySelector('[role="status"]')?.getAttribute('lang') ?? null,
     frameTitle: root?.querySelector('[data-testid="understudy-rescue-frame"]')?.getAttribute('title') ?? null,
   };
 }, NOTICE);
