@@ -166,8 +166,16 @@ function renderTimeline(items) {
   if (!items.length) return empty(list, t('popup_nothing_failed_yet'));
   list.replaceChildren(...items.slice().reverse().slice(0, 20).map((e) => el('li', { 'data-kind': e.kind, 'data-type': e.type },
     el('span', { class: 'kind' }, `${hm(e.at, true)} ${e.type === 'raised' ? kindWords(e.kind, e.retry_at) : t('popup_recovered', kindName(e.kind))}`),
-    e.evidence ? el('div', { class: 'small' }, `${e.signal}: ${e.evidence}`) : null)));
+    e.evidence ? el('div', { class: 'small' }, t('popup_evidence', signalName(e.signal), e.evidence)) : null)));
 }
+
+const SIGNAL = {
+  dom: () => t('popup_signal_dom'),
+  network: () => t('popup_signal_network'),
+  stall: () => t('popup_signal_stall'),
+  status_page: () => t('popup_signal_status_page'),
+};
+const signalName = (signal) => SIGNAL[signal]?.() ?? String(signal);
 
 // ---- quick switches ----
 
