@@ -91,6 +91,20 @@ export async function sendPrompt(page, text) {
   await page.click('[data-testid="send-button"]');
 }
 
+/**
+ * On an open chat of the fake chatgpt.com: one good exchange ("Plan a weekend in Lisbon", its
+ * answer whole on the page), then `prompt` sent while the site fails as `failure` says (503 by
+ * default); resolves once the notice shows.
+ */
+export async function failAfterOneExchange(page, site, { failure = { mode: 'status', status: 503 }, prompt = 'Now add a day trip to Sintra' } = {}) {
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await page.waitForFunction(() => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent.endsWith('streams it.'));
+  await page.waitForTimeout(200);
+  site.setMode(failure);
+  await sendPrompt(page, prompt);
+  await page.waitForSelector(NOTICE, { timeout: 10000 });
+}
+
 /** The timeline the worker keeps. */
 export async function timeline(context) {
   const page = await probe(context);

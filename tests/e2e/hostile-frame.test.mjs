@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { extensionId, launch, openExtensionPage } from './browser.mjs';
-import { NOTICE, openChat, sendPrompt } from './detect-helpers.mjs';
+import { failAfterOneExchange, openChat } from './detect-helpers.mjs';
 import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
@@ -45,12 +45,7 @@ async function failedChat(init = null) {
   const page = await openChat(browser.context, 'https://chatgpt.com/');
   if (init) await page.evaluate(init);
   await page.bringToFront();
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await page.waitForFunction(() => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent.length > 0);
-  await page.waitForTimeout(200);
-  site.setMode({ mode: 'status', status: 503 });
-  await sendPrompt(page, 'Now add a day trip to Sintra');
-  await page.waitForSelector(NOTICE, { timeout: 10000 });
+  await failAfterOneExchange(page, site);
   return { page, name };
 }
 

@@ -10,7 +10,7 @@ import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { feed, startFakeStatus } from './fake-status/server.mjs';
-import { NOTICE, noticeKind, openChat, sendPrompt } from './detect-helpers.mjs';
+import { failAfterOneExchange, NOTICE, noticeKind, openChat } from './detect-helpers.mjs';
 import { rescueFrame } from './rescue-frame-helpers.mjs';
 
 const DAY = 86_400_000;
@@ -50,12 +50,7 @@ after(async () => {
 async function failedChat(context) {
   site.setMode({ mode: 'healthy' });
   const page = await openChat(context, 'https://chatgpt.com/');
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await page.waitForFunction(() => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent.endsWith('streams it.'));
-  await page.waitForTimeout(200);
-  site.setMode({ mode: 'status', status: 503, body: '{"detail":"Service Unavailable"}' });
-  await sendPrompt(page, 'Now add a day trip to Sintra');
-  await page.waitForSelector(NOTICE, { timeout: 10000 });
+  await failAfterOneExchange(page, site, { failure: { mode: 'status', status: 503, body: '{"detail":"Service Unavailable"}' } });
   return page;
 }
 

@@ -16,13 +16,12 @@ import { launch, openExtensionPage, ROOT, serviceWorker } from './browser.mjs';
 import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, openChat, sendPrompt } from './detect-helpers.mjs';
+import { failAfterOneExchange, openChat } from './detect-helpers.mjs';
 import { rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { pngSize } from '../../extension/png.mjs';
 
 const DIST = path.join(ROOT, 'dist');
 const LANGS = ['en', 'de', 'es', 'fr', 'ja', 'zh_CN', 'pt_BR'];
-const FIRST_ANSWER = 'Here is a short answer, streamed the way ChatGPT streams it.';
 const GESTURE = /user gesture/i;
 let site;
 let fake;
@@ -124,12 +123,7 @@ test('"Continue elsewhere" on a failed chat tab asks the first provider with the
   await configure(control, [provider(fake, name, 'openai'), provider(fake, 'spare', 'openai')]);
   site.setMode({ mode: 'healthy' });
   const page = await openChat(browser.context, 'https://chatgpt.com/');
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await page.waitForFunction((a) => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent === a, FIRST_ANSWER);
-  await page.waitForTimeout(200);
-  site.setMode({ mode: 'status', status: 503 });
-  await sendPrompt(page, 'Now add a day trip to Sintra');
-  await page.waitForSelector(NOTICE, { timeout: 10000 });
+  await failAfterOneExchange(page, site);
   await rescueFrame(page);
   // The person scrolled away from the notice: the shortcut brings it back into view (the frame acts
   // only once the browser has seen its button visible, as for a click).
@@ -164,12 +158,7 @@ test('"Continue elsewhere" does nothing in a copy of the rescue frame the page l
   await configure(control, [provider(fake, name, 'openai')]);
   site.setMode({ mode: 'healthy' });
   const page = await openChat(browser.context, 'https://chatgpt.com/');
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await page.waitForFunction((a) => document.querySelector('[data-testid="conversation-turn-2"] .markdown')?.textContent === a, FIRST_ANSWER);
-  await page.waitForTimeout(200);
-  site.setMode({ mode: 'status', status: 503 });
-  await sendPrompt(page, 'Now add a day trip to Sintra');
-  await page.waitForSelector(NOTICE, { timeout: 10000 });
+  await failAfterOneExchange(page, site);
   await rescueFrame(page);
   // The page's own copy of the frame (it is web-accessible on chat sites), on screen but transparent.
   const copy = await page.evaluate((src) => new Promise((resolve) => {
