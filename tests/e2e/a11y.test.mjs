@@ -5,9 +5,8 @@
 // impact serious or critical fails the test, with its id, targets and axe's summary.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { extensionId, launch, openExtensionPage } from './browser.mjs';
-import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
-import { startFakeProviders } from './fake-providers/server.mjs';
+import { extensionId } from './browser.mjs';
+import { chatStage } from './fixture.mjs';
 import { ask, configure, openPanel, provider } from './fake-providers/harness.mjs';
 import { NOTICE, sendPrompt, waitObserved } from './detect-helpers.mjs';
 import { rescueFrame, waitAnswer, clickRescue } from './rescue-frame-helpers.mjs';
@@ -15,24 +14,21 @@ import { axeViolations, blocking, describe } from './a11y-helpers.mjs';
 
 const THEMES = ['light', 'dark'];
 const ANSWER_MD = '# Lisbon\n\nA **weekend** plan:\n\n1. Alfama at dawn\n2. `tram 28`\n\n| Day | Plan |\n|---|---|\n| Sat | Belém |\n\n> Bring water.\n\n```js\nconsole.log("ok")\n```\n';
+let stage;
 let site;
 let fake;
 let browser;
 let control;
 
 before(async () => {
-  site = await startFakeChatgpt({ defaults: { conversationId: '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b' } });
-  fake = await startFakeProviders();
-  browser = await launch({ chatgptPort: site.port });
-  control = await openExtensionPage(browser.context, 'www/popup.html');
+  stage = await chatStage({ site: { defaults: { conversationId: '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b' } } });
+  ({ site, fake, browser, control } = stage);
   fake.plan('local', [{ fault: 'ok', tokenDelayMs: 1, answer: ANSWER_MD }]);
   await configure(control, [provider(fake, 'local', 'openai'), provider(fake, 'spare', 'openai')]);
 });
 
 after(async () => {
-  await browser?.close();
-  await fake?.close();
-  await site?.close();
+  await stage?.close();
 });
 
 /**

@@ -5,31 +5,27 @@
 // page and the control), in the light and the dark theme.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { extensionId, launch, openExtensionPage } from './browser.mjs';
-import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
-import { startFakeProviders } from './fake-providers/server.mjs';
+import { extensionId, openExtensionPage } from './browser.mjs';
+import { chatStage } from './fixture.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, sendPrompt, waitObserved } from './detect-helpers.mjs';
 import { armed, FRAME, frameSettled, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { focusInfo, indicatorContrast, parseColor } from './a11y-helpers.mjs';
 
+let stage;
 let site;
 let fake;
 let browser;
 let control;
 
 before(async () => {
-  site = await startFakeChatgpt({ defaults: { conversationId: '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b' } });
-  fake = await startFakeProviders();
-  browser = await launch({ chatgptPort: site.port });
-  control = await openExtensionPage(browser.context, 'www/popup.html');
+  stage = await chatStage({ site: { defaults: { conversationId: '6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b' } } });
+  ({ site, fake, browser, control } = stage);
   await configure(control, [provider(fake, 'local', 'openai'), provider(fake, 'spare', 'openai')]);
 });
 
 after(async () => {
-  await browser?.close();
-  await fake?.close();
-  await site?.close();
+  await stage?.close();
 });
 
 // ---- the notice ----

@@ -13,8 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage, ROOT, serviceWorker } from './browser.mjs';
-import { startFakeChatgpt } from './fake-chatgpt/server.mjs';
-import { startFakeProviders } from './fake-providers/server.mjs';
+import { chatStage } from './fixture.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { failAfterOneExchange, openChat } from './detect-helpers.mjs';
 import { rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
@@ -23,6 +22,7 @@ import { pngSize } from '../../extension/png.mjs';
 const DIST = path.join(ROOT, 'dist');
 const LANGS = ['en', 'de', 'es', 'fr', 'ja', 'zh_CN', 'pt_BR'];
 const GESTURE = /user gesture/i;
+let stage;
 let site;
 let fake;
 let browser;
@@ -30,17 +30,13 @@ let control;
 let worker;
 
 before(async () => {
-  site = await startFakeChatgpt({ defaults: { conversationId: '5b2e1d4c-3a4b-4c5d-8e9f-0a1b2c3d4e5f' } });
-  fake = await startFakeProviders();
-  browser = await launch({ chatgptPort: site.port });
-  control = await openExtensionPage(browser.context, 'www/options.html');
+  stage = await chatStage({ site: { defaults: { conversationId: '5b2e1d4c-3a4b-4c5d-8e9f-0a1b2c3d4e5f' } }, control: 'www/options.html' });
+  ({ site, fake, browser, control } = stage);
   worker = await serviceWorker(browser.context);
 });
 
 after(async () => {
-  await browser?.close();
-  await fake?.close();
-  await site?.close();
+  await stage?.close();
 });
 
 const messages = (lang) => JSON.parse(fs.readFileSync(path.join(DIST, 'chrome', '_locales', lang, 'messages.json'), 'utf8'));
