@@ -67,6 +67,11 @@ test('the content scripts start on claude.ai by themselves, with Claude\'s adapt
   assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'claude');
   const entry = await tabEntry(browser.context, page.url());
   assert.equal(entry.site, 'claude');
+  // The popup names the tab's site.
+  const popup = await openExtensionPage(browser.context, 'www/popup.html');
+  const line = await popup.waitForSelector('#tabs li[data-site="claude"]', { timeout: 10000 });
+  assert.match(await line.textContent(), /Claude · \/new/);
+  await popup.close();
   await page.close();
 });
 
@@ -157,5 +162,23 @@ test('a stalled answer: network_error, "Claude stopped answering."', async () =>
     await page.close();
   } finally {
     await setTiming(browser.context, null);
+  }
+});
+
+test('in German, the notice names Claude in German words', async () => {
+  const de = await launch({ hostRules: { 'claude.ai': site.port }, lang: 'de' });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await de.context.newPage();
+    await page.goto('https://claude.ai/new');
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(de.context, page);
+    site.setMode({ mode: 'capacity' });
+    await sendPrompt(page, 'Plane ein Wochenende in Lissabon');
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    assert.equal(await noticeKind(page), 'capacity');
+    assert.match(await noticeText(page), /^Claude ist gerade ausgelastet\./);
+  } finally {
+    await de.close();
   }
 });
