@@ -6,8 +6,8 @@
 // 'understudy-capture', ...}):
 // - {kind: 'stream', id, seq, stream_kind?, path?, request?, temporary?, text?, frames?, end?}: one
 //   stream of the page, in order (seq 0, 1, 2, ...). `id` is a u32 unique in this tab. seq 0 carries
-//   stream_kind ('send': POST .../f/conversation, or another site's send (SITE_SENDS); 'resume': POST .../f/conversation/resume; 'ws': a
-//   socket to a WEBSOCKET_HOSTS host), path (the URL's pathname), request (the request body as
+//   stream_kind ('send': POST .../f/conversation, or another site's send (SITE_SENDS); 'resume':
+//   POST .../f/conversation/resume; 'ws': a socket to a WEBSOCKET_HOSTS host), path (the URL's pathname), request (the request body as
 //   text, or null) and temporary (the page is a temporary chat); `text` is the stream's text since
 //   the last post (send, resume: UTF-8 decoded with one streaming TextDecoder), `frames` the
 //   socket's text frames since the last post (ws); `end` ('eof' | 'abort' | 'error' | 'pagehide' |

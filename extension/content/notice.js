@@ -32,22 +32,26 @@ const UnderstudyNotice = (() => {
   });
   /** The site's name, or null on ChatGPT (and on a site without a name here). */
   const siteName = () => (site !== 'chatgpt' && Object.hasOwn(SITE_NAMES, site) ? SITE_NAMES[site] : null);
-  // `key` for ChatGPT, `notice_site_…` with the site's name first for the others.
-  const say = (key, ...subs) => {
+  // ChatGPT's message on ChatGPT; elsewhere the site-generic one, with the site's name first.
+  const say = (chatgpt, other, ...subs) => {
     const name = siteName();
-    return name ? t(key.replace(/^notice_/, 'notice_site_'), name, ...subs) : t(key, ...subs);
+    return name ? t(other, name, ...subs) : t(chatgpt, ...subs);
   };
   const WORDS = {
-    generation_error: () => say('notice_generation_error'),
-    network_error: (d) => (d.evidence?.signal === 'stall' ? say('notice_network_stall') : say('notice_network_error')),
-    rate_limited: (d) => (d.retry_at ? say('notice_rate_limited_until', clock(d.retry_at)) : say('notice_rate_limited')),
-    capacity: () => say('notice_capacity'),
-    service_down: () => say('notice_service_down'),
-    blocked: () => say('notice_blocked'),
-    conversation_unavailable: () => say('notice_conversation_unavailable'),
-    refused: () => say('notice_refused'),
-    conversation_too_long: () => say('notice_conversation_too_long'),
-    unknown_error: () => say('notice_unknown_error'),
+    generation_error: () => say('notice_generation_error', 'notice_site_generation_error'),
+    network_error: (d) => (d.evidence?.signal === 'stall'
+      ? say('notice_network_stall', 'notice_site_network_stall')
+      : say('notice_network_error', 'notice_site_network_error')),
+    rate_limited: (d) => (d.retry_at
+      ? say('notice_rate_limited_until', 'notice_site_rate_limited_until', clock(d.retry_at))
+      : say('notice_rate_limited', 'notice_site_rate_limited')),
+    capacity: () => say('notice_capacity', 'notice_site_capacity'),
+    service_down: () => say('notice_service_down', 'notice_site_service_down'),
+    blocked: () => say('notice_blocked', 'notice_site_blocked'),
+    conversation_unavailable: () => say('notice_conversation_unavailable', 'notice_site_conversation_unavailable'),
+    refused: () => say('notice_refused', 'notice_site_refused'),
+    conversation_too_long: () => say('notice_conversation_too_long', 'notice_site_conversation_too_long'),
+    unknown_error: () => say('notice_unknown_error', 'notice_site_unknown_error'),
   };
 
   /** A time on the 24-hour clock (14:20), with the day in the user's language when it is not within a day. */

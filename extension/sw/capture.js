@@ -148,7 +148,7 @@ const siteTabs = new Map(); // tabId -> {streams: Map(stream id -> {decoder, nex
 
 function freeStream(st) {
   try {
-    st.decoder.free();
+    st.decoder?.free();
   } catch {
     // already freed
   }
@@ -195,9 +195,10 @@ async function siteApply(site, t, s, sender) {
     return { resync: true };
   }
   if (s.seq === 0) {
-    if (s.stream_kind !== 'send') return { stored: 0, kept: false, turns: [] };
     if (typeof core.SiteStream !== 'function') throw new Error('this build cannot decode page streams');
-    st = { decoder: new core.SiteStream(site), next: 0, prompt: sitePrompt(s.request), judged: false };
+    // Only a send carries a turn; another stream is taken (by its seq) and not decoded.
+    const send = s.stream_kind === 'send';
+    st = { decoder: send ? new core.SiteStream(site) : null, next: 0, prompt: send ? sitePrompt(s.request) : null, judged: !send };
     t.streams.set(s.id, st);
     if (t.streams.size > MAX_SEQS) {
       const [oldest, old] = t.streams.entries().next().value;
@@ -205,9 +206,11 @@ async function siteApply(site, t, s, sender) {
       t.streams.delete(oldest);
     }
   }
-  if (s.frames) for (const f of s.frames) st.decoder.frame(f);
-  else if (s.text) st.decoder.push(s.text);
-  if (s.end) st.decoder.end();
+  if (st.decoder) {
+    if (s.frames) for (const f of s.frames) st.decoder.frame(f);
+    else if (s.text) st.decoder.push(s.text);
+    if (s.end) st.decoder.end();
+  }
   st.next = s.seq + 1;
   const turns = [];
   if (!st.judged) {
