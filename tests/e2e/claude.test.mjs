@@ -89,8 +89,16 @@ test('a healthy Claude turn raises no notice', async () => {
 test('a 429 on the send: rate_limited, the notice names Claude', async () => {
   const page = await failedChat({ mode: 'status', status: 429 });
   assert.equal(await noticeKind(page), 'rate_limited');
-  assert.match(await noticeText(page), /^Claude is rate-limiting you/);
+  // The body's exceeded_limit says when it resets (an hour from now).
+  assert.match(await noticeText(page), /^Claude is rate-limiting you until \d\d:\d\d\./);
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
+  // A later send that goes well clears it.
+  site.setMode({ mode: 'healthy' });
+  await sendPrompt(page, 'And now?');
+  await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll('.font-claude-response')[2]?.textContent.length > 0);
+  await page.waitForTimeout(500);
+  assert.equal(await noticeKind(page), null);
   await page.close();
 });
 
