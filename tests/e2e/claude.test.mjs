@@ -102,14 +102,14 @@ test('a 429 on the send: rate_limited, the notice names Claude', async () => {
   await page.close();
 });
 
-test('a server error on the send shows a notice naming Claude', async () => {
-  const page = await failedChat({ mode: 'status', status: 500 });
-  const kind = await noticeKind(page);
-  assert.ok(['service_down', 'generation_error', 'unknown_error', 'capacity'].includes(kind), kind);
-  assert.match(await noticeText(page), /Claude/);
-  assert.doesNotMatch(await noticeText(page), /ChatGPT/);
-  await page.close();
-});
+for (const [status, kind, words] of [[500, 'service_down', 'Claude is down.'], [529, 'capacity', 'Claude is at capacity right now.']]) {
+  test(`HTTP ${status} on the send (Claude's error body): ${kind}, "${words}"`, async () => {
+    const page = await failedChat({ mode: 'status', status });
+    assert.equal(await noticeKind(page), kind);
+    assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
+    await page.close();
+  });
+}
 
 test('a usage limit reported inside the stream (message_limit exceeded_limit): rate_limited until its reset', async () => {
   const resetsAt = Math.floor(Date.now() / 1000) + 2 * 3600;
