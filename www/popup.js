@@ -80,8 +80,16 @@ function around(key, node, ...subs) {
   return [before, node, after].filter((x) => x !== '');
 }
 
-function kindWords(kind, retryAt) {
-  const words = kindName(kind);
+// The chat sites' names (not translated); a tab of a site other than ChatGPT is named by it.
+const SITE_NAMES = {
+  claude: 'Claude', gemini: 'Gemini', deepseek: 'DeepSeek', grok: 'Grok',
+  perplexity: 'Perplexity', copilot: 'Copilot', mistral: 'Le Chat',
+};
+const siteName = (site) => (site && site !== 'chatgpt' && Object.hasOwn(SITE_NAMES, site) ? SITE_NAMES[site] : null);
+
+function kindWords(kind, retryAt, site = null) {
+  const name = siteName(site);
+  const words = name && kind === 'conversation_too_long' ? t('popup_kind_conversation_too_long_site', name) : kindName(kind);
   return kind === 'rate_limited' && retryAt ? t('popup_kind_until', words, hm(retryAt)) : words;
 }
 
@@ -94,9 +102,11 @@ function renderTabs(tabs, activeId) {
   if (!tabs.length) return empty(list, t('popup_no_tabs'));
   list.replaceChildren(...tabs.map((tab) => {
     const d = tab.current;
-    const where = tab.conversation_id ? t('popup_conversation', tab.conversation_id.slice(0, 8)) : new URL(tab.url).pathname;
-    return el('li', { 'data-kind': d?.kind ?? 'healthy', 'data-tab': String(tab.tab) },
-      el('span', { class: `kind ${d ? 'bad' : 'good'}` }, kindWords(d?.kind ?? 'healthy', d?.retry_at)),
+    const path = tab.conversation_id ? t('popup_conversation', tab.conversation_id.slice(0, 8)) : new URL(tab.url).pathname;
+    const name = siteName(tab.site);
+    const where = name ? `${name} · ${path}` : path;
+    return el('li', { 'data-kind': d?.kind ?? 'healthy', 'data-tab': String(tab.tab), 'data-site': tab.site ?? 'chatgpt' },
+      el('span', { class: `kind ${d ? 'bad' : 'good'}` }, kindWords(d?.kind ?? 'healthy', d?.retry_at, tab.site)),
       el('div', { class: 'small' }, tab.tab === activeId ? t('popup_this_tab', where) : t('popup_tab', where)),
       d ? el('div', { class: 'small' }, t('popup_since', hm(d.since_ms), d.evidence.text)) : null);
   }));

@@ -6,8 +6,8 @@
 // 'understudy-capture', ...}):
 // - {kind: 'stream', id, seq, stream_kind?, path?, request?, temporary?, text?, frames?, end?}: one
 //   stream of the page, in order (seq 0, 1, 2, ...). `id` is a u32 unique in this tab. seq 0 carries
-//   stream_kind ('send': POST .../f/conversation; 'resume': POST .../f/conversation/resume; 'ws': a
-//   socket to a WEBSOCKET_HOSTS host), path (the URL's pathname), request (the request body as
+//   stream_kind ('send': POST .../f/conversation, or another site's send (SITE_SENDS); 'resume':
+//   POST .../f/conversation/resume; 'ws': a socket to a WEBSOCKET_HOSTS host), path (the URL's pathname), request (the request body as
 //   text, or null) and temporary (the page is a temporary chat); `text` is the stream's text since
 //   the last post (send, resume: UTF-8 decoded with one streaming TextDecoder), `frames` the
 //   socket's text frames since the last post (ws); `end` ('eof' | 'abort' | 'error' | 'pagehide' |
@@ -34,6 +34,12 @@
   const LIVE_POST_MS = 1000; // a live send's text is posted about this often
   const SEND = /^\/(?:backend-api|backend-anon|backend-alt)\/(?:f\/)?conversation(\/resume)?$/;
   const LOAD = /^\/backend-api\/(?:conversations\/[0-9A-Za-z_-]{1,100}(?:\/messages)?|conversation\/[0-9A-Za-z_-]{1,100})$/;
+  // The other chat sites' sends (their adapters' `conversation_send`, src/detect/rules/<site>.json),
+  // by host: posted as stream_kind 'send' too; the worker decodes them with the site's decoder.
+  const SITE_SENDS = {
+    'claude.ai': /^\/api\/organizations\/[^/]{1,100}\/chat_conversations\/[^/]{1,100}\/(?:retry_)?completion$/,
+  };
+  const siteSend = Object.hasOwn(SITE_SENDS, location.host) ? SITE_SENDS[location.host] : null;
   // Hosts whose sockets carry the answer when a send hands it off (reference section 3).
   const WEBSOCKET_HOSTS = ['ws.chatgpt.com'];
   const TAP = Symbol.for('understudy.tap');
@@ -287,6 +293,7 @@
     }
     if (url.origin !== origin) return nativeFetch.apply(this, arguments);
     const method = String(init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    if (siteSend && method === 'POST' && siteSend.test(url.pathname)) return watchSend('send', url.pathname, input, init, arguments);
     const send = method === 'POST' ? SEND.exec(url.pathname) : null;
     if (send) return watchSend(send[1] ? 'resume' : 'send', url.pathname, input, init, arguments);
     if (method === 'GET' && LOAD.test(url.pathname) && !temporaryPage()) {

@@ -382,6 +382,8 @@ const UnderstudyDetect = (() => {
   return {
     /** The detection in force on this page, or null. */
     current: () => current,
+    /** The site's adapter (selectors, endpoints, timing), once the worker gave it; else null. */
+    adapter: () => adapter,
     /** Calls fn(detection | null) whenever the detection in force changes. */
     onChange(fn) { changeListeners.push(fn); },
     /** The actions container of the notice on screen, or null. */

@@ -20,17 +20,38 @@ const UnderstudyNotice = (() => {
   // Every word goes through the catalogue (extension/i18n/notice.json), in the browser's language.
   const I18n = globalThis.understudyI18n;
   const t = (key, ...subs) => I18n.t(key, ...subs);
+  // The chat site's name (names are not translated). ChatGPT keeps its own messages; every other
+  // site gets the site-generic ones, with its name as $1.
+  const SITE_NAMES = {
+    claude: 'Claude', gemini: 'Gemini', deepseek: 'DeepSeek', grok: 'Grok',
+    perplexity: 'Perplexity', copilot: 'Copilot', mistral: 'Le Chat',
+  };
+  let site = 'chatgpt';
+  UnderstudyPage.onReady((hello) => {
+    if (typeof hello?.site === 'string') site = hello.site;
+  });
+  /** The site's name, or null on ChatGPT (and on a site without a name here). */
+  const siteName = () => (site !== 'chatgpt' && Object.hasOwn(SITE_NAMES, site) ? SITE_NAMES[site] : null);
+  // ChatGPT's message on ChatGPT; elsewhere the site-generic one, with the site's name first.
+  const say = (chatgpt, other, ...subs) => {
+    const name = siteName();
+    return name ? t(other, name, ...subs) : t(chatgpt, ...subs);
+  };
   const WORDS = {
-    generation_error: () => t('notice_generation_error'),
-    network_error: (d) => (d.evidence?.signal === 'stall' ? t('notice_network_stall') : t('notice_network_error')),
-    rate_limited: (d) => (d.retry_at ? t('notice_rate_limited_until', clock(d.retry_at)) : t('notice_rate_limited')),
-    capacity: () => t('notice_capacity'),
-    service_down: () => t('notice_service_down'),
-    blocked: () => t('notice_blocked'),
-    conversation_unavailable: () => t('notice_conversation_unavailable'),
-    refused: () => t('notice_refused'),
-    conversation_too_long: () => t('notice_conversation_too_long'),
-    unknown_error: () => t('notice_unknown_error'),
+    generation_error: () => say('notice_generation_error', 'notice_site_generation_error'),
+    network_error: (d) => (d.evidence?.signal === 'stall'
+      ? say('notice_network_stall', 'notice_site_network_stall')
+      : say('notice_network_error', 'notice_site_network_error')),
+    rate_limited: (d) => (d.retry_at
+      ? say('notice_rate_limited_until', 'notice_site_rate_limited_until', clock(d.retry_at))
+      : say('notice_rate_limited', 'notice_site_rate_limited')),
+    capacity: () => say('notice_capacity', 'notice_site_capacity'),
+    service_down: () => say('notice_service_down', 'notice_site_service_down'),
+    blocked: () => say('notice_blocked', 'notice_site_blocked'),
+    conversation_unavailable: () => say('notice_conversation_unavailable', 'notice_site_conversation_unavailable'),
+    refused: () => say('notice_refused', 'notice_site_refused'),
+    conversation_too_long: () => say('notice_conversation_too_long', 'notice_site_conversation_too_long'),
+    unknown_error: () => say('notice_unknown_error', 'notice_site_unknown_error'),
   };
 
   /** A time on the 24-hour clock (14:20), with the day in the user's language when it is not within a day. */

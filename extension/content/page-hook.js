@@ -52,12 +52,15 @@
     return v ? v.trim().slice(0, 64) : null;
   }
 
-  // The text of the last user message of a ChatGPT-style JSON body, so a failed prompt can be
-  // carried elsewhere. Nothing else of the body leaves this function.
+  // The text of the last user message of a ChatGPT-style JSON body (or the `prompt` of a
+  // claude.ai-style one), so a failed prompt can be carried elsewhere. Nothing else of the body
+  // leaves this function.
   function promptOf(body) {
     if (typeof body !== 'string' || body.length > 4 * MAX_PROMPT * 64) return null;
     try {
-      const messages = JSON.parse(body)?.messages;
+      const v = JSON.parse(body);
+      const messages = v?.messages;
+      if (messages === undefined && typeof v?.prompt === 'string') return v.prompt.slice(0, MAX_PROMPT);
       if (!Array.isArray(messages)) return null;
       for (let i = messages.length - 1; i >= 0; i--) {
         const m = messages[i];

@@ -32,6 +32,26 @@
       const body = role === 'assistant' ? node.querySelector('.markdown') ?? node : node;
       out.push({ role, content: (body.textContent || '').trim().slice(0, MAX_TURN) });
     }
+    return out.length ? out : adapterTranscript();
+  }
+
+  // Another chat site (no role attributes): the user messages and answers by the site's adapter
+  // (`user_message`, `message_body`), outermost ones, in page order; empty answers left out.
+  function adapterTranscript() {
+    const s = typeof UnderstudyDetect.adapter === 'function' ? UnderstudyDetect.adapter()?.selectors : null;
+    if (!s?.user_message || !s?.message_body) return [];
+    const out = [];
+    try {
+      const both = `${s.user_message}, ${s.message_body}`;
+      for (const node of document.querySelectorAll(both)) {
+        if (node.parentElement?.closest(both)) continue;
+        const role = node.matches(s.user_message) ? 'user' : 'assistant';
+        const content = (node.textContent || '').trim().slice(0, MAX_TURN);
+        if (content || role === 'user') out.push({ role, content });
+      }
+    } catch {
+      return [];
+    }
     return out;
   }
 

@@ -60,8 +60,29 @@ const UnderstudyTraffic = (() => {
     return d;
   }
 
+  // claude.ai's error objects name their code `type` (`rate_limit_error`, `overloaded_error`), and
+  // a usage limit comes as JSON inside the message: `{"type":"exceeded_limit","resetsAt":<s>}`.
+  // (ChatGPT's bodies are read as they always were: `code` only.)
+  function typedError(e, fallback) {
+    let inner = null;
+    try {
+      inner = typeof e.message === 'string' && e.message.trimStart().startsWith('{') ? JSON.parse(e.message) : null;
+    } catch {
+      inner = null;
+    }
+    if (inner && inner.type === 'exceeded_limit') {
+      const at = Number(inner.resetsAt ?? inner.resets_at);
+      const ms = at > 1e11 ? at : at * 1000;
+      const clears = Number.isFinite(ms) && ms > Date.now() ? Math.ceil((ms - Date.now()) / 1000) : null;
+      return { ...fallback, message: null, code: 'exceeded_limit', clears_in: fallback.clears_in ?? clears };
+    }
+    if (fallback.code === null && typeof e.type === 'string') return { ...fallback, code: e.type.slice(0, 128) };
+    return fallback;
+  }
+
   // The error object of an error response body, compact; `challenge` for a challenge page.
-  function bodyError(detail) {
+  // `typed`: the site writes its error's code as `type` (every site but ChatGPT).
+  function bodyError(detail, typed = false) {
     if (!detail) return { error: null, challenge: false };
     const text = detail.trim();
     if (text.startsWith('<')) {
@@ -72,14 +93,12 @@ const UnderstudyTraffic = (() => {
       const e = v && typeof v === 'object' ? ('detail' in v ? v.detail : v.error) : null;
       if (typeof e === 'string') return { error: { message: e.slice(0, MAX_DETAIL), code: null, clears_in: null }, challenge: false };
       if (e && typeof e === 'object' && !Array.isArray(e)) {
-        return {
-          error: {
-            message: typeof e.message === 'string' ? e.message.slice(0, MAX_DETAIL) : null,
-            code: typeof e.code === 'string' ? e.code.slice(0, 128) : null,
-            clears_in: Number.isSafeInteger(e.clears_in) && e.clears_in >= 0 ? e.clears_in : null,
-          },
-          challenge: false,
+        const error = {
+          message: typeof e.message === 'string' ? e.message.slice(0, MAX_DETAIL) : null,
+          code: typeof e.code === 'string' ? e.code.slice(0, 128) : null,
+          clears_in: Number.isSafeInteger(e.clears_in) && e.clears_in >= 0 ? e.clears_in : null,
         };
+        return { error: typed ? typedError(e, error) : error, challenge: false };
       }
     } catch {
       // not JSON: the status speaks
@@ -98,6 +117,7 @@ const UnderstudyTraffic = (() => {
     const timing = adapter.timing ?? {};
     const grace = timing.resume_grace_ms ?? 0;
     const recoveringSel = adapter.selectors?.recovering ?? '';
+    const typed = typeof adapter.site === 'string' && adapter.site !== 'chatgpt';
     const pending = new Map(); // hook request id -> request
     let lastPrompt = null;
     // The turn in flight: from a send (or a resume the page starts) until the worker says how it
@@ -205,7 +225,7 @@ const UnderstudyTraffic = (() => {
           if (d.status >= 400) {
             pending.delete(d.id);
             if (send) endTurn();
-            const body = bodyError(d.detail);
+            const body = bodyError(d.detail, typed);
             network(req, {
               status: d.status, retry_after: d.retry_after ?? null, challenge: !!d.challenge || body.challenge, error: body.error,
             });

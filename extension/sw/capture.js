@@ -140,9 +140,106 @@ async function apply(t, s, sender) {
   return { stored: captures.length ? storeCaptures(captures, sender.tab.id) : null, turns };
 }
 
+// ---- the other chat sites (claude.ai, ...) ----
+// Their answer streams are decoded by the site's own decoder (`SiteStream`, one per stream), for
+// detection only: how the turn ended goes to `judgeTurn` once (at the stream's end, or as soon as it
+// reports an error before any answer text); nothing of them is kept in the cache yet.
+const siteTabs = new Map(); // tabId -> {streams: Map(stream id -> {decoder, next, prompt, judged}), at, chain}
+
+function freeStream(st) {
+  try {
+    st.decoder?.free();
+  } catch {
+    // already freed
+  }
+}
+function dropSiteTab(tabId) {
+  const t = siteTabs.get(tabId);
+  if (!t) return;
+  siteTabs.delete(tabId);
+  for (const st of t.streams.values()) freeStream(st);
+}
+ext.tabs?.onRemoved.addListener((tabId) => dropSiteTab(tabId));
+
+function siteTabOf(tabId) {
+  const now = Date.now();
+  for (const [id, t] of siteTabs) if (now - t.at > IDLE_MS) dropSiteTab(id);
+  let t = siteTabs.get(tabId);
+  if (!t) {
+    t = { streams: new Map(), at: now, chain: Promise.resolve() };
+    siteTabs.set(tabId, t);
+  }
+  t.at = now;
+  return t;
+}
+
+/** The prompt of a send's request body (`{prompt}` on claude.ai), or null. */
+function sitePrompt(request) {
+  if (typeof request !== 'string') return null;
+  try {
+    const p = JSON.parse(request)?.prompt;
+    return typeof p === 'string' && p.trim() ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+async function siteApply(site, t, s, sender) {
+  if (await paused()) return { skipped: 'paused' };
+  let st = t.streams.get(s.id);
+  const expected = st?.next ?? 0;
+  if (s.seq < expected) return { repeated: true };
+  if (s.seq > expected) {
+    if (st) freeStream(st);
+    t.streams.delete(s.id);
+    return { resync: true };
+  }
+  if (s.seq === 0) {
+    if (typeof core.SiteStream !== 'function') throw new Error('this build cannot decode page streams');
+    // Only a send carries a turn; another stream is taken (by its seq) and not decoded.
+    const send = s.stream_kind === 'send';
+    st = { decoder: send ? new core.SiteStream(site) : null, next: 0, prompt: send ? sitePrompt(s.request) : null, judged: !send };
+    t.streams.set(s.id, st);
+    if (t.streams.size > MAX_SEQS) {
+      const [oldest, old] = t.streams.entries().next().value;
+      freeStream(old);
+      t.streams.delete(oldest);
+    }
+  }
+  if (st.decoder) {
+    if (s.frames) for (const f of s.frames) st.decoder.frame(f);
+    else if (s.text) st.decoder.push(s.text);
+    if (s.end) st.decoder.end();
+  }
+  st.next = s.seq + 1;
+  const turns = [];
+  if (!st.judged) {
+    const turn = st.decoder.turn();
+    const early = turn.error && !turn.messages.some((m) => m.role === 'assistant' && m.text);
+    if (s.end || early) {
+      st.judged = true;
+      const end = turn.error && turn.end !== 'done' ? 'error' : turn.end;
+      judgeTurn(sender, { end, error: end === 'error' ? turn.error ?? null : null, prompt: st.prompt }).catch(() => {});
+      turns.push(end);
+    }
+  }
+  if (s.end) {
+    freeStream(st);
+    t.streams.delete(s.id);
+  }
+  return { stored: 0, kept: false, turns };
+}
+
 onMessages(ext, ['cache.stream'], async (message, sender) => {
   const s = checked(message.stream);
   if (sender?.tab?.id == null) throw new Error('cache.stream comes from a tab');
+  const site = core.detectSite(sender.url ?? sender.tab.url ?? '');
+  if (site && site !== 'chatgpt') {
+    const st = siteTabOf(sender.tab.id);
+    const run = st.chain.then(() => siteApply(site, st, s, sender));
+    st.chain = run.catch(() => {});
+    return run;
+  }
   const t = tabOf(sender.tab.id);
   // Entered synchronously: batches of one tab are applied in the order they arrived.
   const run = t.chain.then(() => apply(t, s, sender));

@@ -241,7 +241,8 @@ async function adapter(_message, sender) {
       await saveTab(tabId, freshTab(site, url));
     });
   }
-  ensureStatusPolling().catch(() => {});
+  // ChatGPT's public status page concerns ChatGPT's tabs only (the other sites' feeds are not polled yet).
+  if (site === 'chatgpt') ensureStatusPolling().catch(() => {});
   return core.detectAdapter(site, await getTiming());
 }
 

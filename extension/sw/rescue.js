@@ -392,6 +392,17 @@ async function openedPanel(tabId) {
   await (typeof open === 'function' ? open() : open);
 }
 
+/** The handoff id (`rescueHandoffSites`) of the chat site of the sender's tab, or null. */
+function ownHandoffSite(sender) {
+  let site = null;
+  try {
+    site = core.detectSite(sender.tab?.url ?? '') ?? null;
+  } catch {
+    site = null;
+  }
+  return site === 'mistral' ? 'le_chat' : site;
+}
+
 onMessages(ext, ['rescue.frame', 'rescue.handoff', 'rescue.openCache', 'rescue.sidePanel'], async (message, sender) => {
   const tabId = sender.tab?.id;
   switch (message.type) {
@@ -413,7 +424,10 @@ onMessages(ext, ['rescue.frame', 'rescue.handoff', 'rescue.openCache', 'rescue.s
       // `refused`, never while paused), bounded by the core (autoGuard); this only looks: the ask
       // itself is checked again and recorded.
       const [failure, auto] = await Promise.all([tabFailure(tabId), autoGuard(sender, null, false)]);
-      return { kind: failure.kind, providers, sites: core.rescueHandoffSites(), auto: auto.allowed === true };
+      // "Ask elsewhere" never offers the site that is failing in this tab.
+      const own = ownHandoffSite(sender);
+      const sites = core.rescueHandoffSites().filter((s) => s.id !== own);
+      return { kind: failure.kind, providers, sites, auto: auto.allowed === true };
     }
     case 'rescue.handoff': {
       if (await paused()) throw new Error(PAUSED());

@@ -1,0 +1,202 @@
+// A local impersonation of https://claude.ai (as the reference records it: shared/reference
+// chat-sites.md, section claude.ai) for end-to-end tests. HTTPS on loopback with the same
+// self-signed setup as the fake chatgpt.com (the browser is started with --ignore-certificate-errors
+// and `launch({ hostRules: { 'claude.ai': port } })` maps the host here), a strict CSP without
+// 'wasm-unsafe-eval', and a minimal page with the DOM the adapter (src/detect/rules/claude.json)
+// reads: user turns `[data-testid="user-message"]`, answers `.font-claude-response` with
+// `data-is-streaming`, the composer `.ProseMirror[role="textbox"]`, a send button
+// `button[aria-label="Send message"]`, and error boxes `[data-testid="message-error"]` after the
+// latest answer.
+//
+// The send is POST /api/organizations/{org}/chat_conversations/{conversation}/completion with the
+// page's JSON body ({prompt, parent_message_uuid, timezone, locale, rendering_mode, attachments,
+// files}); the answer streams as Claude's SSE, byte for byte (CRLF line ends; message_start,
+// content_block_start, content_block_delta text_delta, content_block_stop, message_delta,
+// message_limit, message_stop).
+//
+// Tests steer it with `site.setMode(state)` (the state given replaces the previous one over the
+// defaults; POST /__control does the same). Fields:
+// - mode: 'healthy' (the whole answer) | 'status' (the send answers `status` with `body`; default
+//   body for 429: Claude's `rate_limit_error` whose message is the JSON of an `exceeded_limit` with
+//   its `resetsAt`) | 'limit' (message_start, then a `message_limit` event of type
+//   `exceeded_limit` with `resetsAt`, then message_stop: no answer) | 'capacity' (message_start,
+//   then the connection closes without message_stop; the page shows Claude's capacity text in an
+//   error box after the answer) | 'stall' (message_start and part of the answer, then silence with
+//   the connection open).
+// - answer, tokenDelayMs, status, body, resetsAt (Unix seconds; default an hour from now).
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { certificate } from '../fake-chatgpt/server.mjs';
+
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+
+export const CLAUDE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'";
+
+export const CAPACITY_TEXT = 'Due to unexpected capacity constraints, Claude is unable to respond to your message. Please try again soon.';
+
+const DEFAULT_STATE = {
+  mode: 'healthy',
+  answer: 'Here is a short answer, streamed the way Claude streams it.',
+  tokenDelayMs: 10,
+  status: 429,
+  body: null,
+  resetsAt: null,
+};
+
+const STATIC = {
+  '/app.js': 'text/javascript; charset=utf-8',
+  '/app.css': 'text/css; charset=utf-8',
+};
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Claude</title>
+<link rel="stylesheet" href="/app.css">
+<script src="/app.js" defer></script>
+</head>
+<body>
+<main>
+  <div id="thread"></div>
+  <fieldset class="composer">
+    <div class="ProseMirror" role="textbox" contenteditable="true" aria-label="Write your prompt to Claude" data-testid="chat-input"></div>
+    <button type="button" aria-label="Send message" data-testid="send-button">Send</button>
+  </fieldset>
+</main>
+</body>
+</html>
+`;
+
+/** One SSE event as claude.ai writes it (CRLF line ends). */
+const event = (name, data) => `event: ${name}\r\ndata: ${JSON.stringify(data)}\r\n\r\n`;
+
+const uuid = () => crypto.randomUUID();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const tokens = (text) => text.match(/\S+\s*/g) ?? [];
+
+export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
+  const base = { ...DEFAULT_STATE, ...defaults };
+  let state = { ...base };
+  const requests = [];
+  const open = new Set(); // responses held open (stall)
+  const setState = (next) => {
+    state = { ...base, ...next };
+  };
+  const server = https.createServer(certificate(), async (req, res) => {
+    const url = new URL(req.url, 'https://claude.ai');
+    const body = await readBody(req);
+    requests.push({ method: req.method, path: url.pathname, body });
+    const common = { 'content-security-policy': CLAUDE_CSP, 'cache-control': 'no-store' };
+    const json = (status, value) => {
+      res.writeHead(status, { ...common, 'content-type': 'application/json' });
+      res.end(typeof value === 'string' ? value : JSON.stringify(value));
+    };
+    const p = url.pathname;
+    if (p === '/__control' && req.method === 'POST') {
+      setState(JSON.parse(body || '{}'));
+      res.writeHead(204).end();
+      return;
+    }
+    if (p === '/__control' && req.method === 'GET') return json(200, state);
+    if (STATIC[p]) {
+      res.writeHead(200, { ...common, 'content-type': STATIC[p] });
+      res.end(fs.readFileSync(path.join(HERE, p.slice(1))));
+      return;
+    }
+    const send = /^\/api\/organizations\/([^/]+)\/chat_conversations\/([^/]+)\/(?:retry_)?completion$/.exec(p);
+    if (send && req.method === 'POST') return completion(req, res, body, common, send[2]);
+    if (p.startsWith('/api/')) return json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
+    if (req.method === 'GET' && (p === '/' || p === '/new' || p.startsWith('/chat/'))) {
+      res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8' });
+      res.end(PAGE);
+      return;
+    }
+    json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
+  });
+
+  async function completion(req, res, body, common, conversation) {
+    const s = state;
+    const resetsAt = s.resetsAt ?? Math.floor(Date.now() / 1000) + 3600;
+    if (s.mode === 'status') {
+      const fallback = s.status === 429
+        ? { type: 'error', error: { type: 'rate_limit_error', message: JSON.stringify({ type: 'exceeded_limit', resetsAt }) } }
+        : { type: 'error', error: { type: s.status === 529 ? 'overloaded_error' : 'api_error', message: s.status === 529 ? 'Overloaded' : 'Internal server error' } };
+      res.writeHead(s.status, { ...common, 'content-type': 'application/json' });
+      res.end(s.body ?? JSON.stringify(fallback));
+      return;
+    }
+    let parent = null;
+    try {
+      parent = JSON.parse(body).parent_message_uuid ?? null;
+    } catch {
+      parent = null;
+    }
+    res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8', 'x-accel-buffering': 'no' });
+    const id = uuid();
+    res.write(event('message_start', {
+      type: 'message_start',
+      message: { id: `chatcompl_${id.slice(0, 8)}`, type: 'message', role: 'assistant', model: '', parent_uuid: parent ?? uuid(), uuid: id, content: [], stop_reason: null, stop_sequence: null, conversation_uuid: conversation },
+    }));
+    if (s.mode === 'limit') {
+      res.write(event('message_limit', { type: 'message_limit', message_limit: { type: 'exceeded_limit', resetsAt, remaining: 0, perModelLimit: false } }));
+      res.end(event('message_stop', { type: 'message_stop' }));
+      return;
+    }
+    if (s.mode === 'capacity') {
+      await sleep(50);
+      res.end();
+      return;
+    }
+    res.write(event('content_block_start', { type: 'content_block_start', index: 0, content_block: { start_timestamp: new Date().toISOString(), stop_timestamp: null, type: 'text', text: '', citations: [] } }));
+    const words = tokens(s.answer);
+    const upTo = s.mode === 'stall' ? Math.max(1, Math.floor(words.length / 2)) : words.length;
+    for (let i = 0; i < upTo; i++) {
+      if (res.destroyed) return;
+      res.write(event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: words[i] } }));
+      await sleep(s.tokenDelayMs);
+    }
+    if (s.mode === 'stall') {
+      open.add(res);
+      res.on('close', () => open.delete(res));
+      return; // silence, the connection open
+    }
+    res.write(event('content_block_stop', { type: 'content_block_stop', index: 0, stop_timestamp: new Date().toISOString() }));
+    res.write(event('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null } }));
+    res.write(event('message_limit', { type: 'message_limit', message_limit: { type: 'within_limit', resetsAt: null, remaining: null, perModelLimit: null, windows: { '5h': { status: 'within_limit', resets_at: resetsAt, utilization: 0.384 } } } }));
+    res.end(event('message_stop', { type: 'message_stop' }));
+  }
+
+  server.keepAliveTimeout = 1000;
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    requests,
+    /** Changes how the backend (and pages loaded from now on) behave. */
+    setMode: setState,
+    state: () => state,
+    /** The prompts of the sends received, in order. */
+    prompts: () => requests.filter((r) => r.method === 'POST' && /\/completion$/.test(r.path)).map((r) => {
+      try {
+        return JSON.parse(r.body).prompt;
+      } catch {
+        return null;
+      }
+    }),
+    close: () => new Promise((resolve) => {
+      for (const r of open) r.destroy();
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
+}
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
