@@ -20,7 +20,25 @@ export async function clickRescue(page, selector, { timeout = 15000 } = {}) {
   const frame = await rescueFrame(page, { timeout });
   await armed(frame, selector, { timeout });
   await frameSettled(page, { timeout });
-  await frame.click(selector);
+  // Headless Chromium now and then routes a click on a freshly laid out out-of-process frame to the
+  // embedding page (the frame's hit-test data lags its layout): the frame sees no pointer event at
+  // all, and a person would click again. Only such a lost click is repeated; a click the frame
+  // received and refused or ignored is the product's answer and stays as it is.
+  const downs = () => frame.evaluate(() => {
+    if (!('understudyTestDowns' in window)) {
+      window.understudyTestDowns = 0;
+      window.addEventListener('pointerdown', () => window.understudyTestDowns++, true);
+    }
+    return window.understudyTestDowns;
+  });
+  for (let attempt = 1; ; attempt++) {
+    const before = await downs();
+    await frame.click(selector);
+    const reached = await frame.waitForFunction((n) => window.understudyTestDowns > n, before, { timeout: 1000 }).then(() => true, () => false);
+    if (reached) break;
+    if (attempt === 3) throw new Error(`three clicks on ${selector} never reached the rescue frame`);
+    console.log(`# a click on ${selector} never reached the rescue frame (the browser gave it to the page); clicking again`);
+  }
   return frame;
 }
 
