@@ -7,6 +7,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { checkUsed, readCatalogue } from './catalogue.mjs';
 import { crc32, ICON_SIZES, icon } from './png.mjs';
+import { checkManifest, fillCaptureHook, readAdapters } from './sites.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const [pkgDir, outDir] = process.argv.slice(2).map((p) => path.resolve(p));
@@ -22,7 +23,7 @@ const PUBLIC_KEY = fs.readFileSync(path.join(root, 'extension', 'key.pub.b64'), 
 const PKG_FILES = ['worker', 'pages'].flatMap((s) => [`understudy_${s}.js`, `understudy_${s}_bg.wasm`]);
 // `store/` is the store listing's source (README: Store packages), read by tests/tools/store.mjs;
 // `settings.schema.json` is compiled into the core (src/preferences.rs), never read at run time.
-const NOT_SHIPPED = new Set(['build.mjs', 'catalogue.mjs', 'png.mjs', 'i18n', 'store', 'settings.schema.json', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
+const NOT_SHIPPED = new Set(['build.mjs', 'catalogue.mjs', 'png.mjs', 'sites.mjs', 'i18n', 'store', 'settings.schema.json', 'manifest.json', 'manifest.firefox.json', 'key.pub.b64']);
 
 function copyTree(from, to, skip = new Set()) {
   fs.mkdirSync(to, { recursive: true });
@@ -119,6 +120,8 @@ function assemble(target, manifest) {
   fs.mkdirSync(path.join(dir, 'icons'), { recursive: true });
   for (const size of ICON_SIZES) fs.writeFileSync(path.join(dir, 'icons', `icon-${size}.png`), icon(size));
   fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const hook = path.join(dir, 'content', 'capture-hook.js');
+  fs.writeFileSync(hook, fillCaptureHook(fs.readFileSync(hook, 'utf8'), ADAPTERS));
   for (const [lang, messages] of Object.entries(CATALOGUE)) {
     fs.mkdirSync(path.join(dir, '_locales', lang), { recursive: true });
     fs.writeFileSync(path.join(dir, '_locales', lang, 'messages.json'), `${JSON.stringify(messages, null, 2)}\n`);
@@ -142,6 +145,8 @@ const CATALOGUE = readCatalogue(path.join(root, 'extension', 'i18n'));
 checkUsed(CATALOGUE, [...sources(path.join(root, 'extension')), ...sources(path.join(root, 'www')), path.join(root, 'extension', 'manifest.json'), path.join(root, 'extension', 'manifest.firefox.json')]);
 
 const base = JSON.parse(fs.readFileSync(path.join(root, 'extension', 'manifest.json'), 'utf8'));
+const ADAPTERS = readAdapters(path.join(root, 'src', 'detect', 'rules'));
+checkManifest(base, ADAPTERS);
 const firefoxOver = JSON.parse(fs.readFileSync(path.join(root, 'extension', 'manifest.firefox.json'), 'utf8'));
 const chromeDir = assemble('chrome', { ...base, key: PUBLIC_KEY });
 const firefoxDir = assemble('firefox', merge(base, firefoxOver));

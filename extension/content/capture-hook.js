@@ -6,7 +6,7 @@
 // 'understudy-capture', ...}):
 // - {kind: 'stream', id, seq, stream_kind?, path?, request?, temporary?, text?, frames?, end?}: one
 //   stream of the page, in order (seq 0, 1, 2, ...). `id` is a u32 unique in this tab. seq 0 carries
-//   stream_kind ('send': POST .../f/conversation, or another site's send (SITE_SENDS); 'resume':
+//   stream_kind ('send': POST .../f/conversation, or another site's send (SITE_STREAMS); 'resume':
 //   POST .../f/conversation/resume; 'ws': a socket to a WEBSOCKET_HOSTS host), path (the URL's pathname), request (the request body as
 //   text, or null) and temporary (the page is a temporary chat); `text` is the stream's text since
 //   the last post (send, resume: UTF-8 decoded with one streaming TextDecoder), `frames` the
@@ -34,12 +34,14 @@
   const LIVE_POST_MS = 1000; // a live send's text is posted about this often
   const SEND = /^\/(?:backend-api|backend-anon|backend-alt)\/(?:f\/)?conversation(\/resume)?$/;
   const LOAD = /^\/backend-api\/(?:conversations\/[0-9A-Za-z_-]{1,100}(?:\/messages)?|conversation\/[0-9A-Za-z_-]{1,100})$/;
-  // The other chat sites' sends (their adapters' `conversation_send`, src/detect/rules/<site>.json),
-  // by host: posted as stream_kind 'send' too; the worker decodes them with the site's decoder.
-  const SITE_SENDS = {
-    'claude.ai': /^\/api\/organizations\/[^/]{1,100}\/chat_conversations\/[^/]{1,100}\/(?:retry_)?completion$/,
-  };
-  const siteSend = Object.hasOwn(SITE_SENDS, location.host) ? SITE_SENDS[location.host] : null;
+  // The other chat sites' streams, by host: {site, transport ('fetch' | 'xhr' | 'websocket'), sends:
+  // [RegExp source of a send's pathname]}, written in at build time from their adapters
+  // (src/detect/rules/<site>.json, `conversation_send` endpoints; extension/sites.mjs). A send is
+  // posted as stream_kind 'send' and decoded by the worker with the site's decoder.
+  const SITE_STREAMS = /*SITE_STREAMS*/{};
+  const siteStream = Object.hasOwn(SITE_STREAMS, location.host) ? SITE_STREAMS[location.host] : null;
+  const siteSends = (siteStream?.sends ?? []).map((p) => new RegExp(p));
+  const isSiteSend = (pathname) => siteSends.some((r) => r.test(pathname));
   // Hosts whose sockets carry the answer when a send hands it off (reference section 3).
   const WEBSOCKET_HOSTS = ['ws.chatgpt.com'];
   const TAP = Symbol.for('understudy.tap');
@@ -264,7 +266,7 @@
     }
   }
 
-  async function watchSend(kind, path, input, init, args) {
+  async function watchSend(kind, path, input, init, args, site = false) {
     const s = openStream(kind, path, temporaryPage());
     bodyText(input, init).then(s.setRequest, () => s.setRequest(null));
     const signal = init?.signal ?? (input instanceof Request ? input.signal : null);
@@ -275,8 +277,9 @@
       s.end(signal?.aborted || e?.name === 'AbortError' ? 'abort' : 'error');
       throw e;
     }
-    // Attached now, before the page gets the response and takes its reader.
-    if (response.ok && response.body && (response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    // Attached now, before the page gets the response and takes its reader. Another site's send is
+    // followed whatever its type (Grok's NDJSON, Le Chat's lines): its decoder knows its framing.
+    if (response.ok && response.body && (site || (response.headers.get('content-type') ?? '').includes('text/event-stream'))) {
       follow(s, response, signal);
     } else {
       s.end('error');
@@ -293,7 +296,7 @@
     }
     if (url.origin !== origin) return nativeFetch.apply(this, arguments);
     const method = String(init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-    if (siteSend && method === 'POST' && siteSend.test(url.pathname)) return watchSend('send', url.pathname, input, init, arguments);
+    if (siteStream?.transport === 'fetch' && method === 'POST' && isSiteSend(url.pathname)) return watchSend('send', url.pathname, input, init, arguments, true);
     const send = method === 'POST' ? SEND.exec(url.pathname) : null;
     if (send) return watchSend(send[1] ? 'resume' : 'send', url.pathname, input, init, arguments);
     if (method === 'GET' && LOAD.test(url.pathname) && !temporaryPage()) {

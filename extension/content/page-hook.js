@@ -42,7 +42,9 @@
   const send = (fact) => post({ source: SOURCE, ...fact }, origin);
 
   // Only the page's own API traffic is of interest; static files and third parties are not.
-  const API = /^\/(backend-api|backend-anon|backend-alt|api)\//;
+  // (ChatGPT's `/backend-*`, and the other sites' API roots: `/api` for Claude, DeepSeek and Le
+  // Chat, `/rest` for Grok and Perplexity, `/_` for Gemini, `/c/api` for Copilot.)
+  const API = /^\/(backend-api|backend-anon|backend-alt|api|rest|_|c\/api)\//;
   const watched = (url) => url.origin === origin && API.test(url.pathname);
 
   function retryAfter(headers) {

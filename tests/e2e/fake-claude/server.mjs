@@ -24,10 +24,8 @@
 //   error box after the answer) | 'stall' (message_start and part of the answer, then silence with
 //   the connection open).
 // - answer, tokenDelayMs, status, body, resetsAt (Unix seconds; default an hour from now).
-import fs from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
-import { certificate } from '../fake-chatgpt/server.mjs';
+import { sleep, startFakeSite, tokens } from '../fake-site/server.mjs';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 
@@ -74,51 +72,29 @@ const PAGE = `<!doctype html>
 const event = (name, data) => `event: ${name}\r\ndata: ${JSON.stringify(data)}\r\n\r\n`;
 
 const uuid = () => crypto.randomUUID();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const tokens = (text) => text.match(/\S+\s*/g) ?? [];
 
 export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
-  const base = { ...DEFAULT_STATE, ...defaults };
-  let state = { ...base };
-  const requests = [];
-  const open = new Set(); // responses held open (stall)
-  const setState = (next) => {
-    state = { ...base, ...next };
-  };
-  const server = https.createServer(certificate(), async (req, res) => {
-    const url = new URL(req.url, 'https://claude.ai');
-    const body = await readBody(req);
-    requests.push({ method: req.method, path: url.pathname, body });
-    const common = { 'content-security-policy': CLAUDE_CSP, 'cache-control': 'no-store' };
-    const json = (status, value) => {
-      res.writeHead(status, { ...common, 'content-type': 'application/json' });
-      res.end(typeof value === 'string' ? value : JSON.stringify(value));
-    };
-    const p = url.pathname;
-    if (p === '/__control' && req.method === 'POST') {
-      setState(JSON.parse(body || '{}'));
-      res.writeHead(204).end();
-      return;
-    }
-    if (p === '/__control' && req.method === 'GET') return json(200, state);
-    if (STATIC[p]) {
-      res.writeHead(200, { ...common, 'content-type': STATIC[p] });
-      res.end(fs.readFileSync(path.join(HERE, p.slice(1))));
-      return;
-    }
-    const send = /^\/api\/organizations\/([^/]+)\/chat_conversations\/([^/]+)\/(?:retry_)?completion$/.exec(p);
-    if (send && req.method === 'POST') return completion(req, res, body, common, send[2]);
-    if (p.startsWith('/api/')) return json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
-    if (req.method === 'GET' && (p === '/' || p === '/new' || p.startsWith('/chat/'))) {
-      res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8' });
-      res.end(PAGE);
-      return;
-    }
-    json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
+  const site = await startFakeSite({
+    host: 'claude.ai',
+    csp: CLAUDE_CSP,
+    page: PAGE,
+    dir: HERE,
+    files: STATIC,
+    defaults: { ...DEFAULT_STATE, ...defaults },
+    port,
+    pages: (p) => p === '/' || p === '/new' || p.startsWith('/chat/'),
+    route: ({ req, res, path: p, body, state, json, headers, hold }) => {
+      const send = /^\/api\/organizations\/([^/]+)\/chat_conversations\/([^/]+)\/(?:retry_)?completion$/.exec(p);
+      if (send && req.method === 'POST') return completion(res, body, headers, send[2], state, hold).then(() => true);
+      if (p.startsWith('/api/')) {
+        json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
+        return true;
+      }
+      return false;
+    },
   });
 
-  async function completion(req, res, body, common, conversation) {
-    const s = state;
+  async function completion(res, body, common, conversation, s, hold) {
     const resetsAt = s.resetsAt ?? Math.floor(Date.now() / 1000) + 3600;
     if (s.mode === 'status') {
       const fallback = s.status === 429
@@ -159,8 +135,7 @@ export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
       await sleep(s.tokenDelayMs);
     }
     if (s.mode === 'stall') {
-      open.add(res);
-      res.on('close', () => open.delete(res));
+      hold(res);
       return; // silence, the connection open
     }
     res.write(event('content_block_stop', { type: 'content_block_stop', index: 0, stop_timestamp: new Date().toISOString() }));
@@ -169,34 +144,15 @@ export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
     res.end(event('message_stop', { type: 'message_stop' }));
   }
 
-  server.keepAliveTimeout = 1000;
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
-    port: server.address().port,
-    requests,
-    /** Changes how the backend (and pages loaded from now on) behave. */
-    setMode: setState,
-    state: () => state,
+    ...site,
     /** The prompts of the sends received, in order. */
-    prompts: () => requests.filter((r) => r.method === 'POST' && /\/completion$/.test(r.path)).map((r) => {
+    prompts: () => site.requests.filter((r) => r.method === 'POST' && /\/completion$/.test(r.path)).map((r) => {
       try {
         return JSON.parse(r.body).prompt;
       } catch {
         return null;
       }
     }),
-    close: () => new Promise((resolve) => {
-      for (const r of open) r.destroy();
-      server.closeAllConnections();
-      server.close(resolve);
-    }),
   };
-}
-
-function readBody(req) {
-  return new Promise((resolve) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
 }
