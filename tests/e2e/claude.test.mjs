@@ -4,9 +4,11 @@
 // the page, a stalled answer) shows the notice naming Claude with its kind; the user quoting
 // Claude's error text raises nothing; the rescue frame carries the failed prompt to a local provider.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { startFakeClaude, CAPACITY_TEXT } from './fake-claude/server.mjs';
+import { startFakeSite } from './fake-site/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
@@ -17,15 +19,29 @@ const COMPOSER = '.ProseMirror[role="textbox"]';
 const SEND = 'button[aria-label="Send message"]';
 const ANSWER = '.font-claude-response';
 const FIRST_ANSWER = 'Here is a short answer, streamed the way Claude streams it.';
+const STATUS_ATOM = fs.readFileSync(new URL('../fixtures/status/sites/claude-history.atom', import.meta.url), 'utf8');
 let site;
+let statusPage;
 let fake;
 let browser;
 let control;
 
 before(async () => {
   site = await startFakeClaude();
+  // status.claude.com: its incident history feed (the fixture: one incident ongoing).
+  statusPage = await startFakeSite({
+    host: 'status.claude.com',
+    csp: "default-src 'none'",
+    page: '',
+    route: ({ path, res }) => {
+      if (path !== '/history.atom') return false;
+      res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8' });
+      res.end(STATUS_ATOM);
+      return true;
+    },
+  });
   fake = await startFakeProviders();
-  browser = await launch({ hostRules: { 'claude.ai': site.port } });
+  browser = await launch({ hostRules: { 'claude.ai': site.port, 'status.claude.com': statusPage.port } });
   control = await openExtensionPage(browser.context, 'www/options.html');
 });
 
@@ -33,6 +49,7 @@ after(async () => {
   await browser?.close();
   await fake?.close();
   await site?.close();
+  await statusPage?.close();
 });
 
 async function openClaude(url = 'https://claude.ai/new') {
@@ -68,10 +85,14 @@ test('the content scripts start on claude.ai by themselves, with Claude\'s adapt
   assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'claude');
   const entry = await tabEntry(browser.context, page.url());
   assert.equal(entry.site, 'claude');
-  // The popup names the tab's site.
+  // The popup names the tab's site, and what Claude's own status page says (its Atom history:
+  // one incident ongoing), polled because a Claude tab is open.
   const popup = await openExtensionPage(browser.context, 'www/popup.html');
   const line = await popup.waitForSelector('#tabs li[data-site="claude"]', { timeout: 10000 });
   assert.match(await line.textContent(), /Claude · \/new/);
+  const status = await popup.waitForSelector('#tabs li[data-site="claude"] [data-testid="understudy-site-status"]', { timeout: 10000 });
+  assert.match(await status.textContent(), /^Claude status page: .+\. .*Elevated errors on Claude Opus 4\.5/);
+  assert.ok(statusPage.requests.some((r) => r.path === '/history.atom'), 'the feed was read');
   await popup.close();
   await page.close();
 });
