@@ -17,13 +17,15 @@
 //   Decoded but not kept (`stored: 0, kept: false`): a temporary chat, capture off, or the tab over
 //   its capture budget (then with `errors`: the stream's text counts against the tab's bytes per
 //   minute, and the turns it makes against its new conversations, sw/cache.js). Refused
-//   ({skipped: 'paused'}) while Understudy is paused.
+//   ({skipped: 'paused'}) while Understudy is paused, and ({skipped: 'site off'}) on a site the user
+//   switched off (sw/watched.js).
 // Sessions live in this worker's memory only (a restart loses them: the resync above brings the
 // streams back) and are dropped when their tab closes or after IDLE_MS without a message.
 import { ext } from '../api.js';
 import { captureEnabled, chargeTab, isTemporary, storeCaptures } from './cache.js';
 import { core, onMessages } from './core.js';
 import { judgeTurn } from './detect.js';
+import { paused, siteOff } from './watched.js';
 
 const IDLE_MS = 10 * 60 * 1000;
 const MAX_JSON = 32 << 20;
@@ -31,18 +33,6 @@ const MAX_PATH = 2048;
 const MAX_SEQS = 256; // per tab: the next seq of the streams seen last
 const KINDS = new Set(['send', 'resume', 'ws']);
 const ENDS = new Set(['eof', 'abort', 'error', 'pagehide', 'close']);
-const K_SETTINGS = 'settings';
-
-// Whether Understudy is paused (the settings document's `paused`), read once per worker life and
-// again when it changes.
-let pausedPromise = null;
-ext.storage.onChanged.addListener((changes, area) => {
-  if (area === 'local' && changes[K_SETTINGS]) pausedPromise = null;
-});
-function paused() {
-  pausedPromise ??= ext.storage.local.get(K_SETTINGS).then((v) => v?.[K_SETTINGS]?.paused === true, () => false);
-  return pausedPromise;
-}
 
 const tabs = new Map(); // tabId -> {session, next: Map(stream id -> next seq), at, chain}
 
@@ -188,6 +178,7 @@ function sitePrompt(site, request) {
 
 async function siteApply(site, t, s, sender) {
   if (await paused()) return { skipped: 'paused' };
+  if (await siteOff(site)) return { skipped: 'site off' };
   let st = t.streams.get(s.id);
   const expected = st?.next ?? 0;
   if (s.seq < expected) return { repeated: true };
