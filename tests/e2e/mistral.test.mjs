@@ -160,6 +160,24 @@ for (const [frame, kind] of [
   });
 }
 
+test('lines of kinds the reference does not show (AI SDK steps, annotations, a null error) raise nothing', async () => {
+  site.setMode({
+    mode: 'healthy',
+    extra: [
+      `f:{"messageId":"${crypto.randomUUID()}"}`,
+      '8:[{"type":"status","value":"searching"}]',
+      '1:{"type":"metadata","error":null}',
+      'e:{"finishReason":"stop","usage":{"promptTokens":9,"completionTokens":4},"isContinued":false}',
+    ],
+  });
+  const page = await openLeChat();
+  await sendPrompt(page, 'How far is Lyon from Paris?');
+  await waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForTimeout(1500);
+  assert.equal(await noticeKind(page), null);
+  await page.close();
+});
+
 test('the user quoting Le Chat\'s error text, and an answer quoting it, raise nothing', async () => {
   const quoted = '"Rate limit exceeded" means you sent too much.';
   site.setMode({ mode: 'healthy', answer: quoted });

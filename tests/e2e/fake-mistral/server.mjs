@@ -23,7 +23,9 @@
 //   then the connection closes: the page shows `pageError` in the answer's turn) | 'frame' (the
 //   first token, then `frame` as a line, then the close; the page shows nothing) | 'stall' (part of
 //   the answer, then silence with the connection open).
-// - answer, tokenDelayMs, status, body, pageError, frame.
+// - answer, tokenDelayMs, status, body, pageError, frame; extra: more lines written after the
+//   first token and the metadata line of a healthy answer (kinds of line the reference does not
+//   show).
 import path from 'node:path';
 import { sleep, startFakeSite, tokens } from '../fake-site/server.mjs';
 
@@ -43,6 +45,7 @@ const DEFAULT_STATE = {
   body: null,
   pageError: ERROR_TEXT,
   frame: '3:"Rate limit exceeded. Please try again later."',
+  extra: [],
 };
 
 const STATIC = {
@@ -149,7 +152,7 @@ export async function startFakeMistral({ port = 0, defaults = {} } = {}) {
     for (let i = 0; i < upTo; i++) {
       if (res.destroyed) return;
       res.write(line('0', words[i]));
-      if (i === 0) res.write(meta);
+      if (i === 0) res.write(meta + s.extra.map((l) => `${l}\n`).join(''));
       await sleep(s.tokenDelayMs);
     }
     if (s.mode === 'stall') {
