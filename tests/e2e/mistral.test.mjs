@@ -1,7 +1,7 @@
 // Understudy on chat.mistral.ai (Le Chat): the real extension in Chromium on a fake Le Chat
 // (fake-mistral/, mapped to loopback). The content scripts start there by themselves; a healthy chat
 // (tRPC newChat, then /api/chat streaming `N:` lines that end when the stream closes) raises
-// nothing; HTTP 429 and 5xx on the send (and a 429 on newChat), Le Chat's error text in the latest
+// nothing and is kept in the library under Le Chat; HTTP 429 and 5xx on the send (and a 429 on newChat), Le Chat's error text in the latest
 // answer's turn and a stalled answer show the notice naming Le Chat with their kind. Le Chat's error
 // lines are unverified: the fixtures' guesses are detected, and the page's own text is the net when
 // a guess is wrong. The user quoting Le Chat's error text and an error left in an earlier turn raise
@@ -14,6 +14,7 @@ import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { library, waitCached } from './cache-helpers.mjs';
 
 const HOST = 'chat.mistral.ai';
 const COMPOSER = 'form.composer textarea';
@@ -68,6 +69,22 @@ async function failedChat(failure, prompt = 'And from Lyon to Marseille?') {
   return page;
 }
 
+/**
+ * The worker's detection entry of the mistral tab that failed last (by site, not by URL: the page
+ * changed its URL in place after the first answer).
+ */
+async function latestFailure(context) {
+  const probe = await openExtensionPage(context, 'www/popup.html');
+  try {
+    return await probe.evaluate(async () => Object.entries(await chrome.storage.session.get(null))
+      .filter(([k, v]) => k.startsWith('detect.tab.') && v?.site === 'mistral' && v.current)
+      .map(([, v]) => v)
+      .sort((a, b) => b.updated_at - a.updated_at)[0] ?? null);
+  } finally {
+    await probe.close();
+  }
+}
+
 test('the content scripts start on chat.mistral.ai by themselves, with Le Chat\'s adapter', async () => {
   const page = await openLeChat();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'mistral');
@@ -98,6 +115,34 @@ test('a healthy Le Chat chat (newChat, then the answer\'s lines until the stream
   const [start, append] = site.chats().slice(-2);
   assert.deepEqual([start.chatId, start.mode, start.messageInput], [chatId, 'start', 'How far is Lyon from Paris?']);
   assert.deepEqual([append.chatId, append.mode, append.messageInput], [chatId, 'append', 'And by car?']);
+  await page.close();
+});
+
+test('a Le Chat chat is kept in the library under Le Chat: both prompts and their answers, in order', async () => {
+  site.setMode({ mode: 'healthy', answer: 'Take the TGV from Gare de Lyon: 2 h.' });
+  const page = await openLeChat();
+  await sendPrompt(page, 'Paris to Lyon, fastest way?');
+  await waitAnswerText(page, 0, 'Take the TGV from Gare de Lyon: 2 h.');
+  site.setMode({ mode: 'healthy', answer: 'Bouchons: try quenelles ça vaut le coup 🍽️.' });
+  await sendPrompt(page, 'Where to eat there?');
+  await waitAnswerText(page, 1, 'Bouchons: try quenelles ça vaut le coup 🍽️.');
+  const chatId = /^\/chat\/([0-9a-f-]{36})$/.exec(new URL(page.url()).pathname)?.[1];
+  assert.ok(chatId, page.url());
+  const id = `mistral:${chatId}`;
+  const cs = await waitCached(browser.context, (all) => all.some((c) => c.id === id && c.texts.length === 4 && !c.incomplete));
+  const kept = cs.find((c) => c.id === id);
+  assert.equal(kept.site, 'mistral');
+  assert.deepEqual(kept.texts, [
+    'Paris to Lyon, fastest way?', 'Take the TGV from Gare de Lyon: 2 h.',
+    'Where to eat there?', 'Bouchons: try quenelles ça vaut le coup 🍽️.',
+  ]);
+  // The tRPC newChat call (no answer in it) is no conversation of its own.
+  assert.equal(cs.filter((c) => c.site === 'mistral' && c.texts.length === 0).length, 0, JSON.stringify(cs.map((c) => [c.id, c.texts.length])));
+  const lib = await library(browser.context);
+  const row = await lib.waitForSelector(`#list .row[data-id="${id}"]`);
+  assert.equal(await row.getAttribute('data-site'), 'mistral');
+  assert.match(await row.textContent(), /Le Chat ·/);
+  await lib.close();
   await page.close();
 });
 
@@ -206,12 +251,14 @@ test('an error left in an earlier turn does not count once a later answer arrive
   await page.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves Le Chat out, Continue carries the failed prompt to a local provider', async () => {
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Le Chat out, Continue carries the failed prompt (from the send\'s request) to a local provider', async () => {
   const name = 'local-lechat';
   const answer = 'About three hours by car, less by TGV.';
   fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
   await configure(control, [provider(fake, name, 'openai')]);
-  const page = await failedChat({ mode: 'cut' });
+  const page = await failedChat({ mode: 'frame', frame: '1:{"error":{"message":"Service tier capacity exceeded for this model.","code":"3505"}}' });
+  // The failed prompt, as the send's request carried it (the answer failed inside the stream).
+  assert.equal((await latestFailure(browser.context)).failed_prompt, 'And from Lyon to Marseille?');
   const frame = await rescueFrame(page);
   const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
   assert.ok(sites.length > 0, 'other sites are offered');

@@ -1,6 +1,7 @@
 // Understudy on www.perplexity.ai: the real extension in Chromium on a fake www.perplexity.ai
 // (fake-perplexity/, mapped to loopback). The content scripts start there by themselves; a healthy
-// turn (an answer streamed as whole snapshots, `final: true` before the end) raises nothing; each
+// turn (an answer streamed as whole snapshots, `final: true` before the end) raises nothing and is
+// kept in the library under Perplexity; each
 // failure family (HTTP 429, 401/403 and 5xx on the send, a rate limit and a failed answer reported in
 // the stream, the page's error text after the latest query, a stalled answer) shows the notice naming
 // Perplexity with its kind; the user quoting Perplexity's error text and an error left by an earlier
@@ -13,6 +14,7 @@ import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { library, waitCached } from './cache-helpers.mjs';
 
 const HOST = 'www.perplexity.ai';
 const COMPOSER = '#ask-input';
@@ -67,6 +69,22 @@ async function failedChat(failure, prompt = 'And why are sunsets red?') {
   return page;
 }
 
+/**
+ * The worker's detection entry of the perplexity tab that failed last (by site, not by URL: the page
+ * changed its URL in place after the first answer).
+ */
+async function latestFailure(context) {
+  const probe = await openExtensionPage(context, 'www/popup.html');
+  try {
+    return await probe.evaluate(async () => Object.entries(await chrome.storage.session.get(null))
+      .filter(([k, v]) => k.startsWith('detect.tab.') && v?.site === 'perplexity' && v.current)
+      .map(([, v]) => v)
+      .sort((a, b) => b.updated_at - a.updated_at)[0] ?? null);
+  } finally {
+    await probe.close();
+  }
+}
+
 test('the content scripts start on www.perplexity.ai by themselves, with Perplexity\'s adapter', async () => {
   const page = await openPerplexity();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'perplexity');
@@ -96,6 +114,33 @@ test('a healthy Perplexity thread (snapshots, final:true before the end) raises 
   assert.equal(first.params.last_backend_uuid, null);
   assert.equal(second.query_str, 'Is it the same on Mars?');
   assert.match(second.params.last_backend_uuid, /^[0-9a-f-]{36}$/);
+  await page.close();
+});
+
+test('a Perplexity thread is kept in the library under Perplexity: both queries and their whole answers, in order', async () => {
+  site.setMode({ mode: 'healthy', answer: 'Blue light scatters more than red in the air.' });
+  const page = await openPerplexity();
+  await sendPrompt(page, 'Why is the sky blue at noon?');
+  await waitAnswerText(page, 0, 'Blue light scatters more than red in the air.');
+  site.setMode({ mode: 'healthy', answer: 'At dusk the light crosses more air: 🌅 red stays.' });
+  await sendPrompt(page, 'And at dusk?');
+  await waitAnswerText(page, 1, 'At dusk the light crosses more air: 🌅 red stays.');
+  const slug = /^\/search\/([^/]+)$/.exec(new URL(page.url()).pathname)?.[1];
+  assert.ok(slug, page.url());
+  const id = `perplexity:${slug}`;
+  const cs = await waitCached(browser.context, (all) => all.some((c) => c.id === id && c.texts.length === 4 && !c.incomplete));
+  const kept = cs.find((c) => c.id === id);
+  assert.equal(kept.site, 'perplexity');
+  // Each answer once, whole: the snapshots replaced it, never appended to it.
+  assert.deepEqual(kept.texts, [
+    'Why is the sky blue at noon?', 'Blue light scatters more than red in the air.',
+    'And at dusk?', 'At dusk the light crosses more air: 🌅 red stays.',
+  ]);
+  const lib = await library(browser.context);
+  const row = await lib.waitForSelector(`#list .row[data-id="${id}"]`);
+  assert.equal(await row.getAttribute('data-site'), 'perplexity');
+  assert.match(await row.textContent(), /Perplexity ·/);
+  await lib.close();
   await page.close();
 });
 
@@ -179,12 +224,14 @@ test('an error left by an earlier query does not count once a later answer arriv
   await page.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves Perplexity out, Continue carries the failed query to a local provider', async () => {
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Perplexity out, Continue carries the failed query (from the send\'s request) to a local provider', async () => {
   const name = 'local-perplexity';
   const answer = 'Sunlight crosses more air at dusk, so the blue scatters away.';
   fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
   await configure(control, [provider(fake, name, 'openai')]);
-  const page = await failedChat({ mode: 'cut' });
+  const page = await failedChat({ mode: 'failed' });
+  // The failed prompt, as the send's request carried it (the answer failed inside the stream).
+  assert.equal((await latestFailure(browser.context)).failed_prompt, 'And why are sunsets red?');
   const frame = await rescueFrame(page);
   const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
   assert.ok(sites.length > 0, 'other sites are offered');
