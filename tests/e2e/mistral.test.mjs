@@ -1,11 +1,12 @@
-// Understudy on chat.mistral.ai (Le Chat): the real extension in Chromium on a fake Le Chat
-// (fake-mistral/, mapped to loopback). The content scripts start there by themselves; a healthy chat
+// Understudy on chat.mistral.ai (Le Chat): the real extension in Chromium on a fake Le Chat (fake-
+// mistral/, mapped to loopback). The content scripts start there by themselves; a healthy chat
 // (tRPC newChat, then /api/chat streaming `N:` lines that end when the stream closes) raises
-// nothing and is kept in the library under Le Chat; HTTP 429 and 5xx on the send (and a 429 on newChat), Le Chat's error text in the latest
-// answer's turn and a stalled answer show the notice naming Le Chat with their kind. Le Chat's error
-// lines are unverified: the fixtures' guesses are detected, and the page's own text is the net when
-// a guess is wrong. The user quoting Le Chat's error text and an error left in an earlier turn raise
-// nothing; the rescue frame carries the failed prompt to a local provider.
+// nothing and is kept in the library under Le Chat; HTTP 429 and 5xx on the send (and a 429 on
+// newChat), Le Chat's error text in the latest answer's turn and a stalled answer show the notice
+// naming Le Chat with their kind. Le Chat's error lines are unverified: the fixtures' guesses are
+// detected, and the page's own text is the net when a guess is wrong. The user quoting Le Chat's
+// error text and an error left in an earlier turn raise nothing; the rescue frame carries the
+// failed prompt to a local provider.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';

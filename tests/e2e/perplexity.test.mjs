@@ -1,11 +1,11 @@
 // Understudy on www.perplexity.ai: the real extension in Chromium on a fake www.perplexity.ai
 // (fake-perplexity/, mapped to loopback). The content scripts start there by themselves; a healthy
 // turn (an answer streamed as whole snapshots, `final: true` before the end) raises nothing and is
-// kept in the library under Perplexity; each
-// failure family (HTTP 429, 401/403 and 5xx on the send, a rate limit and a failed answer reported in
-// the stream, the page's error text after the latest query, a stalled answer) shows the notice naming
-// Perplexity with its kind; the user quoting Perplexity's error text and an error left by an earlier
-// query raise nothing; the rescue frame carries the failed query to a local provider.
+// kept in the library under Perplexity; each failure family (HTTP 429, 401/403 and 5xx on the send,
+// a rate limit and a failed answer reported in the stream, the page's error text after the latest
+// query, a stalled answer) shows the notice naming Perplexity with its kind; the user quoting
+// Perplexity's error text and an error left by an earlier query raise nothing; the rescue frame
+// carries the failed query to a local provider.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
