@@ -1,5 +1,5 @@
-// Understudy on chat.mistral.ai (Le Chat): the real extension in Chromium on a fake Le Chat (fake-
-// mistral/, mapped to loopback). The content scripts start there by themselves; a healthy chat
+// Understudy on chat.mistral.ai (Le Chat): the real extension in Chromium on a fake Le Chat
+// (fake-mistral/, mapped to loopback). The content scripts start there by themselves; a healthy chat
 // (tRPC newChat, then /api/chat streaming `N:` lines that end when the stream closes) raises
 // nothing and is kept in the library under Le Chat; HTTP 429 and 5xx on the send (and a 429 on
 // newChat), Le Chat's error text in the latest answer's turn and a stalled answer show the notice
