@@ -194,6 +194,21 @@ for (const [text, kind, words] of [
   });
 }
 
+test('Le Chat\'s own retry (mode "retry") that comes through clears the notice', async () => {
+  const page = await failedChat({ mode: 'cut' });
+  assert.equal(await noticeKind(page), 'generation_error');
+  site.setMode({ mode: 'healthy' });
+  await page.click('[data-message-author-role="assistant"] button[aria-label="Retry"]');
+  await waitAnswerText(page, 1, FIRST_ANSWER);
+  await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
+  await page.waitForTimeout(500);
+  assert.equal(await noticeKind(page), null);
+  assert.equal(await page.locator(ERROR_BOX).count(), 0);
+  const last = site.chats().at(-1);
+  assert.deepEqual([last.mode, last.messageInput], ['retry', 'And from Lyon to Marseille?']);
+  await page.close();
+});
+
 for (const [frame, kind] of [
   ['3:"Rate limit exceeded. Please try again later."', 'rate_limited'],
   ['1:{"error":{"message":"Service tier capacity exceeded for this model.","code":"3505"}}', 'capacity'],

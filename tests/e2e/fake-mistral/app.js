@@ -33,22 +33,28 @@
     user.append(el('div', { class: 'whitespace-pre-wrap' }, prompt));
     thread.append(user);
     const turn = el('div', { 'data-message-author-role': 'assistant' });
+    thread.append(turn);
+    let mode = 'append';
+    if (!chatId) {
+      chatId = await newChat(prompt).catch(() => null);
+      if (!chatId) return;
+      history.replaceState(null, '', `/chat/${chatId}`);
+      mode = 'start';
+    }
+    await answer(turn, prompt, mode);
+  }
+
+  /** Streams the answer to `prompt` into the assistant's `turn` (mode 'start' | 'append' | 'retry'). */
+  async function answer(turn, prompt, mode) {
+    turn.replaceChildren();
     const part = el('div', { 'data-message-part-type': 'answer' });
     const para = el('p', {});
     part.append(para);
     turn.append(part);
-    thread.append(turn);
     const stop = el('button', { type: 'button', 'aria-label': 'Stop generation' }, 'Stop');
     form.append(stop);
     let read = false; // the stream was read to its close
     try {
-      let mode = 'append';
-      if (!chatId) {
-        chatId = await newChat(prompt);
-        if (!chatId) return;
-        history.replaceState(null, '', `/chat/${chatId}`);
-        mode = 'start';
-      }
       const res = await fetch('/api/chat', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -77,14 +83,17 @@
       }
       read = true;
     } catch {
-      // the connection broke: the error text below
+      // the connection broke: nothing shown
     } finally {
       stop.remove();
     }
     if (read && !para.textContent) {
-      // Le Chat's own words for it; the fake reads which ones from its test state.
+      // Le Chat's own words for it (the fake reads which ones from its test state), and a retry.
       const state = await fetch('/__control').then((r) => r.json(), () => ({}));
       turn.append(el('div', { 'data-testid': 'message-error', class: 'text-red' }, state.pageError));
+      const retry = el('button', { type: 'button', 'aria-label': 'Retry' }, '↻');
+      retry.addEventListener('click', () => answer(turn, prompt, 'retry'));
+      turn.append(retry);
     }
   }
 

@@ -22,7 +22,8 @@
 //   'newchat' (the tRPC newChat call answers `status` with a tRPC error) | 'cut' (a metadata line,
 //   then the connection closes: the page shows `pageError` in the answer's turn) | 'frame' (the
 //   first token, then `frame` as a line, then the close; the page shows nothing) | 'stall' (part of
-//   the answer, then silence with the connection open).
+//   the answer, then silence with the connection open). The page's error box comes with a retry
+//   button that streams the answer again into the same turn (mode 'retry').
 // - answer, tokenDelayMs, status, body, pageError, frame; extra: more lines written after the
 //   first token and the metadata line of a healthy answer (kinds of line the reference does not
 //   show).
