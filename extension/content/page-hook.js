@@ -47,6 +47,17 @@
   const API = /^\/(backend-api|backend-anon|backend-alt|api|rest|_|c\/api)\//;
   const watched = (url) => url.origin === origin && API.test(url.pathname);
 
+  // The other chat sites' sends on this host (written in at build time from their adapters, as in
+  // capture-hook.js): their answers stream whatever their content type (Le Chat's `N:` lines come
+  // as text/plain), so a send answered with anything but a JSON document or a page is a stream.
+  const SITE_STREAMS = /*SITE_STREAMS*/{};
+  const siteSends = (Object.hasOwn(SITE_STREAMS, location.host) ? SITE_STREAMS[location.host].sends ?? [] : []).map((p) => new RegExp(p));
+  function siteStreaming(method, path, headers) {
+    if (method !== 'POST' || !siteSends.some((r) => r.test(path))) return false;
+    const type = (headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+    return type !== 'application/json' && type !== 'text/html';
+  }
+
   function retryAfter(headers) {
     const ms = Number(headers.get('retry-after-ms'));
     if (Number.isFinite(ms) && ms > 0) return String(Math.ceil(ms / 1000));
@@ -484,7 +495,7 @@
       throw e;
     }
     const headers = response.headers;
-    const streaming = (headers.get('content-type') ?? '').includes('text/event-stream');
+    const streaming = (headers.get('content-type') ?? '').includes('text/event-stream') || siteStreaming(method, path, headers);
     const fact = {
       kind: 'response', id, path, method,
       status: response.status,
