@@ -184,6 +184,57 @@ function sitePrompt(request) {
   }
 }
 
+// A site's answer socket (Copilot: stream_kind 'ws', the client's frames among the server's) carries
+// many answers: each is one turn for detection, from the client's `send` frame to the next one (or
+// the socket's end), decoded by a decoder of its own and judged once, as soon as it is done or
+// failed (else at the socket's end, as it stands). Frames before the first `send` (an error at
+// connect) make an answer of their own.
+
+/** Whether a frame the page sent on a site socket asks for a new answer (Copilot's `send` event). */
+function asksAnswer(frame) {
+  if (!frame.startsWith('{') || !frame.includes('"send"')) return false;
+  try {
+    return JSON.parse(frame)?.event === 'send';
+  } catch {
+    return false; // two JSON objects in one frame: the server's
+  }
+}
+
+/** The prompt of a Copilot `send` frame (its text parts), or null. */
+function sendPrompt(frame) {
+  try {
+    const text = (JSON.parse(frame).content ?? []).filter((c) => c?.type === 'text' && typeof c.text === 'string').map((c) => c.text).join('');
+    return text.trim() ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Judges the socket's current answer if it is over (or `final`: the socket ended); once. */
+function judgeAnswer(st, sender, turns, final = false) {
+  if (st.judged) return;
+  const turn = st.decoder.turn();
+  const end = turn.error && turn.end !== 'done' ? 'error' : turn.end;
+  if (!final && end !== 'done' && end !== 'error') return;
+  st.judged = true;
+  judgeTurn(sender, { end, error: end === 'error' ? turn.error ?? null : null, prompt: st.prompt }).catch(() => {});
+  turns.push(end);
+}
+
+function socketFrames(site, st, frames, sender, turns) {
+  for (const f of frames) {
+    if (asksAnswer(f)) {
+      judgeAnswer(st, sender, turns); // done or failed in the batch before: judged now, else never
+      freeStream(st);
+      st.decoder = new core.SiteStream(site);
+      st.prompt = sendPrompt(f);
+      st.judged = false;
+    }
+    st.decoder.frame(f);
+  }
+  judgeAnswer(st, sender, turns);
+}
+
 async function siteApply(site, t, s, sender) {
   if (await paused()) return { skipped: 'paused' };
   let st = t.streams.get(s.id);
@@ -196,9 +247,9 @@ async function siteApply(site, t, s, sender) {
   }
   if (s.seq === 0) {
     if (typeof core.SiteStream !== 'function') throw new Error('this build cannot decode page streams');
-    // Only a send carries a turn; another stream is taken (by its seq) and not decoded.
-    const send = s.stream_kind === 'send';
-    st = { decoder: send ? new core.SiteStream(site) : null, next: 0, prompt: send ? sitePrompt(s.request) : null, judged: !send };
+    // A send (or a socket) carries turns; another stream is taken (by its seq) and not decoded.
+    const send = s.stream_kind === 'send' || s.stream_kind === 'ws';
+    st = { decoder: send ? new core.SiteStream(site) : null, next: 0, prompt: send ? sitePrompt(s.request) : null, judged: !send, socket: s.stream_kind === 'ws' };
     t.streams.set(s.id, st);
     if (t.streams.size > MAX_SEQS) {
       const [oldest, old] = t.streams.entries().next().value;
@@ -206,13 +257,23 @@ async function siteApply(site, t, s, sender) {
       t.streams.delete(oldest);
     }
   }
+  st.next = s.seq + 1;
+  const turns = [];
+  if (st.socket) {
+    socketFrames(site, st, s.frames ?? [], sender, turns);
+    if (s.end) {
+      st.decoder.end();
+      judgeAnswer(st, sender, turns, true);
+      freeStream(st);
+      t.streams.delete(s.id);
+    }
+    return { stored: 0, kept: false, turns };
+  }
   if (st.decoder) {
     if (s.frames) for (const f of s.frames) st.decoder.frame(f);
     else if (s.text) st.decoder.push(s.text);
     if (s.end) st.decoder.end();
   }
-  st.next = s.seq + 1;
-  const turns = [];
   if (!st.judged) {
     const turn = st.decoder.turn();
     const early = turn.error && !turn.messages.some((m) => m.role === 'assistant' && m.text);
