@@ -140,10 +140,13 @@ async function apply(t, s, sender) {
   return { stored: captures.length ? storeCaptures(captures, sender.tab.id) : null, turns };
 }
 
-// ---- the other chat sites (claude.ai, ...) ----
-// Their answer streams are decoded by the site's own decoder (`SiteStream`, one per stream), for
-// detection only: how the turn ended goes to `judgeTurn` once (at the stream's end, or as soon as it
-// reports an error before any answer text); nothing of them is kept in the cache yet.
+// ---- the other chat sites (claude.ai, gemini.google.com, ...) ----
+// Their answer streams are decoded by the site's own decoder (`SiteStream`, one per stream). How the
+// turn ended goes to `judgeTurn` once (at the stream's end, or as soon as it reports an error
+// before any answer text), with the prompt the core read from the send's request
+// (`core.sitePrompt`). What the turn showed is kept in the cache (`SiteStream.capture`: the
+// conversation `<site>:<id>`, the prompt and the answer) at each batch that changed it, under the
+// same rules as ChatGPT's: not while paused, not with capture off, within the tab's budget.
 const siteTabs = new Map(); // tabId -> {streams: Map(stream id -> {decoder, next, prompt, judged}), at, chain}
 
 function freeStream(st) {
@@ -173,12 +176,11 @@ function siteTabOf(tabId) {
   return t;
 }
 
-/** The prompt of a send's request body (`{prompt}` on claude.ai), or null. */
-function sitePrompt(request) {
-  if (typeof request !== 'string') return null;
+/** The prompt of a send's request body of `site` (the core reads each site's format), or null. */
+function sitePrompt(site, request) {
+  if (typeof request !== 'string' || typeof core.sitePrompt !== 'function') return null;
   try {
-    const p = JSON.parse(request)?.prompt;
-    return typeof p === 'string' && p.trim() ? p : null;
+    return core.sitePrompt(site, request) ?? null;
   } catch {
     return null;
   }
@@ -200,16 +202,6 @@ function asksAnswer(frame) {
   }
 }
 
-/** The prompt of a Copilot `send` frame (its text parts), or null. */
-function sendPrompt(frame) {
-  try {
-    const text = (JSON.parse(frame).content ?? []).filter((c) => c?.type === 'text' && typeof c.text === 'string').map((c) => c.text).join('');
-    return text.trim() ? text : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Judges the socket's current answer if it is over (or `final`: the socket ended); once. */
 function judgeAnswer(st, sender, turns, final = false) {
   if (st.judged) return;
@@ -221,14 +213,29 @@ function judgeAnswer(st, sender, turns, final = false) {
   turns.push(end);
 }
 
-function socketFrames(site, st, frames, sender, turns) {
-  for (const f of frames) {
+/** The capture of the socket's current answer as it stands (sw/cache.js), or null. */
+function answerCapture(st, sender) {
+  try {
+    return st.decoder.capture(st.path, st.request, sender.tab.url ?? sender.url ?? '', st.key) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Applies a batch of a site socket's frames: a `send` frame starts a new answer (its request, for
+ * the cache: the frame itself, whose prompt and conversation id the core reads; its own stream key).
+ * The captures of the answers that ended in the batch are pushed on `ended`.
+ */
+function socketFrames(site, st, s, sender, turns, ended) {
+  for (const f of s.frames ?? []) {
     if (asksAnswer(f)) {
       judgeAnswer(st, sender, turns); // done or failed in the batch before: judged now, else never
+      ended.push(answerCapture(st, sender));
       freeStream(st);
       st.decoder = new core.SiteStream(site);
-      st.prompt = sendPrompt(f);
-      st.judged = false;
+      st.answers += 1;
+      Object.assign(st, { request: f, prompt: sitePrompt(site, f), key: `${sender.tab.id}-${s.id}-${st.answers}`, judged: false });
     }
     st.decoder.frame(f);
   }
@@ -247,9 +254,14 @@ async function siteApply(site, t, s, sender) {
   }
   if (s.seq === 0) {
     if (typeof core.SiteStream !== 'function') throw new Error('this build cannot decode page streams');
-    // A send (or a socket) carries turns; another stream is taken (by its seq) and not decoded.
+    // A send (or a site's answer socket) carries turns; another stream is taken (by its seq) and
+    // not decoded.
     const send = s.stream_kind === 'send' || s.stream_kind === 'ws';
-    st = { decoder: send ? new core.SiteStream(site) : null, next: 0, prompt: send ? sitePrompt(s.request) : null, judged: !send, socket: s.stream_kind === 'ws' };
+    st = {
+      decoder: send ? new core.SiteStream(site) : null, next: 0, judged: !send,
+      path: s.path, request: s.request ?? null, prompt: send ? sitePrompt(site, s.request) : null,
+      key: `${sender.tab.id}-${s.id}`, kept: 0, socket: s.stream_kind === 'ws', answers: 0,
+    };
     t.streams.set(s.id, st);
     if (t.streams.size > MAX_SEQS) {
       const [oldest, old] = t.streams.entries().next().value;
@@ -259,22 +271,19 @@ async function siteApply(site, t, s, sender) {
   }
   st.next = s.seq + 1;
   const turns = [];
+  const ended = []; // a socket's answers that ended in this batch (their captures)
   if (st.socket) {
-    socketFrames(site, st, s.frames ?? [], sender, turns);
+    socketFrames(site, st, s, sender, turns, ended);
     if (s.end) {
       st.decoder.end();
       judgeAnswer(st, sender, turns, true);
-      freeStream(st);
-      t.streams.delete(s.id);
     }
-    return { stored: 0, kept: false, turns };
-  }
-  if (st.decoder) {
+  } else if (st.decoder) {
     if (s.frames) for (const f of s.frames) st.decoder.frame(f);
     else if (s.text) st.decoder.push(s.text);
     if (s.end) st.decoder.end();
   }
-  if (!st.judged) {
+  if (!st.judged && !st.socket) {
     const turn = st.decoder.turn();
     const early = turn.error && !turn.messages.some((m) => m.role === 'assistant' && m.text);
     if (s.end || early) {
@@ -284,11 +293,33 @@ async function siteApply(site, t, s, sender) {
       turns.push(end);
     }
   }
+  const stored = st.decoder ? await keepSiteTurn(st, s, sender, ended) : { stored: 0, kept: false };
   if (s.end) {
     freeStream(st);
     t.streams.delete(s.id);
   }
-  return { stored: 0, kept: false, turns };
+  return { ...stored, turns };
+}
+
+/**
+ * Keeps what the send's turn showed so far (when capture may keep it), after the `earlier`
+ * captures (a socket's answers that ended in this batch); the reply's fields.
+ */
+async function keepSiteTurn(st, s, sender, earlier = []) {
+  if ((sender.tab.url && isTemporary(sender.tab.url)) || !(await captureEnabled())) return { stored: 0, kept: false };
+  try {
+    chargeTab(sender.tab.id, (s.text?.length ?? 0) + (s.frames ?? []).reduce((n, f) => n + f.length, 0));
+  } catch (error) {
+    return { stored: 0, kept: false, errors: [String(error?.message ?? error)] };
+  }
+  // Only a batch that brought something (or the end) is worth a write.
+  if (!s.text && !s.frames?.length && !s.end && st.kept > 0) return { stored: 0 };
+  const captures = [...earlier, st.decoder.capture(st.path, st.request, sender.tab.url ?? sender.url ?? '', st.key)].filter(Boolean);
+  if (!captures.length) return { stored: 0 };
+  st.kept += 1;
+  const results = await storeCaptures(captures, sender.tab.id);
+  const failed = results.filter((r) => !r?.ok);
+  return failed.length ? { stored: 0, errors: failed.map((r) => r?.error ?? 'not stored') } : { stored: results.length };
 }
 
 onMessages(ext, ['cache.stream'], async (message, sender) => {

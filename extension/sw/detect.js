@@ -190,6 +190,9 @@ async function judge(tabId, site, url, json, prompt) {
       ...entry, url, conversation_id: conv ?? entry.conversation_id, state: result.state, current,
       observed: entry.observed + 1, updated_at: Date.now(),
     };
+    // A failure raised without its prompt (an HTTP error heard before the send's body was read)
+    // learns it from a later observation of the same failure (the send's stream, decoded here).
+    if (current && !next.failed_prompt && prompt) next.failed_prompt = prompt;
     let event = null;
     if (result.event) {
       const raised = result.event.event === 'raised';

@@ -11,6 +11,7 @@ import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { library, waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = '.ProseMirror[role="textbox"]';
 const SEND = 'button[aria-label="Send message"]';
@@ -83,6 +84,32 @@ test('a healthy Claude turn raises no notice', async () => {
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
   assert.deepEqual(site.prompts().at(-1), 'Plan a weekend in Lisbon');
+  await page.close();
+});
+
+test('Claude turns are kept in the library under Claude: two prompts and their answers in order, shown and filtered by site', async () => {
+  site.setMode({ mode: 'healthy', answer: 'Alfama at dawn, then the tram 28.' });
+  const page = await openClaude();
+  await sendPrompt(page, 'A morning walk in Lisbon?');
+  await page.waitForFunction(() => document.querySelectorAll('.font-claude-response')[0]?.getAttribute('data-is-streaming') === 'false');
+  site.setMode({ mode: 'healthy', answer: 'Belém for pastéis de nata.' });
+  await sendPrompt(page, 'And for lunch?');
+  await page.waitForFunction(() => document.querySelectorAll('.font-claude-response')[1]?.getAttribute('data-is-streaming') === 'false');
+  const conversation = /\/chat\/([0-9a-f-]{36})/.exec(page.url())?.[1];
+  assert.ok(conversation, page.url());
+  const cs = await waitCached(browser.context, (all) => all.some((c) => c.id === `claude:${conversation}` && c.texts.length === 4 && !c.incomplete));
+  const kept = cs.find((c) => c.id === `claude:${conversation}`);
+  assert.equal(kept.site, 'claude');
+  assert.deepEqual(kept.texts, ['A morning walk in Lisbon?', 'Alfama at dawn, then the tram 28.', 'And for lunch?', 'Belém for pastéis de nata.']);
+  // The library names the site and filters by it.
+  const lib = await library(browser.context);
+  const row = await lib.waitForSelector(`#list .row[data-id="claude:${conversation}"]`);
+  assert.equal(await row.getAttribute('data-site'), 'claude');
+  assert.match(await row.textContent(), /Claude ·/);
+  await lib.selectOption('[data-testid="understudy-library-site"]', 'claude');
+  const sites = await lib.evaluate(() => [...document.querySelectorAll('#list .row')].map((r) => r.dataset.site));
+  assert.ok(sites.length > 0 && sites.every((x) => x === 'claude'), JSON.stringify(sites));
+  await lib.close();
   await page.close();
 });
 
