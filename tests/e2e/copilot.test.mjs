@@ -14,6 +14,7 @@ import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { waitCached } from './cache-helpers.mjs';
 
 const HOST = 'copilot.microsoft.com';
 const COMPOSER = 'textarea#userInput';
@@ -109,6 +110,12 @@ test('healthy answers over one socket raise no notice; the page still talks to i
   assert.deepEqual(Object.keys(send), ['event', 'conversationId', 'content', 'mode']);
   assert.match(page.url(), new RegExp(`/chats/${send.conversationId}$`));
   assert.equal(await page.title(), 'A chicken joke');
+  // Both answers of the socket are in the library, in Copilot's conversation, after their prompts.
+  const all = await waitCached(browser.context, (cs) => cs.some((c) => c.site === 'copilot' && c.id === `copilot:${send.conversationId}`
+    && c.texts.filter((x) => x === FIRST_ANSWER).length === 2));
+  const conv = all.find((c) => c.id === `copilot:${send.conversationId}`);
+  assert.deepEqual(conv.texts, ['Tell me a joke', FIRST_ANSWER, 'Another one', FIRST_ANSWER]);
+  assert.equal(conv.title, 'A chicken joke');
   await page.close();
 });
 
@@ -210,6 +217,9 @@ test('the rescue: the frame shows in the notice, Ask elsewhere leaves Copilot ou
     { role: 'user', content: 'Tell me one about a duck' },
   ]);
   assert.equal((await answerState(page)).state, 'done');
+  // The failed prompt the worker recorded (from the socket's send frame) is the one carried.
+  const entries = await control.evaluate(async () => Object.values(await chrome.storage.session.get(null)).filter((v) => v?.site === 'copilot'));
+  assert.deepEqual(entries.map((e) => e.failed_prompt), ['Tell me one about a duck']);
   await page.close();
 });
 
