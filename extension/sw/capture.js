@@ -228,17 +228,23 @@ function answerCapture(st, sender) {
  * The captures of the answers that ended in the batch are pushed on `ended`.
  */
 function socketFrames(site, st, s, sender, turns, ended) {
-  for (const f of s.frames ?? []) {
+  const frames = s.frames ?? [];
+  // A first batch holding answers the page asked for one after another is the socket sent again
+  // from its start (this worker restarted and lost it; the page keeps its frames): the answers
+  // before the last one were judged in the worker's previous life, and are only kept again (under
+  // the same keys). A live first batch is half a second of a new socket: one send at most.
+  const replayed = s.seq === 0 ? frames.findLastIndex(asksAnswer) : -1;
+  frames.forEach((f, i) => {
     if (asksAnswer(f)) {
       judgeAnswer(st, sender, turns); // done or failed in the batch before: judged now, else never
       ended.push(answerCapture(st, sender));
       freeStream(st);
       st.decoder = new core.SiteStream(site);
       st.answers += 1;
-      Object.assign(st, { request: f, prompt: sitePrompt(site, f), key: `${sender.tab.id}-${s.id}-${st.answers}`, judged: false });
+      Object.assign(st, { request: f, prompt: sitePrompt(site, f), key: `${sender.tab.id}-${s.id}-${st.answers}`, judged: i < replayed });
     }
     st.decoder.frame(f);
-  }
+  });
   judgeAnswer(st, sender, turns);
 }
 

@@ -12,7 +12,7 @@ import { launch, openExtensionPage } from './browser.mjs';
 import { startFakeCopilot, LIMIT_TEXT, LOST_TEXT, WRONG_TEXT } from './fake-copilot/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
+import { NOTICE, noticeKind, noticeText, setTiming, stopWorker, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { waitCached } from './cache-helpers.mjs';
 
@@ -133,6 +133,30 @@ test('a limit on the socket (error rateLimited): rate_limited, the notice names 
   await page.waitForTimeout(800);
   assert.equal(await noticeKind(page), null);
   assert.equal(site.sockets() - sockets, 1, 'all three answers on one socket');
+  await page.close();
+});
+
+test('the worker restarted while the socket stays open: the page sends the socket again, its earlier answers are not judged again', async () => {
+  const page = await failedChat({ mode: 'limit' });
+  site.setMode({ mode: 'healthy' });
+  await sendPrompt(page, 'And now?');
+  await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
+  await waitAnswerText(page, 2, FIRST_ANSWER);
+  const tabId = await control.evaluate(async () => Object.entries(await chrome.storage.session.get(null))
+    .filter(([k, v]) => k.startsWith('detect.tab.') && v?.site === 'copilot').map(([k]) => Number(k.slice('detect.tab.'.length))));
+  assert.equal(tabId.length, 1);
+  const events = async () => (await timeline(browser.context)).filter((e) => e.tab === tabId[0]).map((e) => `${e.type} ${e.kind}`);
+  const before = await events();
+  assert.deepEqual(before, ['raised rate_limited', 'recovered rate_limited']);
+  await stopWorker(browser.context, page);
+  // The next answer on the same socket reaches a worker that lost it: the page sends it all again.
+  await sendPrompt(page, 'One more');
+  await waitAnswerText(page, 3, FIRST_ANSWER);
+  const conv = await waitCached(browser.context, (cs) => cs.some((c) => c.site === 'copilot' && c.texts.at(-2) === 'One more' && c.texts.at(-1) === FIRST_ANSWER));
+  assert.deepEqual(conv.find((c) => c.texts.at(-2) === 'One more').texts.filter((x) => x === 'And now?').length, 1, 'the replayed answers are kept once');
+  await page.waitForTimeout(800);
+  assert.equal(await noticeKind(page), null);
+  assert.deepEqual(await events(), before, 'the old limit was not judged again');
   await page.close();
 });
 
