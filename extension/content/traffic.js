@@ -205,6 +205,9 @@ const UnderstudyTraffic = (() => {
         } else if (endpoint === 'conversation_send') {
           if (typeof d.prompt === 'string' && d.prompt) lastPrompt = d.prompt;
           startTurn(false);
+          // An answer on a socket this hook watches: its messages are its progress already (the
+          // capture hook's frames also hold the page's own send, which is no sign of an answer).
+          turn.socket = d.method === 'MESSAGE';
         } else if (endpoint === 'conversation_resume') {
           // The page resumes an answer (after a handoff, a cut, a silence, its own stop).
           if (turn) alive(false);
@@ -265,7 +268,9 @@ const UnderstudyTraffic = (() => {
     return {
       fact,
       /** Part of the turn's answer arrived on another path (the socket, as the capture hook saw it). */
-      activity: () => alive(true),
+      activity: () => {
+        if (!turn?.socket) alive(true);
+      },
       /** The worker decoded how the turn ended: 'done' | 'error' end the watch; 'handoff' and
        * 'truncated' leave it running (the answer continues elsewhere, or the page resumes it). */
       turnEnded(end) {

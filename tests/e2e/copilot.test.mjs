@@ -260,6 +260,25 @@ test('a stalled answer (the socket open and silent): network_error, "Copilot sto
   }
 });
 
+test('no answer started (the socket silent after the send): network_error after the adapter\'s no-start wait, not its shorter stall wait', async () => {
+  await setTiming(browser.context, { stall_ms: 1000, no_start_ms: 5000, resume_grace_ms: 0 });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await openCopilot();
+    site.setMode({ mode: 'silent' });
+    await sendPrompt(page, 'Tell me a joke');
+    const sent = Date.now();
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    const waited = Date.now() - sent;
+    assert.ok(waited >= 4500, `the notice came after ${waited} ms`);
+    assert.equal(await noticeKind(page), 'network_error');
+    assert.equal(await signal(), 'stall');
+    await page.close();
+  } finally {
+    await setTiming(browser.context, null);
+  }
+});
+
 test('an idle socket before and between answers is no stall', async () => {
   await setTiming(browser.context, { stall_ms: 1000, no_start_ms: 1500, resume_grace_ms: 0 });
   try {

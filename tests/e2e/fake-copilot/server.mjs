@@ -21,7 +21,7 @@
 // - mode: 'healthy' (the whole answer) | 'limit' (received, then `error` with errorCode
 //   `rateLimited`) | 'error' (received, then `error` with errorCode `errorCode`) | 'challenge' (a `challenge` event) | 'cut' (part of the answer, then
 //   the connection drops: the page shows "Connection lost…") | 'stall' (part of the answer, then
-//   silence with the socket open) | 'refuse' (a new socket's handshake is answered with HTTP
+//   silence with the socket open) | 'silent' (nothing at all after the send) | 'refuse' (a new socket's handshake is answered with HTTP
 //   `status` instead of 101) | 'signedout' (GET /c/api/user answers 401; the socket works).
 // - answer, tokenDelayMs, status (for 'refuse'; default 429), errorCode (for 'error').
 import path from 'node:path';
@@ -87,6 +87,7 @@ export async function startFakeCopilot({ port = 0, defaults = {} } = {}) {
   async function answer(ws, send, s, first) {
     const conversationId = send.conversationId;
     const live = () => ws.open();
+    if (s.mode === 'silent') return; // the send taken, nothing said
     ws.send(frame({ event: 'connected', requestId: `r-${++requestNo}` }));
     ws.send(frame({ event: 'received', messageId: `um-${nanoid(4)}`, createdAt: new Date().toISOString() }));
     if (s.mode === 'limit') {
