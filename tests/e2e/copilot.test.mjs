@@ -123,7 +123,7 @@ test('a limit on the socket (error rateLimited): rate_limited, the notice names 
   const sockets = site.sockets();
   const page = await failedChat({ mode: 'limit' });
   assert.equal(await noticeKind(page), 'rate_limited');
-  assert.match(await noticeText(page), /^Copilot is rate-limiting you/);
+  assert.match(await noticeText(page), /^Copilot is rate-limiting you for now\./);
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
   assert.equal(await signal(), 'network', 'judged from the socket\'s frames');
   site.setMode({ mode: 'healthy' });
@@ -296,5 +296,23 @@ test('an idle socket before and between answers is no stall', async () => {
     await page.close();
   } finally {
     await setTiming(browser.context, null);
+  }
+});
+
+test('in German, the notice names Copilot in German words', async () => {
+  const de = await launch({ hostRules: { [HOST]: site.port }, lang: 'de' });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await de.context.newPage();
+    await page.goto(`https://${HOST}/`);
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(de.context, page);
+    site.setMode({ mode: 'limit' });
+    await sendPrompt(page, 'Erzähl mir einen Witz');
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    assert.equal(await noticeKind(page), 'rate_limited');
+    assert.match(await noticeText(page), /^Copilot begrenzt Ihre Anfragen vorübergehend\./);
+  } finally {
+    await de.close();
   }
 });
