@@ -46,6 +46,12 @@
   // Chat, `/rest` for Grok and Perplexity, `/_` for Gemini, `/c/api` for Copilot.)
   const API = /^\/(backend-api|backend-anon|backend-alt|api|rest|_|c\/api)\//;
   const watched = (url) => url.origin === origin && API.test(url.pathname);
+  // The other chat sites' sends, by host ({site, transport, sends: [RegExp source]}, written in at
+  // build time from their adapters, as in capture-hook.js): a send's answer is watched as a stream
+  // whatever its content type (Grok's NDJSON is no event stream).
+  const SITE_STREAMS = /*SITE_STREAMS*/{};
+  const siteSends = (Object.hasOwn(SITE_STREAMS, location.host) ? SITE_STREAMS[location.host].sends ?? [] : []).map((p) => new RegExp(p));
+  const isSiteSend = (method, path) => method === 'POST' && siteSends.some((r) => r.test(path));
 
   function retryAfter(headers) {
     const ms = Number(headers.get('retry-after-ms'));
@@ -55,7 +61,7 @@
   }
 
   // The text of the last user message of a ChatGPT-style JSON body (or the `prompt` of a
-  // claude.ai-style one), so a failed prompt can be carried elsewhere. Nothing else of the body
+  // claude.ai-style one, the `message` of Grok's), so a failed prompt can be carried elsewhere. Nothing else of the body
   // leaves this function.
   function promptOf(body) {
     if (typeof body !== 'string' || body.length > 4 * MAX_PROMPT * 64) return null;
@@ -63,6 +69,7 @@
       const v = JSON.parse(body);
       const messages = v?.messages;
       if (messages === undefined && typeof v?.prompt === 'string') return v.prompt.slice(0, MAX_PROMPT);
+      if (messages === undefined && typeof v?.message === 'string') return v.message.slice(0, MAX_PROMPT); // grok.com
       if (!Array.isArray(messages)) return null;
       for (let i = messages.length - 1; i >= 0; i--) {
         const m = messages[i];
@@ -484,7 +491,7 @@
       throw e;
     }
     const headers = response.headers;
-    const streaming = (headers.get('content-type') ?? '').includes('text/event-stream');
+    const streaming = (headers.get('content-type') ?? '').includes('text/event-stream') || (isSiteSend(method, path) && !!response.body);
     const fact = {
       kind: 'response', id, path, method,
       status: response.status,

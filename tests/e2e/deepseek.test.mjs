@@ -56,6 +56,16 @@ const waitAnswerText = (page, n, text) => page.waitForFunction(([sel, i, t]) => 
 // stream can tell what went wrong.
 const QUIET = 'https://chat.deepseek.com/?errors=off';
 
+/** The failed prompt the worker keeps for the page's tab (waits up to 5 s for it to be saved). */
+async function failedPrompt(page) {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const prompt = (await tabEntry(browser.context, page.url()))?.failed_prompt ?? null;
+    if (prompt || Date.now() > until) return prompt;
+    await page.waitForTimeout(50);
+  }
+}
+
 /** The latest detection raised (the worker's timeline): {kind, signal, evidence, ...}. */
 const lastRaised = async () => (await timeline(browser.context)).filter((e) => e.type === 'raised').at(-1);
 
@@ -108,6 +118,8 @@ test('a 429 on the send: rate_limited, the notice names DeepSeek; a later good s
   assert.match(await noticeText(page), /^DeepSeek is rate-limiting you/);
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
   assert.equal((await lastRaised()).signal, 'network');
+  // The failed prompt, read from the send's body, is kept for the rescue.
+  assert.equal(await failedPrompt(page), 'Now add a day trip to Sintra');
   site.setMode({ mode: 'healthy' });
   await sendPrompt(page, 'And now?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
