@@ -14,6 +14,7 @@ import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = 'textarea#chat-input';
 const ANSWER = '.ds-message .ds-markdown';
@@ -56,13 +57,23 @@ const waitAnswerText = (page, n, text) => page.waitForFunction(([sel, i, t]) => 
 // stream can tell what went wrong.
 const QUIET = 'https://chat.deepseek.com/?errors=off';
 
-/** The failed prompt the worker keeps for the page's tab (waits up to 5 s for it to be saved). */
-async function failedPrompt(page) {
-  const until = Date.now() + 5000;
-  for (;;) {
-    const prompt = (await tabEntry(browser.context, page.url()))?.failed_prompt ?? null;
-    if (prompt || Date.now() > until) return prompt;
-    await page.waitForTimeout(50);
+/**
+ * The failed prompt the worker keeps with the detection of the DeepSeek tab it judged last (waits up to 5 s for
+ * it to be saved). By tab, not by URL: a stream's verdict carries the URL its port was opened on.
+ */
+async function failedPrompt() {
+  const probe = await openExtensionPage(browser.context, 'www/popup.html');
+  try {
+    const until = Date.now() + 5000;
+    for (;;) {
+      const prompt = await probe.evaluate(async (site) => Object.values(await chrome.storage.session.get(null))
+        .filter((v) => v?.site === site && v.current)
+        .sort((a, b) => b.updated_at - a.updated_at)[0]?.failed_prompt ?? null, 'deepseek');
+      if (prompt || Date.now() > until) return prompt;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await probe.close();
   }
 }
 
@@ -109,6 +120,14 @@ test('a healthy DeepSeek turn that thinks first raises no notice; the page shows
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
   assert.equal(site.prompts().at(-1), 'Plan a weekend in Lisbon');
+  // The turn is in the library under DeepSeek (the chat session of the URL): the prompt and the
+  // answer, not the thinking.
+  const session = /\/a\/chat\/s\/([0-9a-f-]{36})$/.exec(page.url())[1];
+  const cs = await waitCached(browser.context, (all) => all.some((c) => c.site === 'deepseek' && c.texts.includes(FIRST_ANSWER)));
+  const kept = cs.find((c) => c.site === 'deepseek' && c.texts.includes(FIRST_ANSWER));
+  assert.equal(kept.id, `deepseek:${session}`);
+  assert.deepEqual(kept.texts, ['Plan a weekend in Lisbon', FIRST_ANSWER]);
+  assert.ok(!kept.raw.includes('Two days: Alfama'), 'the thinking is not kept as answer text');
   await page.close();
 });
 
@@ -119,7 +138,7 @@ test('a 429 on the send: rate_limited, the notice names DeepSeek; a later good s
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
   assert.equal((await lastRaised()).signal, 'network');
   // The failed prompt, read from the send's body, is kept for the rescue.
-  assert.equal(await failedPrompt(page), 'Now add a day trip to Sintra');
+  assert.equal(await failedPrompt(), 'Now add a day trip to Sintra');
   site.setMode({ mode: 'healthy' });
   await sendPrompt(page, 'And now?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
@@ -152,6 +171,8 @@ for (const [mode, what, kind, words, evidence] of [
     const raised = await lastRaised();
     assert.equal(raised.signal, 'network', JSON.stringify(raised));
     assert.match(raised.evidence, evidence);
+    // The failed prompt, read by the core from the send's request, is kept for the rescue.
+    assert.equal(await failedPrompt(), 'Now add a day trip to Sintra');
     await page.close();
   });
 }

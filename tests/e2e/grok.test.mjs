@@ -13,6 +13,7 @@ import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = 'textarea[aria-label="Ask Grok anything"]';
 const ANSWER = '[id^="response-"] .response-content-markdown';
@@ -54,13 +55,23 @@ async function sendPrompt(page, text) {
 /** Waits until the `n`th answer body (from 0) reads `text`. */
 const waitAnswerText = (page, n, text) => page.waitForFunction(([sel, i, t]) => document.querySelectorAll(sel)[i]?.textContent === t, [ANSWER, n, text]);
 
-/** The failed prompt the worker keeps for the page's tab (waits up to 5 s for it to be saved). */
-async function failedPrompt(page) {
-  const until = Date.now() + 5000;
-  for (;;) {
-    const prompt = (await tabEntry(browser.context, page.url()))?.failed_prompt ?? null;
-    if (prompt || Date.now() > until) return prompt;
-    await page.waitForTimeout(50);
+/**
+ * The failed prompt the worker keeps with the detection of the Grok tab it judged last (waits up to 5 s for
+ * it to be saved). By tab, not by URL: a stream's verdict carries the URL its port was opened on.
+ */
+async function failedPrompt() {
+  const probe = await openExtensionPage(browser.context, 'www/popup.html');
+  try {
+    const until = Date.now() + 5000;
+    for (;;) {
+      const prompt = await probe.evaluate(async (site) => Object.values(await chrome.storage.session.get(null))
+        .filter((v) => v?.site === site && v.current)
+        .sort((a, b) => b.updated_at - a.updated_at)[0]?.failed_prompt ?? null, 'grok');
+      if (prompt || Date.now() > until) return prompt;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await probe.close();
   }
 }
 
@@ -112,6 +123,14 @@ test('healthy Grok turns (thinking first; a new conversation, then its responses
   assert.equal(await noticeKind(page), null);
   assert.deepEqual(site.prompts().slice(-2), ['Plan a weekend in Lisbon', 'And a second one?']);
   assert.match(site.sends().at(-1), /^\/rest\/app-chat\/conversations\/[0-9a-f-]{36}\/responses$/);
+  // Both turns are in the library under Grok (the conversation of the first line, as in the URL):
+  // the prompts and the answers, not the thinking.
+  const conversation = /\/c\/([0-9a-f-]{36})$/.exec(page.url())[1];
+  const cs = await waitCached(browser.context, (all) => all.some((c) => c.site === 'grok' && c.texts.length === 4 && c.texts.includes(FIRST_ANSWER)));
+  const kept = cs.find((c) => c.site === 'grok' && c.texts.includes(FIRST_ANSWER));
+  assert.equal(kept.id, `grok:${conversation}`);
+  assert.deepEqual(kept.texts, ['Plan a weekend in Lisbon', FIRST_ANSWER, 'And a second one?', FIRST_ANSWER]);
+  assert.ok(!kept.raw.includes('Two days: Alfama'), 'the thinking is not kept as answer text');
   await page.close();
 });
 
@@ -122,7 +141,7 @@ test('a 429 on the send: rate_limited, the notice names Grok; a later good send 
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
   assert.equal((await lastRaised()).signal, 'network');
   // The failed prompt, read from the send's body, is kept for the rescue.
-  assert.equal(await failedPrompt(page), 'Now add a day trip to Sintra');
+  assert.equal(await failedPrompt(), 'Now add a day trip to Sintra');
   site.setMode({ mode: 'healthy' });
   await sendPrompt(page, 'And now?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
@@ -156,6 +175,8 @@ for (const [mode, what, kind, words, evidence] of [
     const raised = await lastRaised();
     assert.equal(raised.signal, 'network', JSON.stringify(raised));
     assert.match(raised.evidence, evidence);
+    // The failed prompt, read by the core from the send's request, is kept for the rescue.
+    assert.equal(await failedPrompt(), 'Now add a day trip to Sintra');
     await page.close();
   });
 }

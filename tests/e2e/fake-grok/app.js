@@ -102,6 +102,7 @@
           if (r.userResponse) user.id = `response-${r.userResponse.responseId}`;
           if (typeof r.token === 'string') {
             turn.id = `response-${r.responseId}`;
+            parent = r.responseId;
             if (r.isThinking) {
               thinking += r.token;
               think.querySelector('.thinking-trace').textContent = thinking;

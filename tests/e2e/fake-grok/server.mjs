@@ -10,11 +10,12 @@
 // A new chat's send is POST /rest/app-chat/conversations/new, a later one POST
 // /rest/app-chat/conversations/{id}/responses, each with the page's JSON body ({message,
 // modelName, parentResponseId, ...}). The answer streams as NDJSON (one JSON object a line, no
-// `data:`): on a new chat the conversation (its id) on the first line, then the user's response
-// echoed, thinking tokens (`isThinking: true`), a header token, the answer's tokens (`messageTag:
-// "final"`), `isSoftStop`, `finalMetadata`, the whole `modelResponse` (with its `thinkingTrace`),
-// and the title as `result.title.newTitle`; all under `result.response` on a new chat and directly
-// under `result` on the responses endpoint. The content type is application/json (the reference
+// `data:`): on a new chat (under `result.response`) the conversation (its id) on the first line,
+// then the user's response echoed, thinking tokens (`isThinking: true`), a header token, the
+// answer's tokens (`messageTag: "final"`), `isSoftStop`, `finalMetadata`, the whole `modelResponse`
+// (with its `thinkingTrace`), and the title as `result.title.newTitle`; on the responses endpoint
+// (directly under `result`, as tests/fixtures/sites/grok/responses-endpoint.ndjson) the tokens and
+// `isSoftStop` only. The content type is application/json (the reference
 // does not say which; the hooks follow a site's send whatever it is).
 //
 // Tests steer it with `site.setMode(state)` (the state given replaces the previous one over the
@@ -130,7 +131,7 @@ export async function startFakeGrok({ port = 0, defaults = {} } = {}) {
     if (fresh) res.write(line({ result: { conversation: { conversationId: id(), title: 'New conversation', starred: false, createTime: new Date().toISOString(), modifyTime: new Date().toISOString(), systemPromptName: '', temporary: false, mediaTypes: [] } } }));
     const userId = id();
     const answerId = id();
-    put({ userResponse: { responseId: userId, message: request.message ?? '', sender: 'human', createTime: new Date().toISOString(), parentResponseId: request.parentResponseId ?? '', manual: false, partial: false, shared: false, query: '', queryType: '' }, isThinking: false, isSoftStop: false, responseId: userId });
+    if (fresh) put({ userResponse: { responseId: userId, message: request.message ?? '', sender: 'human', createTime: new Date().toISOString(), parentResponseId: request.parentResponseId ?? '', manual: false, partial: false, shared: false, query: '', queryType: '' }, isThinking: false, isSoftStop: false, responseId: userId });
     if (s.mode === 'limit') {
       await sleep(30);
       res.end(line({ error: { code: 8, message: LIMIT_TEXT, details: [] } }));
@@ -157,6 +158,10 @@ export async function startFakeGrok({ port = 0, defaults = {} } = {}) {
       return;
     }
     put({ isThinking: false, isSoftStop: true, responseId: answerId });
+    if (!fresh) {
+      res.end();
+      return;
+    }
     put({ finalMetadata: { followUpSuggestions: [], feedbackLabels: [], toolsUsed: {} } });
     put({ modelResponse: { responseId: answerId, message: s.answer, sender: 'ASSISTANT', createTime: new Date().toISOString(), parentResponseId: userId, manual: false, partial: false, shared: false, query: '', queryType: '', webSearchResults: [], xpostIds: [], xposts: [], generatedImageUrls: [], imageAttachments: [], fileAttachments: [], thinkingTrace: s.thinking ?? '', isControl: false } });
     if (fresh) res.write(line({ result: { title: { newTitle: `About ${String(request.message ?? '').split(/\s+/).slice(0, 4).join(' ')}` } } }));
