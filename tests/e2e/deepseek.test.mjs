@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { BUSY_LINE, BUSY_TEXT, startFakeDeepseek } from './fake-deepseek/server.mjs';
+import { startFakeSite } from './fake-site/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
@@ -19,15 +20,47 @@ import { waitCached } from './cache-helpers.mjs';
 const COMPOSER = 'textarea#chat-input';
 const ANSWER = '.ds-message .ds-markdown';
 const FIRST_ANSWER = '你好！😊 Here is a short answer, streamed the way DeepSeek streams it.';
+// status.deepseek.com's incident history (a Statuspage Atom feed; no capture in the fixtures: one
+// incident, resolved).
+const STATUS_ATOM = `<?xml version="1.0" encoding="UTF-8"?>
+<feed xml:lang="en-US" xmlns="http://www.w3.org/2005/Atom">
+  <id>tag:status.deepseek.com,2005:/history</id>
+  <link rel="alternate" type="text/html" href="https://status.deepseek.com"/>
+  <link rel="self" type="application/atom+xml" href="https://status.deepseek.com/history.atom"/>
+  <title>DeepSeek Service Status - Incident History</title>
+  <updated>2026-11-19T09:30:00Z</updated>
+  <author><name>DeepSeek Service Status</name></author>
+  <entry>
+    <id>tag:status.deepseek.com,2005:Incident/5001</id>
+    <published>2026-11-19T08:00:00Z</published>
+    <updated>2026-11-19T09:30:00Z</updated>
+    <link rel="alternate" type="text/html" href="https://status.deepseek.com/incidents/k9j8h7g6f5d4"/>
+    <title>Web chat slow to respond</title>
+    <content type="html">&lt;p&gt;&lt;strong&gt;Resolved&lt;/strong&gt; - This incident has been resolved.&lt;/p&gt;&lt;p&gt;&lt;strong&gt;Investigating&lt;/strong&gt; - We are investigating.&lt;/p&gt;</content>
+  </entry>
+</feed>
+`;
 let site;
+let statusPage;
 let fake;
 let browser;
 let control;
 
 before(async () => {
   site = await startFakeDeepseek();
+  statusPage = await startFakeSite({
+    host: 'status.deepseek.com',
+    csp: "default-src 'none'",
+    page: '',
+    route: ({ path, res }) => {
+      if (path !== '/history.atom') return false;
+      res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8' });
+      res.end(STATUS_ATOM);
+      return true;
+    },
+  });
   fake = await startFakeProviders();
-  browser = await launch({ hostRules: { 'chat.deepseek.com': site.port } });
+  browser = await launch({ hostRules: { 'chat.deepseek.com': site.port, 'status.deepseek.com': statusPage.port } });
   control = await openExtensionPage(browser.context, 'www/options.html');
 });
 
@@ -35,6 +68,7 @@ after(async () => {
   await browser?.close();
   await fake?.close();
   await site?.close();
+  await statusPage?.close();
 });
 
 async function openDeepseek(url = 'https://chat.deepseek.com/') {
@@ -104,6 +138,11 @@ test('the content scripts start on chat.deepseek.com by themselves, with DeepSee
   const popup = await openExtensionPage(browser.context, 'www/popup.html');
   const line = await popup.waitForSelector('#tabs li[data-site="deepseek"]', { timeout: 10000 });
   assert.match(await line.textContent(), /DeepSeek · \//);
+  // What DeepSeek's status page says (its incident history: nothing ongoing), polled because a
+  // DeepSeek tab is open.
+  const status = await popup.waitForSelector('#tabs li[data-site="deepseek"] [data-testid="understudy-site-status"]', { timeout: 10000 });
+  assert.equal(await status.textContent(), 'DeepSeek status page: all systems operational.');
+  assert.ok(statusPage.requests.some((r) => r.path === '/history.atom'), 'the feed was read');
   await popup.close();
   await page.close();
 });

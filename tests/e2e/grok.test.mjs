@@ -6,9 +6,11 @@
 // naming Grok with its kind; the user (or the model) quoting Grok's error text, and an error left in
 // an earlier turn, raise nothing; the rescue frame carries the conversation to a local provider.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { ANTI_BOT, LIMIT_TEXT, WRONG_LINE, startFakeGrok } from './fake-grok/server.mjs';
+import { startFakeSite } from './fake-site/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
@@ -21,15 +23,29 @@ const FIRST_ANSWER = 'Hi, hola, こんにちは 👋 Here is a short answer, str
 // The page without its error lines (`?errors=off`, a switch of the fake): only the traffic and the
 // stream can tell what went wrong.
 const QUIET = 'https://grok.com/?errors=off';
+const STATUS_RSS = fs.readFileSync(new URL('../fixtures/status/sites/xai-feed.xml', import.meta.url), 'utf8');
 let site;
+let statusPage;
 let fake;
 let browser;
 let control;
 
 before(async () => {
   site = await startFakeGrok();
+  // status.x.ai: its RSS feed (the fixture: one incident being monitored).
+  statusPage = await startFakeSite({
+    host: 'status.x.ai',
+    csp: "default-src 'none'",
+    page: '',
+    route: ({ path, res }) => {
+      if (path !== '/feed.xml') return false;
+      res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' });
+      res.end(STATUS_RSS);
+      return true;
+    },
+  });
   fake = await startFakeProviders();
-  browser = await launch({ hostRules: { 'grok.com': site.port } });
+  browser = await launch({ hostRules: { 'grok.com': site.port, 'status.x.ai': statusPage.port } });
   control = await openExtensionPage(browser.context, 'www/options.html');
 });
 
@@ -37,6 +53,7 @@ after(async () => {
   await browser?.close();
   await fake?.close();
   await site?.close();
+  await statusPage?.close();
 });
 
 async function openGrok(url = 'https://grok.com/') {
@@ -103,6 +120,10 @@ test('the content scripts start on grok.com by themselves, with Grok\'s adapter'
   const popup = await openExtensionPage(browser.context, 'www/popup.html');
   const line = await popup.waitForSelector('#tabs li[data-site="grok"]', { timeout: 10000 });
   assert.match(await line.textContent(), /Grok · \//);
+  // What xAI's status page says (its RSS feed), polled because a Grok tab is open.
+  const status = await popup.waitForSelector('#tabs li[data-site="grok"] [data-testid="understudy-site-status"]', { timeout: 10000 });
+  assert.match(await status.textContent(), /^Grok status page: degraded performance\. Grok responses failing for some users$/);
+  assert.ok(statusPage.requests.some((r) => r.path === '/feed.xml'), 'the feed was read');
   await popup.close();
   await page.close();
 });
