@@ -1,19 +1,21 @@
 // Understudy on chat.deepseek.com: the real extension in Chromium on a fake chat.deepseek.com
-// (fake-deepseek/, mapped to loopback). The content scripts start there by themselves; a healthy
-// turn (thinking first, then the answer) raises nothing; each failure family (HTTP 429 and 5xx on
-// the send, the server-busy hint in the stream, a biz_code envelope instead of the stream, a rate
+// (fake-deepseek/, mapped to loopback). The content scripts start there by themselves (the popup
+// names the site and its status page); a healthy turn (thinking first, then the answer) raises
+// nothing and is kept in the library without its thinking; each failure family (HTTP 429 and 5xx
+// on the send, the server-busy hint in the stream, a biz_code envelope instead of the stream, a rate
 // limit envelope inside the stream, DeepSeek's busy line in the page, a stalled answer) shows the
-// notice naming DeepSeek with its kind; the user (or the model) quoting DeepSeek's error text, and
-// an error left in an earlier turn, raise nothing; the rescue frame carries the failed prompt to a
-// local provider.
+// notice naming DeepSeek with its kind; the user (or the model) quoting DeepSeek's error text, a
+// stream cut without a word, and an error left in an earlier turn raise nothing; the rescue frame
+// carries the conversation and the failed prompt to a local provider.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { BUSY_LINE, BUSY_TEXT, startFakeDeepseek } from './fake-deepseek/server.mjs';
-import { startFakeSite } from './fake-site/server.mjs';
+import { startFakeFeed } from './fake-site/feed.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
+import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
+import { keptPrompt, lastRaised } from './site-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { waitCached } from './cache-helpers.mjs';
 
@@ -48,17 +50,7 @@ let control;
 
 before(async () => {
   site = await startFakeDeepseek();
-  statusPage = await startFakeSite({
-    host: 'status.deepseek.com',
-    csp: "default-src 'none'",
-    page: '',
-    route: ({ path, res }) => {
-      if (path !== '/history.atom') return false;
-      res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8' });
-      res.end(STATUS_ATOM);
-      return true;
-    },
-  });
+  statusPage = await startFakeFeed({ host: 'status.deepseek.com', path: '/history.atom', format: 'atom', body: STATUS_ATOM });
   fake = await startFakeProviders();
   browser = await launch({ hostRules: { 'chat.deepseek.com': site.port, 'status.deepseek.com': statusPage.port } });
   control = await openExtensionPage(browser.context, 'www/options.html');
@@ -91,28 +83,6 @@ const waitAnswerText = (page, n, text) => page.waitForFunction(([sel, i, t]) => 
 // stream can tell what went wrong.
 const QUIET = 'https://chat.deepseek.com/?errors=off';
 
-/**
- * The failed prompt the worker keeps with the detection of the DeepSeek tab it judged last (waits up to 5 s for
- * it to be saved). By tab, not by URL: a stream's verdict carries the URL its port was opened on.
- */
-async function failedPrompt() {
-  const probe = await openExtensionPage(browser.context, 'www/popup.html');
-  try {
-    const until = Date.now() + 5000;
-    for (;;) {
-      const prompt = await probe.evaluate(async (site) => Object.values(await chrome.storage.session.get(null))
-        .filter((v) => v?.site === site && v.current)
-        .sort((a, b) => b.updated_at - a.updated_at)[0]?.failed_prompt ?? null, 'deepseek');
-      if (prompt || Date.now() > until) return prompt;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    await probe.close();
-  }
-}
-
-/** The latest detection raised (the worker's timeline): {kind, signal, evidence, ...}. */
-const lastRaised = async () => (await timeline(browser.context)).filter((e) => e.type === 'raised').at(-1);
 
 /**
  * A DeepSeek chat with one good exchange, then a prompt that fails the way `failure` says; `url`:
@@ -175,9 +145,9 @@ test('a 429 on the send: rate_limited, the notice names DeepSeek; a later good s
   assert.equal(await noticeKind(page), 'rate_limited');
   assert.match(await noticeText(page), /^DeepSeek is rate-limiting you/);
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
-  assert.equal((await lastRaised()).signal, 'network');
+  assert.equal((await lastRaised(browser.context)).signal, 'network');
   // The failed prompt, read from the send's body, is kept for the rescue.
-  assert.equal(await failedPrompt(), 'Now add a day trip to Sintra');
+  assert.equal(await keptPrompt(browser.context, 'deepseek'), 'Now add a day trip to Sintra');
   site.setMode({ mode: 'healthy' });
   await sendPrompt(page, 'And now?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
@@ -207,11 +177,11 @@ for (const [mode, what, kind, words, evidence] of [
     const page = await failedChat({ mode }, { url: QUIET });
     assert.equal(await noticeKind(page), kind);
     assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
-    const raised = await lastRaised();
+    const raised = await lastRaised(browser.context);
     assert.equal(raised.signal, 'network', JSON.stringify(raised));
     assert.match(raised.evidence, evidence);
     // The failed prompt, read by the core from the send's request, is kept for the rescue.
-    assert.equal(await failedPrompt(), 'Now add a day trip to Sintra');
+    assert.equal(await keptPrompt(browser.context, 'deepseek'), 'Now add a day trip to Sintra');
     await page.close();
   });
 }
@@ -227,7 +197,7 @@ test('DeepSeek\'s busy line in the latest turn after the stream broke off (no ve
   const page = await failedChat({ mode: 'cut' });
   assert.equal(await noticeKind(page), 'capacity');
   assert.equal(await page.evaluate(() => [...document.querySelectorAll('.ds-message')].at(-1).textContent), BUSY_LINE);
-  const raised = await lastRaised();
+  const raised = await lastRaised(browser.context);
   assert.equal(raised.signal, 'dom', JSON.stringify(raised));
   assert.equal(raised.evidence, BUSY_LINE);
   await page.close();

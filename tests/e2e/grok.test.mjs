@@ -1,19 +1,22 @@
 // Understudy on grok.com: the real extension in Chromium on a fake grok.com (fake-grok/, mapped to
-// loopback). The content scripts start there by themselves; a healthy turn (thinking first, then the
-// answer, over NDJSON: a new conversation, then its responses endpoint) raises nothing; each failure
-// family (HTTP 429 and 5xx on the send, the anti-bot refusal "code 7" in the stream or on a 403, a
-// message limit in the stream, Grok's red error line in the page, a stalled answer) shows the notice
-// naming Grok with its kind; the user (or the model) quoting Grok's error text, and an error left in
-// an earlier turn, raise nothing; the rescue frame carries the conversation to a local provider.
+// loopback). The content scripts start there by themselves (the popup names the site and xAI's
+// status feed); healthy turns (thinking first, then the answer, over NDJSON: a new conversation,
+// then its responses endpoint) raise nothing and are kept in the library without the thinking; each
+// failure family (HTTP 429 and 5xx on the send, the anti-bot refusal "code 7" in the stream or on a
+// 403, a message limit in the stream, Grok's red error line in the page, a stalled answer) shows the
+// notice naming Grok with its kind; the user (or the model) quoting Grok's error text, a stream cut
+// without a word, and an error left in an earlier turn raise nothing; the rescue frame carries the
+// conversation and the failed prompt to a local provider.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { ANTI_BOT, LIMIT_TEXT, WRONG_LINE, startFakeGrok } from './fake-grok/server.mjs';
-import { startFakeSite } from './fake-site/server.mjs';
+import { startFakeFeed } from './fake-site/feed.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
+import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
+import { keptPrompt, lastRaised } from './site-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { waitCached } from './cache-helpers.mjs';
 
@@ -33,17 +36,7 @@ let control;
 before(async () => {
   site = await startFakeGrok();
   // status.x.ai: its RSS feed (the fixture: one incident being monitored).
-  statusPage = await startFakeSite({
-    host: 'status.x.ai',
-    csp: "default-src 'none'",
-    page: '',
-    route: ({ path, res }) => {
-      if (path !== '/feed.xml') return false;
-      res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' });
-      res.end(STATUS_RSS);
-      return true;
-    },
-  });
+  statusPage = await startFakeFeed({ host: 'status.x.ai', path: '/feed.xml', format: 'rss', body: STATUS_RSS });
   fake = await startFakeProviders();
   browser = await launch({ hostRules: { 'grok.com': site.port, 'status.x.ai': statusPage.port } });
   control = await openExtensionPage(browser.context, 'www/options.html');
@@ -72,28 +65,6 @@ async function sendPrompt(page, text) {
 /** Waits until the `n`th answer body (from 0) reads `text`. */
 const waitAnswerText = (page, n, text) => page.waitForFunction(([sel, i, t]) => document.querySelectorAll(sel)[i]?.textContent === t, [ANSWER, n, text]);
 
-/**
- * The failed prompt the worker keeps with the detection of the Grok tab it judged last (waits up to 5 s for
- * it to be saved). By tab, not by URL: a stream's verdict carries the URL its port was opened on.
- */
-async function failedPrompt() {
-  const probe = await openExtensionPage(browser.context, 'www/popup.html');
-  try {
-    const until = Date.now() + 5000;
-    for (;;) {
-      const prompt = await probe.evaluate(async (site) => Object.values(await chrome.storage.session.get(null))
-        .filter((v) => v?.site === site && v.current)
-        .sort((a, b) => b.updated_at - a.updated_at)[0]?.failed_prompt ?? null, 'grok');
-      if (prompt || Date.now() > until) return prompt;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    await probe.close();
-  }
-}
-
-/** The latest detection raised (the worker's timeline): {kind, signal, evidence, ...}. */
-const lastRaised = async () => (await timeline(browser.context)).filter((e) => e.type === 'raised').at(-1);
 
 /**
  * A Grok chat with one good exchange (a new conversation), then a prompt (on its responses
@@ -160,9 +131,9 @@ test('a 429 on the send: rate_limited, the notice names Grok; a later good send 
   assert.equal(await noticeKind(page), 'rate_limited');
   assert.match(await noticeText(page), /^Grok is rate-limiting you/);
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
-  assert.equal((await lastRaised()).signal, 'network');
+  assert.equal((await lastRaised(browser.context)).signal, 'network');
   // The failed prompt, read from the send's body, is kept for the rescue.
-  assert.equal(await failedPrompt(), 'Now add a day trip to Sintra');
+  assert.equal(await keptPrompt(browser.context, 'grok'), 'Now add a day trip to Sintra');
   site.setMode({ mode: 'healthy' });
   await sendPrompt(page, 'And now?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
@@ -193,11 +164,11 @@ for (const [mode, what, kind, words, evidence] of [
     const page = await failedChat({ mode }, { url: QUIET });
     assert.equal(await noticeKind(page), kind);
     assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
-    const raised = await lastRaised();
+    const raised = await lastRaised(browser.context);
     assert.equal(raised.signal, 'network', JSON.stringify(raised));
     assert.match(raised.evidence, evidence);
     // The failed prompt, read by the core from the send's request, is kept for the rescue.
-    assert.equal(await failedPrompt(), 'Now add a day trip to Sintra');
+    assert.equal(await keptPrompt(browser.context, 'grok'), 'Now add a day trip to Sintra');
     await page.close();
   });
 }
@@ -220,7 +191,7 @@ test('Grok\'s red error line in the latest turn after the stream broke off (no v
   const page = await failedChat({ mode: 'cut' });
   assert.equal(await noticeKind(page), 'generation_error');
   assert.match(await noticeText(page), /^Grok could not finish this answer\./);
-  const raised = await lastRaised();
+  const raised = await lastRaised(browser.context);
   assert.equal(raised.signal, 'dom', JSON.stringify(raised));
   assert.equal(raised.evidence, WRONG_LINE);
   await page.close();
