@@ -136,6 +136,7 @@ test('a healthy DeepSeek turn that thinks first raises no notice; the page shows
   const kept = cs.find((c) => c.site === 'deepseek' && c.texts.includes(FIRST_ANSWER));
   assert.equal(kept.id, `deepseek:${session}`);
   assert.deepEqual(kept.texts, ['Plan a weekend in Lisbon', FIRST_ANSWER]);
+  assert.equal(kept.title, 'Chat about Plan a weekend in'); // event: title
   assert.ok(!kept.raw.includes('Two days: Alfama'), 'the thinking is not kept as answer text');
   await page.close();
 });

@@ -122,6 +122,7 @@ test('healthy Grok turns (thinking first; a new conversation, then its responses
   const kept = cs.find((c) => c.site === 'grok' && c.texts.includes(FIRST_ANSWER));
   assert.equal(kept.id, `grok:${conversation}`);
   assert.deepEqual(kept.texts, ['Plan a weekend in Lisbon', FIRST_ANSWER, 'And a second one?', FIRST_ANSWER]);
+  assert.equal(kept.title, 'About Plan a weekend in'); // result.title.newTitle
   assert.ok(!kept.raw.includes('Two days: Alfama'), 'the thinking is not kept as answer text');
   await page.close();
 });
