@@ -120,8 +120,6 @@ function assemble(target, manifest) {
   fs.mkdirSync(path.join(dir, 'icons'), { recursive: true });
   for (const size of ICON_SIZES) fs.writeFileSync(path.join(dir, 'icons', `icon-${size}.png`), icon(size));
   fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  // Both MAIN-world hooks know the other sites' sends (capture-hook.js follows their bytes,
-  // page-hook.js watches their answers as streams whatever their content type).
   for (const name of ['capture-hook.js', 'page-hook.js']) {
     const hook = path.join(dir, 'content', name);
     fs.writeFileSync(hook, fillCaptureHook(fs.readFileSync(hook, 'utf8'), ADAPTERS));
