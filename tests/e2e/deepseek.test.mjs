@@ -6,7 +6,8 @@
 // limit envelope inside the stream, DeepSeek's busy line in the page, a stalled answer) shows the
 // notice naming DeepSeek with its kind; the user (or the model) quoting DeepSeek's error text, a
 // stream cut without a word, and an error left in an earlier turn raise nothing; the rescue frame
-// carries the conversation and the failed prompt to a local provider.
+// carries the conversation and the failed prompt to a local provider; the notice speaks the
+// user's language.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
@@ -277,5 +278,23 @@ test('a stalled answer: network_error, "DeepSeek stopped answering."', async () 
     await page.close();
   } finally {
     await setTiming(browser.context, null);
+  }
+});
+
+test('in Chinese, the notice names DeepSeek in Chinese words', async () => {
+  const zh = await launch({ hostRules: { 'chat.deepseek.com': site.port, 'status.deepseek.com': statusPage.port }, lang: 'zh-CN' });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await zh.context.newPage();
+    await page.goto('https://chat.deepseek.com/');
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(zh.context, page);
+    site.setMode({ mode: 'busy' });
+    await sendPrompt(page, '帮我规划里斯本的周末');
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    assert.equal(await noticeKind(page), 'capacity');
+    assert.match(await noticeText(page), /^DeepSeek 当前负载已满。/);
+  } finally {
+    await zh.close();
   }
 });

@@ -273,3 +273,21 @@ test('a stalled answer: network_error, "Grok stopped answering."', async () => {
     await setTiming(browser.context, null);
   }
 });
+
+test('in German, the notice names Grok in German words', async () => {
+  const de = await launch({ hostRules: { 'grok.com': site.port, 'status.x.ai': statusPage.port }, lang: 'de' });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await de.context.newPage();
+    await page.goto('https://grok.com/');
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(de.context, page);
+    site.setMode({ mode: 'antibot' });
+    await sendPrompt(page, 'Plane ein Wochenende in Lissabon');
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    assert.equal(await noticeKind(page), 'blocked');
+    assert.match(await noticeText(page), /^Grok möchte, dass Sie sich anmelden oder bestätigen, dass Sie ein Mensch sind\./);
+  } finally {
+    await de.close();
+  }
+});
