@@ -6,7 +6,7 @@
 // 403, a message limit in the stream, Grok's red error line in the page, a stalled answer) shows the
 // notice naming Grok with its kind; the user (or the model) quoting Grok's error text, a stream cut
 // without a word, and an error left in an earlier turn raise nothing; the rescue frame carries the
-// conversation and the failed prompt to a local provider.
+// conversation and the failed prompt to a local provider; the notice speaks the user's language.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
