@@ -11,8 +11,7 @@ export async function lastRaised(context) {
 
 /**
  * The failed prompt the worker keeps with the detection in force of the `site` tab it judged last
- * (waits up to 5 s for it to be saved), or null. By tab, not by URL: a stream's verdict carries
- * the URL its port was opened on, not the one the page moved to.
+ * (waits up to 5 s for it to be saved), or null.
  */
 export async function keptPrompt(context, site) {
   const probe = await openExtensionPage(context, 'www/popup.html');
