@@ -120,7 +120,7 @@ async function networkRun(page, site, i) {
   return ms;
 }
 
-async function taskSeconds(cdp) {
+export async function taskSeconds(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
   return metrics.find((m) => m.name === 'TaskDuration').value;
 }
@@ -134,7 +134,7 @@ async function taskSeconds(cdp) {
 // the page's work (the wrappers' own code counts).
 const FORWARDERS = new Set(['understudyRead']);
 const FETCH_WRAPPERS = new Set(['understudyFetch', 'understudyCapture']);
-function extensionMs(profile) {
+export function extensionMs(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);

@@ -8,9 +8,10 @@
 //! `{conversation}` segment: Claude, Grok), else from the tab's URL (the adapter's `pages`). A
 //! turn none of these name is not kept (it would be a conversation nobody can find again).
 //!
-//! Most sites do not echo the prompt nor give message ids: the prompt is read from the request,
-//! and a message without an id gets one derived from the stream (`<stream key>:user`,
-//! `<stream key>:answer`), so capturing the same stream again changes nothing. A prompt whose
+//! Most sites do not echo the prompt nor give message ids: the prompt is read from the request
+//! (an echo in the stream, when there is one, is the same message), and the messages' ids derive
+//! from the stream (`<stream key>:user`, `<stream key>:answer`), so capturing the same stream
+//! again, or at every batch as it grows, changes nothing. A prompt whose
 //! parent the site did not say follows the conversation's current message
 //! ([`TurnCapture::follows_current`]).
 
@@ -190,15 +191,14 @@ pub fn turn_capture(site: Site, turn: &Turn, send: &SendContext<'_>) -> Option<T
         .visible()
         .find(|n| n.message.role == Role::Assistant && !n.message.content.plain_text().is_empty())
         .cloned();
-    if let Some(u) = user.as_mut()
-        && u.message.id.is_empty()
-    {
+    // The ids come from the stream, never from the site: a capture is made at every batch, and the
+    // site may name its messages late (Grok's `responseId` at the end) or echo the prompt after it
+    // was kept from the request; ids that changed mid-stream would keep a message twice.
+    if let Some(u) = user.as_mut() {
         u.message.id = key("user")?;
     }
     if let Some(a) = answer.as_mut() {
-        if a.message.id.is_empty() {
-            a.message.id = key("answer")?;
-        }
+        a.message.id = key("answer")?;
         if let Some(u) = &user {
             a.parent = Some(u.message.id.clone());
         }
@@ -428,5 +428,35 @@ mod tests {
         assert_eq!(conv.site(), Some("deepseek"));
         let texts: Vec<String> = main_line(&conv).iter().map(|m| m.content.plain_text()).collect();
         assert_eq!(texts, ["P1", "A1", "P2", "A2"]);
+    }
+
+    #[test]
+    fn a_prompt_echoed_after_it_was_kept_from_the_request_is_one_message() {
+        use crate::conversation::capture::{Capture, apply};
+        use crate::conversation::main_line;
+        let send = SendContext {
+            path: "/rest/app-chat/conversations/g-1/responses",
+            request: Some(r#"{"message":"And a second one?"}"#),
+            page_url: "https://grok.com/c/g-1",
+            stream_key: "t1-s4",
+        };
+        // Before any byte: the prompt from the request.
+        let early = turn_capture(Site::Grok, &Turn::default(), &send);
+        // Then the stream echoes the prompt under the site's id, and answers (named at its end).
+        let stream = concat!(
+            r#"{"result":{"userResponse":{"responseId":"u-9","message":"And a second one?","sender":"human"}}}"#,
+            "\n",
+            r#"{"result":{"token":"Sure."}}"#,
+            "\n",
+            r#"{"result":{"isSoftStop":true,"responseId":"r-9"}}"#,
+            "\n"
+        );
+        let late =
+            decode_stream(Site::Grok, stream.as_bytes(), 5).and_then(|t| turn_capture(Site::Grok, &t, &send));
+        let (Some(early), Some(late)) = (early, late) else { panic!("not kept") };
+        let (conv, _) = apply(None, &Capture::Turn(early), 1.0).unwrap_or_else(|e| panic!("{e}"));
+        let (conv, _) = apply(Some(conv), &Capture::Turn(late), 2.0).unwrap_or_else(|e| panic!("{e}"));
+        let texts: Vec<String> = main_line(&conv).iter().map(|m| m.content.plain_text()).collect();
+        assert_eq!(texts, ["And a second one?", "Sure."]);
     }
 }
