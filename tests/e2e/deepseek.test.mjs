@@ -9,14 +9,12 @@
 // carries the conversation and the failed prompt to a local provider; the notice speaks the
 // user's language.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { BUSY_LINE, BUSY_TEXT, startFakeDeepseek } from './fake-deepseek/server.mjs';
-import { startFakeFeed } from './fake-site/feed.mjs';
-import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
-import { keptPrompt, lastRaised } from './site-helpers.mjs';
+import { keptPrompt, lastRaised, siteSuite } from './site-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { waitCached } from './cache-helpers.mjs';
 
@@ -43,97 +41,55 @@ const STATUS_ATOM = `<?xml version="1.0" encoding="UTF-8"?>
   </entry>
 </feed>
 `;
-let site;
-let statusPage;
-let fake;
-let browser;
-let control;
-
-before(async () => {
-  site = await startFakeDeepseek();
-  statusPage = await startFakeFeed({ host: 'status.deepseek.com', path: '/history.atom', format: 'atom', body: STATUS_ATOM });
-  fake = await startFakeProviders();
-  browser = await launch({ hostRules: { 'chat.deepseek.com': site.port, 'status.deepseek.com': statusPage.port } });
-  control = await openExtensionPage(browser.context, 'www/options.html');
+const s = siteSuite({
+  id: 'deepseek',
+  hosts: ['chat.deepseek.com'],
+  start: startFakeDeepseek,
+  feeds: [{ host: 'status.deepseek.com', path: '/history.atom', format: 'atom', body: STATUS_ATOM }],
+  home: 'https://chat.deepseek.com/',
+  composer: COMPOSER,
+  answer: ANSWER,
+  first: ['Plan a weekend in Lisbon', FIRST_ANSWER],
+  failing: 'Now add a day trip to Sintra',
 });
-
-after(async () => {
-  await browser?.close();
-  await fake?.close();
-  await site?.close();
-  await statusPage?.close();
-});
-
-async function openDeepseek(url = 'https://chat.deepseek.com/') {
-  const page = await browser.context.newPage();
-  await page.goto(url);
-  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-  await waitObserved(browser.context, page);
-  return page;
-}
-
-async function sendPrompt(page, text) {
-  await page.fill(COMPOSER, text);
-  await page.press(COMPOSER, 'Enter');
-}
-
-/** Waits until the `n`th answer body (from 0) reads `text`. */
-const waitAnswerText = (page, n, text) => page.waitForFunction(([sel, i, t]) => document.querySelectorAll(sel)[i]?.textContent === t, [ANSWER, n, text]);
 
 // The page without its error lines (`?errors=off`, a switch of the fake): only the traffic and the
 // stream can tell what went wrong.
 const QUIET = 'https://chat.deepseek.com/?errors=off';
 
-
-/**
- * A DeepSeek chat with one good exchange, then a prompt that fails the way `failure` says; `url`:
- * the page to open (QUIET for the page without its error lines).
- */
-async function failedChat(failure, { prompt = 'Now add a day trip to Sintra', url } = {}) {
-  site.setMode({ mode: 'healthy' });
-  const page = await openDeepseek(url);
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await waitAnswerText(page, 0, FIRST_ANSWER);
-  await page.waitForTimeout(200);
-  site.setMode(failure);
-  await sendPrompt(page, prompt);
-  await page.waitForSelector(NOTICE, { timeout: 15000 });
-  return page;
-}
-
 test('the content scripts start on chat.deepseek.com by themselves, with DeepSeek\'s adapter', async () => {
-  const page = await openDeepseek();
+  const page = await s.open();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'deepseek');
-  const entry = await tabEntry(browser.context, page.url());
+  const entry = await tabEntry(s.browser.context, page.url());
   assert.equal(entry.site, 'deepseek');
-  const popup = await openExtensionPage(browser.context, 'www/popup.html');
+  const popup = await openExtensionPage(s.browser.context, 'www/popup.html');
   const line = await popup.waitForSelector('#tabs li[data-site="deepseek"]', { timeout: 10000 });
   assert.match(await line.textContent(), /DeepSeek · \//);
   // What DeepSeek's status page says (its incident history: nothing ongoing), polled because a
   // DeepSeek tab is open.
   const status = await popup.waitForSelector('#tabs li[data-site="deepseek"] [data-testid="understudy-site-status"]', { timeout: 10000 });
   assert.equal(await status.textContent(), 'DeepSeek status page: all systems operational.');
-  assert.ok(statusPage.requests.some((r) => r.path === '/history.atom'), 'the feed was read');
+  assert.ok(s.feeds[0].requests.some((r) => r.path === '/history.atom'), 'the feed was read');
   await popup.close();
   await page.close();
 });
 
 test('a healthy DeepSeek turn that thinks first raises no notice; the page shows the answer apart from the thinking', async () => {
   const thinking = 'The user wants a plan. Two days: Alfama, then Belém.';
-  site.setMode({ mode: 'healthy', thinking });
-  const page = await openDeepseek();
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await waitAnswerText(page, 0, FIRST_ANSWER);
+  s.site.setMode({ mode: 'healthy', thinking });
+  const page = await s.open();
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
   assert.equal(await page.textContent('.ds-think-content'), thinking);
   await page.waitForURL(/\/a\/chat\/s\/[0-9a-f-]{36}$/);
   await page.waitForFunction(() => document.title.startsWith('Chat about'));
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
-  assert.equal(site.prompts().at(-1), 'Plan a weekend in Lisbon');
+  assert.equal(s.site.prompts().at(-1), 'Plan a weekend in Lisbon');
   // The turn is in the library under DeepSeek (the chat session of the URL): the prompt and the
   // answer, not the thinking.
   const session = /\/a\/chat\/s\/([0-9a-f-]{36})$/.exec(page.url())[1];
-  const cs = await waitCached(browser.context, (all) => all.some((c) => c.site === 'deepseek' && c.texts.includes(FIRST_ANSWER)));
+  const cs = await waitCached(s.browser.context, (all) => all.some((c) => c.site === 'deepseek' && c.texts.includes(FIRST_ANSWER)));
   const kept = cs.find((c) => c.site === 'deepseek' && c.texts.includes(FIRST_ANSWER));
   assert.equal(kept.id, `deepseek:${session}`);
   assert.deepEqual(kept.texts, ['Plan a weekend in Lisbon', FIRST_ANSWER]);
@@ -143,17 +99,17 @@ test('a healthy DeepSeek turn that thinks first raises no notice; the page shows
 });
 
 test('a 429 on the send: rate_limited, the notice names DeepSeek; a later good send clears it', async () => {
-  const page = await failedChat({ mode: 'status', status: 429 }, { url: QUIET });
+  const page = await s.failedChat({ mode: 'status', status: 429 }, { url: QUIET });
   assert.equal(await noticeKind(page), 'rate_limited');
   assert.match(await noticeText(page), /^DeepSeek is rate-limiting you/);
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
-  assert.equal((await lastRaised(browser.context)).signal, 'network');
+  assert.equal((await lastRaised(s.browser.context)).signal, 'network');
   // The failed prompt, read from the send's body, is kept for the rescue.
-  assert.equal(await keptPrompt(browser.context, 'deepseek'), 'Now add a day trip to Sintra');
-  site.setMode({ mode: 'healthy' });
-  await sendPrompt(page, 'And now?');
+  assert.equal(await keptPrompt(s.browser.context, 'deepseek'), 'Now add a day trip to Sintra');
+  s.site.setMode({ mode: 'healthy' });
+  await s.sendPrompt(page, 'And now?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
-  await waitAnswerText(page, 2, FIRST_ANSWER);
+  await s.waitAnswerText(page, 2, FIRST_ANSWER);
   await page.waitForTimeout(500);
   assert.equal(await noticeKind(page), null);
   await page.close();
@@ -161,7 +117,7 @@ test('a 429 on the send: rate_limited, the notice names DeepSeek; a later good s
 
 for (const [status, kind, words] of [[500, 'generation_error', 'DeepSeek could not finish this answer.'], [502, 'service_down', 'DeepSeek is down.']]) {
   test(`HTTP ${status} on the send: ${kind}, "${words}"`, async () => {
-    const page = await failedChat({ mode: 'status', status });
+    const page = await s.failedChat({ mode: 'status', status });
     assert.equal(await noticeKind(page), kind);
     assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
     await page.close();
@@ -176,42 +132,42 @@ for (const [mode, what, kind, words, evidence] of [
   ['envelope', 'a rate-limit envelope inside the stream (code 40003, "Too many requests")', 'rate_limited', 'DeepSeek is rate-limiting you', /^error in the answer stream \[40003\]: Too many requests/],
 ]) {
   test(`${what}: ${kind}`, async () => {
-    const page = await failedChat({ mode }, { url: QUIET });
+    const page = await s.failedChat({ mode }, { url: QUIET });
     assert.equal(await noticeKind(page), kind);
     assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
-    const raised = await lastRaised(browser.context);
+    const raised = await lastRaised(s.browser.context);
     assert.equal(raised.signal, 'network', JSON.stringify(raised));
     assert.match(raised.evidence, evidence);
     // The failed prompt, read by the core from the send's request, is kept for the rescue.
-    assert.equal(await keptPrompt(browser.context, 'deepseek'), 'Now add a day trip to Sintra');
+    assert.equal(await keptPrompt(s.browser.context, 'deepseek'), 'Now add a day trip to Sintra');
     await page.close();
   });
 }
 
 test('the server-busy hint on the page as DeepSeek shows it: the busy line in the turn, capacity', async () => {
-  const page = await failedChat({ mode: 'busy' });
+  const page = await s.failedChat({ mode: 'busy' });
   assert.equal(await noticeKind(page), 'capacity');
   assert.equal(await page.evaluate(() => [...document.querySelectorAll('.ds-message')].at(-1).textContent), BUSY_LINE);
   await page.close();
 });
 
 test('DeepSeek\'s busy line in the latest turn after the stream broke off (no verdict in the stream): capacity from the page', async () => {
-  const page = await failedChat({ mode: 'cut' });
+  const page = await s.failedChat({ mode: 'cut' });
   assert.equal(await noticeKind(page), 'capacity');
   assert.equal(await page.evaluate(() => [...document.querySelectorAll('.ds-message')].at(-1).textContent), BUSY_LINE);
-  const raised = await lastRaised(browser.context);
+  const raised = await lastRaised(s.browser.context);
   assert.equal(raised.signal, 'dom', JSON.stringify(raised));
   assert.equal(raised.evidence, BUSY_LINE);
   await page.close();
 });
 
 test('a stream that broke off raises nothing by itself (the page shows no error line)', async () => {
-  site.setMode({ mode: 'healthy' });
-  const page = await openDeepseek(QUIET);
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await waitAnswerText(page, 0, FIRST_ANSWER);
-  site.setMode({ mode: 'cut' });
-  await sendPrompt(page, 'Now add a day trip to Sintra');
+  s.site.setMode({ mode: 'healthy' });
+  const page = await s.open(QUIET);
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  s.site.setMode({ mode: 'cut' });
+  await s.sendPrompt(page, 'Now add a day trip to Sintra');
   await page.waitForFunction(() => document.querySelectorAll('.ds-message').length === 4);
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
@@ -220,21 +176,21 @@ test('a stream that broke off raises nothing by itself (the page shows no error 
 
 test('the user and the model quoting DeepSeek\'s error texts raise nothing', async () => {
   const answer = `"${BUSY_TEXT}" means the server is busy. Too many requests can also slow it down.`;
-  site.setMode({ mode: 'healthy', answer, tip: 'Answers may contain mistakes' });
-  const page = await openDeepseek();
-  await sendPrompt(page, `Why did I see "${BUSY_TEXT}" and "${BUSY_LINE}" yesterday?`);
-  await waitAnswerText(page, 0, answer);
+  s.site.setMode({ mode: 'healthy', answer, tip: 'Answers may contain mistakes' });
+  const page = await s.open();
+  await s.sendPrompt(page, `Why did I see "${BUSY_TEXT}" and "${BUSY_LINE}" yesterday?`);
+  await s.waitAnswerText(page, 0, answer);
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
   await page.close();
 });
 
 test('a busy line left in an earlier turn does not count once a later turn went well', async () => {
-  const page = await failedChat({ mode: 'cut' });
+  const page = await s.failedChat({ mode: 'cut' });
   assert.equal(await noticeKind(page), 'capacity');
-  site.setMode({ mode: 'healthy' });
-  await sendPrompt(page, 'Try again please');
-  await waitAnswerText(page, 1, FIRST_ANSWER);
+  s.site.setMode({ mode: 'healthy' });
+  await s.sendPrompt(page, 'Try again please');
+  await s.waitAnswerText(page, 1, FIRST_ANSWER);
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
   await page.waitForTimeout(1500);
   // The old line is still on the page, in the second turn of three.
@@ -246,9 +202,9 @@ test('a busy line left in an earlier turn does not count once a later turn went 
 test('the rescue: the frame shows in the notice, Ask elsewhere leaves DeepSeek out, Continue carries the failed prompt to a local provider', async () => {
   const name = 'local-deepseek';
   const answer = 'Take the train from Rossio: 40 minutes.';
-  fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
-  await configure(control, [provider(fake, name, 'openai')]);
-  const page = await failedChat({ mode: 'busy' });
+  s.fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
+  await configure(s.control, [provider(s.fake, name, 'openai')]);
+  const page = await s.failedChat({ mode: 'busy' });
   const frame = await rescueFrame(page);
   const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
   assert.ok(sites.length > 0, 'other sites are offered');
@@ -258,7 +214,7 @@ test('the rescue: the frame shows in the notice, Ask elsewhere leaves DeepSeek o
   assert.equal(seen.state, 'done', JSON.stringify(seen));
   assert.equal(seen.provider, name);
   assert.equal(seen.text.trim(), answer);
-  const [req] = fake.to(name);
+  const [req] = s.fake.to(name);
   // The conversation as the page shows it (DeepSeek's turns), the failed prompt last.
   assert.deepEqual(req.json.messages, [
     { role: 'user', content: 'Plan a weekend in Lisbon' },
@@ -270,27 +226,27 @@ test('the rescue: the frame shows in the notice, Ask elsewhere leaves DeepSeek o
 });
 
 test('a stalled answer: network_error, "DeepSeek stopped answering."', async () => {
-  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
   try {
-    const page = await failedChat({ mode: 'stall', tokenDelayMs: 5 });
+    const page = await s.failedChat({ mode: 'stall', tokenDelayMs: 5 });
     assert.equal(await noticeKind(page), 'network_error');
     assert.match(await noticeText(page), /^DeepSeek stopped answering\./);
     await page.close();
   } finally {
-    await setTiming(browser.context, null);
+    await setTiming(s.browser.context, null);
   }
 });
 
 test('in Chinese, the notice names DeepSeek in Chinese words', async () => {
-  const zh = await launch({ hostRules: { 'chat.deepseek.com': site.port, 'status.deepseek.com': statusPage.port }, lang: 'zh-CN' });
+  const zh = await launch({ hostRules: { 'chat.deepseek.com': s.site.port, 'status.deepseek.com': s.feeds[0].port }, lang: 'zh-CN' });
   try {
-    site.setMode({ mode: 'healthy' });
+    s.site.setMode({ mode: 'healthy' });
     const page = await zh.context.newPage();
     await page.goto('https://chat.deepseek.com/');
     await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
     await waitObserved(zh.context, page);
-    site.setMode({ mode: 'busy' });
-    await sendPrompt(page, '帮我规划里斯本的周末');
+    s.site.setMode({ mode: 'busy' });
+    await s.sendPrompt(page, '帮我规划里斯本的周末');
     await page.waitForSelector(NOTICE, { timeout: 15000 });
     assert.equal(await noticeKind(page), 'capacity');
     assert.match(await noticeText(page), /^DeepSeek 当前负载已满。/);

@@ -9,14 +9,12 @@
 // conversation and the failed prompt to a local provider; the notice speaks the user's language.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { ANTI_BOT, LIMIT_TEXT, WRONG_LINE, startFakeGrok } from './fake-grok/server.mjs';
-import { startFakeFeed } from './fake-site/feed.mjs';
-import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
-import { keptPrompt, lastRaised } from './site-helpers.mjs';
+import { keptPrompt, lastRaised, siteSuite } from './site-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { waitCached } from './cache-helpers.mjs';
 
@@ -27,98 +25,56 @@ const FIRST_ANSWER = 'Hi, hola, こんにちは 👋 Here is a short answer, str
 // stream can tell what went wrong.
 const QUIET = 'https://grok.com/?errors=off';
 const STATUS_RSS = fs.readFileSync(new URL('../fixtures/status/sites/xai-feed.xml', import.meta.url), 'utf8');
-let site;
-let statusPage;
-let fake;
-let browser;
-let control;
-
-before(async () => {
-  site = await startFakeGrok();
-  // status.x.ai: its RSS feed (the fixture: one incident being monitored).
-  statusPage = await startFakeFeed({ host: 'status.x.ai', path: '/feed.xml', format: 'rss', body: STATUS_RSS });
-  fake = await startFakeProviders();
-  browser = await launch({ hostRules: { 'grok.com': site.port, 'status.x.ai': statusPage.port } });
-  control = await openExtensionPage(browser.context, 'www/options.html');
+const s = siteSuite({
+  id: 'grok',
+  hosts: ['grok.com'],
+  start: startFakeGrok,
+  feeds: [{ host: 'status.x.ai', path: '/feed.xml', format: 'rss', body: STATUS_RSS }],
+  home: 'https://grok.com/',
+  composer: COMPOSER,
+  answer: ANSWER,
+  first: ['Plan a weekend in Lisbon', FIRST_ANSWER],
+  failing: 'Now add a day trip to Sintra',
+  // The first answer made the conversation: its responses endpoint takes the next prompt.
+  afterFirst: (page) => page.waitForURL(/\/c\/[0-9a-f-]{36}/),
 });
-
-after(async () => {
-  await browser?.close();
-  await fake?.close();
-  await site?.close();
-  await statusPage?.close();
-});
-
-async function openGrok(url = 'https://grok.com/') {
-  const page = await browser.context.newPage();
-  await page.goto(url);
-  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-  await waitObserved(browser.context, page);
-  return page;
-}
-
-async function sendPrompt(page, text) {
-  await page.fill(COMPOSER, text);
-  await page.press(COMPOSER, 'Enter');
-}
-
-/** Waits until the `n`th answer body (from 0) reads `text`. */
-const waitAnswerText = (page, n, text) => page.waitForFunction(([sel, i, t]) => document.querySelectorAll(sel)[i]?.textContent === t, [ANSWER, n, text]);
-
-
-/**
- * A Grok chat with one good exchange (a new conversation), then a prompt (on its responses
- * endpoint) that fails the way `failure` says; `url`: the page to open (QUIET: no error lines).
- */
-async function failedChat(failure, { prompt = 'Now add a day trip to Sintra', url } = {}) {
-  site.setMode({ mode: 'healthy' });
-  const page = await openGrok(url);
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await waitAnswerText(page, 0, FIRST_ANSWER);
-  await page.waitForURL(/\/c\/[0-9a-f-]{36}/);
-  await page.waitForTimeout(200);
-  site.setMode(failure);
-  await sendPrompt(page, prompt);
-  await page.waitForSelector(NOTICE, { timeout: 15000 });
-  return page;
-}
 
 test('the content scripts start on grok.com by themselves, with Grok\'s adapter', async () => {
-  const page = await openGrok();
+  const page = await s.open();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'grok');
-  const entry = await tabEntry(browser.context, page.url());
+  const entry = await tabEntry(s.browser.context, page.url());
   assert.equal(entry.site, 'grok');
-  const popup = await openExtensionPage(browser.context, 'www/popup.html');
+  const popup = await openExtensionPage(s.browser.context, 'www/popup.html');
   const line = await popup.waitForSelector('#tabs li[data-site="grok"]', { timeout: 10000 });
   assert.match(await line.textContent(), /Grok · \//);
   // What xAI's status page says (its RSS feed), polled because a Grok tab is open.
   const status = await popup.waitForSelector('#tabs li[data-site="grok"] [data-testid="understudy-site-status"]', { timeout: 10000 });
   assert.match(await status.textContent(), /^Grok status page: degraded performance\. Grok responses failing for some users$/);
-  assert.ok(statusPage.requests.some((r) => r.path === '/feed.xml'), 'the feed was read');
+  assert.ok(s.feeds[0].requests.some((r) => r.path === '/feed.xml'), 'the feed was read');
   await popup.close();
   await page.close();
 });
 
 test('healthy Grok turns (thinking first; a new conversation, then its responses endpoint) raise no notice; the page shows the answer apart from the thinking', async () => {
   const thinking = 'The user wants a plan. Two days: Alfama, then Belém.';
-  site.setMode({ mode: 'healthy', thinking });
-  const page = await openGrok();
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await waitAnswerText(page, 0, FIRST_ANSWER);
+  s.site.setMode({ mode: 'healthy', thinking });
+  const page = await s.open();
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
   assert.equal(await page.textContent('.thinking-trace'), thinking);
   await page.waitForURL(/\/c\/[0-9a-f-]{36}$/);
   await page.waitForFunction(() => document.title.startsWith('About Plan'));
-  site.setMode({ mode: 'healthy' });
-  await sendPrompt(page, 'And a second one?');
-  await waitAnswerText(page, 1, FIRST_ANSWER);
+  s.site.setMode({ mode: 'healthy' });
+  await s.sendPrompt(page, 'And a second one?');
+  await s.waitAnswerText(page, 1, FIRST_ANSWER);
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
-  assert.deepEqual(site.prompts().slice(-2), ['Plan a weekend in Lisbon', 'And a second one?']);
-  assert.match(site.sends().at(-1), /^\/rest\/app-chat\/conversations\/[0-9a-f-]{36}\/responses$/);
+  assert.deepEqual(s.site.prompts().slice(-2), ['Plan a weekend in Lisbon', 'And a second one?']);
+  assert.match(s.site.sends().at(-1), /^\/rest\/app-chat\/conversations\/[0-9a-f-]{36}\/responses$/);
   // Both turns are in the library under Grok (the conversation of the first line, as in the URL):
   // the prompts and the answers, not the thinking.
   const conversation = /\/c\/([0-9a-f-]{36})$/.exec(page.url())[1];
-  const cs = await waitCached(browser.context, (all) => all.some((c) => c.site === 'grok' && c.texts.length === 4 && c.texts.includes(FIRST_ANSWER)));
+  const cs = await waitCached(s.browser.context, (all) => all.some((c) => c.site === 'grok' && c.texts.length === 4 && c.texts.includes(FIRST_ANSWER)));
   const kept = cs.find((c) => c.site === 'grok' && c.texts.includes(FIRST_ANSWER));
   assert.equal(kept.id, `grok:${conversation}`);
   assert.deepEqual(kept.texts, ['Plan a weekend in Lisbon', FIRST_ANSWER, 'And a second one?', FIRST_ANSWER]);
@@ -128,17 +84,17 @@ test('healthy Grok turns (thinking first; a new conversation, then its responses
 });
 
 test('a 429 on the send: rate_limited, the notice names Grok; a later good send clears it', async () => {
-  const page = await failedChat({ mode: 'status', status: 429 }, { url: QUIET });
+  const page = await s.failedChat({ mode: 'status', status: 429 }, { url: QUIET });
   assert.equal(await noticeKind(page), 'rate_limited');
   assert.match(await noticeText(page), /^Grok is rate-limiting you/);
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
-  assert.equal((await lastRaised(browser.context)).signal, 'network');
+  assert.equal((await lastRaised(s.browser.context)).signal, 'network');
   // The failed prompt, read from the send's body, is kept for the rescue.
-  assert.equal(await keptPrompt(browser.context, 'grok'), 'Now add a day trip to Sintra');
-  site.setMode({ mode: 'healthy' });
-  await sendPrompt(page, 'And now?');
+  assert.equal(await keptPrompt(s.browser.context, 'grok'), 'Now add a day trip to Sintra');
+  s.site.setMode({ mode: 'healthy' });
+  await s.sendPrompt(page, 'And now?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
-  await waitAnswerText(page, 2, FIRST_ANSWER);
+  await s.waitAnswerText(page, 2, FIRST_ANSWER);
   await page.waitForTimeout(500);
   assert.equal(await noticeKind(page), null);
   await page.close();
@@ -146,7 +102,7 @@ test('a 429 on the send: rate_limited, the notice names Grok; a later good send 
 
 for (const [status, kind, words] of [[500, 'generation_error', 'Grok could not finish this answer.'], [503, 'service_down', 'Grok is down.']]) {
   test(`HTTP ${status} on the send: ${kind}, "${words}"`, async () => {
-    const page = await failedChat({ mode: 'status', status }, { url: QUIET });
+    const page = await s.failedChat({ mode: 'status', status }, { url: QUIET });
     assert.equal(await noticeKind(page), kind);
     assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
     await page.close();
@@ -162,49 +118,49 @@ for (const [mode, what, kind, words, evidence] of [
   ['limit', 'a message limit inside the stream (code 8)', 'rate_limited', 'Grok is rate-limiting you', /^error in the answer stream \[8\]: You've reached your limit/],
 ]) {
   test(`${what}: ${kind}`, async () => {
-    const page = await failedChat({ mode }, { url: QUIET });
+    const page = await s.failedChat({ mode }, { url: QUIET });
     assert.equal(await noticeKind(page), kind);
     assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
-    const raised = await lastRaised(browser.context);
+    const raised = await lastRaised(s.browser.context);
     assert.equal(raised.signal, 'network', JSON.stringify(raised));
     assert.match(raised.evidence, evidence);
     // The failed prompt, read by the core from the send's request, is kept for the rescue.
-    assert.equal(await keptPrompt(browser.context, 'grok'), 'Now add a day trip to Sintra');
+    assert.equal(await keptPrompt(s.browser.context, 'grok'), 'Now add a day trip to Sintra');
     await page.close();
   });
 }
 
 test('the anti-bot refusal on a 403: blocked', async () => {
-  const page = await failedChat({ mode: 'status', status: 403, body: JSON.stringify(ANTI_BOT) }, { url: QUIET });
+  const page = await s.failedChat({ mode: 'status', status: 403, body: JSON.stringify(ANTI_BOT) }, { url: QUIET });
   assert.equal(await noticeKind(page), 'blocked');
   assert.ok((await noticeText(page)).startsWith(BLOCKED), await noticeText(page));
   await page.close();
 });
 
 test('the anti-bot refusal on the page as Grok shows it (red line in the turn): blocked', async () => {
-  const page = await failedChat({ mode: 'antibot' });
+  const page = await s.failedChat({ mode: 'antibot' });
   assert.equal(await noticeKind(page), 'blocked');
   assert.equal(await page.evaluate(() => [...document.querySelectorAll('[id^="response-"]')].at(-1).textContent), ANTI_BOT.error.message);
   await page.close();
 });
 
 test('Grok\'s red error line in the latest turn after the stream broke off (no verdict in the stream): generation_error from the page', async () => {
-  const page = await failedChat({ mode: 'cut' });
+  const page = await s.failedChat({ mode: 'cut' });
   assert.equal(await noticeKind(page), 'generation_error');
   assert.match(await noticeText(page), /^Grok could not finish this answer\./);
-  const raised = await lastRaised(browser.context);
+  const raised = await lastRaised(s.browser.context);
   assert.equal(raised.signal, 'dom', JSON.stringify(raised));
   assert.equal(raised.evidence, WRONG_LINE);
   await page.close();
 });
 
 test('a stream that broke off raises nothing by itself (the page shows no error line)', async () => {
-  site.setMode({ mode: 'healthy' });
-  const page = await openGrok(QUIET);
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await waitAnswerText(page, 0, FIRST_ANSWER);
-  site.setMode({ mode: 'cut' });
-  await sendPrompt(page, 'Now add a day trip to Sintra');
+  s.site.setMode({ mode: 'healthy' });
+  const page = await s.open(QUIET);
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  s.site.setMode({ mode: 'cut' });
+  await s.sendPrompt(page, 'Now add a day trip to Sintra');
   await page.waitForSelector('button[aria-label="Submit"]');
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
@@ -213,21 +169,21 @@ test('a stream that broke off raises nothing by itself (the page shows no error 
 
 test('the user and the model quoting Grok\'s error texts raise nothing', async () => {
   const answer = `The error "${ANTI_BOT.error.message}" means a bot check failed; "${LIMIT_TEXT}" is the message limit.`;
-  site.setMode({ mode: 'healthy', answer });
-  const page = await openGrok();
-  await sendPrompt(page, `Why did I see "${ANTI_BOT.error.message}" and "${WRONG_LINE}" yesterday?`);
-  await waitAnswerText(page, 0, answer);
+  s.site.setMode({ mode: 'healthy', answer });
+  const page = await s.open();
+  await s.sendPrompt(page, `Why did I see "${ANTI_BOT.error.message}" and "${WRONG_LINE}" yesterday?`);
+  await s.waitAnswerText(page, 0, answer);
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
   await page.close();
 });
 
 test('a red line left in an earlier turn does not count once a later turn went well', async () => {
-  const page = await failedChat({ mode: 'cut' });
+  const page = await s.failedChat({ mode: 'cut' });
   assert.equal(await noticeKind(page), 'generation_error');
-  site.setMode({ mode: 'healthy' });
-  await sendPrompt(page, 'Try again please');
-  await waitAnswerText(page, 1, FIRST_ANSWER);
+  s.site.setMode({ mode: 'healthy' });
+  await s.sendPrompt(page, 'Try again please');
+  await s.waitAnswerText(page, 1, FIRST_ANSWER);
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
   await page.waitForTimeout(1500);
   // The old line is still on the page, in the second turn of three.
@@ -239,9 +195,9 @@ test('a red line left in an earlier turn does not count once a later turn went w
 test('the rescue: the frame shows in the notice, Ask elsewhere leaves Grok out, Continue carries the conversation and the failed prompt to a local provider', async () => {
   const name = 'local-grok';
   const answer = 'Take the train from Rossio: 40 minutes.';
-  fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
-  await configure(control, [provider(fake, name, 'openai')]);
-  const page = await failedChat({ mode: 'antibot' });
+  s.fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
+  await configure(s.control, [provider(s.fake, name, 'openai')]);
+  const page = await s.failedChat({ mode: 'antibot' });
   const frame = await rescueFrame(page);
   const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
   assert.ok(sites.length > 0, 'other sites are offered');
@@ -251,7 +207,7 @@ test('the rescue: the frame shows in the notice, Ask elsewhere leaves Grok out, 
   assert.equal(seen.state, 'done', JSON.stringify(seen));
   assert.equal(seen.provider, name);
   assert.equal(seen.text.trim(), answer);
-  const [req] = fake.to(name);
+  const [req] = s.fake.to(name);
   // The conversation as the page shows it (Grok's turns), the failed prompt last.
   assert.deepEqual(req.json.messages, [
     { role: 'user', content: 'Plan a weekend in Lisbon' },
@@ -263,27 +219,27 @@ test('the rescue: the frame shows in the notice, Ask elsewhere leaves Grok out, 
 });
 
 test('a stalled answer: network_error, "Grok stopped answering."', async () => {
-  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
   try {
-    const page = await failedChat({ mode: 'stall', tokenDelayMs: 5 });
+    const page = await s.failedChat({ mode: 'stall', tokenDelayMs: 5 });
     assert.equal(await noticeKind(page), 'network_error');
     assert.match(await noticeText(page), /^Grok stopped answering\./);
     await page.close();
   } finally {
-    await setTiming(browser.context, null);
+    await setTiming(s.browser.context, null);
   }
 });
 
 test('in German, the notice names Grok in German words', async () => {
-  const de = await launch({ hostRules: { 'grok.com': site.port, 'status.x.ai': statusPage.port }, lang: 'de' });
+  const de = await launch({ hostRules: { 'grok.com': s.site.port, 'status.x.ai': s.feeds[0].port }, lang: 'de' });
   try {
-    site.setMode({ mode: 'healthy' });
+    s.site.setMode({ mode: 'healthy' });
     const page = await de.context.newPage();
     await page.goto('https://grok.com/');
     await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
     await waitObserved(de.context, page);
-    site.setMode({ mode: 'antibot' });
-    await sendPrompt(page, 'Plane ein Wochenende in Lissabon');
+    s.site.setMode({ mode: 'antibot' });
+    await s.sendPrompt(page, 'Plane ein Wochenende in Lissabon');
     await page.waitForSelector(NOTICE, { timeout: 15000 });
     assert.equal(await noticeKind(page), 'blocked');
     assert.match(await noticeText(page), /^Grok möchte, dass Sie sich anmelden oder bestätigen, dass Sie ein Mensch sind\./);

@@ -1,8 +1,12 @@
-// What the end-to-end tests of the other chat sites (deepseek.test.mjs, grok.test.mjs, ...) read
-// from the extension besides the notice: the detections the worker raised and the failed prompt it
-// kept for the rescue. Read from an extension page, as the popup would.
-import { openExtensionPage } from './browser.mjs';
-import { timeline } from './detect-helpers.mjs';
+// What the end-to-end tests of the other chat sites (claude.test.mjs, deepseek.test.mjs, ...) share:
+// their scaffolding (`siteSuite`), and what they read from the extension besides the notice: the
+// detections the worker raised and the failed prompt it kept for the rescue (read from an extension
+// page, as the popup would).
+import { after, before } from 'node:test';
+import { launch, openExtensionPage } from './browser.mjs';
+import { NOTICE, timeline, waitObserved } from './detect-helpers.mjs';
+import { startFakeFeed } from './fake-site/feed.mjs';
+import { startFakeProviders } from './fake-providers/server.mjs';
 
 /** The latest detection raised (the worker's timeline): {kind, signal, evidence, ...}. */
 export async function lastRaised(context) {
@@ -27,4 +31,70 @@ export async function keptPrompt(context, site) {
   } finally {
     await probe.close();
   }
+}
+
+/**
+ * The scaffolding every chat site's test file shares, registered with node:test's before/after:
+ * the site's fake (`start()`), its status feeds (`feeds`: startFakeFeed's arguments), the local
+ * providers, Chromium with the extension and every host mapped to loopback, and the options page
+ * (`control`) for `configure`. Returns the suite: `site`, `fake`, `browser`, `control` (set once
+ * `before` ran) and
+ * - `open(url = home)`: a tab on the site, once the content scripts started and were heard;
+ * - `sendPrompt(page, text)`: types in `composer` and sends (`send`: the button, or 'Enter');
+ * - `answers(page)`, `waitAnswerText(page, i, text)`: the answers (`answer`: their selector),
+ *   and the wait for answer i (from 0) to read text (and, with `busy`, the page to be done);
+ * - `failedChat(failure, {prompt, url})`: one good exchange (`first`: [prompt, answer]), then a
+ *   prompt that fails as `failure` says (the fake's mode), with the notice shown;
+ * - `failure()`: the worker's detection entry of the site's tab that failed last (by site: a page
+ *   moves within its site without loading).
+ */
+export function siteSuite({ id, hosts, start, feeds = [], home, composer, send = 'Enter', answer, busy = null, first, failing, afterFirst = null }) {
+  const s = { site: null, fake: null, browser: null, control: null, feeds: [] };
+  before(async () => {
+    s.site = await start();
+    s.feeds = await Promise.all(feeds.map((f) => startFakeFeed(f)));
+    s.fake = await startFakeProviders();
+    const hostRules = Object.fromEntries(hosts.map((h) => [h, s.site.port]));
+    feeds.forEach((f, i) => { hostRules[f.host] = s.feeds[i].port; });
+    s.browser = await launch({ hostRules });
+    s.control = await openExtensionPage(s.browser.context, 'www/options.html');
+  });
+  after(async () => {
+    await s.browser?.close();
+    await s.fake?.close();
+    await s.site?.close();
+    for (const f of s.feeds) await f.close();
+  });
+  s.open = async (url = home) => {
+    const page = await s.browser.context.newPage();
+    await page.goto(url);
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(s.browser.context, page);
+    return page;
+  };
+  s.sendPrompt = async (page, text) => {
+    await page.fill(composer, text);
+    if (send === 'Enter') await page.press(composer, 'Enter');
+    else await page.click(send);
+  };
+  s.answers = (page) => page.evaluate((sel) => [...document.querySelectorAll(sel)].map((a) => a.textContent), answer);
+  s.waitAnswerText = (page, i, text) => page.waitForFunction(([sel, n, t, b]) => document.querySelectorAll(sel)[n]?.textContent === t
+    && !(b && document.querySelector(b)), [answer, i, text, busy]);
+  s.failedChat = async (failure, { prompt = failing, url } = {}) => {
+    s.site.setMode({ mode: 'healthy' });
+    const page = await s.open(url);
+    await s.sendPrompt(page, first[0]);
+    await s.waitAnswerText(page, 0, first[1]);
+    if (afterFirst) await afterFirst(page);
+    await page.waitForTimeout(200);
+    s.site.setMode(failure);
+    await s.sendPrompt(page, prompt);
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    return page;
+  };
+  s.failure = () => s.control.evaluate(async (site) => Object.entries(await chrome.storage.session.get(null))
+    .filter(([k, v]) => k.startsWith('detect.tab.') && v?.site === site && v.current)
+    .map(([, v]) => v)
+    .sort((a, b) => b.updated_at - a.updated_at)[0] ?? null, id);
+  return s;
 }
