@@ -320,9 +320,10 @@
 
   // ---- XMLHttpRequest ----
   // Another site's sends over XMLHttpRequest (SITE_STREAMS transport 'xhr': gemini.google.com): a
-  // 'send' stream of the response's text as it grows (responseText, read at most every BATCH_MS,
-  // at the end and when the page is hidden), in order; its end 'eof' (load), 'abort', or 'error'
-  // (an error, a timeout, an error status). Listeners only: what the page gets is not changed.
+  // 'send' stream of the response's text as it grows (responseText, looked at as the page sees it
+  // grow, posted from at most every BATCH_MS, at the end and when the page is hidden), in order; its
+  // end 'eof' (load), 'abort', or 'error' (an error, a timeout, an error status). Listeners only:
+  // what the page gets is not changed.
   function xhrBody(body) {
     try {
       if (typeof body === 'string') return Promise.resolve(body);
@@ -336,30 +337,39 @@
     const s = openStream('send', path, temporaryPage());
     xhrBody(body).then(s.setRequest, () => s.setRequest(null));
     let seen = 0;
+    let latest = ''; // the longest responseText seen (an abort empties it: what the page had read stays)
     let timer = 0;
     let failed = false;
+    const look = () => {
+      try {
+        const text = xhr.responseText;
+        if (typeof text === 'string' && text.length > latest.length) latest = text;
+      } catch {
+        // a responseType other than text: nothing to read
+      }
+    };
     s.pull = () => {
       clearTimeout(timer);
       timer = 0;
       if (failed) return;
-      let text = '';
-      try {
-        text = xhr.responseText ?? '';
-      } catch {
-        text = ''; // a responseType other than text: nothing to read
-      }
-      if (text.length <= seen) return;
-      s.more(text.slice(seen));
-      seen = text.length;
+      look();
+      if (latest.length <= seen) return;
+      s.more(latest.slice(seen));
+      seen = latest.length;
     };
     xhr.addEventListener('readystatechange', () => {
-      if (xhr.readyState === 2 && !(xhr.status >= 200 && xhr.status < 300) && s.watch === xhr) {
+      if (s.watch !== xhr) return;
+      if (xhr.readyState === 2 && !(xhr.status >= 200 && xhr.status < 300)) {
         failed = true;
         s.end('error');
+      } else if (xhr.readyState === 3) {
+        look();
       }
     });
     xhr.addEventListener('progress', () => {
-      if (!timer && !hiding && s.watch === xhr) timer = setTimeout(() => {
+      if (s.watch !== xhr) return;
+      look();
+      if (!timer && !hiding) timer = setTimeout(() => {
         s.pull();
         s.flush();
       }, BATCH_MS);

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage, ROOT } from './browser.mjs';
 import {
-  ERROR_13, PREFIX, candidateFrame, errorFrame, idsFrame, metaFrame, startFakeGemini, titleFrame,
+  ERROR_13, PREFIX, SEND_PATH, candidateFrame, errorFrame, idsFrame, metaFrame, startFakeGemini, titleFrame,
 } from './fake-gemini/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
@@ -145,6 +145,92 @@ test('a healthy Gemini turn (ending with the 1096 record) raises no notice; the 
   await page.close();
 });
 
+// What the MAIN-world hooks post about the page's XMLHttpRequest sends, as any page script hears it.
+function recordHooks() {
+  window.__posted = [];
+  window.addEventListener('message', (e) => {
+    if (e.source === window && (e.data?.source === 'understudy-hook' || e.data?.source === 'understudy-capture')) window.__posted.push(e.data);
+  });
+}
+
+/** One send on a fresh page in `mode`: the facts and capture posts about it, and what the page got. */
+async function hooked(mode, { stopAfterText = false, tokenDelayMs = 5 } = {}) {
+  site.setMode({ mode, tokenDelayMs });
+  const page = await browser.context.newPage();
+  await page.addInitScript(recordHooks);
+  await page.addInitScript(() => {
+    const open = XMLHttpRequest.prototype.open;
+    window.__xhr = [];
+    XMLHttpRequest.prototype.open = function (...args) {
+      this.addEventListener('loadend', (e) => window.__xhr.push({ type: e.type, status: this.status, text: this.responseText }));
+      return open.apply(this, args);
+    };
+  });
+  await page.goto('https://gemini.google.com/app');
+  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  if (stopAfterText) {
+    await page.waitForFunction(() => document.querySelector('model-response message-content')?.textContent.length > 0);
+    await page.click('button[aria-label="Stop response"]');
+  }
+  await page.waitForFunction(() => window.__xhr.length === 1 && window.__posted.some((m) => m.source === 'understudy-capture' && m.end), null, { timeout: 15000 });
+  await page.waitForTimeout(300);
+  const got = await page.evaluate(() => ({ posted: window.__posted, xhr: window.__xhr[0] }));
+  await page.close();
+  const facts = got.posted.filter((m) => m.source === 'understudy-hook' && m.path === SEND_PATH);
+  const stream = got.posted.filter((m) => m.source === 'understudy-capture' && m.kind === 'stream');
+  return { facts, stream, xhr: got.xhr };
+}
+
+const factKinds = (facts) => facts.map((f) => f.kind).filter((k) => k !== 'stream_progress');
+
+test('XMLHttpRequest sends: the hook\'s facts, and the capture hook hands over the whole responseText in order', async () => {
+  // Read to its end (about 1.3 s of answer: the capture hook posts while it streams).
+  let { facts, stream, xhr } = await hooked('healthy', { tokenDelayMs: 120 });
+  assert.equal(xhr.status, 200);
+  assert.ok(xhr.text.startsWith(PREFIX) && xhr.text.endsWith(errorFrame(1096)));
+  assert.deepEqual(factKinds(facts), ['request_start', 'response', 'stream_end'], JSON.stringify(facts));
+  assert.ok(facts.some((f) => f.kind === 'stream_progress'));
+  assert.ok(facts.every((f) => f.id === facts[0].id));
+  assert.equal(facts[0].method, 'POST');
+  assert.deepEqual([facts[1].status, facts[1].streaming], [200, true]);
+  assert.equal(facts.at(-1).how, 'eof');
+  assert.doesNotMatch(JSON.stringify(facts), /short answer/, 'facts only, no text');
+  assert.deepEqual(stream.map((m) => m.seq), stream.map((_, i) => i));
+  assert.ok(stream.every((m) => m.id === stream[0].id));
+  assert.equal(stream[0].stream_kind, 'send');
+  assert.equal(stream[0].path, SEND_PATH);
+  assert.match(stream[0].request, /^f\.req=.*&at=/);
+  assert.equal(stream.map((m) => m.text).join(''), xhr.text);
+  assert.equal(stream.at(-1).end, 'eof');
+  assert.ok(stream.filter((m) => m.text).length >= 2, 'the text comes in batches while it streams');
+
+  // The page stops it.
+  ({ facts, stream, xhr } = await hooked('stall', { stopAfterText: true }));
+  assert.equal(xhr.type, 'loadend');
+  assert.deepEqual(factKinds(facts), ['request_start', 'response', 'stream_end']);
+  assert.equal(facts.at(-1).how, 'abort');
+  assert.equal(stream.at(-1).end, 'abort');
+  assert.ok(stream.map((m) => m.text).join('').startsWith(PREFIX));
+
+  // The connection breaks.
+  ({ facts, stream, xhr } = await hooked('drop'));
+  assert.equal(xhr.status, 0);
+  assert.deepEqual(factKinds(facts), ['request_start', 'response', 'stream_end']);
+  assert.equal(facts.at(-1).how, 'error');
+  assert.equal(stream.at(-1).end, 'error');
+
+  // An error status: its body is the detail; the capture stream ends as an error, with no text.
+  ({ facts, stream, xhr } = await hooked('status'));
+  assert.equal(xhr.status, 429);
+  assert.deepEqual(factKinds(facts), ['request_start', 'response']);
+  assert.equal(facts[1].status, 429);
+  assert.equal(facts[1].streaming, false);
+  assert.match(facts[1].detail, /Error 429 \(Too Many Requests\)/);
+  assert.equal(stream.map((m) => m.text ?? '').join(''), '');
+  assert.equal(stream.at(-1).end, 'error');
+});
+
 test('a 429 on the send: rate_limited, the notice names Gemini; a later good turn clears it', async () => {
   const page = await failedChat({ mode: 'status', status: 429 });
   assert.equal(await noticeKind(page), 'rate_limited');
@@ -262,6 +348,24 @@ test('a stalled answer: network_error, "Gemini stopped answering."', async () =>
     assert.match(await noticeText(page), /^Gemini stopped answering\./);
     // Half the answer had arrived: the stall came after the stream started.
     assert.ok((await answers(page))[1].length > 0);
+    await page.close();
+  } finally {
+    await setTiming(browser.context, null);
+  }
+});
+
+test('the user stopping an answer (the page aborts its XMLHttpRequest) raises nothing, even past the stall time', async () => {
+  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  try {
+    site.setMode({ mode: 'stall', tokenDelayMs: 5 });
+    const page = await openGemini();
+    await sendPrompt(page, 'Plan a weekend in Lisbon');
+    await page.waitForFunction(() => document.querySelector('model-response message-content')?.textContent.length > 0);
+    await page.click('button[aria-label="Stop response"]');
+    // The same silence unstopped is a stall (the test above); stopped, it is the user's choice.
+    await page.waitForTimeout(3500);
+    assert.equal(await noticeKind(page), null);
+    assert.ok((await answers(page))[0].length > 0);
     await page.close();
   } finally {
     await setTiming(browser.context, null);

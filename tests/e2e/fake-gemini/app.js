@@ -111,14 +111,20 @@
     };
     const finish = () => {
       stop.remove();
-      // Gemini's own words for a turn that produced nothing.
-      if (xhr.status === 200 && failed === null && !para.textContent) container.append(el('div', { class: 'error-message' }, ERROR_13));
+      // Gemini's own words for a turn that produced nothing (not one the user stopped).
+      if (!stopped && xhr.status === 200 && failed === null && !para.textContent) container.append(el('div', { class: 'error-message' }, ERROR_13));
     };
     xhr.onreadystatechange = () => {
       if (xhr.readyState >= 3 && xhr.status === 200) read();
       if (xhr.readyState === 4) finish();
     };
     xhr.onerror = finish;
+    xhr.onabort = finish;
+    let stopped = false;
+    stop.addEventListener('click', () => {
+      stopped = true;
+      xhr.abort();
+    });
     xhr.send(body.toString());
   }
 

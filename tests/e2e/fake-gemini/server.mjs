@@ -23,7 +23,8 @@
 //   (the ids frame, then an error record with `code` at [5,2,0,1,0]; the page shows no text of its
 //   own: the stream alone says it) | 'dom' (the ids frame and the end of the stream, no answer; the
 //   page shows "Something went wrong (13)" in the answer's error box) |
-//   'stall' (the ids frame and half the answer's snapshots, then silence with the connection open).
+//   'stall' (the ids frame and half the answer's snapshots, then silence with the connection open) |
+//   'drop' (the same half, then the connection breaks).
 // - answer, title, tokenDelayMs, status, code;
 // - history: turns the page at /app/<id> shows when it loads, [{prompt, answer?, error?}] (an
 //   `error` is shown in that answer's error box).
@@ -176,7 +177,7 @@ export async function startFakeGemini({ port = 0, defaults = {} } = {}) {
       return;
     }
     const words = tokens(s.answer);
-    const upTo = s.mode === 'stall' ? Math.max(1, Math.floor(words.length / 2)) : words.length;
+    const upTo = s.mode === 'stall' || s.mode === 'drop' ? Math.max(1, Math.floor(words.length / 2)) : words.length;
     let text = '';
     for (let i = 0; i < upTo; i++) {
       if (res.destroyed) return;
@@ -189,6 +190,10 @@ export async function startFakeGemini({ port = 0, defaults = {} } = {}) {
     if (s.mode === 'stall') {
       hold(res);
       return; // silence, the connection open
+    }
+    if (s.mode === 'drop') {
+      res.destroy(); // the connection breaks mid-answer
+      return;
     }
     if (fresh) res.write(titleFrame(s.title));
     res.write(metaFrame());
