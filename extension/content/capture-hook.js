@@ -387,7 +387,7 @@
     const open = proto.open;
     const sendXhr = proto.send;
     const sends = new WeakMap(); // XMLHttpRequest -> {path, stream} of its latest open(), a site's send
-    proto.open = function (method, url) {
+    proto.open = function understudyCaptureOpen(method, url) {
       const prev = sends.get(this);
       if (prev?.stream) {
         prev.stream.end('abort'); // open() again drops the request in flight
@@ -402,7 +402,7 @@
       }
       return open.apply(this, arguments);
     };
-    proto.send = function (body) {
+    proto.send = function understudyCaptureSend(body) {
       const o = sends.get(this);
       if (!o || o.stream) return sendXhr.apply(this, arguments);
       o.stream = watchXhrSend(this, o.path, body);

@@ -58,7 +58,7 @@
   // claude.ai-style one), so a failed prompt can be carried elsewhere. Nothing else of the body
   // leaves this function.
   function promptOf(body) {
-    if (typeof body !== 'string' || body.length > 4 * MAX_PROMPT * 64) return null;
+    if (typeof body !== 'string' || body.length > 4 * MAX_PROMPT * 64 || !/^\s*\{/.test(body)) return null; // not a JSON object (a form)
     try {
       const v = JSON.parse(body);
       const messages = v?.messages;
@@ -527,7 +527,7 @@
     const proto = window.XMLHttpRequest.prototype;
     const open = proto.open;
     const sendXhr = proto.send;
-    proto.open = function (method, url) {
+    proto.open = function understudyXhrOpen(method, url) {
       const prev = xhrs.get(this);
       prev?.watch?.end('abort'); // open() again drops the request in flight
       let o = null;
@@ -541,7 +541,7 @@
       else xhrs.delete(this);
       return open.apply(this, arguments);
     };
-    proto.send = function (body) {
+    proto.send = function understudyXhrSend(body) {
       const o = xhrs.get(this);
       if (!o || o.watch) return sendXhr.apply(this, arguments);
       o.watch = watchXhr(this, o, body);

@@ -25,7 +25,7 @@
 //   page shows "Something went wrong (13)" in the answer's error box) |
 //   'stall' (the ids frame and half the answer's snapshots, then silence with the connection open) |
 //   'drop' (the same half, then the connection breaks).
-// - answer, title, tokenDelayMs, status, code;
+// - answer, title, tokenDelayMs (before each frame), wordsPerFrame (the words a snapshot adds), status, code;
 // - history: turns the page at /app/<id> shows when it loads, [{prompt, answer?, error?}] (an
 //   `error` is shown in that answer's error box).
 import path from 'node:path';
@@ -47,6 +47,7 @@ const DEFAULT_STATE = {
   answer: 'Here is a short answer, streamed the way Gemini streams it.',
   title: 'A weekend in Lisbon',
   tokenDelayMs: 10,
+  wordsPerFrame: 1,
   status: 429,
   code: 1037,
   history: [],
@@ -179,13 +180,15 @@ export async function startFakeGemini({ port = 0, defaults = {} } = {}) {
     const words = tokens(s.answer);
     const upTo = s.mode === 'stall' || s.mode === 'drop' ? Math.max(1, Math.floor(words.length / 2)) : words.length;
     let text = '';
-    for (let i = 0; i < upTo; i++) {
+    const per = Math.max(1, s.wordsPerFrame);
+    for (let i = per - 1; i < upTo + per - 1; i += per) {
       if (res.destroyed) return;
       await sleep(s.tokenDelayMs);
-      text += words[i];
-      const last = i === words.length - 1;
+      const n = Math.min(i, upTo - 1);
+      text = words.slice(0, n + 1).join('');
+      const last = n === words.length - 1;
       // The finished snapshot carries the whole text, trimmed, and the completion marker.
-      res.write(candidateFrame(ids, choice, last ? text.trimEnd() : text, { thoughts: i === 0 ? 'Thinking about the question' : null, done: last }));
+      res.write(candidateFrame(ids, choice, last ? text.trimEnd() : text, { thoughts: i === per - 1 ? 'Thinking about the question' : null, done: last }));
     }
     if (s.mode === 'stall') {
       hold(res);
