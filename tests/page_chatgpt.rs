@@ -500,6 +500,8 @@ fn conversation_bodies_plural_paged_and_singular_merge_into_the_tree() {
         }],
         current: None,
         pending: None,
+        site: None,
+        follows_current: false,
     });
     let (conv, _) = capture::apply(Some(conv), &branch, 8.0).unwrap();
     let (conv, _) = capture::apply(Some(conv), &first, 9.0).unwrap();

@@ -35,6 +35,14 @@ const LEVEL = {
   major_outage: () => t('popup_level_major_outage'),
 };
 const levelName = (level) => LEVEL[level]?.() ?? level;
+// Another site's status page, in words that name no site (the line names it).
+const SITE_LEVEL = {
+  operational: () => t('popup_site_level_operational'),
+  degraded: () => t('popup_site_level_degraded'),
+  partial_outage: () => t('popup_site_level_partial_outage'),
+  major_outage: () => t('popup_site_level_major_outage'),
+};
+const siteLevelName = (level) => SITE_LEVEL[level]?.() ?? String(level ?? '').replaceAll('_', ' ');
 const STAGE = {
   investigating: () => t('popup_stage_investigating'),
   identified: () => t('popup_stage_identified'),
@@ -97,7 +105,16 @@ function empty(list, text) {
   list.replaceChildren(el('li', { class: 'empty' }, text));
 }
 
-function renderTabs(tabs, activeId) {
+/** Another site's status page, one line under its tab: its level and ongoing incidents' names. */
+function siteStatus(site, page) {
+  const r = page?.report;
+  if (!r) return page?.error ? el('div', { class: 'small', 'data-testid': 'understudy-site-status' }, tp('popup_status_unread', page.errors, page.error)) : null;
+  const names = (r.ongoing ?? []).map((i) => i.name).filter(Boolean);
+  const text = t('popup_site_status', siteName(site) ?? site, siteLevelName(r.level));
+  return el('div', { class: 'small', 'data-testid': 'understudy-site-status', 'data-level': r.level ?? '' }, names.length ? `${text} ${names.join(' · ')}` : text);
+}
+
+function renderTabs(tabs, activeId, statuses = {}) {
   const list = document.getElementById('tabs');
   if (!tabs.length) return empty(list, t('popup_no_tabs'));
   list.replaceChildren(...tabs.map((tab) => {
@@ -108,7 +125,8 @@ function renderTabs(tabs, activeId) {
     return el('li', { 'data-kind': d?.kind ?? 'healthy', 'data-tab': String(tab.tab), 'data-site': tab.site ?? 'chatgpt' },
       el('span', { class: `kind ${d ? 'bad' : 'good'}` }, kindWords(d?.kind ?? 'healthy', d?.retry_at, tab.site)),
       el('div', { class: 'small' }, tab.tab === activeId ? t('popup_this_tab', where) : t('popup_tab', where)),
-      d ? el('div', { class: 'small' }, t('popup_since', hm(d.since_ms), d.evidence.text)) : null);
+      d ? el('div', { class: 'small' }, t('popup_since', hm(d.since_ms), d.evidence.text)) : null,
+      tab.site && tab.site !== 'chatgpt' ? siteStatus(tab.site, statuses[tab.site]) : null);
   }));
 }
 
@@ -268,12 +286,12 @@ async function refresh() {
     ext.tabs.query({ active: true, currentWindow: true }).catch(() => []),
   ]);
   if (!reply?.ok) throw new Error(reply?.error ?? t('popup_no_answer_extension'));
-  const { tabs, status: page, timeline } = reply.value;
+  const { tabs, status: page, statuses, timeline } = reply.value;
   const activeId = active[0]?.id;
   status.textContent = summary(tabs, activeId, page);
   status.classList.toggle('error', !isPaused() && tabs.some((x) => x.current));
   status.dataset.paused = String(isPaused());
-  renderTabs(tabs, activeId);
+  renderTabs(tabs, activeId, statuses ?? {});
   renderStatusPage(page);
   renderTimeline(timeline);
 }

@@ -140,10 +140,13 @@ async function apply(t, s, sender) {
   return { stored: captures.length ? storeCaptures(captures, sender.tab.id) : null, turns };
 }
 
-// ---- the other chat sites (claude.ai, ...) ----
-// Their answer streams are decoded by the site's own decoder (`SiteStream`, one per stream), for
-// detection only: how the turn ended goes to `judgeTurn` once (at the stream's end, or as soon as it
-// reports an error before any answer text); nothing of them is kept in the cache yet.
+// ---- the other chat sites (claude.ai, gemini.google.com, ...) ----
+// Their answer streams are decoded by the site's own decoder (`SiteStream`, one per stream). How the
+// turn ended goes to `judgeTurn` once (at the stream's end, or as soon as it reports an error
+// before any answer text), with the prompt the core read from the send's request
+// (`core.sitePrompt`). What the turn showed is kept in the cache (`SiteStream.capture`: the
+// conversation `<site>:<id>`, the prompt and the answer) at each batch that changed it, under the
+// same rules as ChatGPT's: not while paused, not with capture off, within the tab's budget.
 const siteTabs = new Map(); // tabId -> {streams: Map(stream id -> {decoder, next, prompt, judged}), at, chain}
 
 function freeStream(st) {
@@ -173,12 +176,11 @@ function siteTabOf(tabId) {
   return t;
 }
 
-/** The prompt of a send's request body (`{prompt}` on claude.ai), or null. */
-function sitePrompt(request) {
-  if (typeof request !== 'string') return null;
+/** The prompt of a send's request body of `site` (the core reads each site's format), or null. */
+function sitePrompt(site, request) {
+  if (typeof request !== 'string' || typeof core.sitePrompt !== 'function') return null;
   try {
-    const p = JSON.parse(request)?.prompt;
-    return typeof p === 'string' && p.trim() ? p : null;
+    return core.sitePrompt(site, request) ?? null;
   } catch {
     return null;
   }
@@ -198,7 +200,11 @@ async function siteApply(site, t, s, sender) {
     if (typeof core.SiteStream !== 'function') throw new Error('this build cannot decode page streams');
     // Only a send carries a turn; another stream is taken (by its seq) and not decoded.
     const send = s.stream_kind === 'send';
-    st = { decoder: send ? new core.SiteStream(site) : null, next: 0, prompt: send ? sitePrompt(s.request) : null, judged: !send };
+    st = {
+      decoder: send ? new core.SiteStream(site) : null, next: 0, judged: !send,
+      path: s.path, request: s.request ?? null, prompt: send ? sitePrompt(site, s.request) : null,
+      key: `${sender.tab.id}-${s.id}`, kept: 0,
+    };
     t.streams.set(s.id, st);
     if (t.streams.size > MAX_SEQS) {
       const [oldest, old] = t.streams.entries().next().value;
@@ -223,11 +229,30 @@ async function siteApply(site, t, s, sender) {
       turns.push(end);
     }
   }
+  const stored = st.decoder ? await keepSiteTurn(st, s, sender) : { stored: 0, kept: false };
   if (s.end) {
     freeStream(st);
     t.streams.delete(s.id);
   }
-  return { stored: 0, kept: false, turns };
+  return { ...stored, turns };
+}
+
+/** Keeps what the send's turn showed so far (when capture may keep it); the reply's fields. */
+async function keepSiteTurn(st, s, sender) {
+  if ((sender.tab.url && isTemporary(sender.tab.url)) || !(await captureEnabled())) return { stored: 0, kept: false };
+  try {
+    chargeTab(sender.tab.id, (s.text?.length ?? 0) + (s.frames ?? []).reduce((n, f) => n + f.length, 0));
+  } catch (error) {
+    return { stored: 0, kept: false, errors: [String(error?.message ?? error)] };
+  }
+  // Only a batch that brought something (or the end) is worth a write.
+  if (!s.text && !s.frames?.length && !s.end && st.kept > 0) return { stored: 0 };
+  const capture = st.decoder.capture(st.path, st.request, sender.tab.url ?? sender.url ?? '', st.key);
+  if (!capture) return { stored: 0 };
+  st.kept += 1;
+  const results = await storeCaptures([capture], sender.tab.id);
+  const failed = results.filter((r) => !r?.ok);
+  return failed.length ? { stored: 0, errors: failed.map((r) => r?.error ?? 'not stored') } : { stored: results.length };
 }
 
 onMessages(ext, ['cache.stream'], async (message, sender) => {

@@ -11,6 +11,7 @@
 //   detect.tab.<tabId>  {site, url, conversation_id, state, current, failed_prompt, observed, updated_at}
 //   detect.timeline     [{type, kind, signal, evidence, retry_at, tab, conversation_id, at}] newest last, <= 50
 //   detect.status       (status.js) {report, source, at, ok_at, errors, error, next_at}
+//   detect.status.<site> (status.js) another site's status page, the same shape
 //   detect.timing       (chrome.storage.local) {stall_ms, no_start_ms, resume_grace_ms}: overrides the
 //                       stall thresholds (tests scale them down)
 import { ext } from '../api.js';
@@ -190,6 +191,9 @@ async function judge(tabId, site, url, json, prompt) {
       ...entry, url, conversation_id: conv ?? entry.conversation_id, state: result.state, current,
       observed: entry.observed + 1, updated_at: Date.now(),
     };
+    // A failure raised without its prompt (an HTTP error heard before the send's body was read)
+    // learns it from a later observation of the same failure (the send's stream, decoded here).
+    if (current && !next.failed_prompt && prompt) next.failed_prompt = prompt;
     let event = null;
     if (result.event) {
       const raised = result.event.event === 'raised';
@@ -241,8 +245,8 @@ async function adapter(_message, sender) {
       await saveTab(tabId, freshTab(site, url));
     });
   }
-  // ChatGPT's public status page concerns ChatGPT's tabs only (the other sites' feeds are not polled yet).
-  if (site === 'chatgpt') ensureStatusPolling().catch(() => {});
+  // Each site's public status page is polled while a tab of that site is open (status.js).
+  ensureStatusPolling(site).catch(() => {});
   return core.detectAdapter(site, await getTiming());
 }
 
@@ -253,7 +257,12 @@ async function state() {
     if (key.startsWith(TAB_PREFIX)) list.push({ tab: Number(key.slice(TAB_PREFIX.length)), ...value, state: undefined });
   }
   list.sort((a, b) => b.updated_at - a.updated_at);
-  return { tabs: list, status: all[STATUS_KEY] ?? null, timeline: all[TIMELINE_KEY] ?? [] };
+  // The other sites' status pages, by site (ChatGPT's stays `status`).
+  const statuses = {};
+  for (const [key, value] of Object.entries(all)) {
+    if (key.startsWith(`${STATUS_KEY}.`)) statuses[key.slice(STATUS_KEY.length + 1)] = value;
+  }
+  return { tabs: list, status: all[STATUS_KEY] ?? null, statuses, timeline: all[TIMELINE_KEY] ?? [] };
 }
 
 // ---- tabs ----

@@ -41,6 +41,13 @@ pub struct TurnCapture {
     /// The pending key the prompt was stored under, to be deleted.
     #[serde(default)]
     pub pending: Option<String>,
+    /// The chat site of the conversation (`claude`, `gemini`, ...), when not ChatGPT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// A message without a parent follows the conversation's current message (a site whose
+    /// stream does not name the parent: the prompt continues what was said before).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follows_current: bool,
 }
 
 /// One thing seen on the page.
@@ -389,7 +396,29 @@ pub fn apply(
             }
         },
         Capture::Turn(t) => {
-            changed |= apply_nodes(&mut conv, t.title.as_ref(), &t.nodes, t.current.as_ref(), now)?;
+            if let Some(site) = t.site.as_deref()
+                && conv.site() != Some(site)
+            {
+                conv.set_site(site);
+                changed = true;
+            }
+            if t.follows_current {
+                let mut nodes = t.nodes.clone();
+                let before = conv.current_node.clone();
+                let mut all_known = true;
+                for n in &mut nodes {
+                    let known = conv.nodes.get(&n.message.id).is_some_and(|k| k.message.is_some());
+                    all_known &= known;
+                    if n.parent.is_none() && !known {
+                        n.parent = before.clone().filter(|b| *b != n.message.id);
+                    }
+                }
+                // A turn seen before (a stream sent again) does not take the conversation back to it.
+                let current = if all_known { None } else { t.current.as_ref() };
+                changed |= apply_nodes(&mut conv, t.title.as_ref(), &nodes, current, now)?;
+            } else {
+                changed |= apply_nodes(&mut conv, t.title.as_ref(), &t.nodes, t.current.as_ref(), now)?;
+            }
         }
         Capture::Dom { title, turns, .. } => {
             if conv.title.is_none() && title.is_some() {
@@ -446,6 +475,8 @@ mod tests {
             nodes,
             current,
             pending: pending.map(str::to_string),
+            site: None,
+            follows_current: false,
         })
     }
 
@@ -659,6 +690,8 @@ mod guards {
             nodes: vec![],
             current: None,
             pending: None,
+            site: None,
+            follows_current: false,
         });
         assert_eq!(ok(&turn, None, None), Ok(()));
     }

@@ -692,6 +692,9 @@ pub struct Node {
     pub message: Option<Message>,
 }
 
+/// The field naming a conversation's chat site (see [`Conversation::site`]).
+const SITE_FIELD: &str = "understudy_site";
+
 /// A whole conversation, as the official export and `GET /backend-api/conversation/{id}` have it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Conversation {
@@ -834,6 +837,17 @@ impl Conversation {
     /// An empty conversation with the given id.
     pub fn new(id: impl Into<String>) -> Conversation {
         Conversation { id: id.into(), ..Conversation::default() }
+    }
+
+    /// The chat site this conversation was kept from (`claude`, `gemini`, ...; Understudy's own
+    /// field `understudy_site`, kept with the other fields); `None` for ChatGPT's.
+    pub fn site(&self) -> Option<&str> {
+        self.extra.get(SITE_FIELD).and_then(Value::as_str)
+    }
+
+    /// Records the chat site this conversation was kept from.
+    pub fn set_site(&mut self, site: &str) {
+        self.extra.insert(SITE_FIELD.into(), Value::String(site.to_string()));
     }
 
     /// The number of messages stored (all branches).

@@ -11,7 +11,9 @@
 //! - **v2** (current): meta adds `incomplete` (a message was still streaming when capture
 //!   stopped) and `source` (`"export"`, `"capture"`, ...); record adds `source` and keeps the
 //!   conversation's own `understudy_incomplete`. Migration from v1 derives `incomplete` from the
-//!   stored messages and sets `source` to `"unknown"`.
+//!   stored messages and sets `source` to `"unknown"`. Later, without a version change (an
+//!   optional field older builds ignore): meta `site` and the conversation's `understudy_site`,
+//!   the chat site a conversation was kept from (absent: ChatGPT).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -44,6 +46,9 @@ pub struct ConversationMeta {
     pub message_count: u32,
     /// Where the copy came from.
     pub source: Option<String>,
+    /// The chat site it was kept from (`claude`, `gemini`, ...); absent for ChatGPT's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 impl ConversationMeta {
@@ -58,6 +63,7 @@ impl ConversationMeta {
             incomplete: c.incomplete,
             message_count: u32::try_from(c.message_count()).unwrap_or(u32::MAX),
             source: c.source.clone(),
+            site: c.site().map(str::to_string),
         }
     }
 }

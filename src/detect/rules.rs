@@ -258,6 +258,9 @@ struct RulesFile {
     /// `null` for a site without a public feed (Copilot).
     #[serde(default)]
     status: Option<StatusFeed>,
+    /// The paths of the site's pages that show one conversation (`/chat/{conversation}`).
+    #[serde(default)]
+    pages: Vec<String>,
 }
 
 /// Pre-parsed selectors, ready to match elements.
@@ -303,6 +306,10 @@ pub struct Rules {
     pub texts: Vec<TextRule>,
     /// How the site's answers travel (absent for ChatGPT, whose decoder predates the field).
     pub stream: Option<StreamRule>,
+    /// The paths of the pages that show one conversation, a `{conversation}` segment naming it
+    /// (`/chat/{conversation}`): where a conversation's id is read from the tab's URL, and the
+    /// link back to it.
+    pub pages: Vec<String>,
     /// The site's public status feed, when it has one.
     pub status: Option<StatusFeed>,
     /// (kind, normalised phrase padded with spaces), in file order; `healthy` phrases (a notice
@@ -347,6 +354,12 @@ impl Rules {
         }
         if let Some(c) = file.codes.iter().find(|c| c.code.trim().is_empty()) {
             return bad(format!("{}: an empty code for {}", file.site, c.kind));
+        }
+        if let Some(p) = file.pages.iter().find(|p| !p.starts_with('/') || !p.contains("{conversation}")) {
+            return bad(format!(
+                "{}: page path {p:?} must start with / and name {{conversation}}",
+                file.site
+            ));
         }
         if let Some(e) = file.endpoints.iter().find(|e| !e.path.starts_with('/')) {
             return bad(format!("{}: endpoint path {:?} must start with /", file.site, e.path));
@@ -402,6 +415,7 @@ impl Rules {
             texts: file.texts,
             stream: file.stream,
             status: file.status,
+            pages: file.pages,
             phrases,
             compiled,
         })
@@ -462,6 +476,7 @@ impl Rules {
             texts: Vec::new(),
             stream: None,
             status: None,
+            pages: Vec::new(),
             phrases: Vec::new(),
             compiled: CompiledSelectors {
                 turn: never.clone(),

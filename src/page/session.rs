@@ -373,6 +373,8 @@ impl CaptureSession {
                 nodes: turn.nodes,
                 current: turn.current,
                 pending,
+                site: None,
+                follows_current: false,
             });
         }
         self.temporary.extend(temporary);

@@ -132,6 +132,7 @@ impl CaptureBudget {
 /// ([`crate::page::sites`]); ChatGPT's streams go through [`CaptureSession`].
 #[wasm_bindgen(js_name = SiteStream)]
 pub struct SiteStream {
+    site: crate::site::Site,
     inner: Box<dyn crate::page::sites::SiteDecoder>,
 }
 
@@ -163,7 +164,7 @@ impl SiteStream {
             crate::site::Site::from_id(site).ok_or_else(|| JsError::new(&format!("unknown site '{id}'")))?;
         let inner = crate::page::sites::decoder(site)
             .ok_or_else(|| JsError::new("ChatGPT's streams are decoded by CaptureSession"))?;
-        Ok(SiteStream { inner })
+        Ok(SiteStream { site, inner })
     }
 
     /// The next text of the response body, in order.
@@ -179,6 +180,26 @@ impl SiteStream {
     /// The stream ended.
     pub fn end(&mut self) {
         self.inner.finish();
+    }
+
+    /// The capture of what the stream showed so far, for the cache writer (a `turn` capture
+    /// under `<site>:<conversation id>`), or null when there is nothing to keep or no
+    /// conversation names it (see [`crate::page::sites::keep`]). `path`: the send's path;
+    /// `request`: its body; `page_url`: the tab's URL; `stream_key`: unique to this stream in
+    /// this tab.
+    pub fn capture(
+        &self,
+        path: &str,
+        request: Option<String>,
+        page_url: &str,
+        stream_key: &str,
+    ) -> Result<JsValue, JsError> {
+        let send =
+            crate::page::sites::keep::SendContext { path, request: request.as_deref(), page_url, stream_key };
+        match crate::page::sites::keep::turn_capture(self.site, &self.inner.turn(), &send) {
+            Some(t) => to_js(&Capture::Turn(t)),
+            None => Ok(JsValue::NULL),
+        }
     }
 
     /// What the stream showed so far: `{conversation_id, title, messages: [{id, role, text,
@@ -206,4 +227,11 @@ impl SiteStream {
             error: turn.error,
         })
     }
+}
+
+/// The prompt a send's request body of `site` carries (`null` when none), read by the site's
+/// request format (see [`crate::page::sites::keep::prompt_of`]).
+#[wasm_bindgen(js_name = sitePrompt)]
+pub fn site_prompt(site: &str, request: &str) -> Option<String> {
+    crate::site::Site::from_id(site).and_then(|s| crate::page::sites::keep::prompt_of(s, request))
 }

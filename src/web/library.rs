@@ -42,6 +42,8 @@ struct Turn<'a> {
 #[derive(Serialize)]
 struct BranchView {
     id: String,
+    /// The chat site it was kept from (`claude`, ...); null for ChatGPT's.
+    site: Option<String>,
     title: String,
     model: Option<String>,
     create_time: Option<f64>,
@@ -94,6 +96,7 @@ fn conversation_view(conv: &Conversation) -> Result<JsValue, JsError> {
         .unwrap_or_default();
     interop::to_js(&BranchView {
         id: conv.id.clone(),
+        site: conv.site().map(str::to_string),
         title: render::display_title(conv).to_string(),
         model: conv.model_slug.clone(),
         create_time: conv.create_time,

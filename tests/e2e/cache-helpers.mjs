@@ -13,7 +13,7 @@ export async function library(context) {
   return page;
 }
 
-/** Every cached conversation as the user sees it: [{id, title, incomplete, texts, raw}]. */
+/** Every cached conversation as the user sees it: [{id, site, title, incomplete, texts, raw}] (site: null for ChatGPT's). */
 export function cached(page) {
   return page.evaluate(async () => {
     const { db, core } = window.understudyLibrary;
@@ -21,7 +21,7 @@ export function cached(page) {
     for (const json of await db.allJsons()) {
       const v = core.cacheView(json);
       const raw = typeof json === 'string' ? json : new TextDecoder().decode(json);
-      out.push({ id: v.id, title: v.title, incomplete: v.incomplete, texts: v.messages.map((m) => m.text), raw });
+      out.push({ id: v.id, site: v.site ?? null, title: v.title, incomplete: v.incomplete, texts: v.messages.map((m) => m.text), raw });
     }
     return out;
   });

@@ -4,27 +4,44 @@
 // the page, a stalled answer) shows the notice naming Claude with its kind; the user quoting
 // Claude's error text raises nothing; the rescue frame carries the failed prompt to a local provider.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { startFakeClaude, CAPACITY_TEXT } from './fake-claude/server.mjs';
+import { startFakeSite } from './fake-site/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { library, waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = '.ProseMirror[role="textbox"]';
 const SEND = 'button[aria-label="Send message"]';
 const ANSWER = '.font-claude-response';
 const FIRST_ANSWER = 'Here is a short answer, streamed the way Claude streams it.';
+const STATUS_ATOM = fs.readFileSync(new URL('../fixtures/status/sites/claude-history.atom', import.meta.url), 'utf8');
 let site;
+let statusPage;
 let fake;
 let browser;
 let control;
 
 before(async () => {
   site = await startFakeClaude();
+  // status.claude.com: its incident history feed (the fixture: one incident ongoing).
+  statusPage = await startFakeSite({
+    host: 'status.claude.com',
+    csp: "default-src 'none'",
+    page: '',
+    route: ({ path, res }) => {
+      if (path !== '/history.atom') return false;
+      res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8' });
+      res.end(STATUS_ATOM);
+      return true;
+    },
+  });
   fake = await startFakeProviders();
-  browser = await launch({ hostRules: { 'claude.ai': site.port } });
+  browser = await launch({ hostRules: { 'claude.ai': site.port, 'status.claude.com': statusPage.port } });
   control = await openExtensionPage(browser.context, 'www/options.html');
 });
 
@@ -32,6 +49,7 @@ after(async () => {
   await browser?.close();
   await fake?.close();
   await site?.close();
+  await statusPage?.close();
 });
 
 async function openClaude(url = 'https://claude.ai/new') {
@@ -67,10 +85,14 @@ test('the content scripts start on claude.ai by themselves, with Claude\'s adapt
   assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'claude');
   const entry = await tabEntry(browser.context, page.url());
   assert.equal(entry.site, 'claude');
-  // The popup names the tab's site.
+  // The popup names the tab's site, and what Claude's own status page says (its Atom history:
+  // one incident ongoing), polled because a Claude tab is open.
   const popup = await openExtensionPage(browser.context, 'www/popup.html');
   const line = await popup.waitForSelector('#tabs li[data-site="claude"]', { timeout: 10000 });
   assert.match(await line.textContent(), /Claude · \/new/);
+  const status = await popup.waitForSelector('#tabs li[data-site="claude"] [data-testid="understudy-site-status"]', { timeout: 10000 });
+  assert.match(await status.textContent(), /^Claude status page: .+\. .*Elevated errors on Claude Opus 4\.5/);
+  assert.ok(statusPage.requests.some((r) => r.path === '/history.atom'), 'the feed was read');
   await popup.close();
   await page.close();
 });
@@ -83,6 +105,32 @@ test('a healthy Claude turn raises no notice', async () => {
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
   assert.deepEqual(site.prompts().at(-1), 'Plan a weekend in Lisbon');
+  await page.close();
+});
+
+test('Claude turns are kept in the library under Claude: two prompts and their answers in order, shown and filtered by site', async () => {
+  site.setMode({ mode: 'healthy', answer: 'Alfama at dawn, then the tram 28.' });
+  const page = await openClaude();
+  await sendPrompt(page, 'A morning walk in Lisbon?');
+  await page.waitForFunction(() => document.querySelectorAll('.font-claude-response')[0]?.getAttribute('data-is-streaming') === 'false');
+  site.setMode({ mode: 'healthy', answer: 'Belém for pastéis de nata.' });
+  await sendPrompt(page, 'And for lunch?');
+  await page.waitForFunction(() => document.querySelectorAll('.font-claude-response')[1]?.getAttribute('data-is-streaming') === 'false');
+  const conversation = /\/chat\/([0-9a-f-]{36})/.exec(page.url())?.[1];
+  assert.ok(conversation, page.url());
+  const cs = await waitCached(browser.context, (all) => all.some((c) => c.id === `claude:${conversation}` && c.texts.length === 4 && !c.incomplete));
+  const kept = cs.find((c) => c.id === `claude:${conversation}`);
+  assert.equal(kept.site, 'claude');
+  assert.deepEqual(kept.texts, ['A morning walk in Lisbon?', 'Alfama at dawn, then the tram 28.', 'And for lunch?', 'Belém for pastéis de nata.']);
+  // The library names the site and filters by it.
+  const lib = await library(browser.context);
+  const row = await lib.waitForSelector(`#list .row[data-id="claude:${conversation}"]`);
+  assert.equal(await row.getAttribute('data-site'), 'claude');
+  assert.match(await row.textContent(), /Claude ·/);
+  await lib.selectOption('[data-testid="understudy-library-site"]', 'claude');
+  const sites = await lib.evaluate(() => [...document.querySelectorAll('#list .row')].map((r) => r.dataset.site));
+  assert.ok(sites.length > 0 && sites.every((x) => x === 'claude'), JSON.stringify(sites));
+  await lib.close();
   await page.close();
 });
 

@@ -4,7 +4,7 @@
 import * as core from '../../pkg/understudy_pages.js';
 import { renderMarkdownInto } from '../markdown.js';
 import { openSidebarOnClick } from '../../api.js';
-import { $, ctx, dateOf, el, ext, banner, ROW, roleLabel, state, t, titleText, tp } from './shared.js';
+import { $, ctx, dateOf, el, ext, banner, ROW, roleLabel, SITE_NAMES, siteOf, siteOfId, state, t, titleText, tp } from './shared.js';
 import { deleteOne, exportIds } from './actions.js';
 
 // ---------- list (virtualised) ----------
@@ -13,7 +13,7 @@ const spacer = $('list-spacer');
 const rows = new Map(); // index -> element
 
 function rowFor(i) {
-  const m = state.metas[i];
+  const m = state.shown[i];
   const check = el('input', { type: 'checkbox', checked: state.selected.has(m.id), title: t('library_select') });
   check.addEventListener('click', (e) => {
     e.stopPropagation();
@@ -25,8 +25,9 @@ function rowFor(i) {
   const title = el('button', { type: 'button', class: 'title', text: titleText(m.title?.trim()) });
   check.setAttribute('aria-label', t('a11y_library_select', title.textContent));
   if (m.incomplete) title.append(el('span', { class: 'badge', text: t('library_badge_incomplete'), title: t('library_badge_incomplete_title') }));
-  const row = el('div', { class: 'row', role: 'listitem', 'data-id': m.id, 'aria-posinset': String(i + 1), 'aria-setsize': String(state.metas.length) }, check, title,
-    el('div', { class: 'sub', text: [dateOf(m.update_time), m.model, tp('library_messages', m.message_count)].filter(Boolean).join(' · ') }));
+  const site = siteOf(m);
+  const row = el('div', { class: 'row', role: 'listitem', 'data-id': m.id, 'data-site': site, 'aria-posinset': String(i + 1), 'aria-setsize': String(state.shown.length) }, check, title,
+    el('div', { class: 'sub', text: [SITE_NAMES[site] ?? site, dateOf(m.update_time), m.model, tp('library_messages', m.message_count)].filter(Boolean).join(' · ') }));
   row.style.top = `${i * ROW}px`;
   if (i === state.active && !state.hits) markActive(row, true);
   row.addEventListener('click', () => activate(i));
@@ -34,9 +35,9 @@ function rowFor(i) {
 }
 
 function renderList() {
-  spacer.style.height = `${state.metas.length * ROW}px`;
+  spacer.style.height = `${state.shown.length * ROW}px`;
   const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 4);
-  const last = Math.min(state.metas.length, Math.ceil((list.scrollTop + (list.clientHeight || 800)) / ROW) + 4);
+  const last = Math.min(state.shown.length, Math.ceil((list.scrollTop + (list.clientHeight || 800)) / ROW) + 4);
   for (const [i, r] of rows) {
     if (i < first || i >= last) {
       r.remove();
@@ -55,9 +56,34 @@ function renderList() {
 export function resetList() {
   for (const r of rows.values()) r.remove();
   rows.clear();
+  // The site filter: the conversations of one chat site, or all of them.
+  state.shown = state.site ? state.metas.filter((m) => siteOf(m) === state.site) : state.metas;
+  offerSites();
   renderList();
-  $('count').textContent = tp('library_count', state.metas.length);
+  $('count').textContent = tp('library_count', state.shown.length);
 }
+
+/** The site filter offers "All sites" and every site the cache holds conversations of. */
+function offerSites() {
+  const select = $('site-filter');
+  const present = new Set(state.metas.map(siteOf));
+  if (state.site) present.add(state.site);
+  const have = [...select.options].slice(1).map((o) => o.value);
+  const want = Object.keys(SITE_NAMES).filter((s) => present.has(s));
+  // Shown once another site than ChatGPT has conversations here (a ChatGPT-only cache needs none).
+  select.hidden = !want.some((s) => s !== 'chatgpt') && !state.site;
+  if (want.join() === have.join()) return;
+  select.replaceChildren(select.options[0], ...want.map((s) => el('option', { value: s, text: SITE_NAMES[s] })));
+  select.value = state.site;
+}
+
+$('site-filter').addEventListener('change', (e) => {
+  state.site = e.target.value;
+  state.active = -1;
+  list.scrollTop = 0;
+  resetList();
+  if (state.hits) runSearch();
+});
 
 list.addEventListener('scroll', renderList, { passive: true });
 
@@ -82,7 +108,7 @@ function activate(i) {
     if (hit) openConversation(hit.id);
     return;
   }
-  if (i < 0 || i >= state.metas.length) return;
+  if (i < 0 || i >= state.shown.length) return;
   state.active = i;
   for (const [j, r] of rows) markActive(r, j === i);
   const top = i * ROW;
@@ -91,7 +117,7 @@ function activate(i) {
   renderList();
   // Arrows moving through the list carry the keyboard focus with them.
   if (list.contains(document.activeElement)) rows.get(i)?.querySelector('.title')?.focus();
-  openConversation(state.metas[i].id);
+  openConversation(state.shown[i].id);
 }
 
 // ---------- one conversation ----------
@@ -167,13 +193,14 @@ export async function runSearch() {
     state.hits = null;
     results.hidden = true;
     list.hidden = false;
-    $('count').textContent = tp('library_count', state.metas.length);
+    $('count').textContent = tp('library_count', state.shown.length);
     return;
   }
   const library = await state.indexReady;
   if (seq !== searchSeq) return;
   const t0 = performance.now();
-  const hits = library.search(q, 100);
+  const found = library.search(q, state.site ? 1000 : 100);
+  const hits = (state.site ? found.filter((h) => siteOfId(h.id) === state.site) : found).slice(0, 100);
   state.lastSearchMs = performance.now() - t0;
   state.hits = hits;
   state.active = -1;
@@ -202,7 +229,7 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
     if (typing && e.target !== $('search')) return;
     e.preventDefault();
-    const n = state.hits ? state.hits.length : state.metas.length;
+    const n = state.hits ? state.hits.length : state.shown.length;
     if (n === 0) return;
     const next = Math.max(0, Math.min(n - 1, state.active + (e.key === 'ArrowDown' ? 1 : -1)));
     activate(next);

@@ -24,6 +24,8 @@ export function el(tag, props = {}, ...children) {
 
 export const state = {
   metas: [], // newest first
+  shown: [], // the metas the list shows (the site filter applied)
+  site: '', // the site filter: '' for all sites
   selected: new Set(),
   active: -1, // index in metas (list mode) or in hits (search mode)
   hits: null,
@@ -65,3 +67,18 @@ export function roleLabel(label) {
 
 /** The damaged-conversations part of a banner. */
 export const damagedText = (n) => tp('library_damaged', n);
+
+/** The chat sites, by the id the cache keeps (names are names: not translated). */
+export const SITE_NAMES = {
+  chatgpt: 'ChatGPT', claude: 'Claude', gemini: 'Gemini', deepseek: 'DeepSeek', grok: 'Grok',
+  perplexity: 'Perplexity', copilot: 'Copilot', mistral: 'Le Chat',
+};
+
+/** The chat site of a conversation id: another site's are kept as `<site>:<id>`. */
+export function siteOfId(id) {
+  const prefix = /^([a-z]+):/.exec(id ?? '')?.[1];
+  return prefix && prefix !== 'chatgpt' && Object.hasOwn(SITE_NAMES, prefix) ? prefix : 'chatgpt';
+}
+
+/** The chat site of a listed conversation (its meta's `site`, else its id). */
+export const siteOf = (m) => (typeof m.site === 'string' && Object.hasOwn(SITE_NAMES, m.site) ? m.site : siteOfId(m.id));

@@ -25,6 +25,7 @@ pub mod copilot;
 pub mod deepseek;
 pub mod gemini;
 pub mod grok;
+pub mod keep;
 pub mod mistral;
 pub mod perplexity;
 
