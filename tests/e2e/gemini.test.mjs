@@ -5,7 +5,9 @@
 // on the send, the usage limit 1037, the temporary error 1013 and the IP block 1060 inside the
 // stream, "Something went wrong (13)" in the page, a stalled answer) shows the notice naming Gemini
 // with its kind; the user quoting the error text, and an old error in an earlier turn, raise
-// nothing; the rescue frame carries the conversation to a local provider.
+// nothing; healthy turns are kept in the library under Gemini; the popup says what Google's status
+// dashboard says of Gemini; the rescue frame carries the conversation and the failed prompt (read
+// from the send's f.req) to a local provider.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -13,24 +15,40 @@ import { launch, openExtensionPage, ROOT } from './browser.mjs';
 import {
   ERROR_13, PREFIX, SEND_PATH, candidateFrame, errorFrame, idsFrame, metaFrame, startFakeGemini, titleFrame,
 } from './fake-gemini/server.mjs';
+import { startFakeSite } from './fake-site/server.mjs';
 import { startFakeProviders } from './fake-providers/server.mjs';
 import { configure, provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
 import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { library, waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = 'rich-textarea .ql-editor[contenteditable="true"]';
 const SEND = 'button[aria-label="Send message"]';
 const ANSWER = 'model-response';
 const FIRST_ANSWER = 'Here is a short answer, streamed the way Gemini streams it.';
+const INCIDENTS = fs.readFileSync(`${ROOT}/tests/fixtures/status/sites/google-incidents.json`, 'utf8');
 let site;
+let statusPage;
 let fake;
 let browser;
 let control;
 
 before(async () => {
   site = await startFakeGemini();
+  // Google Workspace's status dashboard: its incidents (the fixture: a Gemini outage ongoing).
+  statusPage = await startFakeSite({
+    host: 'www.google.com',
+    csp: "default-src 'none'",
+    page: '',
+    route: ({ path, res }) => {
+      if (path !== '/appsstatus/dashboard/incidents.json') return false;
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(INCIDENTS);
+      return true;
+    },
+  });
   fake = await startFakeProviders();
-  browser = await launch({ hostRules: { 'gemini.google.com': site.port } });
+  browser = await launch({ hostRules: { 'gemini.google.com': site.port, 'www.google.com': statusPage.port } });
   control = await openExtensionPage(browser.context, 'www/options.html');
 });
 
@@ -38,6 +56,7 @@ after(async () => {
   await browser?.close();
   await fake?.close();
   await site?.close();
+  await statusPage?.close();
 });
 
 async function openGemini(url = 'https://gemini.google.com/app') {
@@ -107,6 +126,10 @@ test('the content scripts start on gemini.google.com by themselves, with Gemini\
   const popup = await openExtensionPage(browser.context, 'www/popup.html');
   const line = await popup.waitForSelector('#tabs li[data-site="gemini"]', { timeout: 10000 });
   assert.match(await line.textContent(), /Gemini · \/app/);
+  // What Google's status dashboard says of Gemini, polled because a Gemini tab is open.
+  const status = await popup.waitForSelector('#tabs li[data-site="gemini"] [data-testid="understudy-site-status"]', { timeout: 10000 });
+  assert.match(await status.textContent(), /^Gemini status page: major outage\. Users are unable to get responses from Gemini/);
+  assert.ok(statusPage.requests.some((r) => r.path === '/appsstatus/dashboard/incidents.json'), 'the feed was read');
   await popup.close();
   await page.close();
 });
@@ -231,6 +254,33 @@ test('XMLHttpRequest sends: the hook\'s facts, and the capture hook hands over t
   assert.equal(stream.at(-1).end, 'error');
 });
 
+test('Gemini turns are kept in the library under Gemini: two prompts and their answers in order, shown and filtered by site', async () => {
+  site.setMode({ mode: 'healthy', answer: 'Alfama at dawn, then the tram 28.' });
+  const page = await openGemini();
+  await sendPrompt(page, 'A morning walk in Lisbon?');
+  await waitAnswerAt(page, 0, 'Alfama at dawn, then the tram 28.');
+  await page.waitForFunction(() => !document.querySelector('button[aria-label^="Stop"]'));
+  site.setMode({ mode: 'healthy', answer: 'Belém for pastéis de nata.' });
+  await sendPrompt(page, 'And for lunch?');
+  await waitAnswerAt(page, 1, 'Belém for pastéis de nata.');
+  const conversation = /\/app\/([0-9a-f]{16})$/.exec(page.url())?.[1];
+  assert.ok(conversation, page.url());
+  const id = `gemini:c_${conversation}`; // Gemini's conversation ids keep their c_ prefix
+  const cs = await waitCached(browser.context, (all) => all.some((c) => c.id === id && c.texts.length === 4 && !c.incomplete));
+  const kept = cs.find((c) => c.id === id);
+  assert.equal(kept.site, 'gemini');
+  assert.deepEqual(kept.texts, ['A morning walk in Lisbon?', 'Alfama at dawn, then the tram 28.', 'And for lunch?', 'Belém for pastéis de nata.']);
+  const lib = await library(browser.context);
+  const row = await lib.waitForSelector(`#list .row[data-id="${id}"]`);
+  assert.equal(await row.getAttribute('data-site'), 'gemini');
+  assert.match(await row.textContent(), /Gemini ·/);
+  await lib.selectOption('[data-testid="understudy-library-site"]', 'gemini');
+  const sites = await lib.evaluate(() => [...document.querySelectorAll('#list .row')].map((r) => r.dataset.site));
+  assert.ok(sites.length > 0 && sites.every((x) => x === 'gemini'), JSON.stringify(sites));
+  await lib.close();
+  await page.close();
+});
+
 test('a 429 on the send: rate_limited, the notice names Gemini; a later good turn clears it', async () => {
   const page = await failedChat({ mode: 'status', status: 429 });
   assert.equal(await noticeKind(page), 'rate_limited');
@@ -315,7 +365,7 @@ test('an old error in an earlier turn does not count; the same error in the late
   await failing.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves Gemini out, Continue carries the conversation to a local provider', async () => {
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Gemini out, Continue carries the conversation and the failed prompt to a local provider', async () => {
   const name = 'local-gemini';
   const answer = 'Take the train from Rossio: 40 minutes.';
   fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
@@ -330,6 +380,10 @@ test('the rescue: the frame shows in the notice, Ask elsewhere leaves Gemini out
   assert.equal(seen.state, 'done', JSON.stringify(seen));
   assert.equal(seen.provider, name);
   assert.equal(seen.text.trim(), answer);
+  // The failed prompt the worker recorded: read by the core from the send's f.req (the page shows
+  // no error: the stream's code alone raised it).
+  const entries = await control.evaluate(async () => Object.values(await chrome.storage.session.get(null)).filter((v) => v?.site === 'gemini' && v.current));
+  assert.ok(entries.some((e) => e.failed_prompt === 'Now add a day trip to Sintra'), JSON.stringify(entries.map((e) => [e.url, e.failed_prompt])));
   const [req] = fake.to(name);
   assert.deepEqual(req.json.messages, [
     { role: 'user', content: 'Plan a weekend in Lisbon' },
