@@ -425,3 +425,21 @@ test('the user stopping an answer (the page aborts its XMLHttpRequest) raises no
     await setTiming(browser.context, null);
   }
 });
+
+test('in German, the notice names Gemini in German words', async () => {
+  const de = await launch({ hostRules: { 'gemini.google.com': site.port, 'www.google.com': statusPage.port }, lang: 'de' });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await de.context.newPage();
+    await page.goto('https://gemini.google.com/app');
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(de.context, page);
+    site.setMode({ mode: 'code', code: 1037 });
+    await sendPrompt(page, 'Plane ein Wochenende in Lissabon');
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    assert.equal(await noticeKind(page), 'rate_limited');
+    assert.match(await noticeText(page), /^Gemini begrenzt Ihre Anfragen vorübergehend\./);
+  } finally {
+    await de.close();
+  }
+});
