@@ -1,9 +1,9 @@
 //# allFunctionsCalledOnLoad
 // MAIN-world observer of the conversations the page loads and streams (for the cache). Passive: it
 // reads the page's own traffic (the detection hook's shared tap, clones of responses, the bodies of
-// the page's own requests, the frames of its sockets, the text of another site's XMLHttpRequest sends) and never makes a request. It parses nothing:
-// the worker's core decodes the streams. It posts with window.postMessage({source:
-// 'understudy-capture', ...}):
+// the page's own requests, the frames of its sockets, the text of another site's XMLHttpRequest
+// sends) and never makes a request. It parses nothing: the worker's core decodes the streams. It
+// posts with window.postMessage({source: 'understudy-capture', ...}):
 // - {kind: 'stream', id, seq, stream_kind?, path?, request?, temporary?, text?, frames?, end?}: one
 //   stream of the page, in order (seq 0, 1, 2, ...). `id` is a u32 unique in this tab. seq 0 carries
 //   stream_kind ('send': POST .../f/conversation, or another site's send (SITE_STREAMS); 'resume':
