@@ -269,6 +269,7 @@ test('Gemini turns are kept in the library under Gemini: two prompts and their a
   const cs = await waitCached(browser.context, (all) => all.some((c) => c.id === id && c.texts.length === 4 && !c.incomplete));
   const kept = cs.find((c) => c.id === id);
   assert.equal(kept.site, 'gemini');
+  assert.equal(kept.title, 'A weekend in Lisbon'); // the title frame {"11":[title]} of the new chat
   assert.deepEqual(kept.texts, ['A morning walk in Lisbon?', 'Alfama at dawn, then the tram 28.', 'And for lunch?', 'Belém for pastéis de nata.']);
   const lib = await library(browser.context);
   const row = await lib.waitForSelector(`#list .row[data-id="${id}"]`);
@@ -402,6 +403,19 @@ test('a stalled answer: network_error, "Gemini stopped answering."', async () =>
     assert.match(await noticeText(page), /^Gemini stopped answering\./);
     // Half the answer had arrived: the stall came after the stream started.
     assert.ok((await answers(page))[1].length > 0);
+    await page.close();
+  } finally {
+    await setTiming(browser.context, null);
+  }
+});
+
+test('a connection broken mid-answer: network_error once the page has waited its stall time', async () => {
+  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  try {
+    const page = await failedChat({ mode: 'drop', tokenDelayMs: 5 });
+    assert.equal(await noticeKind(page), 'network_error');
+    // The XMLHttpRequest's error ends the read, not the turn: the stall watch says it.
+    assert.match(await noticeText(page), /^Gemini stopped answering\./);
     await page.close();
   } finally {
     await setTiming(browser.context, null);
