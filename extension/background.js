@@ -11,9 +11,15 @@ import './sw/models.js';
 import './sw/settings.js';
 import './sw/rescue.js';
 import './sw/commands.js';
+import { siteOff } from './sw/watched.js';
 
 // Messages the core answers by itself (hello; anything unknown is refused with the core's reason).
-onMessages(ext, ['hello'], (message) => core.handleMessage(message));
+// A chat site the user switched off (options: `sites_off`) is answered as no chat site: its
+// content scripts stay idle there.
+onMessages(ext, ['hello'], async (message) => {
+  const reply = core.handleMessage(message);
+  return reply?.site && (await siteOff(reply.site)) ? { ...reply, site: null, site_off: true } : reply;
+});
 refuseUnclaimed(ext);
 // Chat pages' frequent messages (captures, detection observations) over one port per page.
 servePagePort(ext);

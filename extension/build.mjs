@@ -120,8 +120,10 @@ function assemble(target, manifest) {
   fs.mkdirSync(path.join(dir, 'icons'), { recursive: true });
   for (const size of ICON_SIZES) fs.writeFileSync(path.join(dir, 'icons', `icon-${size}.png`), icon(size));
   fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  const hook = path.join(dir, 'content', 'capture-hook.js');
-  fs.writeFileSync(hook, fillCaptureHook(fs.readFileSync(hook, 'utf8'), ADAPTERS));
+  for (const name of ['capture-hook.js', 'page-hook.js']) {
+    const hook = path.join(dir, 'content', name);
+    fs.writeFileSync(hook, fillCaptureHook(fs.readFileSync(hook, 'utf8'), ADAPTERS));
+  }
   for (const [lang, messages] of Object.entries(CATALOGUE)) {
     fs.mkdirSync(path.join(dir, '_locales', lang), { recursive: true });
     fs.writeFileSync(path.join(dir, '_locales', lang, 'messages.json'), `${JSON.stringify(messages, null, 2)}\n`);

@@ -126,6 +126,16 @@ pub struct Preferences {
     pub answer_in: AnswerPlace,
     /// Understudy does nothing on chat pages while paused.
     pub paused: bool,
+    /// The chat sites Understudy leaves alone (site ids: `gemini`, `copilot`, ...): no detection,
+    /// no capture, no rescue there. Every site is watched by default.
+    pub sites_off: Vec<String>,
+}
+
+impl Preferences {
+    /// Whether Understudy watches the chat site `site` (an id).
+    pub fn watches(&self, site: &str) -> bool {
+        !self.sites_off.iter().any(|s| s == site)
+    }
 }
 
 /// The settings document: [`Settings`] and [`Preferences`] side by side in one JSON object.
@@ -251,8 +261,8 @@ impl SettingsDocument {
 // ---- managed policy ----------------------------------------------------------------------------
 
 /// The top-level fields a policy may set besides `providers` (each locks what it sets).
-const POLICY_FIELDS: [&str; 6] =
-    ["router", "max_output_tokens", "auto_mode", "capture", "answer_in", "paused"];
+const POLICY_FIELDS: [&str; 7] =
+    ["router", "max_output_tokens", "auto_mode", "capture", "answer_in", "paused", "sites_off"];
 
 /// An organisation's policy (`chrome.storage.managed`, shaped by `extension/managed_schema.json`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -783,6 +793,18 @@ mod tests {
             AUTO_KINDS.iter().all(|k| !off.preferences.auto_mode.redirects(k)),
             "auto mode is off by default"
         );
+    }
+
+    #[test]
+    fn sites_can_be_left_alone() {
+        let all = SettingsDocument::default();
+        assert!(["chatgpt", "claude", "gemini", "copilot"].iter().all(|s| all.preferences.watches(s)));
+        let doc = SettingsDocument::from_json(r#"{"sites_off": ["gemini", "copilot"]}"#).unwrap();
+        assert!(!doc.preferences.watches("gemini") && !doc.preferences.watches("copilot"));
+        assert!(doc.preferences.watches("claude"));
+        assert_eq!(SettingsDocument::from_value(doc.to_value(true)).unwrap(), doc);
+        let err = SettingsDocument::from_json(r#"{"sites_off": ["myspace"]}"#).unwrap_err();
+        assert_eq!(err.field, "sites_off[0]", "{err:?}");
     }
 
     fn with_key(id: &str, key: &str) -> SettingsDocument {

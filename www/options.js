@@ -17,7 +17,7 @@ import { $, announce, send, setStatus } from './options/page.js';
 import { nameButtons, providerCard } from './options/cards.js';
 import { testProvider } from './options/tester.js';
 import { exportSettings, importSettings, resetSettings } from './options/backup.js';
-import { buildAddMenu, buildAutoKinds, renderFields, setPath } from './options/fields.js';
+import { buildAddMenu, buildAutoKinds, buildSites, renderFields, setPath, siteSwitches } from './options/fields.js';
 import './options/a11y.js';
 
 const { t, localize, lang } = globalThis.understudyI18n;
@@ -289,7 +289,9 @@ function onFieldInput(event) {
   if (!path || el.closest('.provider')) return;
   touched.add(path);
   let value;
-  if (el.type === 'checkbox') value = el.checked;
+  // A chat site's switch: watched when checked; `sites_off` lists the ones switched off.
+  if (el.dataset.site) value = siteSwitches().filter((x) => !x.checked).map((x) => x.dataset.site);
+  else if (el.type === 'checkbox') value = el.checked;
   else if (el.type === 'radio') value = el.value;
   else if (el.type === 'number') {
     // An empty or impossible number is kept as text so the check names the field.
@@ -401,6 +403,7 @@ async function start() {
   const asked = send({ type: 'settings.get' });
   localizePage();
   buildAutoKinds();
+  buildSites();
   buildAddMenu();
   const list = $('providers');
   list.addEventListener('input', onProviderInput);

@@ -7,7 +7,8 @@
 // - {kind: 'stream', id, seq, stream_kind?, path?, request?, temporary?, text?, frames?, end?}: one
 //   stream of the page, in order (seq 0, 1, 2, ...). `id` is a u32 unique in this tab. seq 0 carries
 //   stream_kind ('send': POST .../f/conversation, or another site's send (SITE_STREAMS); 'resume':
-//   POST .../f/conversation/resume; 'ws': a socket to a WEBSOCKET_HOSTS host), path (the URL's pathname), request (the request body as
+//   POST .../f/conversation/resume; 'ws': a socket to a WEBSOCKET_HOSTS host, or a site's own
+//   answer socket with the frames the page sends on it among the others), path (the URL's pathname), request (the request body as
 //   text, or null) and temporary (the page is a temporary chat); `text` is the stream's text since
 //   the last post (send, resume: UTF-8 decoded with one streaming TextDecoder), `frames` the
 //   socket's text frames since the last post (ws); `end` ('eof' | 'abort' | 'error' | 'pagehide' |
@@ -419,6 +420,12 @@
   // The page's sockets to WEBSOCKET_HOSTS: their text frames, in order (a subclass of the detection
   // hook's WebSocket, so both see the same socket). The path is the pathname only: the query holds
   // the socket's credentials.
+  // A site whose answers travel over its own socket (SITE_STREAMS transport 'websocket': Copilot's
+  // /c/api/chat): a socket to the page's own host on a send path is posted the same way, and the
+  // text frames the page sends on it go in the same list, in order, before the answer they ask for
+  // (the site's decoder reads the client's `send` events: where an answer starts, and its prompt).
+  const siteSocket = (url) => siteStream?.transport === 'websocket' && url.host === location.host && isSiteSend(url.pathname);
+  const sockets = new WeakMap(); // a site socket -> its stream
   const PageSocket = window.WebSocket;
   if (typeof PageSocket === 'function') {
     const Captured = class extends PageSocket {
@@ -430,13 +437,20 @@
         } catch {
           return;
         }
-        if (!WEBSOCKET_HOSTS.includes(url.hostname)) return;
+        const site = siteSocket(url);
+        if (!site && !WEBSOCKET_HOSTS.includes(url.hostname)) return;
         const s = openStream('ws', url.pathname, temporaryPage());
         s.setRequest(null);
+        if (site) sockets.set(this, s);
         this.addEventListener('message', (event) => {
           if (typeof event.data === 'string') s.frame(event.data);
         });
         this.addEventListener('close', () => s.end('close'));
+      }
+
+      send(data) {
+        super.send(data); // throws while connecting: then nothing was sent
+        if (typeof data === 'string') sockets.get(this)?.frame(data);
       }
     };
     Object.defineProperty(Captured, 'name', { value: 'WebSocket' });

@@ -16,6 +16,8 @@
 // hands every byte to the service worker, where the core decodes it.
 // EventSource and WebSocket connections to the page's own host on the same paths give the same
 // facts (method 'GET' or 'WEBSOCKET'; see watchChannel), and so do XMLHttpRequests (see watchXhr).
+// A socket carries many answers: each answer the page asks for on it (its message that starts one,
+// socketSend) is a request of its own, method 'MESSAGE', with the prompt.
 //
 // Shared stream tap: the page's stream is read once, here. A response this hook watches carries a
 // function under Symbol.for('understudy.tap'); an observer that wraps this fetch calls it with
@@ -46,6 +48,17 @@
   // Chat, `/rest` for Grok and Perplexity, `/_` for Gemini, `/c/api` for Copilot.)
   const API = /^\/(backend-api|backend-anon|backend-alt|api|rest|_|c\/api)\//;
   const watched = (url) => url.origin === origin && API.test(url.pathname);
+
+  // The other chat sites' sends on this host (written in at build time from their adapters, as in
+  // capture-hook.js): their answers stream whatever their content type (Le Chat's `N:` lines come
+  // as text/plain), so a send answered with anything but a JSON document or a page is a stream.
+  const SITE_STREAMS = /*SITE_STREAMS*/{};
+  const siteSends = (Object.hasOwn(SITE_STREAMS, location.host) ? SITE_STREAMS[location.host].sends ?? [] : []).map((p) => new RegExp(p));
+  function siteStreaming(method, path, headers) {
+    if (method !== 'POST' || !siteSends.some((r) => r.test(path))) return false;
+    const type = (headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+    return type !== 'application/json' && type !== 'text/html';
+  }
 
   function retryAfter(headers) {
     const ms = Number(headers.get('retry-after-ms'));
@@ -394,12 +407,37 @@
       return null;
     }
   }
+  // The prompt of a message the page sends on a socket when that message asks for an answer
+  // (Copilot's `{"event":"send","content":[{"type":"text","text":…}],…}`; '' when it has no
+  // text), or null for any other message (options, pongs, a stop). Nothing else of it leaves here.
+  function socketSend(data) {
+    if (typeof data !== 'string' || data.length > 4 * MAX_PROMPT * 64 || !data.includes('"send"')) return null;
+    try {
+      const v = JSON.parse(data);
+      if (v?.event !== 'send') return null;
+      const parts = Array.isArray(v.content) ? v.content : [];
+      return parts.filter((c) => c?.type === 'text' && typeof c.text === 'string').map((c) => c.text).join('').slice(0, MAX_PROMPT);
+    } catch {
+      return null;
+    }
+  }
+
   function watchChannel(target, url, method) {
     const path = url.pathname;
     let id = 0;
     let opened = false;
     let over = true;
     let lastProgress = 0;
+    // The answer asked for on this socket last, until the next one or the socket's end: its own
+    // request (method 'MESSAGE'): request_start with the prompt, a response (200, streaming: the
+    // open socket took it), progress from the socket's messages, stream_end with the next answer
+    // ('eof') or the socket's end (its how). The socket's own request says nothing of answers.
+    let answer = null; // {id, lastProgress}
+    const endAnswer = (how) => {
+      if (!answer) return;
+      send({ kind: 'stream_end', id: answer.id, path, how });
+      answer = null;
+    };
     const start = () => {
       id = nextId++;
       opened = false;
@@ -410,6 +448,7 @@
     const finish = (how) => {
       if (over) return;
       over = true;
+      endAnswer(how);
       send(opened
         ? { kind: 'stream_end', id, path, how }
         : { kind: 'request_failed', id, path, method, aborted: how === 'abort' });
@@ -427,10 +466,24 @@
         lastProgress = now;
         send({ kind: 'stream_progress', id, path });
       }
+      if (answer && now - answer.lastProgress >= PROGRESS_EVERY_MS) {
+        answer.lastProgress = now;
+        send({ kind: 'stream_progress', id: answer.id, path });
+      }
     });
     return {
       closedByPage: () => finish('abort'),
       closed: (clean) => finish(clean ? 'eof' : 'error'),
+      // The page sent `data` on the open socket.
+      sent(data) {
+        if (!opened || over) return;
+        const prompt = socketSend(data);
+        if (prompt === null) return;
+        endAnswer('eof');
+        answer = { id: nextId++, lastProgress: 0 };
+        send({ kind: 'request_start', id: answer.id, path, method: 'MESSAGE', prompt: prompt || null });
+        send({ kind: 'response', id: answer.id, path, method: 'MESSAGE', status: 200, retry_after: null, challenge: false, streaming: true, detail: null });
+      },
     };
   }
 
@@ -454,6 +507,18 @@
         channels.get(this)?.closedByPage();
       }
     };
+    if (method === 'WEBSOCKET') {
+      // What the page sends: an answer asked for (watchChannel's `sent`), once the socket took it.
+      const nativeSend = Native.prototype.send;
+      Object.defineProperty(Watched.prototype, 'send', {
+        configurable: true,
+        writable: true,
+        value: function send(data) {
+          nativeSend.call(this, data); // throws while the socket is still connecting: nothing sent
+          channels.get(this)?.sent(data);
+        },
+      });
+    }
     Object.defineProperty(Watched, 'name', { value: name });
     window[name] = Watched;
   }
@@ -576,7 +641,7 @@
       throw e;
     }
     const headers = response.headers;
-    const streaming = (headers.get('content-type') ?? '').includes('text/event-stream');
+    const streaming = (headers.get('content-type') ?? '').includes('text/event-stream') || siteStreaming(method, path, headers);
     const fact = {
       kind: 'response', id, path, method,
       status: response.status,

@@ -24,7 +24,7 @@ const UnderstudyTraffic = (() => {
   const MAX_PATH = 2048;
   const MAX_DETAIL = 2048;
   const MAX_PROMPT = 32768;
-  const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'WEBSOCKET']);
+  const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'WEBSOCKET', 'MESSAGE']);
   const HOWS = new Set(['eof', 'abort', 'error']);
 
   const isStrOrNull = (max) => (v) => v === null || (typeof v === 'string' && v.length <= max);
@@ -199,9 +199,15 @@ const UnderstudyTraffic = (() => {
         const endpoint = endpointOf(d.method, segments(d.path));
         if (endpoint === 'other') return;
         pending.set(d.id, { id: d.id, path: d.path, method: d.method, endpoint, streaming: false });
-        if (endpoint === 'conversation_send') {
+        if (endpoint === 'conversation_send' && d.method === 'WEBSOCKET') {
+          // A socket on the send path (Copilot's) stays open between answers: each answer the page
+          // asks for on it is its own request (method 'MESSAGE', page-hook.js), and starts the watch.
+        } else if (endpoint === 'conversation_send') {
           if (typeof d.prompt === 'string' && d.prompt) lastPrompt = d.prompt;
           startTurn(false);
+          // An answer on a socket this hook watches: its messages are its progress already (the
+          // capture hook's frames also hold the page's own send, which is no sign of an answer).
+          turn.socket = d.method === 'MESSAGE';
         } else if (endpoint === 'conversation_resume') {
           // The page resumes an answer (after a handoff, a cut, a silence, its own stop).
           if (turn) alive(false);
@@ -262,7 +268,9 @@ const UnderstudyTraffic = (() => {
     return {
       fact,
       /** Part of the turn's answer arrived on another path (the socket, as the capture hook saw it). */
-      activity: () => alive(true),
+      activity: () => {
+        if (!turn?.socket) alive(true);
+      },
       /** The worker decoded how the turn ended: 'done' | 'error' end the watch; 'handoff' and
        * 'truncated' leave it running (the answer continues elsewhere, or the page resumes it). */
       turnEnded(end) {

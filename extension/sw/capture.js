@@ -17,13 +17,15 @@
 //   Decoded but not kept (`stored: 0, kept: false`): a temporary chat, capture off, or the tab over
 //   its capture budget (then with `errors`: the stream's text counts against the tab's bytes per
 //   minute, and the turns it makes against its new conversations, sw/cache.js). Refused
-//   ({skipped: 'paused'}) while Understudy is paused.
+//   ({skipped: 'paused'}) while Understudy is paused, and ({skipped: 'site off'}) on a site the user
+//   switched off (sw/watched.js).
 // Sessions live in this worker's memory only (a restart loses them: the resync above brings the
 // streams back) and are dropped when their tab closes or after IDLE_MS without a message.
 import { ext } from '../api.js';
 import { captureEnabled, chargeTab, isTemporary, storeCaptures } from './cache.js';
 import { core, onMessages } from './core.js';
 import { judgeTurn } from './detect.js';
+import { paused, siteOff } from './watched.js';
 
 const IDLE_MS = 10 * 60 * 1000;
 const MAX_JSON = 32 << 20;
@@ -31,18 +33,6 @@ const MAX_PATH = 2048;
 const MAX_SEQS = 256; // per tab: the next seq of the streams seen last
 const KINDS = new Set(['send', 'resume', 'ws']);
 const ENDS = new Set(['eof', 'abort', 'error', 'pagehide', 'close']);
-const K_SETTINGS = 'settings';
-
-// Whether Understudy is paused (the settings document's `paused`), read once per worker life and
-// again when it changes.
-let pausedPromise = null;
-ext.storage.onChanged.addListener((changes, area) => {
-  if (area === 'local' && changes[K_SETTINGS]) pausedPromise = null;
-});
-function paused() {
-  pausedPromise ??= ext.storage.local.get(K_SETTINGS).then((v) => v?.[K_SETTINGS]?.paused === true, () => false);
-  return pausedPromise;
-}
 
 const tabs = new Map(); // tabId -> {session, next: Map(stream id -> next seq), at, chain}
 
@@ -186,8 +176,71 @@ function sitePrompt(site, request) {
   }
 }
 
+// A site's answer socket (Copilot: stream_kind 'ws', the client's frames among the server's) carries
+// many answers: each is one turn for detection, from the client's `send` frame to the next one (or
+// the socket's end), decoded by a decoder of its own and judged once, as soon as it is done or
+// failed (else at the socket's end, as it stands). Frames before the first `send` (an error at
+// connect) make an answer of their own.
+
+/** Whether a frame the page sent on a site socket asks for a new answer (Copilot's `send` event). */
+function asksAnswer(frame) {
+  if (!frame.startsWith('{') || !frame.includes('"send"')) return false;
+  try {
+    return JSON.parse(frame)?.event === 'send';
+  } catch {
+    return false; // two JSON objects in one frame: the server's
+  }
+}
+
+/** Judges the socket's current answer if it is over (or `final`: the socket ended); once. */
+function judgeAnswer(st, sender, turns, final = false) {
+  if (st.judged) return;
+  const turn = st.decoder.turn();
+  const end = turn.error && turn.end !== 'done' ? 'error' : turn.end;
+  if (!final && end !== 'done' && end !== 'error') return;
+  st.judged = true;
+  judgeTurn(sender, { end, error: end === 'error' ? turn.error ?? null : null, prompt: st.prompt }).catch(() => {});
+  turns.push(end);
+}
+
+/** The capture of the socket's current answer as it stands (sw/cache.js), or null. */
+function answerCapture(st, sender) {
+  try {
+    return st.decoder.capture(st.path, st.request, sender.tab.url ?? sender.url ?? '', st.key) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Applies a batch of a site socket's frames: a `send` frame starts a new answer (its request, for
+ * the cache: the frame itself, whose prompt and conversation id the core reads; its own stream key).
+ * The captures of the answers that ended in the batch are pushed on `ended`.
+ */
+function socketFrames(site, st, s, sender, turns, ended) {
+  const frames = s.frames ?? [];
+  // A first batch holding answers the page asked for one after another is the socket sent again
+  // from its start (this worker restarted and lost it; the page keeps its frames): the answers
+  // before the last one were judged in the worker's previous life, and are only kept again (under
+  // the same keys). A live first batch is half a second of a new socket: one send at most.
+  const replayed = s.seq === 0 ? frames.findLastIndex(asksAnswer) : -1;
+  frames.forEach((f, i) => {
+    if (asksAnswer(f)) {
+      judgeAnswer(st, sender, turns); // done or failed in the batch before: judged now, else never
+      ended.push(answerCapture(st, sender));
+      freeStream(st);
+      st.decoder = new core.SiteStream(site);
+      st.answers += 1;
+      Object.assign(st, { request: f, prompt: sitePrompt(site, f), key: `${sender.tab.id}-${s.id}-${st.answers}`, judged: i < replayed });
+    }
+    st.decoder.frame(f);
+  });
+  judgeAnswer(st, sender, turns);
+}
+
 async function siteApply(site, t, s, sender) {
   if (await paused()) return { skipped: 'paused' };
+  if (await siteOff(site)) return { skipped: 'site off' };
   let st = t.streams.get(s.id);
   const expected = st?.next ?? 0;
   if (s.seq < expected) return { repeated: true };
@@ -198,12 +251,13 @@ async function siteApply(site, t, s, sender) {
   }
   if (s.seq === 0) {
     if (typeof core.SiteStream !== 'function') throw new Error('this build cannot decode page streams');
-    // Only a send carries a turn; another stream is taken (by its seq) and not decoded.
-    const send = s.stream_kind === 'send';
+    // A send (or a site's answer socket) carries turns; another stream is taken (by its seq) and
+    // not decoded.
+    const send = s.stream_kind === 'send' || s.stream_kind === 'ws';
     st = {
       decoder: send ? new core.SiteStream(site) : null, next: 0, judged: !send,
       path: s.path, request: s.request ?? null, prompt: send ? sitePrompt(site, s.request) : null,
-      key: `${sender.tab.id}-${s.id}`, kept: 0,
+      key: `${sender.tab.id}-${s.id}`, kept: 0, socket: s.stream_kind === 'ws', answers: 0,
     };
     t.streams.set(s.id, st);
     if (t.streams.size > MAX_SEQS) {
@@ -212,14 +266,21 @@ async function siteApply(site, t, s, sender) {
       t.streams.delete(oldest);
     }
   }
-  if (st.decoder) {
+  st.next = s.seq + 1;
+  const turns = [];
+  const ended = []; // a socket's answers that ended in this batch (their captures)
+  if (st.socket) {
+    socketFrames(site, st, s, sender, turns, ended);
+    if (s.end) {
+      st.decoder.end();
+      judgeAnswer(st, sender, turns, true);
+    }
+  } else if (st.decoder) {
     if (s.frames) for (const f of s.frames) st.decoder.frame(f);
     else if (s.text) st.decoder.push(s.text);
     if (s.end) st.decoder.end();
   }
-  st.next = s.seq + 1;
-  const turns = [];
-  if (!st.judged) {
+  if (!st.judged && !st.socket) {
     const turn = st.decoder.turn();
     const early = turn.error && !turn.messages.some((m) => m.role === 'assistant' && m.text);
     if (s.end || early) {
@@ -229,7 +290,7 @@ async function siteApply(site, t, s, sender) {
       turns.push(end);
     }
   }
-  const stored = st.decoder ? await keepSiteTurn(st, s, sender) : { stored: 0, kept: false };
+  const stored = st.decoder ? await keepSiteTurn(st, s, sender, ended) : { stored: 0, kept: false };
   if (s.end) {
     freeStream(st);
     t.streams.delete(s.id);
@@ -237,8 +298,11 @@ async function siteApply(site, t, s, sender) {
   return { ...stored, turns };
 }
 
-/** Keeps what the send's turn showed so far (when capture may keep it); the reply's fields. */
-async function keepSiteTurn(st, s, sender) {
+/**
+ * Keeps what the send's turn showed so far (when capture may keep it), after the `earlier`
+ * captures (a socket's answers that ended in this batch); the reply's fields.
+ */
+async function keepSiteTurn(st, s, sender, earlier = []) {
   if ((sender.tab.url && isTemporary(sender.tab.url)) || !(await captureEnabled())) return { stored: 0, kept: false };
   try {
     chargeTab(sender.tab.id, (s.text?.length ?? 0) + (s.frames ?? []).reduce((n, f) => n + f.length, 0));
@@ -247,10 +311,10 @@ async function keepSiteTurn(st, s, sender) {
   }
   // Only a batch that brought something (or the end) is worth a write.
   if (!s.text && !s.frames?.length && !s.end && st.kept > 0) return { stored: 0 };
-  const capture = st.decoder.capture(st.path, st.request, sender.tab.url ?? sender.url ?? '', st.key);
-  if (!capture) return { stored: 0 };
+  const captures = [...earlier, st.decoder.capture(st.path, st.request, sender.tab.url ?? sender.url ?? '', st.key)].filter(Boolean);
+  if (!captures.length) return { stored: 0 };
   st.kept += 1;
-  const results = await storeCaptures([capture], sender.tab.id);
+  const results = await storeCaptures(captures, sender.tab.id);
   const failed = results.filter((r) => !r?.ok);
   return failed.length ? { stored: 0, errors: failed.map((r) => r?.error ?? 'not stored') } : { stored: results.length };
 }

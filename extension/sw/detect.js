@@ -18,6 +18,7 @@ import { ext } from '../api.js';
 import { core, onMessages } from './core.js';
 import { badgeText } from './words.js';
 import { ensureStatusPolling, STATUS_KEY } from './status.js';
+import { siteOff } from './watched.js';
 
 const TAB_PREFIX = 'detect.tab.';
 const TIMELINE_KEY = 'detect.timeline';
@@ -236,7 +237,8 @@ async function adapter(_message, sender) {
   const tabId = sender.tab?.id;
   const url = sender.url ?? sender.tab?.url ?? '';
   const site = core.detectSite(url);
-  if (!site) return null;
+  // A site the user switched off gets no adapter: its content scripts stay idle there.
+  if (!site || (await siteOff(site))) return null;
   if (tabId != null && tabId >= 0) {
     // A page (re)loaded in this tab: start its detection afresh.
     await serial(tabId, async () => {

@@ -49,6 +49,7 @@
 //   session `detect.tab.<tabId>` (sw/detect.js) read: the detection in force and its failed prompt.
 //   session `providers.health`   shared with the providers module (circuit breakers).
 import { ext, hasSidebar } from '../api.js';
+import { paused } from './watched.js';
 import { core, fromRescueFrame, onMessages, ready } from './core.js';
 import { latestTurn } from './capture.js';
 import { startAsk } from './providers.js';
@@ -69,10 +70,6 @@ ext.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && changes[K_SETTINGS]) cache.settings = null;
 });
 
-/** Whether the user paused Understudy (the settings document's `paused`). */
-async function paused() {
-  return (await ext.storage.local.get(K_SETTINGS))[K_SETTINGS]?.paused === true;
-}
 
 const PAUSED = () => t('worker_paused');
 const idOrNull = (v) => (typeof v === 'string' && /^[\w-]{1,200}$/.test(v) ? v : null);

@@ -221,6 +221,37 @@ test('a stalled answer: network_error, "Claude stopped answering."', async () =>
   }
 });
 
+test('Claude switched off in the options: a failure there raises nothing and nothing of it is kept', async () => {
+  const options = await openExtensionPage(browser.context, 'www/options.html');
+  await options.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
+  const box = options.locator('[data-testid="site-claude"]');
+  assert.equal(await box.isChecked(), true, 'every site is watched by default');
+  assert.equal(await options.locator('label[for="site-claude"]').textContent(), 'Claude (claude.ai)');
+  await box.uncheck();
+  await options.click('[data-testid="save"]');
+  await options.waitForFunction(async () => (await chrome.storage.local.get('settings')).settings?.sites_off?.includes('claude') === true, null, { timeout: 10000 });
+  try {
+    site.setMode({ mode: 'status', status: 503 });
+    const page = await browser.context.newPage();
+    await page.goto('https://claude.ai/new');
+    await page.waitForTimeout(1000);
+    await sendPrompt(page, 'Switched off: nothing should happen');
+    await page.waitForTimeout(2500);
+    assert.equal(await noticeKind(page), null);
+    // Understudy answered the page, as no chat site of its own: its content scripts stay idle.
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), '');
+    assert.equal((await tabEntry(browser.context, page.url()))?.current ?? null, null);
+    await page.close();
+  } finally {
+    site.setMode({ mode: 'healthy' });
+    await box.check();
+    await options.click('[data-testid="save"]');
+    await options.waitForFunction(async () => !((await chrome.storage.local.get('settings')).settings?.sites_off ?? []).includes('claude'), null, { timeout: 10000 });
+    await options.close();
+  }
+});
+
 test('in German, the notice names Claude in German words', async () => {
   const de = await launch({ hostRules: { 'claude.ai': site.port }, lang: 'de' });
   try {

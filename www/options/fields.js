@@ -33,7 +33,8 @@ export function renderFields(draft, fieldLocked) {
   for (const el of document.querySelectorAll('main input[data-field]:not(.provider *)')) {
     const path = el.dataset.field;
     const value = getPath(draft, path);
-    if (el.type === 'checkbox') el.checked = value === true;
+    if (el.dataset.site) el.checked = !(Array.isArray(value) ? value : []).includes(el.dataset.site);
+    else if (el.type === 'checkbox') el.checked = value === true;
     else if (el.type === 'radio') el.checked = el.value === value;
     else if (el.dataset.scale) el.value = value == null ? '' : String(value / Number(el.dataset.scale));
     else el.value = value ?? '';
@@ -85,3 +86,32 @@ export function buildAddMenu() {
     groups.get(p.group).append(o);
   });
 }
+
+// The chat sites Understudy watches (each can be switched off: `sites_off`). Names are names.
+const SITES = [
+  ['chatgpt', 'ChatGPT', 'chatgpt.com'], ['claude', 'Claude', 'claude.ai'], ['gemini', 'Gemini', 'gemini.google.com'],
+  ['deepseek', 'DeepSeek', 'chat.deepseek.com'], ['grok', 'Grok', 'grok.com'], ['perplexity', 'Perplexity', 'perplexity.ai'],
+  ['copilot', 'Copilot', 'copilot.microsoft.com'], ['mistral', 'Le Chat', 'chat.mistral.ai'],
+];
+
+export function buildSites() {
+  const box = $('sites');
+  for (const [site, name, host] of SITES) {
+    const row = document.createElement('div');
+    row.className = 'check';
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.id = `site-${site}`;
+    input.dataset.field = 'sites_off';
+    input.dataset.site = site;
+    input.dataset.testid = `site-${site}`;
+    const label = document.createElement('label');
+    label.htmlFor = input.id;
+    label.textContent = t('options_site_named', name, host);
+    row.append(input, label);
+    box.append(row);
+  }
+}
+
+/** The sites' switches, in order. */
+export const siteSwitches = () => [...document.querySelectorAll('#sites input[data-site]')];

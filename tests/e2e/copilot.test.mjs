@@ -1,0 +1,318 @@
+// Understudy on copilot.microsoft.com: the real extension in Chromium on a fake Copilot (fake-copilot/,
+// mapped to loopback), whose answers travel over the page's own WebSocket, one socket for every
+// answer of the tab. The content scripts start there by themselves; a healthy turn raises nothing;
+// each failure family (a limit or a block reported on the socket, the socket's handshake refused,
+// Copilot's error text in the page, a stalled answer, signed out) shows the notice naming Copilot
+// with its kind, and each answer on the socket is judged by itself (a later good answer clears an
+// earlier one's failure); the user quoting Copilot's error text raises nothing, nor does an old
+// error upstream; the rescue frame carries the failed prompt to a local provider.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, openExtensionPage } from './browser.mjs';
+import { startFakeCopilot, LIMIT_TEXT, LOST_TEXT, WRONG_TEXT } from './fake-copilot/server.mjs';
+import { startFakeProviders } from './fake-providers/server.mjs';
+import { configure, provider } from './fake-providers/harness.mjs';
+import { NOTICE, noticeKind, noticeText, setTiming, stopWorker, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
+import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { waitCached } from './cache-helpers.mjs';
+
+const HOST = 'copilot.microsoft.com';
+const COMPOSER = 'textarea#userInput';
+const SEND = 'button[aria-label="Submit message"]';
+const ANSWER = '[data-content="ai-message"]';
+const FIRST_ANSWER = 'Why did the chicken cross the road? To get to the other side. Want another one?';
+let site;
+let fake;
+let browser;
+let control;
+
+before(async () => {
+  site = await startFakeCopilot();
+  fake = await startFakeProviders();
+  browser = await launch({ hostRules: { [HOST]: site.port } });
+  control = await openExtensionPage(browser.context, 'www/options.html');
+});
+
+after(async () => {
+  await browser?.close();
+  await fake?.close();
+  await site?.close();
+});
+
+async function openCopilot(url = `https://${HOST}/`) {
+  const page = await browser.context.newPage();
+  await page.goto(url);
+  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+  await waitObserved(browser.context, page);
+  return page;
+}
+
+async function sendPrompt(page, text) {
+  await page.fill(COMPOSER, text);
+  await page.click(SEND);
+}
+
+/** Waits until answer `i` (0-based) of the page reads `text`, and the page is done with it. */
+async function waitAnswerText(page, i, text) {
+  await page.waitForFunction(([sel, n, a]) => document.querySelectorAll(sel)[n]?.textContent === a
+    && !document.querySelector('button[aria-label="Stop responding"]'), [ANSWER, i, text]);
+}
+
+/**
+ * What the detection in force on the (one open) Copilot tab rests on: 'network' (the page's
+ * traffic, or the socket's frames as the worker decoded them), 'dom', 'stall'. (By site, not URL:
+ * the worker files a turn under the URL its port opened with, before the page's replaceState.)
+ */
+const signal = () => control.evaluate(async () => {
+  const entries = Object.entries(await chrome.storage.session.get(null)).filter(([k, v]) => k.startsWith('detect.tab.') && v?.site === 'copilot');
+  if (entries.length !== 1) throw new Error(`${entries.length} Copilot tabs`);
+  return entries[0][1].current?.evidence?.signal ?? null;
+});
+
+/** A Copilot chat with one good exchange, then a prompt (on the same socket) that fails as `failure` says. */
+async function failedChat(failure, prompt = 'Tell me one about a duck') {
+  site.setMode({ mode: 'healthy' });
+  const page = await openCopilot();
+  await sendPrompt(page, 'Tell me a joke');
+  await waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForTimeout(300);
+  site.setMode(failure);
+  await sendPrompt(page, prompt);
+  await page.waitForSelector(NOTICE, { timeout: 15000 });
+  return page;
+}
+
+test('the content scripts start on copilot.microsoft.com by themselves, with Copilot\'s adapter', async () => {
+  const page = await openCopilot();
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'copilot');
+  const entry = await tabEntry(browser.context, page.url());
+  assert.equal(entry.site, 'copilot');
+  const popup = await openExtensionPage(browser.context, 'www/popup.html');
+  const line = await popup.waitForSelector('#tabs li[data-site="copilot"]', { timeout: 10000 });
+  assert.match(await line.textContent(), /Copilot · \//);
+  await popup.close();
+  await page.close();
+});
+
+test('healthy answers over one socket raise no notice; the page still talks to its socket untouched', async () => {
+  site.setMode({ mode: 'healthy' });
+  const sockets = site.sockets();
+  const page = await openCopilot();
+  await sendPrompt(page, 'Tell me a joke');
+  await waitAnswerText(page, 0, FIRST_ANSWER);
+  await sendPrompt(page, 'Another one');
+  await waitAnswerText(page, 1, FIRST_ANSWER);
+  await page.waitForTimeout(1500);
+  assert.equal(await noticeKind(page), null);
+  assert.equal(site.sockets() - sockets, 1, 'both answers on one socket');
+  assert.deepEqual(site.prompts().slice(-2), ['Tell me a joke', 'Another one']);
+  const [send] = site.sends().slice(-1);
+  assert.deepEqual(Object.keys(send), ['event', 'conversationId', 'content', 'mode']);
+  assert.match(page.url(), new RegExp(`/chats/${send.conversationId}$`));
+  assert.equal(await page.title(), 'A chicken joke');
+  // Both answers of the socket are in the library, in Copilot's conversation, after their prompts.
+  const all = await waitCached(browser.context, (cs) => cs.some((c) => c.site === 'copilot' && c.id === `copilot:${send.conversationId}`
+    && c.texts.filter((x) => x === FIRST_ANSWER).length === 2));
+  const conv = all.find((c) => c.id === `copilot:${send.conversationId}`);
+  assert.deepEqual(conv.texts, ['Tell me a joke', FIRST_ANSWER, 'Another one', FIRST_ANSWER]);
+  assert.equal(conv.title, 'A chicken joke');
+  await page.close();
+});
+
+test('a limit on the socket (error rateLimited): rate_limited, the notice names Copilot; the next good answer on the same socket clears it', async () => {
+  const sockets = site.sockets();
+  const page = await failedChat({ mode: 'limit' });
+  assert.equal(await noticeKind(page), 'rate_limited');
+  assert.match(await noticeText(page), /^Copilot is rate-limiting you for now\./);
+  assert.doesNotMatch(await noticeText(page), /ChatGPT/);
+  assert.equal(await signal(), 'network', 'judged from the socket\'s frames');
+  site.setMode({ mode: 'healthy' });
+  await sendPrompt(page, 'And now?');
+  await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
+  await waitAnswerText(page, 2, FIRST_ANSWER);
+  await page.waitForTimeout(800);
+  assert.equal(await noticeKind(page), null);
+  assert.equal(site.sockets() - sockets, 1, 'all three answers on one socket');
+  await page.close();
+});
+
+test('the worker restarted while the socket stays open: the page sends the socket again, its earlier answers are not judged again', async () => {
+  const page = await failedChat({ mode: 'limit' });
+  site.setMode({ mode: 'healthy' });
+  await sendPrompt(page, 'And now?');
+  await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
+  await waitAnswerText(page, 2, FIRST_ANSWER);
+  const tabId = await control.evaluate(async () => Object.entries(await chrome.storage.session.get(null))
+    .filter(([k, v]) => k.startsWith('detect.tab.') && v?.site === 'copilot').map(([k]) => Number(k.slice('detect.tab.'.length))));
+  assert.equal(tabId.length, 1);
+  const events = async () => (await timeline(browser.context)).filter((e) => e.tab === tabId[0]).map((e) => `${e.type} ${e.kind}`);
+  const before = await events();
+  assert.deepEqual(before, ['raised rate_limited', 'recovered rate_limited']);
+  await stopWorker(browser.context, page);
+  // The next answer on the same socket reaches a worker that lost it: the page sends it all again.
+  await sendPrompt(page, 'One more');
+  await waitAnswerText(page, 3, FIRST_ANSWER);
+  const conv = await waitCached(browser.context, (cs) => cs.some((c) => c.site === 'copilot' && c.texts.at(-2) === 'One more' && c.texts.at(-1) === FIRST_ANSWER));
+  assert.deepEqual(conv.find((c) => c.texts.at(-2) === 'One more').texts.filter((x) => x === 'And now?').length, 1, 'the replayed answers are kept once');
+  await page.waitForTimeout(800);
+  assert.equal(await noticeKind(page), null);
+  assert.deepEqual(await events(), before, 'the old limit was not judged again');
+  await page.close();
+});
+
+for (const [name, failure] of [['a challenge event', { mode: 'challenge' }], ['an error with errorCode unauthorized', { mode: 'error', errorCode: 'unauthorized' }]]) {
+  test(`${name} on the socket: blocked, "Copilot wants you to sign in or prove you are human."`, async () => {
+    const page = await failedChat(failure);
+    assert.equal(await noticeKind(page), 'blocked');
+    assert.match(await noticeText(page), /^Copilot wants you to sign in or prove you are human\./);
+    assert.equal(await signal(), 'network');
+    await page.close();
+  });
+}
+
+for (const status of [429, 503]) {
+  test(`the socket's handshake refused with HTTP ${status} (the browser tells the page no status): network_error`, async () => {
+    site.setMode({ mode: 'refuse', status });
+    const page = await openCopilot();
+    await sendPrompt(page, 'Tell me a joke');
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    assert.equal(await noticeKind(page), 'network_error');
+    assert.match(await noticeText(page), /^The connection to Copilot broke off\./);
+    await page.close();
+  });
+}
+
+test('signed out (401 on /c/api/user): blocked', async () => {
+  site.setMode({ mode: 'signedout' });
+  const page = await openCopilot();
+  await page.waitForSelector(NOTICE, { timeout: 15000 });
+  assert.equal(await noticeKind(page), 'blocked');
+  assert.match(await noticeText(page), /^Copilot wants you to sign in/);
+  await page.close();
+});
+
+test('Copilot\'s error text in the latest turn (the socket dropped mid-answer): network_error, "The connection to Copilot broke off."', async () => {
+  const page = await failedChat({ mode: 'cut' });
+  assert.equal(await page.textContent('[data-testid="error-message"]'), LOST_TEXT);
+  assert.equal(await noticeKind(page), 'network_error');
+  assert.match(await noticeText(page), /^The connection to Copilot broke off\./);
+  assert.equal(await signal(), 'dom', 'a cut answer is no verdict of the stream: the page\'s text speaks');
+  // An old error upstream does not count: a good answer after it (on a new socket) clears the notice,
+  // which stays away.
+  site.setMode({ mode: 'healthy' });
+  await sendPrompt(page, 'Try again please');
+  await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
+  await waitAnswerText(page, 2, FIRST_ANSWER);
+  await page.waitForTimeout(1500);
+  assert.equal(await noticeKind(page), null);
+  assert.equal(await page.locator('[data-testid="error-message"]').count(), 1, 'the old error is still on the page');
+  await page.close();
+});
+
+test('the user quoting Copilot\'s error texts in their own message raises nothing', async () => {
+  site.setMode({ mode: 'healthy' });
+  const page = await openCopilot();
+  await sendPrompt(page, `Why did I see "${LIMIT_TEXT}", "${WRONG_TEXT}" and "${LOST_TEXT}" yesterday?`);
+  await waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForTimeout(1500);
+  assert.equal(await noticeKind(page), null);
+  await page.close();
+});
+
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Copilot out, Continue carries the failed prompt to a local provider', async () => {
+  const name = 'local-copilot';
+  const answer = 'A duck walks into a bar and says: put it on my bill.';
+  fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
+  await configure(control, [provider(fake, name, 'openai')]);
+  const page = await failedChat({ mode: 'limit' });
+  const frame = await rescueFrame(page);
+  const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
+  assert.ok(sites.length > 0, 'other sites are offered');
+  assert.ok(!sites.includes('copilot'), `Copilot is not offered on Copilot: ${sites}`);
+  await clickRescue(page, '[data-testid="understudy-continue"]');
+  const seen = await waitAnswer(page);
+  assert.equal(seen.state, 'done', JSON.stringify(seen));
+  assert.equal(seen.provider, name);
+  assert.equal(seen.text.trim(), answer);
+  const [req] = fake.to(name);
+  assert.deepEqual(req.json.messages, [
+    { role: 'user', content: 'Tell me a joke' },
+    { role: 'assistant', content: FIRST_ANSWER },
+    { role: 'user', content: 'Tell me one about a duck' },
+  ]);
+  assert.equal((await answerState(page)).state, 'done');
+  // The failed prompt the worker recorded (from the socket's send frame) is the one carried.
+  const entries = await control.evaluate(async () => Object.values(await chrome.storage.session.get(null)).filter((v) => v?.site === 'copilot'));
+  assert.deepEqual(entries.map((e) => e.failed_prompt), ['Tell me one about a duck']);
+  await page.close();
+});
+
+test('a stalled answer (the socket open and silent): network_error, "Copilot stopped answering."', async () => {
+  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  try {
+    const page = await failedChat({ mode: 'stall', tokenDelayMs: 5 });
+    assert.equal(await noticeKind(page), 'network_error');
+    assert.match(await noticeText(page), /^Copilot stopped answering\./);
+    assert.equal(await signal(), 'stall');
+    await page.close();
+  } finally {
+    await setTiming(browser.context, null);
+  }
+});
+
+test('no answer started (the socket silent after the send): network_error after the adapter\'s no-start wait, not its shorter stall wait', async () => {
+  await setTiming(browser.context, { stall_ms: 1000, no_start_ms: 5000, resume_grace_ms: 0 });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await openCopilot();
+    site.setMode({ mode: 'silent' });
+    await sendPrompt(page, 'Tell me a joke');
+    const sent = Date.now();
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    const waited = Date.now() - sent;
+    assert.ok(waited >= 4500, `the notice came after ${waited} ms`);
+    assert.equal(await noticeKind(page), 'network_error');
+    assert.equal(await signal(), 'stall');
+    await page.close();
+  } finally {
+    await setTiming(browser.context, null);
+  }
+});
+
+test('an idle socket before and between answers is no stall', async () => {
+  await setTiming(browser.context, { stall_ms: 1000, no_start_ms: 1500, resume_grace_ms: 0 });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const sockets = site.sockets();
+    const page = await openCopilot();
+    // The page opened its socket with the page: no answer is asked for yet.
+    await page.waitForTimeout(2500);
+    assert.equal(site.sockets() - sockets, 1);
+    assert.equal(await noticeKind(page), null);
+    await sendPrompt(page, 'Tell me a joke');
+    await waitAnswerText(page, 0, FIRST_ANSWER);
+    await page.waitForTimeout(2500);
+    assert.equal(await noticeKind(page), null);
+    await page.close();
+  } finally {
+    await setTiming(browser.context, null);
+  }
+});
+
+test('in German, the notice names Copilot in German words', async () => {
+  const de = await launch({ hostRules: { [HOST]: site.port }, lang: 'de' });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await de.context.newPage();
+    await page.goto(`https://${HOST}/`);
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(de.context, page);
+    site.setMode({ mode: 'limit' });
+    await sendPrompt(page, 'Erzähl mir einen Witz');
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    assert.equal(await noticeKind(page), 'rate_limited');
+    assert.match(await noticeText(page), /^Copilot begrenzt Ihre Anfragen vorübergehend\./);
+  } finally {
+    await de.close();
+  }
+});
