@@ -1,6 +1,6 @@
 //# allFunctionsCalledOnLoad
 // MAIN-world observer of the page's own traffic (runs in the page's JS world at document_start).
-// It wraps `fetch` (and EventSource, WebSocket, XMLHttpRequest) and forwards facts, never content it does not
+// It wraps `fetch` (and EventSource, WebSocket) and forwards facts, never content it does not
 // need, to the isolated content script with window.postMessage. It holds no secrets and has no extension APIs; the page can forge
 // anything it posts, so the receiving side (content/detect.js) validates every message and the Wasm
 // core judges it. It never makes a request of its own.
@@ -15,7 +15,7 @@
 // What a stream says (its end marker, an error event, a handoff) is not read here: the capture hook
 // hands every byte to the service worker, where the core decodes it.
 // EventSource and WebSocket connections to the page's own host on the same paths give the same
-// facts (method 'GET' or 'WEBSOCKET'; see watchChannel), and so do XMLHttpRequests (see watchXhr).
+// facts (method 'GET' or 'WEBSOCKET'; see watchChannel), and so do XMLHttpRequests (xhr-hook.js).
 // A socket carries many answers: each answer the page asks for on it (its message that starts one,
 // socketSend) is a request of its own, method 'MESSAGE', with the prompt.
 //
@@ -71,7 +71,7 @@
   // claude.ai-style one), so a failed prompt can be carried elsewhere. Nothing else of the body
   // leaves this function.
   function promptOf(body) {
-    if (typeof body !== 'string' || body.length > 4 * MAX_PROMPT * 64 || !/^\s*\{/.test(body)) return null; // not a JSON object (a form)
+    if (typeof body !== 'string' || body.length > 4 * MAX_PROMPT * 64) return null;
     try {
       const v = JSON.parse(body);
       const messages = v?.messages;
@@ -526,98 +526,6 @@
   // failed for good.
   wrapChannel('EventSource', 'GET', 'error', () => false);
   wrapChannel('WebSocket', 'WEBSOCKET', 'close', (event) => event.wasClean && event.code === 1000);
-
-  // ---- XMLHttpRequest ----
-  // A page that sends over XMLHttpRequest to a watched path (gemini.google.com's StreamGenerate)
-  // gives the same facts as a fetch: request_start at send(), response when the headers arrive (a
-  // 2xx is followed as a stream: its text grows as it arrives), stream_progress while bytes come (at
-  // once, then at most 1/s), stream_end at the end ('eof' at load, 'abort', 'error' for an error or
-  // a timeout). An error status is reported at the end, with its body as detail; a request without
-  // an answer is request_failed. Listeners only: what the page gets is not changed.
-  const xhrs = new WeakMap(); // XMLHttpRequest -> {method, url, watch} of its latest open()
-  function xhrDetail(xhr) {
-    try {
-      return xhr.responseType === '' || xhr.responseType === 'text' ? xhr.responseText.slice(0, MAX_DETAIL) : null;
-    } catch {
-      return null;
-    }
-  }
-  function watchXhr(xhr, o, body) {
-    const id = nextId++;
-    const { method } = o;
-    const path = o.url.pathname;
-    send({ kind: 'request_start', id, path, method, prompt: method === 'POST' ? promptOf(body) : null });
-    let fact = null; // the response fact, once the headers came
-    let lastProgress = 0;
-    let over = false;
-    const mine = () => xhrs.get(xhr)?.watch === w;
-    const head = () => {
-      if (fact || !mine() || xhr.readyState < 2 || xhr.status < 100 || xhr.status > 599) return;
-      const headers = { get: (n) => xhr.getResponseHeader(n) };
-      const ok = xhr.status >= 200 && xhr.status < 300;
-      fact = {
-        kind: 'response', id, path, method, status: xhr.status, retry_after: retryAfter(headers),
-        challenge: headers.get('cf-mitigated') === 'challenge', streaming: ok, detail: null,
-      };
-      if (ok) send(fact);
-    };
-    const w = {
-      end(how) {
-        if (over) return;
-        over = true;
-        if (!fact) send({ kind: 'request_failed', id, path, method, aborted: how === 'abort' });
-        else if (fact.streaming) send({ kind: 'stream_end', id, path, how });
-        else send({ ...fact, detail: how === 'eof' ? xhrDetail(xhr) : null });
-      },
-    };
-    xhr.addEventListener('readystatechange', head);
-    xhr.addEventListener('progress', () => {
-      head();
-      if (over || !fact?.streaming || !mine()) return;
-      const now = Date.now();
-      if (now - lastProgress < PROGRESS_EVERY_MS) return;
-      lastProgress = now;
-      send({ kind: 'stream_progress', id, path });
-    });
-    for (const [type, how] of [['load', 'eof'], ['abort', 'abort'], ['error', 'error'], ['timeout', 'error']]) {
-      xhr.addEventListener(type, () => {
-        if (!mine()) return;
-        head();
-        w.end(how);
-      });
-    }
-    return w;
-  }
-  if (typeof window.XMLHttpRequest === 'function') {
-    const proto = window.XMLHttpRequest.prototype;
-    const open = proto.open;
-    const sendXhr = proto.send;
-    proto.open = function understudyXhrOpen(method, url) {
-      const prev = xhrs.get(this);
-      prev?.watch?.end('abort'); // open() again drops the request in flight
-      let o = null;
-      try {
-        const u = new URL(String(url), location.href);
-        if (watched(u)) o = { method: String(method).toUpperCase(), url: u, watch: null };
-      } catch {
-        o = null;
-      }
-      if (o) xhrs.set(this, o);
-      else xhrs.delete(this);
-      return open.apply(this, arguments);
-    };
-    proto.send = function understudyXhrSend(body) {
-      const o = xhrs.get(this);
-      if (!o || o.watch) return sendXhr.apply(this, arguments);
-      o.watch = watchXhr(this, o, body);
-      try {
-        return sendXhr.apply(this, arguments);
-      } catch (e) {
-        o.watch.end('error');
-        throw e;
-      }
-    };
-  }
 
   window.fetch = async function understudyFetch(input, init) {
     let url;
