@@ -24,7 +24,7 @@ export function pathPattern(p) {
 }
 
 /**
- * host -> {site, transport, sends: [RegExp source]} for every site but ChatGPT (whose sends the
+ * host -> {site, transport, format, sends: [RegExp source]} for every site but ChatGPT (whose sends the
  * hook knows with their resume and socket handoff).
  */
 export function siteStreams(adapters) {
@@ -32,7 +32,7 @@ export function siteStreams(adapters) {
   for (const a of Object.values(adapters)) {
     if (a.site === 'chatgpt' || !a.stream) continue;
     const sends = (a.endpoints ?? []).filter((e) => e.kind === 'conversation_send').map((e) => pathPattern(e.path));
-    for (const host of a.hosts) out[host] = { site: a.site, transport: a.stream.transport, sends };
+    for (const host of a.hosts) out[host] = { site: a.site, transport: a.stream.transport, format: a.stream.format, sends };
   }
   return out;
 }

@@ -51,13 +51,17 @@
 
   // The other chat sites' sends on this host (written in at build time from their adapters, as in
   // capture-hook.js): their answers stream whatever their content type (Le Chat's `N:` lines come
-  // as text/plain), so a send answered with anything but a JSON document or a page is a stream.
+  // as text/plain), so a send answered with anything but a JSON document or a page is a stream. A
+  // site whose answer is JSON lines (Grok's NDJSON, its `format` in the adapter) may label them
+  // application/json: there that is a stream too.
   const SITE_STREAMS = /*SITE_STREAMS*/{};
-  const siteSends = (Object.hasOwn(SITE_STREAMS, location.host) ? SITE_STREAMS[location.host].sends ?? [] : []).map((p) => new RegExp(p));
+  const siteStream = Object.hasOwn(SITE_STREAMS, location.host) ? SITE_STREAMS[location.host] : null;
+  const siteSends = (siteStream?.sends ?? []).map((p) => new RegExp(p));
+  const jsonLines = /ndjson/.test(siteStream?.format ?? '');
   function siteStreaming(method, path, headers) {
     if (method !== 'POST' || !siteSends.some((r) => r.test(path))) return false;
     const type = (headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-    return type !== 'application/json' && type !== 'text/html';
+    return (type !== 'application/json' || jsonLines) && type !== 'text/html';
   }
 
   function retryAfter(headers) {
@@ -68,7 +72,7 @@
   }
 
   // The text of the last user message of a ChatGPT-style JSON body (or the `prompt` of a
-  // claude.ai-style one), so a failed prompt can be carried elsewhere. Nothing else of the body
+  // claude.ai-style one, the `message` of Grok's), so a failed prompt can be carried elsewhere. Nothing else of the body
   // leaves this function.
   function promptOf(body) {
     if (typeof body !== 'string' || body.length > 4 * MAX_PROMPT * 64) return null;
@@ -76,6 +80,7 @@
       const v = JSON.parse(body);
       const messages = v?.messages;
       if (messages === undefined && typeof v?.prompt === 'string') return v.prompt.slice(0, MAX_PROMPT);
+      if (messages === undefined && typeof v?.message === 'string') return v.message.slice(0, MAX_PROMPT); // grok.com
       if (!Array.isArray(messages)) return null;
       for (let i = messages.length - 1; i >= 0; i--) {
         const m = messages[i];

@@ -39,6 +39,7 @@
   // (`user_message`, `message_body`), outermost ones, in page order; empty answers left out.
   function adapterTranscript() {
     const s = typeof UnderstudyDetect.adapter === 'function' ? UnderstudyDetect.adapter()?.selectors : null;
+    if (!s?.user_message && s?.turn && s?.message_body) return turnTranscript(s);
     if (!s?.user_message || !s?.message_body) return [];
     const out = [];
     try {
@@ -47,6 +48,26 @@
         if (node.parentElement?.closest(both)) continue;
         const role = node.matches(s.user_message) ? 'user' : 'assistant';
         const content = (node.textContent || '').trim().slice(0, MAX_TURN);
+        if (content || role === 'user') out.push({ role, content });
+      }
+    } catch {
+      return [];
+    }
+    return out;
+  }
+
+  // A site whose adapter names no user message (DeepSeek, Grok): its turns (`turn`, outermost, in
+  // page order), an answer where the turn holds a message body (its bodies' text: thinking shown
+  // apart is left out) or an error box, else the user's; empty answers left out.
+  function turnTranscript(s) {
+    const out = [];
+    try {
+      for (const node of document.querySelectorAll(s.turn)) {
+        if (node.parentElement?.closest(s.turn)) continue;
+        const bodies = node.matches(s.message_body) ? [node] : [...node.querySelectorAll(s.message_body)].filter((b) => !b.parentElement?.closest(s.message_body));
+        // A turn showing only an error box is the answer that failed.
+        const role = bodies.length || (s.error && node.querySelector(s.error)) ? 'assistant' : 'user';
+        const content = (bodies.length ? bodies.map((b) => b.textContent || '').join('\n\n') : node.textContent || '').trim().slice(0, MAX_TURN);
         if (content || role === 'user') out.push({ role, content });
       }
     } catch {

@@ -238,6 +238,21 @@ function socketFrames(site, st, s, sender, turns, ended) {
   judgeAnswer(st, sender, turns);
 }
 
+/**
+ * `sender` with its tab's URL as it is now: a page's port keeps the URL it was opened at, and a
+ * chat page moves within its site (`/new` → `/chat/<id>`) without loading again. The detection
+ * entry and the conversation a turn is filed under follow the page.
+ */
+async function tabNow(sender, site) {
+  try {
+    const tab = await ext.tabs.get(sender.tab.id);
+    if (tab?.url && core.detectSite(tab.url) === site) return { ...sender, url: tab.url, tab: { ...sender.tab, url: tab.url } };
+  } catch {
+    // the tab went: what the port said stays
+  }
+  return sender;
+}
+
 async function siteApply(site, t, s, sender) {
   if (await paused()) return { skipped: 'paused' };
   if (await siteOff(site)) return { skipped: 'site off' };
@@ -325,7 +340,7 @@ onMessages(ext, ['cache.stream'], async (message, sender) => {
   const site = core.detectSite(sender.url ?? sender.tab.url ?? '');
   if (site && site !== 'chatgpt') {
     const st = siteTabOf(sender.tab.id);
-    const run = st.chain.then(() => siteApply(site, st, s, sender));
+    const run = st.chain.then(async () => siteApply(site, st, s, await tabNow(sender, site)));
     st.chain = run.catch(() => {});
     return run;
   }

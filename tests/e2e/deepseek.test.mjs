@@ -1,0 +1,300 @@
+// Understudy on chat.deepseek.com: the real extension in Chromium on a fake chat.deepseek.com
+// (fake-deepseek/, mapped to loopback). The content scripts start there by themselves (the popup
+// names the site and its status page); a healthy turn (thinking first, then the answer) raises
+// nothing and is kept in the library without its thinking; each failure family (HTTP 429 and 5xx
+// on the send, the server-busy hint in the stream, a biz_code envelope instead of the stream, a rate
+// limit envelope inside the stream, DeepSeek's busy line in the page, a stalled answer) shows the
+// notice naming DeepSeek with its kind; the user (or the model) quoting DeepSeek's error text, a
+// stream cut without a word, and an error left in an earlier turn raise nothing; the rescue frame
+// carries the conversation and the failed prompt to a local provider; the notice speaks the
+// user's language.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, openExtensionPage } from './browser.mjs';
+import { BUSY_LINE, BUSY_TEXT, startFakeDeepseek } from './fake-deepseek/server.mjs';
+import { startFakeFeed } from './fake-site/feed.mjs';
+import { startFakeProviders } from './fake-providers/server.mjs';
+import { configure, provider } from './fake-providers/harness.mjs';
+import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
+import { keptPrompt, lastRaised } from './site-helpers.mjs';
+import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { waitCached } from './cache-helpers.mjs';
+
+const COMPOSER = 'textarea#chat-input';
+const ANSWER = '.ds-message .ds-markdown';
+const FIRST_ANSWER = '你好！😊 Here is a short answer, streamed the way DeepSeek streams it.';
+// status.deepseek.com's incident history (a Statuspage Atom feed; no capture in the fixtures: one
+// incident, resolved).
+const STATUS_ATOM = `<?xml version="1.0" encoding="UTF-8"?>
+<feed xml:lang="en-US" xmlns="http://www.w3.org/2005/Atom">
+  <id>tag:status.deepseek.com,2005:/history</id>
+  <link rel="alternate" type="text/html" href="https://status.deepseek.com"/>
+  <link rel="self" type="application/atom+xml" href="https://status.deepseek.com/history.atom"/>
+  <title>DeepSeek Service Status - Incident History</title>
+  <updated>2026-11-19T09:30:00Z</updated>
+  <author><name>DeepSeek Service Status</name></author>
+  <entry>
+    <id>tag:status.deepseek.com,2005:Incident/5001</id>
+    <published>2026-11-19T08:00:00Z</published>
+    <updated>2026-11-19T09:30:00Z</updated>
+    <link rel="alternate" type="text/html" href="https://status.deepseek.com/incidents/k9j8h7g6f5d4"/>
+    <title>Web chat slow to respond</title>
+    <content type="html">&lt;p&gt;&lt;strong&gt;Resolved&lt;/strong&gt; - This incident has been resolved.&lt;/p&gt;&lt;p&gt;&lt;strong&gt;Investigating&lt;/strong&gt; - We are investigating.&lt;/p&gt;</content>
+  </entry>
+</feed>
+`;
+let site;
+let statusPage;
+let fake;
+let browser;
+let control;
+
+before(async () => {
+  site = await startFakeDeepseek();
+  statusPage = await startFakeFeed({ host: 'status.deepseek.com', path: '/history.atom', format: 'atom', body: STATUS_ATOM });
+  fake = await startFakeProviders();
+  browser = await launch({ hostRules: { 'chat.deepseek.com': site.port, 'status.deepseek.com': statusPage.port } });
+  control = await openExtensionPage(browser.context, 'www/options.html');
+});
+
+after(async () => {
+  await browser?.close();
+  await fake?.close();
+  await site?.close();
+  await statusPage?.close();
+});
+
+async function openDeepseek(url = 'https://chat.deepseek.com/') {
+  const page = await browser.context.newPage();
+  await page.goto(url);
+  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+  await waitObserved(browser.context, page);
+  return page;
+}
+
+async function sendPrompt(page, text) {
+  await page.fill(COMPOSER, text);
+  await page.press(COMPOSER, 'Enter');
+}
+
+/** Waits until the `n`th answer body (from 0) reads `text`. */
+const waitAnswerText = (page, n, text) => page.waitForFunction(([sel, i, t]) => document.querySelectorAll(sel)[i]?.textContent === t, [ANSWER, n, text]);
+
+// The page without its error lines (`?errors=off`, a switch of the fake): only the traffic and the
+// stream can tell what went wrong.
+const QUIET = 'https://chat.deepseek.com/?errors=off';
+
+
+/**
+ * A DeepSeek chat with one good exchange, then a prompt that fails the way `failure` says; `url`:
+ * the page to open (QUIET for the page without its error lines).
+ */
+async function failedChat(failure, { prompt = 'Now add a day trip to Sintra', url } = {}) {
+  site.setMode({ mode: 'healthy' });
+  const page = await openDeepseek(url);
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForTimeout(200);
+  site.setMode(failure);
+  await sendPrompt(page, prompt);
+  await page.waitForSelector(NOTICE, { timeout: 15000 });
+  return page;
+}
+
+test('the content scripts start on chat.deepseek.com by themselves, with DeepSeek\'s adapter', async () => {
+  const page = await openDeepseek();
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'deepseek');
+  const entry = await tabEntry(browser.context, page.url());
+  assert.equal(entry.site, 'deepseek');
+  const popup = await openExtensionPage(browser.context, 'www/popup.html');
+  const line = await popup.waitForSelector('#tabs li[data-site="deepseek"]', { timeout: 10000 });
+  assert.match(await line.textContent(), /DeepSeek · \//);
+  // What DeepSeek's status page says (its incident history: nothing ongoing), polled because a
+  // DeepSeek tab is open.
+  const status = await popup.waitForSelector('#tabs li[data-site="deepseek"] [data-testid="understudy-site-status"]', { timeout: 10000 });
+  assert.equal(await status.textContent(), 'DeepSeek status page: all systems operational.');
+  assert.ok(statusPage.requests.some((r) => r.path === '/history.atom'), 'the feed was read');
+  await popup.close();
+  await page.close();
+});
+
+test('a healthy DeepSeek turn that thinks first raises no notice; the page shows the answer apart from the thinking', async () => {
+  const thinking = 'The user wants a plan. Two days: Alfama, then Belém.';
+  site.setMode({ mode: 'healthy', thinking });
+  const page = await openDeepseek();
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await waitAnswerText(page, 0, FIRST_ANSWER);
+  assert.equal(await page.textContent('.ds-think-content'), thinking);
+  await page.waitForURL(/\/a\/chat\/s\/[0-9a-f-]{36}$/);
+  await page.waitForFunction(() => document.title.startsWith('Chat about'));
+  await page.waitForTimeout(1500);
+  assert.equal(await noticeKind(page), null);
+  assert.equal(site.prompts().at(-1), 'Plan a weekend in Lisbon');
+  // The turn is in the library under DeepSeek (the chat session of the URL): the prompt and the
+  // answer, not the thinking.
+  const session = /\/a\/chat\/s\/([0-9a-f-]{36})$/.exec(page.url())[1];
+  const cs = await waitCached(browser.context, (all) => all.some((c) => c.site === 'deepseek' && c.texts.includes(FIRST_ANSWER)));
+  const kept = cs.find((c) => c.site === 'deepseek' && c.texts.includes(FIRST_ANSWER));
+  assert.equal(kept.id, `deepseek:${session}`);
+  assert.deepEqual(kept.texts, ['Plan a weekend in Lisbon', FIRST_ANSWER]);
+  assert.equal(kept.title, 'Chat about Plan a weekend in'); // event: title
+  assert.ok(!kept.raw.includes('Two days: Alfama'), 'the thinking is not kept as answer text');
+  await page.close();
+});
+
+test('a 429 on the send: rate_limited, the notice names DeepSeek; a later good send clears it', async () => {
+  const page = await failedChat({ mode: 'status', status: 429 }, { url: QUIET });
+  assert.equal(await noticeKind(page), 'rate_limited');
+  assert.match(await noticeText(page), /^DeepSeek is rate-limiting you/);
+  assert.doesNotMatch(await noticeText(page), /ChatGPT/);
+  assert.equal((await lastRaised(browser.context)).signal, 'network');
+  // The failed prompt, read from the send's body, is kept for the rescue.
+  assert.equal(await keptPrompt(browser.context, 'deepseek'), 'Now add a day trip to Sintra');
+  site.setMode({ mode: 'healthy' });
+  await sendPrompt(page, 'And now?');
+  await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
+  await waitAnswerText(page, 2, FIRST_ANSWER);
+  await page.waitForTimeout(500);
+  assert.equal(await noticeKind(page), null);
+  await page.close();
+});
+
+for (const [status, kind, words] of [[500, 'generation_error', 'DeepSeek could not finish this answer.'], [502, 'service_down', 'DeepSeek is down.']]) {
+  test(`HTTP ${status} on the send: ${kind}, "${words}"`, async () => {
+    const page = await failedChat({ mode: 'status', status });
+    assert.equal(await noticeKind(page), kind);
+    assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
+    await page.close();
+  });
+}
+
+// What the stream (or the envelope in its place) says, with the page showing nothing: the notice
+// comes from the core's decoding of DeepSeek's bytes.
+for (const [mode, what, kind, words, evidence] of [
+  ['busy', 'the server-busy hint inside the stream (event: hint, 服务器繁忙)', 'capacity', 'DeepSeek is at capacity right now.', /^error in the answer stream .*服务器繁忙/],
+  ['biz', 'a biz_code envelope answered instead of the stream (server busy)', 'capacity', 'DeepSeek is at capacity right now.', /^error in the answer stream \[3\]: 服务器繁忙/],
+  ['envelope', 'a rate-limit envelope inside the stream (code 40003, "Too many requests")', 'rate_limited', 'DeepSeek is rate-limiting you', /^error in the answer stream \[40003\]: Too many requests/],
+]) {
+  test(`${what}: ${kind}`, async () => {
+    const page = await failedChat({ mode }, { url: QUIET });
+    assert.equal(await noticeKind(page), kind);
+    assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
+    const raised = await lastRaised(browser.context);
+    assert.equal(raised.signal, 'network', JSON.stringify(raised));
+    assert.match(raised.evidence, evidence);
+    // The failed prompt, read by the core from the send's request, is kept for the rescue.
+    assert.equal(await keptPrompt(browser.context, 'deepseek'), 'Now add a day trip to Sintra');
+    await page.close();
+  });
+}
+
+test('the server-busy hint on the page as DeepSeek shows it: the busy line in the turn, capacity', async () => {
+  const page = await failedChat({ mode: 'busy' });
+  assert.equal(await noticeKind(page), 'capacity');
+  assert.equal(await page.evaluate(() => [...document.querySelectorAll('.ds-message')].at(-1).textContent), BUSY_LINE);
+  await page.close();
+});
+
+test('DeepSeek\'s busy line in the latest turn after the stream broke off (no verdict in the stream): capacity from the page', async () => {
+  const page = await failedChat({ mode: 'cut' });
+  assert.equal(await noticeKind(page), 'capacity');
+  assert.equal(await page.evaluate(() => [...document.querySelectorAll('.ds-message')].at(-1).textContent), BUSY_LINE);
+  const raised = await lastRaised(browser.context);
+  assert.equal(raised.signal, 'dom', JSON.stringify(raised));
+  assert.equal(raised.evidence, BUSY_LINE);
+  await page.close();
+});
+
+test('a stream that broke off raises nothing by itself (the page shows no error line)', async () => {
+  site.setMode({ mode: 'healthy' });
+  const page = await openDeepseek(QUIET);
+  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await waitAnswerText(page, 0, FIRST_ANSWER);
+  site.setMode({ mode: 'cut' });
+  await sendPrompt(page, 'Now add a day trip to Sintra');
+  await page.waitForFunction(() => document.querySelectorAll('.ds-message').length === 4);
+  await page.waitForTimeout(1500);
+  assert.equal(await noticeKind(page), null);
+  await page.close();
+});
+
+test('the user and the model quoting DeepSeek\'s error texts raise nothing', async () => {
+  const answer = `"${BUSY_TEXT}" means the server is busy. Too many requests can also slow it down.`;
+  site.setMode({ mode: 'healthy', answer, tip: 'Answers may contain mistakes' });
+  const page = await openDeepseek();
+  await sendPrompt(page, `Why did I see "${BUSY_TEXT}" and "${BUSY_LINE}" yesterday?`);
+  await waitAnswerText(page, 0, answer);
+  await page.waitForTimeout(1500);
+  assert.equal(await noticeKind(page), null);
+  await page.close();
+});
+
+test('a busy line left in an earlier turn does not count once a later turn went well', async () => {
+  const page = await failedChat({ mode: 'cut' });
+  assert.equal(await noticeKind(page), 'capacity');
+  site.setMode({ mode: 'healthy' });
+  await sendPrompt(page, 'Try again please');
+  await waitAnswerText(page, 1, FIRST_ANSWER);
+  await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
+  await page.waitForTimeout(1500);
+  // The old line is still on the page, in the second turn of three.
+  assert.equal(await page.evaluate(() => document.querySelectorAll('.ds-message-error').length), 1);
+  assert.equal(await noticeKind(page), null);
+  await page.close();
+});
+
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves DeepSeek out, Continue carries the failed prompt to a local provider', async () => {
+  const name = 'local-deepseek';
+  const answer = 'Take the train from Rossio: 40 minutes.';
+  fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
+  await configure(control, [provider(fake, name, 'openai')]);
+  const page = await failedChat({ mode: 'busy' });
+  const frame = await rescueFrame(page);
+  const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
+  assert.ok(sites.length > 0, 'other sites are offered');
+  assert.ok(!sites.includes('deepseek'), `DeepSeek is not offered on DeepSeek: ${sites}`);
+  await clickRescue(page, '[data-testid="understudy-continue"]');
+  const seen = await waitAnswer(page);
+  assert.equal(seen.state, 'done', JSON.stringify(seen));
+  assert.equal(seen.provider, name);
+  assert.equal(seen.text.trim(), answer);
+  const [req] = fake.to(name);
+  // The conversation as the page shows it (DeepSeek's turns), the failed prompt last.
+  assert.deepEqual(req.json.messages, [
+    { role: 'user', content: 'Plan a weekend in Lisbon' },
+    { role: 'assistant', content: FIRST_ANSWER },
+    { role: 'user', content: 'Now add a day trip to Sintra' },
+  ]);
+  assert.equal((await answerState(page)).state, 'done');
+  await page.close();
+});
+
+test('a stalled answer: network_error, "DeepSeek stopped answering."', async () => {
+  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  try {
+    const page = await failedChat({ mode: 'stall', tokenDelayMs: 5 });
+    assert.equal(await noticeKind(page), 'network_error');
+    assert.match(await noticeText(page), /^DeepSeek stopped answering\./);
+    await page.close();
+  } finally {
+    await setTiming(browser.context, null);
+  }
+});
+
+test('in Chinese, the notice names DeepSeek in Chinese words', async () => {
+  const zh = await launch({ hostRules: { 'chat.deepseek.com': site.port, 'status.deepseek.com': statusPage.port }, lang: 'zh-CN' });
+  try {
+    site.setMode({ mode: 'healthy' });
+    const page = await zh.context.newPage();
+    await page.goto('https://chat.deepseek.com/');
+    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+    await waitObserved(zh.context, page);
+    site.setMode({ mode: 'busy' });
+    await sendPrompt(page, '帮我规划里斯本的周末');
+    await page.waitForSelector(NOTICE, { timeout: 15000 });
+    assert.equal(await noticeKind(page), 'capacity');
+    assert.match(await noticeText(page), /^DeepSeek 当前负载已满。/);
+  } finally {
+    await zh.close();
+  }
+});
