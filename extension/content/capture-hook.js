@@ -1,9 +1,9 @@
 //# allFunctionsCalledOnLoad
 // MAIN-world observer of the conversations the page loads and streams (for the cache). Passive: it
 // reads the page's own traffic (the detection hook's shared tap, clones of responses, the bodies of
-// the page's own requests, the frames of its sockets) and never makes a request. It parses nothing:
-// the worker's core decodes the streams. It posts with window.postMessage({source:
-// 'understudy-capture', ...}):
+// the page's own requests, the frames of its sockets, the text of another site's XMLHttpRequest
+// sends) and never makes a request. It parses nothing: the worker's core decodes the streams. It
+// posts with window.postMessage({source: 'understudy-capture', ...}):
 // - {kind: 'stream', id, seq, stream_kind?, path?, request?, temporary?, text?, frames?, end?}: one
 //   stream of the page, in order (seq 0, 1, 2, ...). `id` is a u32 unique in this tab. seq 0 carries
 //   stream_kind ('send': POST .../f/conversation, or another site's send (SITE_STREAMS); 'resume':
@@ -191,8 +191,13 @@
         s.frames.push(data);
         s.soon();
       },
+      // Text read from the page (an XMLHttpRequest's responseText growing), posted at the next flush.
+      more(text) {
+        if (!s.how && text && s.grow(text.length)) s.text += text;
+      },
       end(how) {
         if (s.how) return;
+        s.pull?.(); // what an XMLHttpRequest holds and was not read yet
         if (s.decoder) {
           const rest = s.decoder.decode();
           if (rest) s.text += rest;
@@ -313,6 +318,103 @@
     }
     return nativeFetch.apply(this, arguments);
   };
+
+  // ---- XMLHttpRequest ----
+  // Another site's sends over XMLHttpRequest (SITE_STREAMS transport 'xhr': gemini.google.com): a
+  // 'send' stream of the response's text as it grows (responseText, looked at as the page sees it
+  // grow, posted from at most every BATCH_MS, at the end and when the page is hidden), in order; its
+  // end 'eof' (load), 'abort', or 'error' (an error, a timeout, an error status). Listeners only:
+  // what the page gets is not changed.
+  function xhrBody(body) {
+    try {
+      if (typeof body === 'string') return Promise.resolve(body);
+      if (body == null || (typeof Document === 'function' && body instanceof Document)) return Promise.resolve(null);
+      return new Response(body).text();
+    } catch {
+      return Promise.resolve(null);
+    }
+  }
+  function watchXhrSend(xhr, path, body) {
+    const s = openStream('send', path, temporaryPage());
+    xhrBody(body).then(s.setRequest, () => s.setRequest(null));
+    let seen = 0;
+    let latest = ''; // the longest responseText seen (an abort empties it: what the page had read stays)
+    let timer = 0;
+    let failed = false;
+    const look = () => {
+      try {
+        const text = xhr.responseText;
+        if (typeof text === 'string' && text.length > latest.length) latest = text;
+      } catch {
+        // a responseType other than text: nothing to read
+      }
+    };
+    s.pull = () => {
+      clearTimeout(timer);
+      timer = 0;
+      if (failed) return;
+      look();
+      if (latest.length <= seen) return;
+      s.more(latest.slice(seen));
+      seen = latest.length;
+    };
+    xhr.addEventListener('readystatechange', () => {
+      if (s.watch !== xhr) return;
+      if (xhr.readyState === 2 && !(xhr.status >= 200 && xhr.status < 300)) {
+        failed = true;
+        s.end('error');
+      } else if (xhr.readyState === 3) {
+        look();
+      }
+    });
+    xhr.addEventListener('progress', () => {
+      if (s.watch !== xhr) return;
+      look();
+      if (!timer && !hiding) timer = setTimeout(() => {
+        s.pull();
+        s.flush();
+      }, BATCH_MS);
+    });
+    for (const [type, how] of [['load', 'eof'], ['abort', 'abort'], ['error', 'error'], ['timeout', 'error']]) {
+      xhr.addEventListener(type, () => {
+        if (s.watch === xhr) s.end(how);
+      });
+    }
+    s.watch = xhr;
+    return s;
+  }
+  if (siteStream?.transport === 'xhr' && typeof window.XMLHttpRequest === 'function') {
+    const proto = window.XMLHttpRequest.prototype;
+    const open = proto.open;
+    const sendXhr = proto.send;
+    const sends = new WeakMap(); // XMLHttpRequest -> {path, stream} of its latest open(), a site's send
+    proto.open = function understudyCaptureOpen(method, url) {
+      const prev = sends.get(this);
+      if (prev?.stream) {
+        prev.stream.end('abort'); // open() again drops the request in flight
+        prev.stream.watch = null;
+      }
+      sends.delete(this);
+      try {
+        const u = new URL(String(url), location.href);
+        if (u.origin === origin && String(method).toUpperCase() === 'POST' && isSiteSend(u.pathname)) sends.set(this, { path: u.pathname, stream: null });
+      } catch {
+        // not a URL: not a send
+      }
+      return open.apply(this, arguments);
+    };
+    proto.send = function understudyCaptureSend(body) {
+      const o = sends.get(this);
+      if (!o || o.stream) return sendXhr.apply(this, arguments);
+      o.stream = watchXhrSend(this, o.path, body);
+      try {
+        return sendXhr.apply(this, arguments);
+      } catch (e) {
+        o.stream.end('error');
+        throw e;
+      }
+    };
+  }
 
   // ---- sockets ----
   // The page's sockets to WEBSOCKET_HOSTS: their text frames, in order (a subclass of the detection

@@ -15,9 +15,9 @@
 // What a stream says (its end marker, an error event, a handoff) is not read here: the capture hook
 // hands every byte to the service worker, where the core decodes it.
 // EventSource and WebSocket connections to the page's own host on the same paths give the same
-// facts (method 'GET' or 'WEBSOCKET'; see watchChannel). A socket carries many answers: each answer
-// the page asks for on it (its message that starts one, socketSend) is a request of its own, method
-// 'MESSAGE', with the prompt.
+// facts (method 'GET' or 'WEBSOCKET'; see watchChannel), and so do XMLHttpRequests (xhr-hook.js).
+// A socket carries many answers: each answer the page asks for on it (its message that starts one,
+// socketSend) is a request of its own, method 'MESSAGE', with the prompt.
 //
 // Shared stream tap: the page's stream is read once, here. A response this hook watches carries a
 // function under Symbol.for('understudy.tap'); an observer that wraps this fetch calls it with

@@ -32,17 +32,17 @@ const EXTENSION_DIR = process.env.DETECT_BENCH_EXTENSION_DIR || undefined;
 // A calm moment between runs, as between real failures (each run measures one detection, not a burst).
 const PAUSE_MS = 100;
 
-const p95 = (xs) => {
+export const p95 = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.max(0, Math.ceil(s.length * 0.95) - 1)];
 };
-const median = (xs) => {
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
 // Installed in the page: resolves with performance.now() when the notice shows (or is gone).
-function installWaiter(page) {
+export function installWaiter(page) {
   return page.evaluate((sel) => {
     window.__benchNotice = (present) => new Promise((resolve) => {
       const ok = () => {
@@ -120,7 +120,7 @@ async function networkRun(page, site, i) {
   return ms;
 }
 
-export async function taskSeconds(cdp) {
+async function taskSeconds(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
   return metrics.find((m) => m.name === 'TaskDuration').value;
 }
@@ -130,10 +130,13 @@ export async function taskSeconds(cdp) {
 // read is inlined into the wrapper's frames, so its samples are the page's work): samples whose
 // deepest extension frame is the wrapper are left out; whatever else the hooks do with the chunks
 // (the looks every 500 ms, a BYOB reader's per-read reaction) counts. Likewise the page's own
-// request: samples inside the native `fetch` that the fetch wrappers call on the page's behalf are
-// the page's work (the wrappers' own code counts).
+// request: samples inside the native `fetch` (or XMLHttpRequest `open` / `send`) that the wrappers
+// call on the page's behalf are the page's work (the wrappers' own code, and their listeners, count).
 const FORWARDERS = new Set(['understudyRead']);
-const FETCH_WRAPPERS = new Set(['understudyFetch', 'understudyCapture']);
+const WRAPPED = {
+  understudyFetch: 'fetch', understudyCapture: 'fetch',
+  understudyXhrOpen: 'open', understudyCaptureOpen: 'open', understudyXhrSend: 'send', understudyCaptureSend: 'send',
+};
 export function extensionMs(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -145,13 +148,14 @@ export function extensionMs(profile) {
     return null;
   };
   const forwarding = (n) => FORWARDERS.has(n.callFrame.functionName);
-  // Whether the sample sits in the native fetch called right from a fetch wrapper.
+  // Whether the sample sits in the native function a wrapper calls right on the page's behalf.
   const pageFetch = (leafId, own) => {
-    if (!FETCH_WRAPPERS.has(own.callFrame.functionName)) return false;
+    const native = Object.hasOwn(WRAPPED, own.callFrame.functionName) ? WRAPPED[own.callFrame.functionName] : null;
+    if (!native) return false;
     let x = leafId;
     while (x != null && parent.get(x) !== own.id) x = parent.get(x);
     const below = x == null ? null : byId.get(x);
-    return below != null && below.callFrame.functionName === 'fetch' && below.callFrame.url === '';
+    return below != null && below.callFrame.functionName === native && below.callFrame.url === '';
   };
   let us = 0;
   const byFunction = new Map();
