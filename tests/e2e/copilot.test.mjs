@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { launch, openExtensionPage } from './browser.mjs';
 import { startFakeCopilot, LIMIT_TEXT, LOST_TEXT, WRONG_TEXT } from './fake-copilot/server.mjs';
-import { configure, provider } from './fake-providers/harness.mjs';
+import { provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, setTiming, stopWorker, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
 import { siteSuite } from './site-helpers.mjs';
-import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { waitCached } from './cache-helpers.mjs';
 
 const HOST = 'copilot.microsoft.com';
@@ -183,33 +182,7 @@ test('the user quoting Copilot\'s error texts in their own message raises nothin
   await page.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves Copilot out, Continue carries the failed prompt to a local provider', async () => {
-  const name = 'local-copilot';
-  const answer = 'A duck walks into a bar and says: put it on my bill.';
-  s.fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
-  await configure(s.control, [provider(s.fake, name, 'openai')]);
-  const page = await s.failedChat({ mode: 'limit' });
-  const frame = await rescueFrame(page);
-  const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
-  assert.ok(sites.length > 0, 'other sites are offered');
-  assert.ok(!sites.includes('copilot'), `Copilot is not offered on Copilot: ${sites}`);
-  await clickRescue(page, '[data-testid="understudy-continue"]');
-  const seen = await waitAnswer(page);
-  assert.equal(seen.state, 'done', JSON.stringify(seen));
-  assert.equal(seen.provider, name);
-  assert.equal(seen.text.trim(), answer);
-  const [req] = s.fake.to(name);
-  assert.deepEqual(req.json.messages, [
-    { role: 'user', content: 'Tell me a joke' },
-    { role: 'assistant', content: FIRST_ANSWER },
-    { role: 'user', content: 'Tell me one about a duck' },
-  ]);
-  assert.equal((await answerState(page)).state, 'done');
-  // The failed prompt the worker recorded (from the socket's send frame) is the one carried.
-  const entries = await s.control.evaluate(async () => Object.values(await chrome.storage.session.get(null)).filter((v) => v?.site === 'copilot'));
-  assert.deepEqual(entries.map((e) => e.failed_prompt), ['Tell me one about a duck']);
-  await page.close();
-});
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Copilot out, Continue carries the failed prompt to a local provider', () => s.rescue({ failure: { mode: 'limit' }, answer: 'A duck walks into a bar and says: put it on my bill.' }));
 
 test('a stalled answer (the socket open and silent): network_error, "Copilot stopped answering."', async () => {
   await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });

@@ -10,12 +10,11 @@
 // user's language.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launch, openExtensionPage } from './browser.mjs';
+import { openExtensionPage } from './browser.mjs';
 import { BUSY_LINE, BUSY_TEXT, startFakeDeepseek } from './fake-deepseek/server.mjs';
-import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
+import { provider } from './fake-providers/harness.mjs';
+import { NOTICE, noticeKind, noticeText, tabEntry } from './detect-helpers.mjs';
 import { keptPrompt, lastRaised, siteSuite } from './site-helpers.mjs';
-import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = 'textarea#chat-input';
@@ -199,58 +198,11 @@ test('a busy line left in an earlier turn does not count once a later turn went 
   await page.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves DeepSeek out, Continue carries the failed prompt to a local provider', async () => {
-  const name = 'local-deepseek';
-  const answer = 'Take the train from Rossio: 40 minutes.';
-  s.fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
-  await configure(s.control, [provider(s.fake, name, 'openai')]);
-  const page = await s.failedChat({ mode: 'busy' });
-  const frame = await rescueFrame(page);
-  const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
-  assert.ok(sites.length > 0, 'other sites are offered');
-  assert.ok(!sites.includes('deepseek'), `DeepSeek is not offered on DeepSeek: ${sites}`);
-  await clickRescue(page, '[data-testid="understudy-continue"]');
-  const seen = await waitAnswer(page);
-  assert.equal(seen.state, 'done', JSON.stringify(seen));
-  assert.equal(seen.provider, name);
-  assert.equal(seen.text.trim(), answer);
-  const [req] = s.fake.to(name);
-  // The conversation as the page shows it (DeepSeek's turns), the failed prompt last.
-  assert.deepEqual(req.json.messages, [
-    { role: 'user', content: 'Plan a weekend in Lisbon' },
-    { role: 'assistant', content: FIRST_ANSWER },
-    { role: 'user', content: 'Now add a day trip to Sintra' },
-  ]);
-  assert.equal((await answerState(page)).state, 'done');
-  await page.close();
-});
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves DeepSeek out, Continue carries the failed prompt to a local provider', () => s.rescue({ failure: { mode: 'busy' }, answer: 'Take the train from Rossio: 40 minutes.' }));
 
-test('a stalled answer: network_error, "DeepSeek stopped answering."', async () => {
-  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
-  try {
-    const page = await s.failedChat({ mode: 'stall', tokenDelayMs: 5 });
-    assert.equal(await noticeKind(page), 'network_error');
-    assert.match(await noticeText(page), /^DeepSeek stopped answering\./);
-    await page.close();
-  } finally {
-    await setTiming(s.browser.context, null);
-  }
-});
+test('a stalled answer: network_error, "DeepSeek stopped answering."', () => s.stalled(/^DeepSeek stopped answering\./));
 
-test('in Chinese, the notice names DeepSeek in Chinese words', async () => {
-  const zh = await launch({ hostRules: { 'chat.deepseek.com': s.site.port, 'status.deepseek.com': s.feeds[0].port }, lang: 'zh-CN' });
-  try {
-    s.site.setMode({ mode: 'healthy' });
-    const page = await zh.context.newPage();
-    await page.goto('https://chat.deepseek.com/');
-    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-    await waitObserved(zh.context, page);
-    s.site.setMode({ mode: 'busy' });
-    await s.sendPrompt(page, '帮我规划里斯本的周末');
-    await page.waitForSelector(NOTICE, { timeout: 15000 });
-    assert.equal(await noticeKind(page), 'capacity');
-    assert.match(await noticeText(page), /^DeepSeek 当前负载已满。/);
-  } finally {
-    await zh.close();
-  }
-});
+test('in Chinese, the notice names DeepSeek in Chinese words', () => s.inLanguage({
+  lang: 'zh-CN', failure: { mode: 'busy' }, prompt: '帮我规划里斯本的周末', kind: 'capacity',
+  words: /^DeepSeek 当前负载已满。/,
+}));

@@ -10,16 +10,14 @@
 // from the send's f.req) to a local provider.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
-import { launch, openExtensionPage, ROOT } from './browser.mjs';
+import { test } from 'node:test';
+import { openExtensionPage, ROOT } from './browser.mjs';
 import {
   ERROR_13, PREFIX, SEND_PATH, candidateFrame, errorFrame, idsFrame, metaFrame, startFakeGemini, titleFrame,
 } from './fake-gemini/server.mjs';
-import { startFakeSite } from './fake-site/server.mjs';
-import { startFakeProviders } from './fake-providers/server.mjs';
-import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline, waitObserved } from './detect-helpers.mjs';
-import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
+import { provider } from './fake-providers/harness.mjs';
+import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, timeline } from './detect-helpers.mjs';
+import { siteSuite } from './site-helpers.mjs';
 import { library, waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = 'rich-textarea .ql-editor[contenteditable="true"]';
@@ -27,81 +25,32 @@ const SEND = 'button[aria-label="Send message"]';
 const ANSWER = 'model-response';
 const FIRST_ANSWER = 'Here is a short answer, streamed the way Gemini streams it.';
 const INCIDENTS = fs.readFileSync(`${ROOT}/tests/fixtures/status/sites/google-incidents.json`, 'utf8');
-let site;
-let statusPage;
-let fake;
-let browser;
-let control;
-
-before(async () => {
-  site = await startFakeGemini();
+const s = siteSuite({
+  id: 'gemini',
+  hosts: ['gemini.google.com'],
+  start: startFakeGemini,
   // Google Workspace's status dashboard: its incidents (the fixture: a Gemini outage ongoing).
-  statusPage = await startFakeSite({
-    host: 'www.google.com',
-    csp: "default-src 'none'",
-    page: '',
-    route: ({ path, res }) => {
-      if (path !== '/appsstatus/dashboard/incidents.json') return false;
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(INCIDENTS);
-      return true;
-    },
-  });
-  fake = await startFakeProviders();
-  browser = await launch({ hostRules: { 'gemini.google.com': site.port, 'www.google.com': statusPage.port } });
-  control = await openExtensionPage(browser.context, 'www/options.html');
+  feeds: [{ host: 'www.google.com', path: '/appsstatus/dashboard/incidents.json', format: 'json', body: INCIDENTS }],
+  home: 'https://gemini.google.com/app',
+  composer: COMPOSER,
+  send: SEND,
+  answer: ANSWER,
+  answerBody: 'message-content',
+  first: ['Plan a weekend in Lisbon', FIRST_ANSWER],
+  failing: 'Now add a day trip to Sintra',
 });
 
-after(async () => {
-  await browser?.close();
-  await fake?.close();
-  await site?.close();
-  await statusPage?.close();
-});
-
-async function openGemini(url = 'https://gemini.google.com/app') {
-  const page = await browser.context.newPage();
-  await page.goto(url);
-  await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-  await waitObserved(browser.context, page);
-  return page;
-}
-
-async function sendPrompt(page, text) {
-  await page.fill(COMPOSER, text);
-  await page.click(SEND);
-}
-
-/** The text of each answer (its message-content; '' for none), in page order. */
-const answers = (page) => page.evaluate((sel) => [...document.querySelectorAll(sel)].map((a) => a.querySelector('message-content')?.textContent ?? ''), ANSWER);
-const waitAnswerAt = (page, i, text) => page.waitForFunction(
-  ([sel, n, t]) => document.querySelectorAll(sel)[n]?.querySelector('message-content')?.textContent === t, [ANSWER, i, text], { timeout: 15000 },
-);
-
-/** A Gemini chat with one good exchange, then a prompt that fails the way `failure` says. */
-async function failedChat(failure, prompt = 'Now add a day trip to Sintra') {
-  site.setMode({ mode: 'healthy' });
-  const page = await openGemini();
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await waitAnswerAt(page, 0, FIRST_ANSWER);
-  await page.waitForTimeout(200);
-  site.setMode(failure);
-  await sendPrompt(page, prompt);
-  await page.waitForSelector(NOTICE, { timeout: 15000 });
-  return page;
-}
-
-/** The latest detection the worker raised (its timeline): {kind, signal, evidence, ...}. */
+/** The latest detection the worker raised (its timeline), once it is of `kind` (up to 5 s). */
 async function lastRaised(kind) {
   const until = Date.now() + 5000;
   for (;;) {
-    const raised = (await timeline(browser.context)).filter((e) => e.type === 'raised').at(-1) ?? null;
+    const raised = (await timeline(s.browser.context)).filter((e) => e.type === 'raised').at(-1) ?? null;
     if (raised?.kind === kind || Date.now() > until) return raised;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-test('the fake writes what the native captures hold, byte for byte (frames, UTF-16 lengths, codes)', () => {
+test('the s.fake writes what the native captures hold, byte for byte (frames, UTF-16 lengths, codes)', () => {
   const fixture = (name) => fs.readFileSync(`${ROOT}/tests/fixtures/sites/gemini/${name}`, 'utf8');
   const ids = ['c_4f1d2e3a5b6c7d8e', 'r_9a8b7c6d5e4f3a2b'];
   const rc = 'rc_0a1b2c3d4e5f6a7b';
@@ -119,24 +68,24 @@ test('the fake writes what the native captures hold, byte for byte (frames, UTF-
 });
 
 test('the content scripts start on gemini.google.com by themselves, with Gemini\'s adapter', async () => {
-  const page = await openGemini();
+  const page = await s.open();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), 'gemini');
-  const entry = await tabEntry(browser.context, page.url());
+  const entry = await tabEntry(s.browser.context, page.url());
   assert.equal(entry.site, 'gemini');
-  const popup = await openExtensionPage(browser.context, 'www/popup.html');
+  const popup = await openExtensionPage(s.browser.context, 'www/popup.html');
   const line = await popup.waitForSelector('#tabs li[data-site="gemini"]', { timeout: 10000 });
   assert.match(await line.textContent(), /Gemini · \/app/);
   // What Google's status dashboard says of Gemini, polled because a Gemini tab is open.
   const status = await popup.waitForSelector('#tabs li[data-site="gemini"] [data-testid="understudy-site-status"]', { timeout: 10000 });
   assert.match(await status.textContent(), /^Gemini status page: major outage\. Users are unable to get responses from Gemini/);
-  assert.ok(statusPage.requests.some((r) => r.path === '/appsstatus/dashboard/incidents.json'), 'the feed was read');
+  assert.ok(s.feeds[0].requests.some((r) => r.path === '/appsstatus/dashboard/incidents.json'), 'the feed was read');
   await popup.close();
   await page.close();
 });
 
 test('a healthy Gemini turn (ending with the 1096 record) raises no notice; the page gets its answer whole', async () => {
-  site.setMode({ mode: 'healthy' });
-  const page = await openGemini();
+  s.site.setMode({ mode: 'healthy' });
+  const page = await s.open();
   // The page's own XMLHttpRequest listeners see what they always saw.
   await page.evaluate(() => {
     const open = XMLHttpRequest.prototype.open;
@@ -146,16 +95,16 @@ test('a healthy Gemini turn (ending with the 1096 record) raises no notice; the 
       return open.apply(this, args);
     };
   });
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
-  await waitAnswerAt(page, 0, FIRST_ANSWER);
-  await sendPrompt(page, 'And a second day?');
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  await s.sendPrompt(page, 'And a second day?');
   await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2 && !document.querySelector('button[aria-label^="Stop"]'), ANSWER);
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
-  assert.deepEqual(await answers(page), [FIRST_ANSWER, FIRST_ANSWER]);
-  assert.deepEqual(site.prompts(), ['Plan a weekend in Lisbon', 'And a second day?']);
+  assert.deepEqual(await s.answers(page), [FIRST_ANSWER, FIRST_ANSWER]);
+  assert.deepEqual(s.site.prompts(), ['Plan a weekend in Lisbon', 'And a second day?']);
   // The second send carried the conversation the first one opened (the page's own state).
-  const [first, second] = site.sends().slice(-2);
+  const [first, second] = s.site.sends().slice(-2);
   assert.equal(first.metadata[0], '');
   assert.match(second.metadata[0], /^c_[0-9a-f]{16}$/);
   assert.match(page.url(), /\/app\/[0-9a-f]{16}$/);
@@ -178,8 +127,8 @@ function recordHooks() {
 
 /** One send on a fresh page in `mode`: the facts and capture posts about it, and what the page got. */
 async function hooked(mode, { stopAfterText = false, tokenDelayMs = 5 } = {}) {
-  site.setMode({ mode, tokenDelayMs });
-  const page = await browser.context.newPage();
+  s.site.setMode({ mode, tokenDelayMs });
+  const page = await s.browser.context.newPage();
   await page.addInitScript(recordHooks);
   await page.addInitScript(() => {
     const open = XMLHttpRequest.prototype.open;
@@ -191,7 +140,7 @@ async function hooked(mode, { stopAfterText = false, tokenDelayMs = 5 } = {}) {
   });
   await page.goto('https://gemini.google.com/app');
   await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-  await sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
   if (stopAfterText) {
     await page.waitForFunction(() => document.querySelector('model-response message-content')?.textContent.length > 0);
     await page.click('button[aria-label="Stop response"]');
@@ -255,23 +204,23 @@ test('XMLHttpRequest sends: the hook\'s facts, and the capture hook hands over t
 });
 
 test('Gemini turns are kept in the library under Gemini: two prompts and their answers in order, shown and filtered by site', async () => {
-  site.setMode({ mode: 'healthy', answer: 'Alfama at dawn, then the tram 28.' });
-  const page = await openGemini();
-  await sendPrompt(page, 'A morning walk in Lisbon?');
-  await waitAnswerAt(page, 0, 'Alfama at dawn, then the tram 28.');
+  s.site.setMode({ mode: 'healthy', answer: 'Alfama at dawn, then the tram 28.' });
+  const page = await s.open();
+  await s.sendPrompt(page, 'A morning walk in Lisbon?');
+  await s.waitAnswerText(page, 0, 'Alfama at dawn, then the tram 28.');
   await page.waitForFunction(() => !document.querySelector('button[aria-label^="Stop"]'));
-  site.setMode({ mode: 'healthy', answer: 'Belém for pastéis de nata.' });
-  await sendPrompt(page, 'And for lunch?');
-  await waitAnswerAt(page, 1, 'Belém for pastéis de nata.');
+  s.site.setMode({ mode: 'healthy', answer: 'Belém for pastéis de nata.' });
+  await s.sendPrompt(page, 'And for lunch?');
+  await s.waitAnswerText(page, 1, 'Belém for pastéis de nata.');
   const conversation = /\/app\/([0-9a-f]{16})$/.exec(page.url())?.[1];
   assert.ok(conversation, page.url());
   const id = `gemini:c_${conversation}`; // Gemini's conversation ids keep their c_ prefix
-  const cs = await waitCached(browser.context, (all) => all.some((c) => c.id === id && c.texts.length === 4 && !c.incomplete));
+  const cs = await waitCached(s.browser.context, (all) => all.some((c) => c.id === id && c.texts.length === 4 && !c.incomplete));
   const kept = cs.find((c) => c.id === id);
   assert.equal(kept.site, 'gemini');
   assert.equal(kept.title, 'A weekend in Lisbon'); // the title frame {"11":[title]} of the new chat
   assert.deepEqual(kept.texts, ['A morning walk in Lisbon?', 'Alfama at dawn, then the tram 28.', 'And for lunch?', 'Belém for pastéis de nata.']);
-  const lib = await library(browser.context);
+  const lib = await library(s.browser.context);
   const row = await lib.waitForSelector(`#list .row[data-id="${id}"]`);
   assert.equal(await row.getAttribute('data-site'), 'gemini');
   assert.match(await row.textContent(), /Gemini ·/);
@@ -283,14 +232,14 @@ test('Gemini turns are kept in the library under Gemini: two prompts and their a
 });
 
 test('a 429 on the send: rate_limited, the notice names Gemini; a later good turn clears it', async () => {
-  const page = await failedChat({ mode: 'status', status: 429 });
+  const page = await s.failedChat({ mode: 'status', status: 429 });
   assert.equal(await noticeKind(page), 'rate_limited');
   assert.match(await noticeText(page), /^Gemini is rate-limiting you for now\./);
   assert.doesNotMatch(await noticeText(page), /ChatGPT/);
-  site.setMode({ mode: 'healthy' });
-  await sendPrompt(page, 'And now?');
+  s.site.setMode({ mode: 'healthy' });
+  await s.sendPrompt(page, 'And now?');
   await page.waitForSelector(NOTICE, { state: 'detached', timeout: 10000 });
-  await waitAnswerAt(page, 2, FIRST_ANSWER);
+  await s.waitAnswerText(page, 2, FIRST_ANSWER);
   await page.waitForTimeout(500);
   assert.equal(await noticeKind(page), null);
   await page.close();
@@ -298,7 +247,7 @@ test('a 429 on the send: rate_limited, the notice names Gemini; a later good tur
 
 for (const [status, kind, words] of [[503, 'service_down', 'Gemini is down.'], [500, 'generation_error', 'Gemini could not finish this answer.']]) {
   test(`HTTP ${status} on the send (Google's error page): ${kind}, "${words}"`, async () => {
-    const page = await failedChat({ mode: 'status', status });
+    const page = await s.failedChat({ mode: 'status', status });
     assert.equal(await noticeKind(page), kind);
     assert.ok((await noticeText(page)).startsWith(words), await noticeText(page));
     await page.close();
@@ -311,7 +260,7 @@ for (const [code, kind, words] of [
   [1060, 'blocked', /^Gemini wants you to sign in or prove you are human\./],
 ]) {
   test(`code ${code} inside the stream (the page shows nothing): ${kind}`, async () => {
-    const page = await failedChat({ mode: 'code', code });
+    const page = await s.failedChat({ mode: 'code', code });
     assert.equal(await noticeKind(page), kind);
     assert.match(await noticeText(page), words);
     // Read from the stream the capture hook handed over: the page shows no error of its own.
@@ -324,7 +273,7 @@ for (const [code, kind, words] of [
 }
 
 test('"Something went wrong (13)" in the latest answer: rate_limited', async () => {
-  const page = await failedChat({ mode: 'dom' });
+  const page = await s.failedChat({ mode: 'dom' });
   assert.equal(await noticeKind(page), 'rate_limited');
   assert.match(await noticeText(page), /^Gemini is rate-limiting you for now\./);
   const raised = await lastRaised('rate_limited');
@@ -334,10 +283,10 @@ test('"Something went wrong (13)" in the latest answer: rate_limited', async () 
 });
 
 test('the user quoting Gemini\'s error text in their own prompt raises nothing', async () => {
-  site.setMode({ mode: 'healthy' });
-  const page = await openGemini();
-  await sendPrompt(page, `Why did I see "${ERROR_13}" and "You've reached your limit" yesterday?`);
-  await waitAnswerAt(page, 0, FIRST_ANSWER);
+  s.site.setMode({ mode: 'healthy' });
+  const page = await s.open();
+  await s.sendPrompt(page, `Why did I see "${ERROR_13}" and "You've reached your limit" yesterday?`);
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
   await page.close();
@@ -348,112 +297,72 @@ test('an old error in an earlier turn does not count; the same error in the late
     { prompt: 'Plan a weekend in Lisbon', error: ERROR_13 },
     { prompt: 'Plan a weekend in Lisbon', answer: 'Start in Alfama, then Belém.' },
   ];
-  site.setMode({ mode: 'healthy', history });
-  const page = await openGemini('https://gemini.google.com/app/0123456789abcdef');
+  s.site.setMode({ mode: 'healthy', history });
+  const page = await s.open('https://gemini.google.com/app/0123456789abcdef');
   assert.equal(await page.$$eval('.error-message', (e) => e.length), 1);
   await page.waitForTimeout(1000);
   assert.equal(await noticeKind(page), null);
-  await sendPrompt(page, 'What about food?');
-  await waitAnswerAt(page, 2, FIRST_ANSWER);
+  await s.sendPrompt(page, 'What about food?');
+  await s.waitAnswerText(page, 2, FIRST_ANSWER);
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
   await page.close();
   // The control: the chat whose latest answer holds that error.
-  site.setMode({ mode: 'healthy', history: history.slice().reverse() });
-  const failing = await openGemini('https://gemini.google.com/app/0123456789abcdef');
+  s.site.setMode({ mode: 'healthy', history: history.slice().reverse() });
+  const failing = await s.open('https://gemini.google.com/app/0123456789abcdef');
   await failing.waitForSelector(NOTICE, { timeout: 15000 });
   assert.equal(await noticeKind(failing), 'rate_limited');
   await failing.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves Gemini out, Continue carries the conversation and the failed prompt to a local provider', async () => {
-  const name = 'local-gemini';
-  const answer = 'Take the train from Rossio: 40 minutes.';
-  fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
-  await configure(control, [provider(fake, name, 'openai')]);
-  const page = await failedChat({ mode: 'code', code: 1037 });
-  const frame = await rescueFrame(page);
-  const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
-  assert.ok(sites.length > 0, 'other sites are offered');
-  assert.ok(!sites.includes('gemini'), `Gemini is not offered on Gemini: ${sites}`);
-  await clickRescue(page, '[data-testid="understudy-continue"]');
-  const seen = await waitAnswer(page);
-  assert.equal(seen.state, 'done', JSON.stringify(seen));
-  assert.equal(seen.provider, name);
-  assert.equal(seen.text.trim(), answer);
-  // The failed prompt the worker recorded: read by the core from the send's f.req (the page shows
-  // no error: the stream's code alone raised it).
-  const entries = await control.evaluate(async () => Object.values(await chrome.storage.session.get(null)).filter((v) => v?.site === 'gemini' && v.current));
-  assert.ok(entries.some((e) => e.failed_prompt === 'Now add a day trip to Sintra'), JSON.stringify(entries.map((e) => [e.url, e.failed_prompt])));
-  const [req] = fake.to(name);
-  assert.deepEqual(req.json.messages, [
-    { role: 'user', content: 'Plan a weekend in Lisbon' },
-    { role: 'assistant', content: FIRST_ANSWER },
-    { role: 'user', content: 'Now add a day trip to Sintra' },
-  ]);
-  assert.equal((await answerState(page)).state, 'done');
-  await page.close();
-});
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Gemini out, Continue carries the conversation and the failed prompt to a local provider', () => s.rescue({ failure: { mode: 'code', code: 1037 }, answer: 'Take the train from Rossio: 40 minutes.' }));
 
 test('a stalled answer: network_error, "Gemini stopped answering."', async () => {
-  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
   try {
-    const page = await failedChat({ mode: 'stall', tokenDelayMs: 5 });
+    const page = await s.failedChat({ mode: 'stall', tokenDelayMs: 5 });
     assert.equal(await noticeKind(page), 'network_error');
     assert.match(await noticeText(page), /^Gemini stopped answering\./);
     // Half the answer had arrived: the stall came after the stream started.
-    assert.ok((await answers(page))[1].length > 0);
+    assert.ok((await s.answers(page))[1].length > 0);
     await page.close();
   } finally {
-    await setTiming(browser.context, null);
+    await setTiming(s.browser.context, null);
   }
 });
 
 test('a connection broken mid-answer: network_error once the page has waited its stall time', async () => {
-  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
   try {
-    const page = await failedChat({ mode: 'drop', tokenDelayMs: 5 });
+    const page = await s.failedChat({ mode: 'drop', tokenDelayMs: 5 });
     assert.equal(await noticeKind(page), 'network_error');
     // The XMLHttpRequest's error ends the read, not the turn: the stall watch says it.
     assert.match(await noticeText(page), /^Gemini stopped answering\./);
     await page.close();
   } finally {
-    await setTiming(browser.context, null);
+    await setTiming(s.browser.context, null);
   }
 });
 
 test('the user stopping an answer (the page aborts its XMLHttpRequest) raises nothing, even past the stall time', async () => {
-  await setTiming(browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
+  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
   try {
-    site.setMode({ mode: 'stall', tokenDelayMs: 5 });
-    const page = await openGemini();
-    await sendPrompt(page, 'Plan a weekend in Lisbon');
+    s.site.setMode({ mode: 'stall', tokenDelayMs: 5 });
+    const page = await s.open();
+    await s.sendPrompt(page, 'Plan a weekend in Lisbon');
     await page.waitForFunction(() => document.querySelector('model-response message-content')?.textContent.length > 0);
     await page.click('button[aria-label="Stop response"]');
     // The same silence unstopped is a stall (the test above); stopped, it is the user's choice.
     await page.waitForTimeout(3500);
     assert.equal(await noticeKind(page), null);
-    assert.ok((await answers(page))[0].length > 0);
+    assert.ok((await s.answers(page))[0].length > 0);
     await page.close();
   } finally {
-    await setTiming(browser.context, null);
+    await setTiming(s.browser.context, null);
   }
 });
 
-test('in German, the notice names Gemini in German words', async () => {
-  const de = await launch({ hostRules: { 'gemini.google.com': site.port, 'www.google.com': statusPage.port }, lang: 'de' });
-  try {
-    site.setMode({ mode: 'healthy' });
-    const page = await de.context.newPage();
-    await page.goto('https://gemini.google.com/app');
-    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-    await waitObserved(de.context, page);
-    site.setMode({ mode: 'code', code: 1037 });
-    await sendPrompt(page, 'Plane ein Wochenende in Lissabon');
-    await page.waitForSelector(NOTICE, { timeout: 15000 });
-    assert.equal(await noticeKind(page), 'rate_limited');
-    assert.match(await noticeText(page), /^Gemini begrenzt Ihre Anfragen vorübergehend\./);
-  } finally {
-    await de.close();
-  }
-});
+test('in German, the notice names Gemini in German words', () => s.inLanguage({
+  lang: 'de', failure: { mode: 'code', code: 1037 }, prompt: 'Plane ein Wochenende in Lissabon', kind: 'rate_limited',
+  words: /^Gemini begrenzt Ihre Anfragen vorübergehend\./,
+}));

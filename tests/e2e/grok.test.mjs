@@ -10,12 +10,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { launch, openExtensionPage } from './browser.mjs';
+import { openExtensionPage } from './browser.mjs';
 import { ANTI_BOT, LIMIT_TEXT, WRONG_LINE, startFakeGrok } from './fake-grok/server.mjs';
-import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
+import { provider } from './fake-providers/harness.mjs';
+import { NOTICE, noticeKind, noticeText, tabEntry } from './detect-helpers.mjs';
 import { keptPrompt, lastRaised, siteSuite } from './site-helpers.mjs';
-import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = 'textarea[aria-label="Ask Grok anything"]';
@@ -192,58 +191,11 @@ test('a red line left in an earlier turn does not count once a later turn went w
   await page.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves Grok out, Continue carries the conversation and the failed prompt to a local provider', async () => {
-  const name = 'local-grok';
-  const answer = 'Take the train from Rossio: 40 minutes.';
-  s.fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
-  await configure(s.control, [provider(s.fake, name, 'openai')]);
-  const page = await s.failedChat({ mode: 'antibot' });
-  const frame = await rescueFrame(page);
-  const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
-  assert.ok(sites.length > 0, 'other sites are offered');
-  assert.ok(!sites.includes('grok'), `Grok is not offered on Grok: ${sites}`);
-  await clickRescue(page, '[data-testid="understudy-continue"]');
-  const seen = await waitAnswer(page);
-  assert.equal(seen.state, 'done', JSON.stringify(seen));
-  assert.equal(seen.provider, name);
-  assert.equal(seen.text.trim(), answer);
-  const [req] = s.fake.to(name);
-  // The conversation as the page shows it (Grok's turns), the failed prompt last.
-  assert.deepEqual(req.json.messages, [
-    { role: 'user', content: 'Plan a weekend in Lisbon' },
-    { role: 'assistant', content: FIRST_ANSWER },
-    { role: 'user', content: 'Now add a day trip to Sintra' },
-  ]);
-  assert.equal((await answerState(page)).state, 'done');
-  await page.close();
-});
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Grok out, Continue carries the conversation and the failed prompt to a local provider', () => s.rescue({ failure: { mode: 'antibot' }, answer: 'Take the train from Rossio: 40 minutes.' }));
 
-test('a stalled answer: network_error, "Grok stopped answering."', async () => {
-  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
-  try {
-    const page = await s.failedChat({ mode: 'stall', tokenDelayMs: 5 });
-    assert.equal(await noticeKind(page), 'network_error');
-    assert.match(await noticeText(page), /^Grok stopped answering\./);
-    await page.close();
-  } finally {
-    await setTiming(s.browser.context, null);
-  }
-});
+test('a stalled answer: network_error, "Grok stopped answering."', () => s.stalled(/^Grok stopped answering\./));
 
-test('in German, the notice names Grok in German words', async () => {
-  const de = await launch({ hostRules: { 'grok.com': s.site.port, 'status.x.ai': s.feeds[0].port }, lang: 'de' });
-  try {
-    s.site.setMode({ mode: 'healthy' });
-    const page = await de.context.newPage();
-    await page.goto('https://grok.com/');
-    await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
-    await waitObserved(de.context, page);
-    s.site.setMode({ mode: 'antibot' });
-    await s.sendPrompt(page, 'Plane ein Wochenende in Lissabon');
-    await page.waitForSelector(NOTICE, { timeout: 15000 });
-    assert.equal(await noticeKind(page), 'blocked');
-    assert.match(await noticeText(page), /^Grok möchte, dass Sie sich anmelden oder bestätigen, dass Sie ein Mensch sind\./);
-  } finally {
-    await de.close();
-  }
-});
+test('in German, the notice names Grok in German words', () => s.inLanguage({
+  lang: 'de', failure: { mode: 'antibot' }, prompt: 'Plane ein Wochenende in Lissabon', kind: 'blocked',
+  words: /^Grok möchte, dass Sie sich anmelden oder bestätigen, dass Sie ein Mensch sind\./,
+}));

@@ -9,12 +9,11 @@
 // failed prompt to a local provider.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launch, openExtensionPage } from './browser.mjs';
+import { openExtensionPage } from './browser.mjs';
 import { startFakeMistral, ERROR_TEXT } from './fake-mistral/server.mjs';
-import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
+import { provider } from './fake-providers/harness.mjs';
+import { NOTICE, noticeKind, noticeText, tabEntry } from './detect-helpers.mjs';
 import { siteSuite } from './site-helpers.mjs';
-import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { library, waitCached } from './cache-helpers.mjs';
 
 const HOST = 'chat.mistral.ai';
@@ -216,41 +215,6 @@ test('an error left in an earlier turn does not count once a later answer arrive
   await page.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves Le Chat out, Continue carries the failed prompt (from the send\'s request) to a local provider', async () => {
-  const name = 'local-lechat';
-  const answer = 'About three hours by car, less by TGV.';
-  s.fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
-  await configure(s.control, [provider(s.fake, name, 'openai')]);
-  const page = await s.failedChat({ mode: 'frame', frame: '1:{"error":{"message":"Service tier capacity exceeded for this model.","code":"3505"}}' });
-  // The failed prompt, as the send's request carried it (the answer failed inside the stream).
-  assert.equal((await s.failure()).failed_prompt, 'And from Lyon to Marseille?');
-  const frame = await rescueFrame(page);
-  const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
-  assert.ok(sites.length > 0, 'other sites are offered');
-  assert.ok(!sites.includes('le_chat'), `Le Chat is not offered on Le Chat: ${sites}`);
-  await clickRescue(page, '[data-testid="understudy-continue"]');
-  const seen = await waitAnswer(page);
-  assert.equal(seen.state, 'done', JSON.stringify(seen));
-  assert.equal(seen.provider, name);
-  assert.equal(seen.text.trim(), answer);
-  const [req] = s.fake.to(name);
-  assert.deepEqual(req.json.messages, [
-    { role: 'user', content: 'How far is Lyon from Paris?' },
-    { role: 'assistant', content: FIRST_ANSWER },
-    { role: 'user', content: 'And from Lyon to Marseille?' },
-  ]);
-  assert.equal((await answerState(page)).state, 'done');
-  await page.close();
-});
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Le Chat out, Continue carries the failed prompt (from the send\'s request) to a local provider', () => s.rescue({ failure: { mode: 'frame', frame: '1:{"error":{"message":"Service tier capacity exceeded for this model.","code":"3505"}}' }, answer: 'About three hours by car, less by TGV.', handoff: 'le_chat' }));
 
-test('a stalled answer: network_error, "Le Chat stopped answering."', async () => {
-  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
-  try {
-    const page = await s.failedChat({ mode: 'stall', tokenDelayMs: 5 });
-    assert.equal(await noticeKind(page), 'network_error');
-    assert.match(await noticeText(page), /^Le Chat stopped answering\./);
-    await page.close();
-  } finally {
-    await setTiming(s.browser.context, null);
-  }
-});
+test('a stalled answer: network_error, "Le Chat stopped answering."', () => s.stalled(/^Le Chat stopped answering\./));

@@ -8,12 +8,11 @@
 // carries the failed query to a local provider.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launch, openExtensionPage } from './browser.mjs';
+import { openExtensionPage } from './browser.mjs';
 import { startFakePerplexity, ERROR_TEXT } from './fake-perplexity/server.mjs';
-import { configure, provider } from './fake-providers/harness.mjs';
-import { NOTICE, noticeKind, noticeText, setTiming, tabEntry, waitObserved } from './detect-helpers.mjs';
+import { provider } from './fake-providers/harness.mjs';
+import { NOTICE, noticeKind, noticeText, tabEntry } from './detect-helpers.mjs';
 import { siteSuite } from './site-helpers.mjs';
-import { answerState, clickRescue, rescueFrame, waitAnswer } from './rescue-frame-helpers.mjs';
 import { library, waitCached } from './cache-helpers.mjs';
 
 const HOST = 'www.perplexity.ai';
@@ -172,41 +171,6 @@ test('an error left by an earlier query does not count once a later answer arriv
   await page.close();
 });
 
-test('the rescue: the frame shows in the notice, Ask elsewhere leaves Perplexity out, Continue carries the failed query (from the send\'s request) to a local provider', async () => {
-  const name = 'local-perplexity';
-  const answer = 'Sunlight crosses more air at dusk, so the blue scatters away.';
-  s.fake.plan(name, [{ fault: 'ok', tokenDelayMs: 5, answer }]);
-  await configure(s.control, [provider(s.fake, name, 'openai')]);
-  const page = await s.failedChat({ mode: 'failed' });
-  // The failed prompt, as the send's request carried it (the answer failed inside the stream).
-  assert.equal((await s.failure()).failed_prompt, 'And why are sunsets red?');
-  const frame = await rescueFrame(page);
-  const sites = await frame.evaluate(() => [...document.querySelectorAll('[data-testid="understudy-handoff-item"]')].map((b) => b.dataset.site));
-  assert.ok(sites.length > 0, 'other sites are offered');
-  assert.ok(!sites.includes('perplexity'), `Perplexity is not offered on Perplexity: ${sites}`);
-  await clickRescue(page, '[data-testid="understudy-continue"]');
-  const seen = await waitAnswer(page);
-  assert.equal(seen.state, 'done', JSON.stringify(seen));
-  assert.equal(seen.provider, name);
-  assert.equal(seen.text.trim(), answer);
-  const [req] = s.fake.to(name);
-  assert.deepEqual(req.json.messages, [
-    { role: 'user', content: 'Why is the sky blue?' },
-    { role: 'assistant', content: FIRST_ANSWER },
-    { role: 'user', content: 'And why are sunsets red?' },
-  ]);
-  assert.equal((await answerState(page)).state, 'done');
-  await page.close();
-});
+test('the rescue: the frame shows in the notice, Ask elsewhere leaves Perplexity out, Continue carries the failed query (from the send\'s request) to a local provider', () => s.rescue({ failure: { mode: 'failed' }, answer: 'Sunlight crosses more air at dusk, so the blue scatters away.' }));
 
-test('a stalled answer: network_error, "Perplexity stopped answering."', async () => {
-  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
-  try {
-    const page = await s.failedChat({ mode: 'stall', tokenDelayMs: 5 });
-    assert.equal(await noticeKind(page), 'network_error');
-    assert.match(await noticeText(page), /^Perplexity stopped answering\./);
-    await page.close();
-  } finally {
-    await setTiming(s.browser.context, null);
-  }
-});
+test('a stalled answer: network_error, "Perplexity stopped answering."', () => s.stalled(/^Perplexity stopped answering\./));
