@@ -135,7 +135,21 @@ pub fn conversation_of(site: Site, send: &SendContext<'_>) -> Option<String> {
             .find_map(|e| segment(&e.path, send.path))
     };
     let from_page = || rules.pages.iter().find_map(|p| segment(p, url_path(send.page_url)));
-    from_request.or_else(from_path).or_else(from_page).map(|id| id.trim().to_string()).filter(|id| valid(id))
+    from_request
+        .or_else(from_path)
+        .or_else(from_page)
+        .map(|id| as_streamed(site, id.trim()))
+        .filter(|id| valid(id))
+}
+
+/// A conversation id as the site's stream writes it: Gemini's stream keeps the `c_` prefix its
+/// page's URL leaves out (`/app/3f2a…` is `c_3f2a…`; reference, corrections from real captures),
+/// so a turn kept before the stream named its conversation joins the same one.
+fn as_streamed(site: Site, id: &str) -> String {
+    match site {
+        Site::Gemini if !id.starts_with("c_") => format!("c_{id}"),
+        _ => id.to_string(),
+    }
 }
 
 /// The `{conversation}` segment of `path` when it matches `pattern` (`{x}` is any one segment).
@@ -338,7 +352,7 @@ mod tests {
             "/_/x",
             None,
             "https://gemini.google.com/app/3f2a9b?hl=en",
-            Some("3f2a9b"),
+            Some("c_3f2a9b"),
         );
         check_conversation(
             Site::Perplexity,
