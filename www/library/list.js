@@ -12,6 +12,10 @@ export const list = $('list');
 const spacer = $('list-spacer');
 const rows = new Map(); // index -> element
 
+// A row names its site once the cache holds another site than ChatGPT (a ChatGPT-only library
+// reads as it always did).
+const named = (site) => (site !== 'chatgpt' || !$('site-filter').hidden ? SITE_NAMES[site] ?? site : null);
+
 function rowFor(i) {
   const m = state.shown[i];
   const check = el('input', { type: 'checkbox', checked: state.selected.has(m.id), title: t('library_select') });
@@ -27,7 +31,7 @@ function rowFor(i) {
   if (m.incomplete) title.append(el('span', { class: 'badge', text: t('library_badge_incomplete'), title: t('library_badge_incomplete_title') }));
   const site = siteOf(m);
   const row = el('div', { class: 'row', role: 'listitem', 'data-id': m.id, 'data-site': site, 'aria-posinset': String(i + 1), 'aria-setsize': String(state.shown.length) }, check, title,
-    el('div', { class: 'sub', text: [SITE_NAMES[site] ?? site, dateOf(m.update_time), m.model, tp('library_messages', m.message_count)].filter(Boolean).join(' · ') }));
+    el('div', { class: 'sub', text: [named(site), dateOf(m.update_time), m.model, tp('library_messages', m.message_count)].filter(Boolean).join(' · ') }));
   row.style.top = `${i * ROW}px`;
   if (i === state.active && !state.hits) markActive(row, true);
   row.addEventListener('click', () => activate(i));
