@@ -11,7 +11,7 @@ import { startFakeClaude, CAPACITY_TEXT } from './fake-claude/server.mjs';
 import { provider } from './fake-providers/harness.mjs';
 import { NOTICE, noticeKind, noticeText, tabEntry } from './detect-helpers.mjs';
 import { siteSuite } from './site-helpers.mjs';
-import { library, waitCached } from './cache-helpers.mjs';
+import { cached, library, waitCached } from './cache-helpers.mjs';
 
 const COMPOSER = '.ProseMirror[role="textbox"]';
 const SEND = 'button[aria-label="Send message"]';
@@ -161,6 +161,11 @@ test('Claude switched off in the options: a failure there raises nothing and not
     await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
     assert.equal(await page.evaluate(() => document.documentElement.dataset.understudySite), '');
     assert.equal((await tabEntry(s.browser.context, page.url()))?.current ?? null, null);
+    // Nothing of it is kept (on a watched site the prompt of a failed send is).
+    const lib = await library(s.browser.context);
+    const kept = await cached(lib);
+    await lib.close();
+    assert.ok(!kept.some((c) => c.texts.includes('Switched off: nothing should happen')), JSON.stringify(kept.map((c) => c.id)));
     await page.close();
   } finally {
     s.site.setMode({ mode: 'healthy' });
