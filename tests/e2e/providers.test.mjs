@@ -30,6 +30,9 @@ async function configureAndAsk(providers, prompt = 'Say something.', router = {}
   await configure(control, providers, router);
   await panel.reload();
   await panel.waitForSelector('body[data-ready="true"]');
+  // The panel paints once per animation frame: in front, as a person reading it has it (a page in
+  // the background gets its frames throttled, and a streamed answer then lands in one paint).
+  await panel.bringToFront();
   return ask(panel, prompt, opts);
 }
 
