@@ -124,7 +124,7 @@ pub fn run(args: &[String]) -> i32 {
     };
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{')
-        && let Some(Ok(conv)) = sites::parse_body(args.site, &String::from_utf8_lossy(&bytes))
+        && let Some(Ok(conv)) = sites::parse_body(args.site, None, &String::from_utf8_lossy(&bytes))
     {
         print(Some(&conv.id), conv.title.as_deref(), tree_json(&conv), End::Done, "null");
         return 0;

@@ -82,11 +82,15 @@ pub fn decode_stream(site: Site, bytes: &[u8], chunk: usize) -> Option<Turn> {
     Some(d.turn())
 }
 
-/// Reads a conversation body of `site` into the cached tree, when the core reads that site's
-/// bodies (Claude's `?tree=True` so far); `None` for the others.
-pub fn parse_body(site: Site, json: &str) -> Option<Result<Conversation, BodyError>> {
+/// Reads a conversation read of `site` (the response body of one of its adapter's
+/// `conversation_read` endpoints; `path`: the request's path and query, when known) into the
+/// cached tree, keyed by the site's own conversation id (the caller files it under
+/// `<site>:<id>`, [`keep::conversation_key`]). `None` for a site whose reads the core does not
+/// read; an error for a body that is not a read the core knows (nothing is kept then).
+pub fn parse_body(site: Site, path: Option<&str>, body: &str) -> Option<Result<Conversation, BodyError>> {
+    let _ = path;
     match site {
-        Site::Claude => Some(claude::parse_conversation(json)),
+        Site::Claude => Some(claude::parse_conversation(body)),
         _ => None,
     }
 }
