@@ -24,15 +24,21 @@ export function pathPattern(p) {
 }
 
 /**
- * host -> {site, transport, format, sends: [RegExp source]} for every site but ChatGPT (whose sends the
- * hook knows with their resume and socket handoff).
+ * host -> {site, transport, format, sends: [RegExp source], reads: [{method, path: RegExp source,
+ * query?: 'name=value'}]} for every site but ChatGPT (whose sends the hook knows with their resume
+ * and socket handoff, and whose reads it knows with their pages).
  */
 export function siteStreams(adapters) {
   const out = {};
   for (const a of Object.values(adapters)) {
     if (a.site === 'chatgpt' || !a.stream) continue;
     const sends = (a.endpoints ?? []).filter((e) => e.kind === 'conversation_send').map((e) => pathPattern(e.path));
-    for (const host of a.hosts) out[host] = { site: a.site, transport: a.stream.transport, format: a.stream.format, sends };
+    const reads = (a.endpoints ?? []).filter((e) => e.kind === 'conversation_read').map((e) => {
+      const r = { method: (e.method ?? '').toUpperCase(), path: pathPattern(e.path) }; // '' is any method
+      if (e.query) r.query = e.query;
+      return r;
+    });
+    for (const host of a.hosts) out[host] = { site: a.site, transport: a.stream.transport, format: a.stream.format, sends, reads };
   }
   return out;
 }

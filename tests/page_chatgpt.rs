@@ -423,7 +423,7 @@ fn temporary_chats_are_never_kept() {
     // A conversation body that says it is temporary.
     for flag in ["is_temporary_chat", "is_do_not_remember"] {
         let body = format!(r#"{{"conversation_id":"c1","title":"T","messages":[],"{flag}":true}}"#);
-        let c = Capture::Conversation { json: body, path: None };
+        let c = Capture::Conversation { json: body, path: None, site: None };
         assert_eq!(capture::apply(None, &c, 1.0).err(), Some(capture::CaptureError::Temporary));
     }
 }
@@ -464,6 +464,7 @@ fn conversation_bodies_plural_paged_and_singular_merge_into_the_tree() {
     let first = Capture::Conversation {
         json: newer.to_string(),
         path: Some("/backend-api/conversations/c7?include_has_versions=true&num_turns=10".into()),
+        site: None,
     };
     let second = Capture::Conversation {
         json: older.to_string(),
@@ -471,6 +472,7 @@ fn conversation_bodies_plural_paged_and_singular_merge_into_the_tree() {
             "/backend-api/conversations/c7/messages?before=cur1&include_has_versions=true&num_turns=10"
                 .into(),
         ),
+        site: None,
     };
     assert_eq!(second.key().unwrap(), "c7");
     let (conv, changed) = capture::apply(None, &first, 5.0).unwrap();
@@ -510,7 +512,8 @@ fn conversation_bodies_plural_paged_and_singular_merge_into_the_tree() {
     // The singular endpoint's mapping, echoes reduced.
     let mapping = r#"{"id":"c8","title":"T","current_node":"b","mapping":{"r":{"id":"r","children":["x"]},"x":{"id":"x","parent":"r","children":["a"],"message":{"id":"x","author":{"role":"user"},"content":{"content_type":"user_editable_context","user_profile":"ECHO-PROFILE-SECRET"},"metadata":{"is_visually_hidden_from_conversation":true}}},"a":{"id":"a","parent":"x","children":["b"],"message":{"id":"a","author":{"role":"user"},"content":{"content_type":"text","parts":["q"]}}},"b":{"id":"b","parent":"a","children":[],"message":{"id":"b","author":{"role":"assistant"},"content":{"content_type":"text","parts":["ans"]},"status":"finished_successfully"}}}}"#;
     let (conv, _) =
-        capture::apply(None, &Capture::Conversation { json: mapping.into(), path: None }, 1.0).unwrap();
+        capture::apply(None, &Capture::Conversation { json: mapping.into(), path: None, site: None }, 1.0)
+            .unwrap();
     assert_eq!(line(&conv), ["q", "ans"]);
     assert!(!serde_json::to_string(&conv).unwrap().contains("ECHO-PROFILE-SECRET"));
 }

@@ -30,7 +30,8 @@
 // with it).
 import { ext } from '../api.js';
 import { MIN_FREE, openCache, QuotaError, recordOf, recordText, storageLeft } from '../www/library-db.js';
-import { latestTurn } from './capture.js';
+import { latestSiteConversation, latestTurn } from './capture.js';
+import { siteOff } from './watched.js';
 import { core, fromExtensionPage, onMessages, ready } from './core.js';
 import { budgetWords, t } from './words.js';
 
@@ -175,7 +176,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 async function checkOrigin(capture, tab) {
   const urlNow = async () => (await ext.tabs.get(tab.id).catch(() => null))?.url ?? tab.url;
-  const check = (url) => core.cacheCaptureOrigin(capture, url ?? null, latestTurn(tab.id)?.conversation_id ?? null);
+  const check = (url) => core.cacheCaptureOrigin(capture, url ?? null, (capture.site ? latestSiteConversation(tab.id) : latestTurn(tab.id)?.conversation_id) ?? null);
   const later = (error) => /not the conversation this tab shows/.test(error?.message ?? '');
   try {
     return check(await urlNow());
@@ -328,12 +329,22 @@ onMessages(ext, ['cache.capture', 'cache.delete', 'cache.deleteAll', 'cache.stat
       if (!(await captureEnabled())) return { skipped: 'capture is off' };
       const own = fromExtensionPage(ext, sender);
       const tab = own ? null : sender?.tab;
+      let capture = message.capture;
       if (!own) {
         if (tab?.id == null) throw new Error('cache.capture comes from a tab');
-        chargeTab(tab.id, captureBytes(message.capture));
-        await checkOrigin(message.capture, tab);
+        // Another chat site's read is that site's (the tab's, whatever the page claims).
+        const site = core.detectSite(tab.url ?? '');
+        if (site && site !== 'chatgpt') {
+          if (capture.kind !== 'conversation') throw new Error('malformed capture');
+          if (await siteOff(site)) return { skipped: 'site is off' };
+          capture = { kind: 'conversation', json: capture.json, path: capture.path, site };
+        } else if (capture.kind === 'conversation') {
+          capture = { kind: 'conversation', json: capture.json, path: capture.path };
+        }
+        chargeTab(tab.id, captureBytes(capture));
+        await checkOrigin(capture, tab);
       }
-      const result = await enqueue(message.capture, tab?.id ?? null, message.profile === true);
+      const result = await enqueue(capture, tab?.id ?? null, message.profile === true);
       if (!result.ok) throw new Error(result.error);
       // committed_ms: from arrival in the worker until the transaction committed; `timing`
       // (asked for with `profile: true`, by the benchmark) splits the write into its stages.

@@ -76,6 +76,14 @@ export function latestTurn(tabId) {
   }
 }
 
+/**
+ * The conversation (`<site>:<id>`) another site's page in `tabId` last streamed a turn of, as
+ * kept here, or null (a read of it may be kept even before the tab's URL shows it).
+ */
+export function latestSiteConversation(tabId) {
+  return (tabId == null ? null : siteTabs.get(tabId)?.latest) ?? null;
+}
+
 /** The batch checked (shape and bounds); throws when malformed. */
 function checked(s) {
   const ok = s && typeof s === 'object'
@@ -328,6 +336,8 @@ async function keepSiteTurn(st, s, sender, earlier = []) {
   if (!s.text && !s.frames?.length && !s.end && st.kept > 0) return { stored: 0 };
   const captures = [...earlier, st.decoder.capture(st.path, st.request, sender.tab.url ?? sender.url ?? '', st.key)].filter(Boolean);
   if (!captures.length) return { stored: 0 };
+  const tab = siteTabs.get(sender.tab.id);
+  if (tab) tab.latest = captures.at(-1).conversation_id ?? tab.latest ?? null;
   st.kept += 1;
   const results = await storeCaptures(captures, sender.tab.id);
   const failed = results.filter((r) => !r?.ok);

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::model::{Conversation, Message, Role};
 use crate::page::TurnNode;
 use crate::page::body::{self, Body, BodyError};
+use crate::page::sites::read::read_conversation;
+use crate::site::Site;
 
 /// The longest text accepted in one captured message (bytes).
 pub const MAX_TEXT: usize = 2 << 20;
@@ -62,6 +64,11 @@ pub enum Capture {
         /// The request path with its query (names the conversation of an older page).
         #[serde(default)]
         path: Option<String>,
+        /// The chat site whose read this is (`claude`, `gemini`, ...: its adapter's
+        /// `conversation_read`, [`crate::page::sites::read`]); absent for ChatGPT. The worker
+        /// sets it from the tab's URL, never from what the page says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
     },
     /// A turn decoded from the page's stream bytes.
     Turn(TurnCapture),
@@ -146,10 +153,12 @@ impl Capture {
     /// [`apply`] with the parsed value via [`Capture::parse_conversation`] when you need both.
     pub fn key(&self) -> Result<String, CaptureError> {
         let key = match self {
-            Capture::Conversation { json, path } => match Self::parse_body(json, path.as_deref())? {
-                Body::Tree(c) => c.id,
-                Body::Page(t) => t.conversation_id.unwrap_or_default(),
-            },
+            Capture::Conversation { json, path, site } => {
+                match Self::parse_any(json, path.as_deref(), site.as_deref())? {
+                    Body::Tree(c) => c.id,
+                    Body::Page(t) => t.conversation_id.unwrap_or_default(),
+                }
+            }
             Capture::Turn(t) => t.conversation_id.clone(),
             Capture::Dom { conversation_id, .. } => conversation_id.clone(),
         };
@@ -157,6 +166,20 @@ impl Capture {
             return Err(CaptureError::Malformed("bad conversation id".into()));
         }
         Ok(key)
+    }
+
+    /// Parses a conversation capture's body: ChatGPT's ([`Capture::parse_body`]) or, with
+    /// `site`, that site's read, filed under `<site>:<id>`.
+    pub fn parse_any(json: &str, path: Option<&str>, site: Option<&str>) -> Result<Body, CaptureError> {
+        let Some(site) = site.filter(|s| *s != Site::Chatgpt.id()) else {
+            return Self::parse_body(json, path);
+        };
+        let site = Site::from_id(site).ok_or_else(|| CaptureError::Malformed("unknown site".into()))?;
+        if json.len() > MAX_CONVERSATION {
+            return Err(CaptureError::TooLarge("conversation"));
+        }
+        let conv = read_conversation(site, path, json).map_err(|e| CaptureError::Malformed(e.to_string()))?;
+        Ok(Body::Tree(Box::new(conv)))
     }
 
     /// Parses the body of a conversation capture (`path`: the request's path and query).
@@ -168,6 +191,19 @@ impl Capture {
             BodyError::Temporary => CaptureError::Temporary,
             other => CaptureError::Malformed(other.to_string()),
         })
+    }
+}
+
+/// The cache key of the conversation a chat page's URL shows: ChatGPT's (see
+/// [`conversation_of_url`]) or another site's (`<site>:<id>`, its adapter's `pages`), if any.
+pub fn shown_key(url: &str) -> Option<String> {
+    use crate::page::sites::keep::{SendContext, conversation_key, conversation_of};
+    match crate::site::site_for_url(url) {
+        Some(site) if site != Site::Chatgpt => {
+            let page = SendContext { page_url: url, ..SendContext::default() };
+            conversation_of(site, &page).map(|id| conversation_key(site, &id))
+        }
+        _ => conversation_of_url(url),
     }
 }
 
@@ -207,6 +243,11 @@ pub fn check_origin(
 ) -> Result<(), CaptureError> {
     match capture {
         Capture::Turn(_) => Ok(()),
+        Capture::Conversation { site: Some(site), .. } if site != Site::Chatgpt.id() => {
+            // A site's read may name its conversation only in its body: it must be the one the
+            // tab shows or streamed.
+            if shown == Some(key) || streamed == Some(key) { Ok(()) } else { Err(CaptureError::NotThisTab) }
+        }
         Capture::Conversation { path, .. } => {
             let from_path = path.as_deref().and_then(body::id_from_path);
             if from_path.as_deref() != Some(key) {
@@ -380,21 +421,25 @@ pub fn apply(
     }
     let mut changed = fresh;
     match capture {
-        Capture::Conversation { json, path } => match Capture::parse_body(json, path.as_deref())? {
-            Body::Tree(incoming) => {
-                let mut incoming = *incoming;
-                incoming.source.get_or_insert_with(|| "capture".into());
-                if fresh {
-                    conv = incoming;
-                } else {
-                    changed |= conv.merge(&incoming);
+        Capture::Conversation { json, path, site } => {
+            match Capture::parse_any(json, path.as_deref(), site.as_deref())? {
+                Body::Tree(incoming) => {
+                    let mut incoming = *incoming;
+                    incoming.source.get_or_insert_with(|| "capture".into());
+                    if fresh {
+                        conv = incoming;
+                    } else if site.is_some() {
+                        changed |= crate::page::sites::read::fold(&mut conv, &incoming);
+                    } else {
+                        changed |= conv.merge(&incoming);
+                    }
+                }
+                Body::Page(turn) => {
+                    changed |=
+                        apply_nodes(&mut conv, turn.title.as_ref(), &turn.nodes, turn.current.as_ref(), now)?;
                 }
             }
-            Body::Page(turn) => {
-                changed |=
-                    apply_nodes(&mut conv, turn.title.as_ref(), &turn.nodes, turn.current.as_ref(), now)?;
-            }
-        },
+        }
         Capture::Turn(t) => {
             if let Some(site) = t.site.as_deref()
                 && conv.site() != Some(site)
@@ -543,7 +588,7 @@ mod tests {
             &[true, false],
         );
         let page = r#"{"id":"c1","title":"T","current_node":"b","mapping":{"r":{"id":"r","children":["a"]},"a":{"id":"a","parent":"r","children":["b"],"message":{"id":"a","author":{"role":"user"},"content":{"content_type":"text","parts":["q"]}}},"b":{"id":"b","parent":"a","children":[],"message":{"id":"b","author":{"role":"assistant"},"content":{"content_type":"text","parts":["ans"]},"status":"finished_successfully"}}}}"#;
-        let c = Capture::Conversation { json: page.into(), path: None };
+        let c = Capture::Conversation { json: page.into(), path: None, site: None };
         check(&[c.clone(), c.clone()], "c1", &["q", "ans"], false, &[true, false]);
         let dom = Capture::Dom {
             conversation_id: "c2".into(),
@@ -645,7 +690,7 @@ mod guards {
 
     fn body(id: &str, path: Option<&str>) -> Capture {
         let json = format!(r#"{{"conversation_id":"{id}","title":"Forged","messages":[]}}"#);
-        Capture::Conversation { json, path: path.map(str::to_string) }
+        Capture::Conversation { json, path: path.map(str::to_string), site: None }
     }
 
     #[test]
@@ -721,7 +766,11 @@ mod guards {
     fn a_body_over_the_size_bound_is_refused() {
         let big =
             format!(r#"{{"conversation_id":"c1","messages":[],"pad":"{}"}}"#, "x".repeat(MAX_CONVERSATION));
-        let c = Capture::Conversation { json: big, path: Some("/backend-api/conversations/c1".into()) };
+        let c = Capture::Conversation {
+            json: big,
+            path: Some("/backend-api/conversations/c1".into()),
+            site: None,
+        };
         assert_eq!(c.key().err(), Some(CaptureError::TooLarge("conversation")));
     }
 }

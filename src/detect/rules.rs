@@ -189,6 +189,10 @@ pub struct EndpointRule {
     pub method: String,
     /// The path; a `{name}` segment matches any one non-empty segment.
     pub path: String,
+    /// A `name=value` the query must hold for the capture hook to keep the response (Gemini's
+    /// one batch endpoint serves every call: `rpcids=hNvQHb` is the read). Detection ignores it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub query: String,
     /// HTTP statuses the page retries by itself on this endpoint: one of them is not a failure
     /// (the outcome of the page's retries is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

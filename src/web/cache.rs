@@ -96,7 +96,7 @@ pub fn cache_capture_origin(
 ) -> Result<String, JsError> {
     let c: Capture = from_js(capture)?;
     let key = c.key().map_err(err)?;
-    let shown = tab_url.as_deref().and_then(capture::conversation_of_url);
+    let shown = tab_url.as_deref().and_then(capture::shown_key);
     capture::check_origin(&c, &key, shown.as_deref(), streamed.as_deref()).map_err(err)?;
     Ok(key)
 }

@@ -145,7 +145,7 @@ pub fn conversation_of(site: Site, send: &SendContext<'_>) -> Option<String> {
 /// A conversation id as the site's stream writes it: Gemini's stream keeps the `c_` prefix its
 /// page's URL leaves out (`/app/3f2a…` is `c_3f2a…`; reference, corrections from real captures),
 /// so a turn kept before the stream named its conversation joins the same one.
-fn as_streamed(site: Site, id: &str) -> String {
+pub(crate) fn as_streamed(site: Site, id: &str) -> String {
     match site {
         Site::Gemini if !id.starts_with("c_") => format!("c_{id}"),
         _ => id.to_string(),
@@ -182,7 +182,7 @@ fn url_path(url: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or("")
 }
 
-fn valid(id: &str) -> bool {
+pub(crate) fn valid(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_ID && !id.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
@@ -222,6 +222,10 @@ pub fn turn_capture(site: Site, turn: &Turn, send: &SendContext<'_>) -> Option<T
     }
     if let Some(u) = user.as_mut() {
         u.message.status.get_or_insert_with(|| "finished_successfully".to_string());
+    }
+    // Ids of the stream, not the site's: a read of the conversation replaces these copies.
+    for n in user.iter_mut().chain(answer.iter_mut()) {
+        n.message.metadata.insert(super::read::STREAMED.to_string(), Value::Bool(true));
     }
     let nodes: Vec<TurnNode> = user.into_iter().chain(answer).collect();
     let current = nodes.last()?.message.id.clone();

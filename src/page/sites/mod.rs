@@ -28,6 +28,7 @@ pub mod grok;
 pub mod keep;
 pub mod mistral;
 pub mod perplexity;
+pub mod read;
 
 use super::body::BodyError;
 use super::{End, StreamError, Turn, TurnNode};

@@ -79,6 +79,31 @@
     }
   }
 
+  // A conversation opened at its URL: read from the site, its current branch shown.
+  async function load() {
+    if (!conversation) return;
+    const res = await fetch(`/api/organizations/${ORG}/chat_conversations/${conversation}?tree=True&rendering_mode=messages&render_all_tools=true`);
+    if (!res.ok) return;
+    const c = await res.json();
+    const byId = new Map(c.chat_messages.map((m) => [m.uuid, m]));
+    const line = [];
+    for (let m = byId.get(c.current_leaf_message_uuid); m; m = byId.get(m.parent_message_uuid)) line.unshift(m);
+    for (const m of line) {
+      const text = m.content.filter((b) => b.type === 'text').map((b) => b.text).join('\n\n');
+      if (m.sender === 'human') {
+        const user = el('div', { 'data-testid': 'user-message' });
+        user.append(el('p', { class: 'whitespace-pre-wrap' }, text));
+        thread.append(user);
+      } else {
+        const answer = el('div', { class: 'font-claude-response', 'data-is-streaming': 'false' });
+        answer.append(el('div', { class: 'standard-markdown' }, text));
+        thread.append(answer);
+      }
+    }
+    if (c.current_leaf_message_uuid) parent = c.current_leaf_message_uuid;
+  }
+  load().catch(() => {});
+
   button.addEventListener('click', send);
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) {

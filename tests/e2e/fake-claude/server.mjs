@@ -24,6 +24,16 @@
 //   error box after the answer) | 'stall' (message_start and part of the answer, then silence with
 //   the connection open).
 // - answer, tokenDelayMs, status, body, resetsAt (Unix seconds; default an hour from now).
+//
+// Conversations are kept as claude.ai keeps them: each send adds the prompt (`human`, its parent the
+// request's `parent_message_uuid`) and the answer (`assistant`, its uuid the one message_start
+// names, its parent the prompt) to its conversation, and the read GET
+// /api/organizations/{org}/chat_conversations/{conversation}?tree=True&rendering_mode=messages
+// answers the tree in the reference's shape (`chat_messages[]` with `uuid`, `sender`, `index`,
+// `content[]` text blocks (an answer's thinking as a `thinking` block), `parent_message_uuid`, the
+// root's all-zero parent; `current_leaf_message_uuid`, `name`). The page, opened at
+// /chat/{conversation}, loads it through that read and shows its current branch. `site.seed(id,
+// turns)` stores a conversation [{prompt, answer, thinking?}] as if made elsewhere.
 import path from 'node:path';
 import { sleep, startFakeSite, tokens } from '../fake-site/server.mjs';
 
@@ -73,6 +83,8 @@ const event = (name, data) => `event: ${name}\r\ndata: ${JSON.stringify(data)}\r
 
 const uuid = () => crypto.randomUUID();
 
+const ROOT = '00000000-0000-4000-8000-000000000000';
+
 export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
   const site = await startFakeSite({
     host: 'claude.ai',
@@ -86,6 +98,13 @@ export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
     route: ({ req, res, path: p, body, state, json, headers, hold }) => {
       const send = /^\/api\/organizations\/([^/]+)\/chat_conversations\/([^/]+)\/(?:retry_)?completion$/.exec(p);
       if (send && req.method === 'POST') return completion(res, body, headers, send[2], state, hold).then(() => true);
+      const read = /^\/api\/organizations\/([^/]+)\/chat_conversations\/([^/]+)$/.exec(p);
+      if (read && req.method === 'GET') {
+        const c = conversations.get(read[2]);
+        if (c) json(200, tree(read[2], c));
+        else json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
+        return true;
+      }
       if (p.startsWith('/api/')) {
         json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
         return true;
@@ -93,6 +112,39 @@ export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
       return false;
     },
   });
+
+  // conversation id -> {name, created_at, messages: [{uuid, sender, text, thinking?, parent, at}], leaf}
+  const conversations = new Map();
+  const now = () => new Date().toISOString();
+
+  /** Adds a message to `conversation` (made when new); returns its uuid. */
+  function keep(conversation, sender, text, parent, id = uuid(), thinking = null) {
+    let c = conversations.get(conversation);
+    if (!c) {
+      c = { name: sender === 'human' ? text.slice(0, 40) : '', created_at: now(), messages: [], leaf: null };
+      conversations.set(conversation, c);
+    }
+    c.messages.push({ uuid: id, sender, text, thinking, parent: parent ?? ROOT, at: now() });
+    c.leaf = id;
+    return id;
+  }
+
+  /** A conversation as the read answers it. */
+  function tree(id, c) {
+    return {
+      uuid: id, name: c.name, summary: '', model: 'claude-sonnet-4-5', created_at: c.created_at, updated_at: c.messages.at(-1)?.at ?? c.created_at,
+      settings: {}, is_starred: false, current_leaf_message_uuid: c.leaf,
+      chat_messages: c.messages.map((m, index) => ({
+        uuid: m.uuid, text: '', sender: m.sender, index, created_at: m.at, updated_at: m.at, truncated: false,
+        stop_reason: m.sender === 'assistant' ? 'stop_sequence' : null, attachments: [], files: [], files_v2: [], sync_sources: [],
+        parent_message_uuid: m.parent,
+        content: [
+          ...(m.thinking ? [{ start_timestamp: m.at, stop_timestamp: m.at, type: 'thinking', thinking: m.thinking, summaries: [], cut_off: false }] : []),
+          { start_timestamp: m.at, stop_timestamp: m.at, type: 'text', text: m.text, citations: [] },
+        ],
+      })),
+    };
+  }
 
   async function completion(res, body, common, conversation, s, hold) {
     const resetsAt = s.resetsAt ?? Math.floor(Date.now() / 1000) + 3600;
@@ -104,17 +156,19 @@ export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
       res.end(s.body ?? JSON.stringify(fallback));
       return;
     }
-    let parent = null;
+    let request = {};
     try {
-      parent = JSON.parse(body).parent_message_uuid ?? null;
+      request = JSON.parse(body) ?? {};
     } catch {
-      parent = null;
+      request = {};
     }
     res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8', 'x-accel-buffering': 'no' });
     const id = uuid();
+    const parent = request.parent_message_uuid && request.parent_message_uuid !== ROOT ? request.parent_message_uuid : null;
+    const human = keep(conversation, 'human', String(request.prompt ?? ''), parent);
     res.write(event('message_start', {
       type: 'message_start',
-      message: { id: `chatcompl_${id.slice(0, 8)}`, type: 'message', role: 'assistant', model: '', parent_uuid: parent ?? uuid(), uuid: id, content: [], stop_reason: null, stop_sequence: null, conversation_uuid: conversation },
+      message: { id: `chatcompl_${id.slice(0, 8)}`, type: 'message', role: 'assistant', model: '', parent_uuid: human, uuid: id, content: [], stop_reason: null, stop_sequence: null, conversation_uuid: conversation },
     }));
     if (s.mode === 'limit') {
       res.write(event('message_limit', { type: 'message_limit', message_limit: { type: 'exceeded_limit', resetsAt, remaining: 0, perModelLimit: false } }));
@@ -138,6 +192,7 @@ export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
       hold(res);
       return; // silence, the connection open
     }
+    keep(conversation, 'assistant', s.answer, human, id);
     res.write(event('content_block_stop', { type: 'content_block_stop', index: 0, stop_timestamp: new Date().toISOString() }));
     res.write(event('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null } }));
     res.write(event('message_limit', { type: 'message_limit', message_limit: { type: 'within_limit', resetsAt: null, remaining: null, perModelLimit: null, windows: { '5h': { status: 'within_limit', resets_at: resetsAt, utilization: 0.384 } } } }));
@@ -146,6 +201,15 @@ export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
 
   return {
     ...site,
+    /** Stores conversation `id` with `turns` [{prompt, answer, thinking?}], as if made elsewhere. */
+    seed(id, turns) {
+      conversations.delete(id);
+      let parent = null;
+      for (const t of turns) {
+        parent = keep(id, 'human', t.prompt, parent);
+        parent = keep(id, 'assistant', t.answer, parent, uuid(), t.thinking ?? null);
+      }
+    },
     /** The prompts of the sends received, in order. */
     prompts: () => site.requests.filter((r) => r.method === 'POST' && /\/completion$/.test(r.path)).map((r) => {
       try {

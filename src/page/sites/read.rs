@@ -1,0 +1,308 @@
+//! A site's conversation read (the body of an adapter's `conversation_read` endpoint) in the
+//! cache: what [`read_conversation`] makes of it, and how [`fold`] joins it with what the site's
+//! streams kept before.
+//!
+//! A stream gives no message ids on most sites, so a streamed turn is kept under ids derived from
+//! the stream ([`super::keep`]), marked [`STREAMED`]. A read names the site's own ids: the same
+//! prompt and answer come back under other ids. Folding a read in first lets each streamed copy go
+//! that the read holds (same role, same text once white space is set aside; an answer cut short
+//! matches the read's whole answer that starts with it), its children moving under the read's
+//! message, then merges the read. A streamed message the read does not hold stays where it was:
+//! nothing is lost, at worst a turn shows twice.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::keep::{as_streamed, conversation_key, valid};
+use crate::conversation::{Conversation, Node, Role};
+use crate::page::body::BodyError;
+use crate::site::Site;
+
+/// The metadata key of a message kept from a site's stream (its id is not the site's).
+pub const STREAMED: &str = "understudy_streamed";
+
+/// The read of `site` (`path`: its request's path and query) as the conversation to keep: filed
+/// under `<site>:<id>` and marked with its site. An error when the core does not read that site's
+/// conversations or the body is not one.
+pub fn read_conversation(site: Site, path: Option<&str>, body: &str) -> Result<Conversation, BodyError> {
+    let mut conv = super::parse_body(site, path, body)
+        .ok_or_else(|| BodyError::Malformed(format!("no conversation read is known for {}", site.id())))??;
+    let id = as_streamed(site, conv.id.trim());
+    if !valid(&id) {
+        return Err(BodyError::NoId);
+    }
+    conv.id = conversation_key(site, &id);
+    conv.set_site(site.id());
+    conv.source.get_or_insert_with(|| "capture".into());
+    Ok(conv)
+}
+
+/// Text compared between a streamed copy and the read: white space runs as one space.
+fn norm(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_streamed(n: &Node) -> bool {
+    n.message.as_ref().is_some_and(|m| m.metadata.get(STREAMED).and_then(|v| v.as_bool()) == Some(true))
+}
+
+/// Which streamed copies in `conv` the read holds: streamed id → the read's id.
+fn matches(conv: &Conversation, read: &Conversation) -> BTreeMap<String, String> {
+    struct Candidate<'a> {
+        id: &'a str,
+        role: Role,
+        text: String,
+        parent: Option<&'a str>,
+        time: f64,
+    }
+    let mut candidates: Vec<Candidate<'_>> = read
+        .nodes
+        .values()
+        .filter_map(|n| {
+            let m = n.message.as_ref()?;
+            Some(Candidate {
+                id: &n.id,
+                role: m.role.clone(),
+                text: norm(&m.content.plain_text()),
+                parent: n.parent.as_deref(),
+                time: m.create_time.unwrap_or(0.0),
+            })
+        })
+        .filter(|c| matches!(c.role, Role::User | Role::Assistant) && !c.text.is_empty())
+        .collect();
+    candidates.sort_by(|a, b| a.time.total_cmp(&b.time).then_with(|| a.id.cmp(b.id)));
+    let mut streamed: Vec<(&Node, f64)> = conv
+        .nodes
+        .values()
+        .filter(|n| is_streamed(n) && !read.nodes.contains_key(&n.id))
+        .map(|n| (n, n.message.as_ref().and_then(|m| m.create_time).unwrap_or(0.0)))
+        .collect();
+    streamed.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.id.cmp(&b.0.id)));
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    let mut used: HashSet<&str> = HashSet::new();
+    for (node, _) in streamed {
+        let Some(m) = node.message.as_ref() else { continue };
+        let text = norm(&m.content.plain_text());
+        if text.is_empty() {
+            continue;
+        }
+        let same = |c: &Candidate<'_>| {
+            c.role == m.role
+                && !used.contains(c.id)
+                && (c.text == text
+                    || (m.role == Role::Assistant && m.is_incomplete() && c.text.starts_with(&text)))
+        };
+        // The read's copy under the same parent first (a prompt asked twice is two messages).
+        let parent = node.parent.as_deref().map(|p| found.get(p).map_or(p, String::as_str));
+        let pick = candidates
+            .iter()
+            .find(|c| same(c) && parent.is_some() && c.parent == parent)
+            .or_else(|| candidates.iter().find(|c| same(c)));
+        if let Some(c) = pick {
+            used.insert(c.id);
+            found.insert(node.id.clone(), c.id.to_string());
+        }
+    }
+    found
+}
+
+/// Folds the site's read into the stored copy: the streamed copies it holds go (their children
+/// and the current node move to the read's messages), the read is merged, and the read's current
+/// message becomes the conversation's unless the current one is a streamed turn that follows it
+/// (one the site has not saved yet). Returns whether anything changed. Folding the same read twice changes nothing.
+pub fn fold(conv: &mut Conversation, read: &Conversation) -> bool {
+    let found = matches(conv, read);
+    let mut changed = !found.is_empty();
+    for (gone, kept) in &found {
+        let Some(node) = conv.nodes.remove(gone) else { continue };
+        if let Some(p) = node.parent.as_ref().and_then(|p| conv.nodes.get_mut(p)) {
+            p.children.retain(|c| c != gone);
+        }
+        for child in &node.children {
+            if let Some(c) = conv.nodes.get_mut(child) {
+                c.parent = Some(kept.clone());
+            }
+        }
+        let target = conv.nodes.entry(kept.clone()).or_insert_with(|| Node {
+            id: kept.clone(),
+            parent: None,
+            children: Vec::new(),
+            message: None,
+        });
+        for child in node.children {
+            if !target.children.contains(&child) {
+                target.children.push(child);
+            }
+        }
+        if conv.current_node.as_deref() == Some(gone.as_str()) {
+            conv.current_node = Some(kept.clone());
+        }
+    }
+    // A streamed turn the read does not hold yet, after the read's current message (the site
+    // has not saved it yet), stays current.
+    let ours = conv.current_node.clone().filter(|c| {
+        conv.nodes.get(c).is_some_and(is_streamed)
+            && read.current_node.as_ref().is_some_and(|r| descends(conv, c, r))
+    });
+    changed |= conv.merge(read);
+    let current = ours.or_else(|| read.current_node.clone()).filter(|c| conv.nodes.contains_key(c));
+    if current.is_some() && conv.current_node != current {
+        conv.current_node = current;
+        changed = true;
+    }
+    if changed {
+        conv.refresh_incomplete();
+    }
+    changed
+}
+
+/// Whether `node` lies under `ancestor` in `conv` (cycles tolerated).
+fn descends(conv: &Conversation, node: &str, ancestor: &str) -> bool {
+    let mut at = conv.nodes.get(node).and_then(|n| n.parent.as_deref());
+    for _ in 0..conv.nodes.len() {
+        match at {
+            Some(p) if p == ancestor => return true,
+            Some(p) => at = conv.nodes.get(p).and_then(|n| n.parent.as_deref()),
+            None => return false,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::capture::{self, Capture};
+    use crate::conversation::main_line;
+    use crate::page::sites::decode_stream;
+    use crate::page::sites::keep::{SendContext, turn_capture};
+
+    const CONV: &str = "5e1f0c2a-1111-4222-8333-444455556666";
+
+    /// The Claude read fixture with its conversation id set to CONV.
+    fn claude_read() -> String {
+        let body =
+            std::fs::read_to_string("tests/fixtures/sites/claude/conversation.json").unwrap_or_default();
+        let mut v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["uuid"] = serde_json::Value::String(CONV.into());
+        v.to_string()
+    }
+
+    /// A Claude turn streamed (the healthy fixture) with `prompt`, kept as the worker keeps it.
+    fn streamed(prompt: &str, key: &str, chunk: usize) -> Capture {
+        let bytes = std::fs::read("tests/fixtures/sites/claude/healthy.sse").unwrap_or_default();
+        let turn = decode_stream(Site::Claude, &bytes, chunk).unwrap_or_default();
+        let request = serde_json::json!({ "prompt": prompt }).to_string();
+        let path = format!("/api/organizations/o/chat_conversations/{CONV}/completion");
+        let send = SendContext {
+            path: &path,
+            request: Some(&request),
+            page_url: "https://claude.ai/new",
+            stream_key: key,
+        };
+        Capture::Turn(turn_capture(Site::Claude, &turn, &send).unwrap_or_else(|| panic!("no capture")))
+    }
+
+    fn read_capture() -> Capture {
+        Capture::Conversation {
+            json: claude_read(),
+            path: Some(format!("/api/organizations/o/chat_conversations/{CONV}?tree=True")),
+            site: Some("claude".into()),
+        }
+    }
+
+    fn texts(conv: &Conversation) -> Vec<(String, String)> {
+        main_line(conv).iter().map(|m| (m.role.as_str().to_string(), m.content.plain_text())).collect()
+    }
+
+    #[test]
+    fn a_read_is_filed_under_its_site() {
+        let conv = read_conversation(Site::Claude, None, &claude_read()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(conv.id, format!("claude:{CONV}"));
+        assert_eq!(conv.site(), Some("claude"));
+        assert!(read_conversation(Site::Mistral, None, "{}").is_err());
+        assert!(read_conversation(Site::Claude, None, "{\"chat_messages\":[]}").is_err());
+    }
+
+    #[test]
+    fn a_read_changes_only_the_conversation_the_tab_shows_or_streamed() {
+        let read = read_capture();
+        let key = read.key().unwrap_or_default();
+        assert_eq!(key, format!("claude:{CONV}"));
+        let check = |url: &str, streamed: Option<&str>| {
+            let shown = capture::shown_key(url);
+            capture::check_origin(&read, &key, shown.as_deref(), streamed).is_ok()
+        };
+        assert!(check(&format!("https://claude.ai/chat/{CONV}"), None));
+        assert!(check("https://claude.ai/new", Some(&key)), "the conversation the tab just streamed");
+        assert!(!check("https://claude.ai/chat/another-one", None));
+        assert!(!check("https://claude.ai/new", Some("claude:another-one")));
+        assert!(
+            !check(&format!("https://chatgpt.com/c/{CONV}"), None),
+            "not ChatGPT's conversation of that id"
+        );
+        assert_eq!(
+            capture::shown_key("https://gemini.google.com/app/3f2a9b"),
+            Some("gemini:c_3f2a9b".into())
+        );
+        assert_eq!(capture::shown_key("https://chatgpt.com/c/abc"), Some("abc".into()));
+    }
+
+    /// What the read's main line says the conversation is.
+    fn read_line() -> Vec<(String, String)> {
+        texts(&read_conversation(Site::Claude, None, &claude_read()).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn a_streamed_turn_then_its_read_leaves_the_read_alone() {
+        let line = read_line();
+        let (first_prompt, first_answer) = (&line[0].1, &line[1].1);
+        // The stream kept the first turn, with the fixture's answer replaced by the read's text.
+        let Capture::Turn(mut t) = streamed(first_prompt, "t1-s1", 0) else { panic!("not a turn") };
+        t.nodes[1].message.content = crate::conversation::Content::text(first_answer.clone());
+        let (conv, _) = capture::apply(None, &Capture::Turn(t), 100.0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(conv.message_count(), 2);
+        let (conv, changed) =
+            capture::apply(Some(conv), &read_capture(), 200.0).unwrap_or_else(|e| panic!("{e}"));
+        assert!(changed);
+        assert_eq!(texts(&conv), line, "the read's line, each turn once");
+        assert!(!conv.nodes.values().any(is_streamed), "the streamed copies went");
+        let (again, changed) =
+            capture::apply(Some(conv.clone()), &read_capture(), 300.0).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!changed, "the same read twice changes nothing");
+        assert_eq!(again, conv);
+    }
+
+    #[test]
+    fn a_turn_the_read_does_not_hold_stays_after_it() {
+        let line = read_line();
+        let (conv, _) = capture::apply(None, &read_capture(), 100.0).unwrap_or_else(|e| panic!("{e}"));
+        for chunk in [0, 1, 7] {
+            let (after, _) =
+                capture::apply(Some(conv.clone()), &streamed("A new question", "t1-s2", chunk), 200.0)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            let got = texts(&after);
+            assert_eq!(got[..line.len()], line[..], "chunk {chunk}");
+            assert_eq!(got[line.len()].1, "A new question");
+            // The read again (the site has not saved the new turn yet): the new turn stays current.
+            let (again, _) =
+                capture::apply(Some(after), &read_capture(), 300.0).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(texts(&again)[line.len()].1, "A new question", "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_streamed_prompt_the_read_words_otherwise_is_kept() {
+        let line = read_line();
+        let (conv, _) = capture::apply(None, &streamed("Something else entirely", "t1-s1", 0), 100.0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (conv, _) = capture::apply(Some(conv), &read_capture(), 200.0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(texts(&conv), line, "the read's line is shown");
+        assert!(
+            conv.nodes.values().any(|n| n
+                .message
+                .as_ref()
+                .is_some_and(|m| m.content.plain_text() == "Something else entirely")),
+            "nothing is lost"
+        );
+    }
+}
