@@ -13,8 +13,9 @@
 //   KEEPALIVE_FOR_MS) an empty batch goes out when nothing else did for KEEPALIVE_MS, which keeps
 //   the worker alive through a thinking model's silence. `seq` here is this script's own count.
 // - a loaded conversation ({kind: 'conversation', json, path}) goes out as `cache.capture`.
-// - DOM fallback: the turns shown on a conversation page (both renderers, DOM_ADAPTER), read when the
-//   page has settled and no stream is live, go out as a `dom` capture when they changed. Traffic
+// - DOM fallback: the turns shown on a conversation page (both renderers, DOM_ADAPTER; on another
+//   chat site, its adapter's `user_message` and `message_body`), read when the page has settled
+//   and no stream is live, go out as a `dom` capture when they changed. Traffic
 //   does not stop it: it fills what traffic did not give (older turns of a long chat); the core
 //   keeps what traffic gave over what the DOM shows.
 // The page's answer streams go to the worker in every case but a pause: its core decodes them to
@@ -329,8 +330,30 @@
     return turns;
   }
 
+  // Another chat site's turns, from its adapter's selectors (`user_message`, `message_body`), the
+  // outermost of each in page order: [{id: '', role, text}] (the worker's core names them and the
+  // conversation from the tab's URL). A site whose adapter knows no user turn gives none.
+  function siteTurns(selectors) {
+    const user = selectors?.user_message;
+    const body = selectors?.message_body;
+    if (!user || !body) return [];
+    const either = `${user}, ${body}`;
+    const turns = [];
+    for (const el of document.querySelectorAll(either)) {
+      if (el.parentElement?.closest(either)) continue; // inside a turn already read
+      const text = textOf(el);
+      if (text.trim()) turns.push({ id: '', role: el.matches(user) ? 'user' : 'assistant', text });
+    }
+    return turns;
+  }
+
   let lastDom = null; // what was sent last: {conversation_id, turns} as JSON
   function readDom() {
+    const adapter = typeof UnderstudyDetect === 'object' ? UnderstudyDetect.adapter() : null;
+    if (adapter && adapter.site !== 'chatgpt') {
+      readSiteDom(adapter);
+      return;
+    }
     const m = /(?:^|\/)c\/([0-9A-Za-z_-]{1,100})(?:\/|$)/.exec(location.pathname);
     if (!m || !known || !allowed() || temporary()) return;
     const now = Date.now();
@@ -344,6 +367,21 @@
     if (key === lastDom) return;
     lastDom = key;
     send({ kind: 'dom', conversation_id: m[1], title: document.title || null, turns });
+  }
+
+  function readSiteDom(adapter) {
+    if (!known || !allowed()) return;
+    const now = Date.now();
+    if (open().some((st) => now - st.dataAt < LIVE_MS)) {
+      domSoon(); // again once the stream is quiet
+      return;
+    }
+    const turns = siteTurns(adapter.selectors);
+    if (turns.length === 0) return;
+    const key = JSON.stringify([location.pathname, turns]);
+    if (key === lastDom) return;
+    lastDom = key;
+    send({ kind: 'dom', conversation_id: '', title: document.title || null, turns });
   }
 
   // The DOM is read once it has settled: a mutation disconnects the observer and waits

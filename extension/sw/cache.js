@@ -335,9 +335,18 @@ onMessages(ext, ['cache.capture', 'cache.delete', 'cache.deleteAll', 'cache.stat
         // Another chat site's read is that site's (the tab's, whatever the page claims).
         const site = core.detectSite(tab.url ?? '');
         if (site && site !== 'chatgpt') {
-          if (capture.kind !== 'conversation') throw new Error('malformed capture');
           if (await siteOff(site)) return { skipped: 'site is off' };
-          capture = { kind: 'conversation', json: capture.json, path: capture.path, site };
+          if (capture.kind === 'conversation') {
+            capture = { kind: 'conversation', json: capture.json, path: capture.path, site };
+          } else if (capture.kind === 'dom') {
+            // The page's turns belong to the conversation the tab's URL shows, if it shows one.
+            const url = (await ext.tabs.get(tab.id).catch(() => null))?.url ?? tab.url ?? '';
+            const shown = core.captureShownKey(url);
+            if (!shown) return { skipped: 'no conversation shown' };
+            capture = { kind: 'dom', conversation_id: shown, title: capture.title ?? null, turns: capture.turns, site };
+          } else {
+            throw new Error('malformed capture');
+          }
         } else if (capture.kind === 'conversation') {
           capture = { kind: 'conversation', json: capture.json, path: capture.path };
         }

@@ -81,6 +81,10 @@ pub enum Capture {
         title: Option<String>,
         /// The turns, in page order.
         turns: Vec<DomTurn>,
+        /// The chat site whose page this is, when not ChatGPT (set by the worker from the tab's
+        /// URL): its turns have no ids ([`crate::page::sites::read::dom_fill`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
     },
 }
 
@@ -465,6 +469,9 @@ pub fn apply(
                 changed |= apply_nodes(&mut conv, t.title.as_ref(), &t.nodes, t.current.as_ref(), now)?;
             }
         }
+        Capture::Dom { title, turns, site: Some(site), .. } if site != Site::Chatgpt.id() => {
+            changed |= crate::page::sites::read::dom_fill(&mut conv, site, title.as_ref(), turns);
+        }
         Capture::Dom { title, turns, .. } => {
             if conv.title.is_none() && title.is_some() {
                 conv.title.clone_from(title);
@@ -597,6 +604,7 @@ mod tests {
                 DomTurn { id: "d1".into(), role: "user".into(), text: "from dom".into() },
                 DomTurn { id: "d2".into(), role: "assistant".into(), text: "reply".into() },
             ],
+            site: None,
         };
         check(&[dom.clone(), dom], "c2", &["from dom", "reply"], false, &[true, false]);
     }
@@ -620,6 +628,7 @@ mod tests {
                 DomTurn { id: "a1".into(), role: "assistant".into(), text: "first answer".into() },
                 DomTurn { id: "u2".into(), role: "user".into(), text: "second question (DOM)".into() },
             ],
+            site: None,
         };
         check(
             &[traffic, dom],
@@ -650,6 +659,7 @@ mod tests {
                 DomTurn { id: "u2".into(), role: "user".into(), text: "second question".into() },
                 DomTurn { id: "a2".into(), role: "assistant".into(), text: "second answer".into() },
             ],
+            site: None,
         };
         check(
             &[traffic, dom.clone(), dom],
@@ -725,7 +735,7 @@ mod guards {
         assert_eq!(ok(&other, Some("c1"), Some("c2")), Err(CaptureError::NotThisTab));
         assert_eq!(ok(&other, None, None), Err(CaptureError::NotThisTab));
         // The DOM only for the conversation the URL shows.
-        let dom = Capture::Dom { conversation_id: "c2".into(), title: None, turns: vec![] };
+        let dom = Capture::Dom { conversation_id: "c2".into(), title: None, turns: vec![], site: None };
         assert_eq!(ok(&dom, Some("c2"), None), Ok(()));
         assert_eq!(ok(&dom, Some("c1"), Some("c2")), Err(CaptureError::NotThisTab));
         // A streamed turn is tied to what the page sent.

@@ -83,6 +83,13 @@ pub fn cache_capture_key(capture: JsValue) -> Result<String, JsError> {
     c.key().map_err(err)
 }
 
+/// The cache key of the conversation a chat page's URL shows (ChatGPT's id, or another site's
+/// `<site>:<id>`), or `undefined` when it shows none.
+#[wasm_bindgen(js_name = captureShownKey)]
+pub fn capture_shown_key(url: &str) -> Option<String> {
+    capture::shown_key(url)
+}
+
 /// The key a capture from a tab is stored under, once [`capture::check_origin`] let it through:
 /// `tab_url` is the tab's URL (its `/c/<id>` is the conversation shown), `streamed` the
 /// conversation the tab's streams last decoded. Throws a malformed capture, and one that may not

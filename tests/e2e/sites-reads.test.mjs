@@ -5,6 +5,8 @@
 //   each turn once, thinking left out, under the site;
 // - a turn streamed here and then read again (the page reloaded) is kept once: the read's copy
 //   replaces the streamed one, and the conversation reads as the site shows it;
+// - a read in a shape the core does not know keeps nothing, but the turns the page shows are kept
+//   (the DOM fallback), until the site's read replaces them;
 // - a read of another conversation than the tab shows or streamed is not kept (a page can post
 //   anything).
 import assert from 'node:assert/strict';
@@ -54,7 +56,8 @@ for (const s of SITES) {
     await page.goto(s.url(id));
     await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
     await page.waitForSelector(s.shown, { timeout: 10000 });
-    const all = await waitCached(browser.context, (cs) => cs.some((c) => c.id === `${s.id}:${id}` && c.texts.length === 4));
+    // The site's own messages (not copies of what the page shows).
+    const all = await waitCached(browser.context, (cs) => cs.some((c) => c.id === `${s.id}:${id}` && c.texts.length === 4 && !c.raw.includes('understudy_derived')));
     const conv = all.find((c) => c.id === `${s.id}:${id}`);
     assert.deepEqual(conv.texts, texts(TURNS));
     assert.equal(conv.site, s.id);
@@ -82,12 +85,40 @@ for (const s of SITES) {
     // The read again: the streamed copies give way to the site's own messages.
     const all = await waitCached(browser.context, (cs) => {
       const c = cs.find((x) => x.id === `${s.id}:${id}`);
-      return c && !c.raw.includes('understudy_streamed');
+      return c && !c.raw.includes('understudy_derived');
     });
     const conv = all.find((c) => c.id === `${s.id}:${id}`);
     assert.deepEqual(conv.texts, want, 'each turn once');
     assert.equal(all.filter((c) => c.texts.includes('Anything to add?')).length, 1, 'one conversation');
     await page.close();
+  });
+
+  test(`${s.id}: a read in a shape the core does not know: the turns the page shows are kept, and the site's read replaces them later`, async () => {
+    const fake = fakes[s.id];
+    const id = s.conversation();
+    fake.seed(id, TURNS);
+    fake.setMode({ readShape: 'changed' });
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(s.url(id));
+      await page.waitForSelector('html[data-understudy-core]', { timeout: 15000 });
+      await page.waitForSelector(s.shown, { timeout: 10000 });
+      const shown = await waitCached(browser.context, (cs) => cs.some((c) => c.id === `${s.id}:${id}` && c.texts.length === 4));
+      const fromPage = shown.find((c) => c.id === `${s.id}:${id}`);
+      assert.deepEqual(fromPage.texts, texts(TURNS), 'the turns as the page shows them');
+      assert.equal(fromPage.site, s.id);
+      assert.match(fromPage.raw, /"understudy_derived":"dom"/);
+      fake.setMode({ readShape: 'tree' });
+      await page.reload();
+      const all = await waitCached(browser.context, (cs) => {
+        const c = cs.find((x) => x.id === `${s.id}:${id}`);
+        return c && !c.raw.includes('understudy_derived');
+      });
+      assert.deepEqual(all.find((c) => c.id === `${s.id}:${id}`).texts, texts(TURNS), 'each turn once, now the site\'s own');
+    } finally {
+      fake.setMode({ readShape: 'tree' });
+      await page.close();
+    }
   });
 
   test(`${s.id}: a read of a conversation the tab neither shows nor streamed is not kept`, async () => {

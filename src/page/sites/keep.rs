@@ -225,7 +225,7 @@ pub fn turn_capture(site: Site, turn: &Turn, send: &SendContext<'_>) -> Option<T
     }
     // Ids of the stream, not the site's: a read of the conversation replaces these copies.
     for n in user.iter_mut().chain(answer.iter_mut()) {
-        n.message.metadata.insert(super::read::STREAMED.to_string(), Value::Bool(true));
+        n.message.metadata.insert(super::read::DERIVED.to_string(), Value::String("stream".into()));
     }
     let nodes: Vec<TurnNode> = user.into_iter().chain(answer).collect();
     let current = nodes.last()?.message.id.clone();

@@ -1,24 +1,27 @@
-//! A site's conversation read (the body of an adapter's `conversation_read` endpoint) in the
-//! cache: what [`read_conversation`] makes of it, and how [`fold`] joins it with what the site's
-//! streams kept before.
+//! What a chat site shows of a conversation, in the cache: its read (the body of an adapter's
+//! `conversation_read` endpoint: [`read_conversation`], joined with what was kept before by
+//! [`fold`]) and, when no traffic gave anything, the turns its page shows ([`dom_fill`]).
 //!
 //! A stream gives no message ids on most sites, so a streamed turn is kept under ids derived from
-//! the stream ([`super::keep`]), marked [`STREAMED`]. A read names the site's own ids: the same
-//! prompt and answer come back under other ids. Folding a read in first lets each streamed copy go
-//! that the read holds (same role, same text once white space is set aside; an answer cut short
-//! matches the read's whole answer that starts with it), its children moving under the read's
-//! message, then merges the read. A streamed message the read does not hold stays where it was:
-//! nothing is lost, at worst a turn shows twice.
+//! the stream ([`super::keep`]); the DOM of most sites has no ids either, so a turn read there is
+//! kept under an id derived from its text. Both are marked [`DERIVED`]. A read names the site's
+//! own ids: the same prompt and answer come back under other ids. Folding a read in first lets
+//! each derived copy go that the read holds (same role, same text once white space is set aside;
+//! an answer cut short matches the read's whole answer that starts with it), its children moving
+//! under the read's message, then merges the read. A derived message the read does not hold stays
+//! where it was: nothing is lost, at worst a turn shows twice.
 
 use std::collections::{BTreeMap, HashSet};
 
 use super::keep::{as_streamed, conversation_key, valid};
-use crate::conversation::{Conversation, Node, Role};
+use crate::conversation::capture::DomTurn;
+use crate::conversation::{Conversation, Message, Node, Role};
 use crate::page::body::BodyError;
 use crate::site::Site;
 
-/// The metadata key of a message kept from a site's stream (its id is not the site's).
-pub const STREAMED: &str = "understudy_streamed";
+/// The metadata key of a message whose id is not the site's: `"stream"` (kept from a site's
+/// stream) or `"dom"` (read from its page).
+pub const DERIVED: &str = "understudy_derived";
 
 /// The read of `site` (`path`: its request's path and query) as the conversation to keep: filed
 /// under `<site>:<id>` and marked with its site. An error when the core does not read that site's
@@ -41,8 +44,8 @@ fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn is_streamed(n: &Node) -> bool {
-    n.message.as_ref().is_some_and(|m| m.metadata.get(STREAMED).and_then(|v| v.as_bool()) == Some(true))
+fn is_derived(n: &Node) -> bool {
+    n.message.as_ref().is_some_and(|m| m.metadata.contains_key(DERIVED))
 }
 
 /// Which streamed copies in `conv` the read holds: streamed id → the read's id.
@@ -73,7 +76,7 @@ fn matches(conv: &Conversation, read: &Conversation) -> BTreeMap<String, String>
     let mut streamed: Vec<(&Node, f64)> = conv
         .nodes
         .values()
-        .filter(|n| is_streamed(n) && !read.nodes.contains_key(&n.id))
+        .filter(|n| is_derived(n) && !read.nodes.contains_key(&n.id))
         .map(|n| (n, n.message.as_ref().and_then(|m| m.create_time).unwrap_or(0.0)))
         .collect();
     streamed.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.id.cmp(&b.0.id)));
@@ -105,12 +108,25 @@ fn matches(conv: &Conversation, read: &Conversation) -> BTreeMap<String, String>
     found
 }
 
-/// Folds the site's read into the stored copy: the streamed copies it holds go (their children
-/// and the current node move to the read's messages), the read is merged, and the read's current
-/// message becomes the conversation's unless the current one is a streamed turn that follows it
-/// (one the site has not saved yet). Returns whether anything changed. Folding the same read twice changes nothing.
+/// Folds the site's read into the stored copy: the derived copies it holds go (their children
+/// and the current node move to the read's messages), and so do all the page's turns; the read
+/// is merged, and the read's current message becomes the conversation's unless the current one
+/// is a streamed turn that follows it (one the site has not saved yet). Returns whether anything
+/// changed. Folding the same read twice changes nothing.
 pub fn fold(conv: &mut Conversation, read: &Conversation) -> bool {
-    let found = matches(conv, read);
+    let mut found = matches(conv, read);
+    // What the page showed is what the site holds: the page's turns the read did not match (its
+    // text rendered, not written: a list, a bold word) go too, what followed them moving under
+    // the read's current message.
+    if let Some(tip) = read.current_node.as_ref() {
+        for n in conv.nodes.values() {
+            let dom = n.message.as_ref().and_then(|m| m.metadata.get(DERIVED)).and_then(|v| v.as_str())
+                == Some("dom");
+            if dom && !found.contains_key(&n.id) && !read.nodes.contains_key(&n.id) {
+                found.insert(n.id.clone(), tip.clone());
+            }
+        }
+    }
     let mut changed = !found.is_empty();
     for (gone, kept) in &found {
         let Some(node) = conv.nodes.remove(gone) else { continue };
@@ -137,12 +153,15 @@ pub fn fold(conv: &mut Conversation, read: &Conversation) -> bool {
             conv.current_node = Some(kept.clone());
         }
     }
-    // A streamed turn the read does not hold yet, after the read's current message (the site
-    // has not saved it yet), stays current.
+    // A derived turn the read does not hold yet, after the read's current message (a streamed
+    // one the site has not saved yet), stays current.
     let ours = conv.current_node.clone().filter(|c| {
-        conv.nodes.get(c).is_some_and(is_streamed)
+        conv.nodes.get(c).is_some_and(is_derived)
             && read.current_node.as_ref().is_some_and(|r| descends(conv, c, r))
     });
+    for n in conv.nodes.values_mut() {
+        n.children.retain(|c| !found.contains_key(c));
+    }
     changed |= conv.merge(read);
     let current = ours.or_else(|| read.current_node.clone()).filter(|c| conv.nodes.contains_key(c));
     if current.is_some() && conv.current_node != current {
@@ -153,6 +172,70 @@ pub fn fold(conv: &mut Conversation, read: &Conversation) -> bool {
         conv.refresh_incomplete();
     }
     changed
+}
+
+/// The longest text kept of one turn read from a page (bytes).
+const MAX_DOM_TEXT: usize = 2 << 20;
+
+/// Fills a conversation that no traffic gave anything of with the turns `site`'s page shows
+/// (`role`: `user` or `assistant`; in page order), as one line whose last turn is the current
+/// one. Each turn's id derives from its role, its text and how often the same came before
+/// (`dom-<hash>`), so reading the same page again changes nothing. Once a stream or a read gave
+/// the conversation anything, the page's turns are left alone: traffic is richer (and a read
+/// replaces these copies, [`fold`]). Returns whether anything changed.
+pub fn dom_fill(conv: &mut Conversation, site: &str, title: Option<&String>, turns: &[DomTurn]) -> bool {
+    let traffic = conv.nodes.values().any(|n| {
+        n.message.as_ref().is_some_and(|m| m.metadata.get(DERIVED).and_then(|v| v.as_str()) != Some("dom"))
+    });
+    if traffic || Site::from_id(site).is_none() {
+        return false;
+    }
+    let mut changed = false;
+    if conv.site() != Some(site) {
+        conv.set_site(site);
+        changed = true;
+    }
+    if conv.title.is_none()
+        && let Some(t) = title.filter(|t| !t.trim().is_empty())
+    {
+        conv.title = Some(t.clone());
+        changed = true;
+    }
+    let mut seen: BTreeMap<(String, u64), u32> = BTreeMap::new();
+    let mut parent: Option<String> = None;
+    let mut last = None;
+    for t in turns {
+        let role = match t.role.as_str() {
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            _ => continue,
+        };
+        let text = t.text.trim();
+        if text.is_empty() || text.len() > MAX_DOM_TEXT {
+            continue;
+        }
+        let hash = fnv(&format!("{}\u{0}{}", t.role, norm(text)));
+        let n = seen.entry((t.role.clone(), hash)).or_insert(0);
+        *n += 1;
+        let id = format!("dom-{hash:016x}-{n}");
+        if !conv.nodes.get(&id).is_some_and(|node| node.message.is_some()) {
+            let mut m = Message::new(id.clone(), role, text.to_string());
+            m.metadata.insert(DERIVED.to_string(), serde_json::Value::String("dom".into()));
+            changed |= conv.upsert_message(parent.as_deref(), m, false);
+        }
+        parent = Some(id.clone());
+        last = Some(id);
+    }
+    if last.is_some() && conv.current_node != last {
+        conv.current_node = last;
+        changed = true;
+    }
+    changed
+}
+
+/// FNV-1a, 64 bits: a stable id for a turn's text (not a defence: ids are only keys).
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Whether `node` lies under `ancestor` in `conv` (cycles tolerated).
@@ -247,6 +330,70 @@ mod tests {
         assert_eq!(capture::shown_key("https://chatgpt.com/c/abc"), Some("abc".into()));
     }
 
+    fn dom(turns: &[(&str, &str)]) -> Capture {
+        Capture::Dom {
+            conversation_id: format!("claude:{CONV}"),
+            title: Some("Jam".into()),
+            turns: turns
+                .iter()
+                .map(|(role, text)| DomTurn { id: String::new(), role: (*role).into(), text: (*text).into() })
+                .collect(),
+            site: Some("claude".into()),
+        }
+    }
+
+    #[test]
+    fn the_page_fills_a_conversation_no_traffic_gave_and_a_read_replaces_it() {
+        let shown = dom(&[
+            ("user", "Hi"),
+            ("assistant", "Hello!\n\nA list:\nitem"),
+            ("user", "Hi"),
+            ("assistant", "Again?"),
+        ]);
+        let (conv, changed) = capture::apply(None, &shown, 100.0).unwrap_or_else(|e| panic!("{e}"));
+        assert!(changed);
+        assert_eq!(conv.site(), Some("claude"));
+        assert_eq!(conv.title.as_deref(), Some("Jam"));
+        let line: Vec<String> = texts(&conv).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(
+            line,
+            ["Hi", "Hello!\n\nA list:\nitem", "Hi", "Again?"],
+            "a prompt asked twice is two turns"
+        );
+        let (same, changed) =
+            capture::apply(Some(conv.clone()), &shown, 200.0).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!changed, "the same page twice changes nothing");
+        assert_eq!(same, conv);
+        // The read: the page's turns give way, each of the site's turns once.
+        let (read, _) = capture::apply(Some(conv), &read_capture(), 300.0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(texts(&read), read_line());
+        assert!(!read.nodes.values().any(is_derived), "no copy of the page's turns left");
+        assert!(
+            read.nodes.values().all(|n| n.children.iter().all(|c| read.nodes.contains_key(c))),
+            "no dangling child"
+        );
+        // Traffic gave the conversation something: the page's turns are left alone.
+        let (after, changed) =
+            capture::apply(Some(read.clone()), &shown, 400.0).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!changed);
+        assert_eq!(after, read);
+    }
+
+    #[test]
+    fn a_streamed_turn_after_the_page_follows_it_and_stays_after_the_read() {
+        let line = read_line();
+        let shown = dom(&[("user", &line[0].1), ("assistant", "rendered differently")]);
+        let (conv, _) = capture::apply(None, &shown, 100.0).unwrap_or_else(|e| panic!("{e}"));
+        let (conv, _) = capture::apply(Some(conv), &streamed("A new question", "t1-s3", 3), 200.0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(texts(&conv).len(), 4);
+        let (conv, _) = capture::apply(Some(conv), &read_capture(), 300.0).unwrap_or_else(|e| panic!("{e}"));
+        let got = texts(&conv);
+        assert_eq!(got[..line.len()], line[..]);
+        assert_eq!(got[line.len()].1, "A new question", "the new turn follows the read's line");
+        assert_eq!(got.len(), line.len() + 2);
+    }
+
     /// What the read's main line says the conversation is.
     fn read_line() -> Vec<(String, String)> {
         texts(&read_conversation(Site::Claude, None, &claude_read()).unwrap_or_else(|e| panic!("{e}")))
@@ -265,7 +412,7 @@ mod tests {
             capture::apply(Some(conv), &read_capture(), 200.0).unwrap_or_else(|e| panic!("{e}"));
         assert!(changed);
         assert_eq!(texts(&conv), line, "the read's line, each turn once");
-        assert!(!conv.nodes.values().any(is_streamed), "the streamed copies went");
+        assert!(!conv.nodes.values().any(is_derived), "the streamed copies went");
         let (again, changed) =
             capture::apply(Some(conv.clone()), &read_capture(), 300.0).unwrap_or_else(|e| panic!("{e}"));
         assert!(!changed, "the same read twice changes nothing");

@@ -85,7 +85,7 @@
     const res = await fetch(`/api/organizations/${ORG}/chat_conversations/${conversation}?tree=True&rendering_mode=messages&render_all_tools=true`);
     if (!res.ok) return;
     const c = await res.json();
-    const byId = new Map(c.chat_messages.map((m) => [m.uuid, m]));
+    const byId = new Map((c.chat_messages ?? c.messages).map((m) => [m.uuid, m]));
     const line = [];
     for (let m = byId.get(c.current_leaf_message_uuid); m; m = byId.get(m.parent_message_uuid)) line.unshift(m);
     for (const m of line) {

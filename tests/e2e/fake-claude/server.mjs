@@ -23,7 +23,9 @@
 //   then the connection closes without message_stop; the page shows Claude's capacity text in an
 //   error box after the answer) | 'stall' (message_start and part of the answer, then silence with
 //   the connection open).
-// - answer, tokenDelayMs, status, body, resetsAt (Unix seconds; default an hour from now).
+// - answer, tokenDelayMs, status, body, resetsAt (Unix seconds; default an hour from now);
+// - readShape: 'changed' answers the read with its messages under another name (`messages`): a
+//   read whose shape the core does not know; the page still shows the conversation.
 //
 // Conversations are kept as claude.ai keeps them: each send adds the prompt (`human`, its parent the
 // request's `parent_message_uuid`) and the answer (`assistant`, its uuid the one message_start
@@ -51,6 +53,7 @@ const DEFAULT_STATE = {
   status: 429,
   body: null,
   resetsAt: null,
+  readShape: 'tree',
 };
 
 const STATIC = {
@@ -101,7 +104,11 @@ export async function startFakeClaude({ port = 0, defaults = {} } = {}) {
       const read = /^\/api\/organizations\/([^/]+)\/chat_conversations\/([^/]+)$/.exec(p);
       if (read && req.method === 'GET') {
         const c = conversations.get(read[2]);
-        if (c) json(200, tree(read[2], c));
+        if (c && state.readShape === 'changed') {
+          // A read in a shape the core does not know (the site changed it): its page still shows it.
+          const { chat_messages: messages, ...rest } = tree(read[2], c);
+          json(200, { ...rest, messages });
+        } else if (c) json(200, tree(read[2], c));
         else json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
         return true;
       }
