@@ -218,7 +218,7 @@ pub fn dom_fill(conv: &mut Conversation, site: &str, title: Option<&String>, tur
         let n = seen.entry((t.role.clone(), hash)).or_insert(0);
         *n += 1;
         let id = format!("dom-{hash:016x}-{n}");
-        if !conv.nodes.get(&id).is_some_and(|node| node.message.is_some()) {
+        if conv.nodes.get(&id).is_none_or(|node| node.message.is_none()) {
             let mut m = Message::new(id.clone(), role, text.to_string());
             m.metadata.insert(DERIVED.to_string(), serde_json::Value::String("dom".into()));
             changed |= conv.upsert_message(parent.as_deref(), m, false);
