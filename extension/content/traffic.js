@@ -11,6 +11,8 @@
 // - `stall`: a turn in flight that showed no sign of life (no byte on any of its paths: the send,
 //   a resume, the socket; no resume and no status poll by the page; no recovery shown) for the
 //   page's own wait plus its resume grace (the adapter's `timing`).
+// - a send's answer stream broken off (the connection, not the page, ended it) on a site that never
+//   resumes an answer (no `resume_grace_ms`): a failed send, at once.
 // How a stream ended (done, handed off, an error event, a moderation block) is not judged here: the
 // capture hook hands every byte to the worker, whose core decodes it and judges the turn; the worker
 // says how the turn ended (`turnEnded`), which ends the watch.
@@ -255,9 +257,14 @@ const UnderstudyTraffic = (() => {
           pending.delete(d.id);
           host.streamEnded();
           // The page stopped reading (its stop button, or before its own resume, which starts the
-          // watch again): nothing is overdue. Otherwise the worker says how the turn ended.
+          // watch again): nothing is overdue. The connection broke on a site that never resumes an
+          // answer (its adapter gives no resume grace): the send failed, nothing more will come.
+          // Otherwise the worker says how the turn ended.
           if (d.how === 'abort' && (send || req.endpoint === 'conversation_resume')) endTurn();
-          else alive(false);
+          else if (d.how === 'error' && send && grace === 0) {
+            endTurn();
+            network(req, { failed: true });
+          } else alive(false);
           host.settled();
           break;
         default:

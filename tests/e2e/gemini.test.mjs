@@ -331,17 +331,13 @@ test('a stalled answer: network_error, "Gemini stopped answering."', async () =>
   }
 });
 
-test('a connection broken mid-answer: network_error once the page has waited its stall time', async () => {
-  await setTiming(s.browser.context, { stall_ms: 1500, no_start_ms: 3000, resume_grace_ms: 0 });
-  try {
-    const page = await s.failedChat({ mode: 'drop', tokenDelayMs: 5 });
-    assert.equal(await noticeKind(page), 'network_error');
-    // The XMLHttpRequest's error ends the read, not the turn: the stall watch says it.
-    assert.match(await noticeText(page), /^Gemini stopped answering\./);
-    await page.close();
-  } finally {
-    await setTiming(s.browser.context, null);
-  }
+test('a connection broken mid-answer: network_error at once, without waiting the stall time', async () => {
+  // Gemini's own stall time (90 s) is far longer than the 15 s the notice is waited for: the
+  // XMLHttpRequest's error says the answer broke off (Gemini does not resume an answer).
+  const page = await s.failedChat({ mode: 'drop', tokenDelayMs: 5 });
+  assert.equal(await noticeKind(page), 'network_error');
+  assert.match(await noticeText(page), /^The connection to Gemini broke off\./);
+  await page.close();
 });
 
 test('the user stopping an answer (the page aborts its XMLHttpRequest) raises nothing, even past the stall time', async () => {
