@@ -87,11 +87,128 @@ pub fn decode_stream(site: Site, bytes: &[u8], chunk: usize) -> Option<Turn> {
 /// cached tree, keyed by the site's own conversation id (the caller files it under
 /// `<site>:<id>`, [`keep::conversation_key`]). `None` for a site whose reads the core does not
 /// read; an error for a body that is not a read the core knows (nothing is kept then).
+///
+/// | site | read | module |
+/// |---|---|---|
+/// | Claude | `GET …/chat_conversations/{id}?tree=True` | [`claude::parse_conversation`] |
+/// | Gemini | `POST /_/BardChatUi/data/batchexecute` (`hNvQHb`) | [`gemini::parse_read`] |
+/// | DeepSeek | `GET /api/v0/chat/history_messages?chat_session_id=…` | [`deepseek::parse_read`] |
+/// | Grok | `GET …/{id}/response-node`, `POST …/{id}/load-responses` | [`grok::parse_read`] |
+/// | Perplexity | `GET /rest/thread/{slug}` | [`perplexity::parse_read`] |
+/// | Copilot | `GET /c/api/conversations/{id}/history` | [`copilot::parse_read`] |
+///
+/// Every read gives the site's own conversation id (as its stream names it) and its own message
+/// ids; a body that is not the read's shape is an error, never a conversation guessed at.
 pub fn parse_body(site: Site, path: Option<&str>, body: &str) -> Option<Result<Conversation, BodyError>> {
-    let _ = path;
     match site {
         Site::Claude => Some(claude::parse_conversation(body)),
-        _ => None,
+        Site::Gemini => Some(gemini::parse_read(path, body)),
+        Site::Deepseek => Some(deepseek::parse_read(path, body)),
+        Site::Grok => Some(grok::parse_read(path, body)),
+        Site::Perplexity => Some(perplexity::parse_read(path, body)),
+        Site::Copilot => Some(copilot::parse_read(path, body)),
+        Site::Chatgpt | Site::Mistral => None,
+    }
+}
+
+/// A read's body as JSON.
+pub(crate) fn read_json(body: &str) -> Result<serde_json::Value, BodyError> {
+    serde_json::from_str(body).map_err(|e| BodyError::Malformed(e.to_string()))
+}
+
+/// An id in a read: a string, or an integer written out; `None` for anything else, or for an id
+/// no conversation or message could have (empty, too long, white space or controls).
+pub(crate) fn read_id(v: Option<&serde_json::Value>) -> Option<String> {
+    let id = match v? {
+        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
+        _ => return None,
+    };
+    keep::valid(&id).then_some(id)
+}
+
+/// A time in a read in float Unix seconds: a number of seconds (or of milliseconds, when it is
+/// that large), or an RFC 3339 string; `None` for anything else.
+pub(crate) fn read_time(v: Option<&serde_json::Value>) -> Option<f64> {
+    let t = match v? {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => crate::status::rfc3339_ms(s)? as f64 / 1000.0,
+        _ => return None,
+    };
+    let t = if t > 1e11 { t / 1000.0 } else { t };
+    (t.is_finite() && t > 0.0 && t < 1e11).then_some(t)
+}
+
+/// The conversation a read names: its body's id when it has a valid one, else its request's
+/// ([`keep::read_conversation`]).
+pub(crate) fn read_conversation_id(
+    site: Site,
+    from_body: Option<String>,
+    path: Option<&str>,
+) -> Result<String, BodyError> {
+    from_body
+        .map(|id| keep::as_streamed(site, &id))
+        .filter(|id| keep::valid(id))
+        .or_else(|| path.and_then(|p| keep::read_conversation(site, p)))
+        .ok_or(BodyError::NoId)
+}
+
+/// One conversation built from a site's read: messages added in the read's order under their
+/// parents (a parent that would close a cycle is dropped), the current node checked at the end.
+#[derive(Debug)]
+pub(crate) struct ReadTree {
+    conv: Conversation,
+    last: Option<String>,
+    count: usize,
+}
+
+impl ReadTree {
+    pub(crate) fn new(id: String) -> ReadTree {
+        ReadTree { conv: Conversation::new(id), last: None, count: 0 }
+    }
+
+    pub(crate) fn conversation(&mut self) -> &mut Conversation {
+        &mut self.conv
+    }
+
+    /// The message added last.
+    pub(crate) fn last(&self) -> Option<&str> {
+        self.last.as_deref()
+    }
+
+    /// Adds `message` under `parent` (a message of this read, or one the cache may know).
+    pub(crate) fn add(&mut self, parent: Option<&str>, message: Message) {
+        let parent = parent.filter(|p| !self.closes_cycle(p, &message.id));
+        self.last = Some(message.id.clone());
+        self.count += 1;
+        self.conv.upsert_message(parent, message, false);
+    }
+
+    /// Whether `id` is `parent` or one of its ancestors.
+    fn closes_cycle(&self, parent: &str, id: &str) -> bool {
+        let mut at = Some(parent);
+        let mut steps = 0;
+        while let Some(p) = at {
+            if p == id || steps > self.conv.nodes.len() {
+                return true;
+            }
+            steps += 1;
+            at = self.conv.nodes.get(p).and_then(|n| n.parent.as_deref());
+        }
+        false
+    }
+
+    /// The conversation, its current node `current` when that is one of its messages, else the
+    /// message added last; an error when the read held no message.
+    pub(crate) fn finish(mut self, current: Option<String>) -> Result<Conversation, BodyError> {
+        if self.count == 0 {
+            return Err(BodyError::Malformed("no messages".into()));
+        }
+        let nodes = &self.conv.nodes;
+        let current =
+            current.filter(|id| nodes.get(id).is_some_and(|n| n.message.is_some())).or(self.last);
+        self.conv.current_node = current;
+        Ok(self.conv)
     }
 }
 
