@@ -379,3 +379,325 @@ pub(crate) fn code_text(v: Option<&serde_json::Value>) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a read should give: the conversation id, title, every message as `(id, role, text,
+    /// parent)`, and the current node.
+    struct Expect<'a> {
+        id: &'a str,
+        title: Option<&'a str>,
+        messages: &'a [(&'a str, Role, &'a str, Option<&'a str>)],
+        current: &'a str,
+    }
+
+    fn fixture(site: &str, name: &str) -> String {
+        let path = format!("{}/tests/fixtures/sites/{site}/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn read(site: Site, path: Option<&str>, input: &str) -> Conversation {
+        match parse_body(site, path, input) {
+            Some(Ok(conv)) => conv,
+            other => panic!("{site:?} {path:?}: {other:?}"),
+        }
+    }
+
+    fn check(site: Site, path: Option<&str>, input: &str, expect: &Expect<'_>) -> Conversation {
+        let conv = read(site, path, input);
+        assert_eq!(conv.id, expect.id, "{site:?} id");
+        assert_eq!(conv.title.as_deref(), expect.title, "{site:?} title");
+        let kept = conv.nodes.values().filter(|n| n.message.is_some()).count();
+        assert_eq!(kept, expect.messages.len(), "{site:?} message count");
+        for (id, role, text, parent) in expect.messages {
+            let node = conv.nodes.get(*id).unwrap_or_else(|| panic!("{site:?}: no message {id}"));
+            let m = node.message.as_ref().unwrap_or_else(|| panic!("{site:?}: {id} has no message"));
+            assert_eq!(m.role, *role, "{site:?} {id} role");
+            assert_eq!(m.content.plain_text(), *text, "{site:?} {id} text");
+            assert_eq!(node.parent.as_deref(), *parent, "{site:?} {id} parent");
+        }
+        assert_eq!(conv.current_node.as_deref(), Some(expect.current), "{site:?} current");
+        conv
+    }
+
+    fn is_err(site: Site, path: Option<&str>, input: &str) -> bool {
+        matches!(parse_body(site, path, input), Some(Err(_)))
+    }
+
+    /// A `batchexecute` reply of one frame holding `envelopes`, its length in UTF-16 units.
+    fn gemini_reply(envelopes: &serde_json::Value) -> String {
+        let json = envelopes.to_string();
+        let units = format!("\n{json}\n").encode_utf16().count();
+        format!(")]}}'\n\n{units}\n{json}\n")
+    }
+
+    use Role::{Assistant, User};
+
+    #[test]
+    fn gemini_read_is_the_hnvqhb_reply_oldest_turn_first() {
+        let body = fixture("gemini", "read.txt");
+        let expect = Expect {
+            id: "c_3f2a9b7c1d0e",
+            title: None,
+            messages: &[
+                ("r_a1", User, "Say hello in 日本語", None),
+                ("rc_a1", Assistant, "こんにちは 🌸", Some("r_a1")),
+                ("r_b2", User, "Und auf Deutsch? 🇩🇪", Some("rc_a1")),
+                // The thoughts at [37] are not kept.
+                ("rc_b2", Assistant, "Hallo, Welt! 👋🏽", Some("r_b2")),
+            ],
+            current: "rc_b2",
+        };
+        let path = "/_/BardChatUi/data/batchexecute?rpcids=hNvQHb&source-path=%2Fapp%2F3f2a9b7c1d0e&bl=b&rt=c";
+        let conv = check(Site::Gemini, Some(path), &body, &expect);
+        assert_eq!(conv.nodes["r_a1"].message.as_ref().and_then(|m| m.create_time), Some(1767261600.0));
+        check(Site::Gemini, None, &body, &expect);
+        // A turn that does not name its conversation: the request's source path does (with the
+        // `c_` prefix the stream writes).
+        let inner = serde_json::json!([[[[null, "r_1"], null, [["hi"]], [[["rc_1", ["hello"]]]]]]]).to_string();
+        let body = gemini_reply(&serde_json::json!([["wrb.fr", "hNvQHb", inner, null, null, null, "generic"]]));
+        let one = Expect {
+            id: "c_77aa",
+            title: None,
+            messages: &[("r_1", User, "hi", None), ("rc_1", Assistant, "hello", Some("r_1"))],
+            current: "rc_1",
+        };
+        check(Site::Gemini, Some("/_/BardChatUi/data/batchexecute?source-path=%2Fapp%2F77aa"), &body, &one);
+        assert!(is_err(Site::Gemini, None, &body), "no id anywhere");
+    }
+
+    #[test]
+    fn gemini_reply_of_another_rpc_or_a_refusal_or_a_stream_is_no_read() {
+        let list = serde_json::json!([[["c_1", "A chat", null, null, null, [1767261600, 0]]], null]).to_string();
+        let other = gemini_reply(&serde_json::json!([["wrb.fr", "MaZiqc", list, null, null, null, "generic"]]));
+        assert!(is_err(Site::Gemini, None, &other));
+        let refused = gemini_reply(&serde_json::json!([["wrb.fr", "hNvQHb", null, null, null, [7]]]));
+        assert!(is_err(Site::Gemini, None, &refused));
+        assert!(is_err(Site::Gemini, None, &fixture("gemini", "healthy.txt")));
+        assert!(is_err(Site::Gemini, None, "{}"));
+        assert!(is_err(Site::Gemini, None, ""));
+        // An inner JSON that is no list of turns.
+        let wrong = gemini_reply(&serde_json::json!([["wrb.fr", "hNvQHb", "{\"0\": 5}"]]));
+        assert!(is_err(Site::Gemini, None, &wrong));
+        let nested = format!("[{}]", "[".repeat(5000) + &"]".repeat(5000));
+        let deep = gemini_reply(&serde_json::json!([["wrb.fr", "hNvQHb", nested]]));
+        assert!(is_err(Site::Gemini, None, &deep));
+    }
+
+    #[test]
+    fn deepseek_read_keeps_every_branch_and_no_thinking() {
+        let body = fixture("deepseek", "read.json");
+        let expect = Expect {
+            id: "d213f7b1-0aa7-47a2-a6cf-3b4910a66b3a",
+            title: Some("Greetings in Zürich 🇨🇭"),
+            messages: &[
+                ("1", User, "hello from Zürich", None),
+                ("2", Assistant, "你好！😊 How can I help?", Some("1")),
+                ("3", Assistant, "Grüezi! 👋", Some("1")),
+                ("4", User, "What is 2+2?", Some("3")),
+                ("5", Assistant, "2 + 2 = **4**.", Some("4")),
+            ],
+            current: "5",
+        };
+        let path = "/api/v0/chat/history_messages?chat_session_id=d213f7b1-0aa7-47a2-a6cf-3b4910a66b3a";
+        let conv = check(Site::Deepseek, Some(path), &body, &expect);
+        assert_eq!(conv.nodes["1"].children, ["2", "3"]);
+        assert_eq!(conv.create_time, Some(1763826110.639));
+        // The session's id missing: the request's `chat_session_id` names it.
+        let body = r#"{"code":0,"data":{"biz_code":0,"biz_data":{"chat_session":null,"chat_messages":[
+            {"message_id":1,"parent_id":null,"role":"USER","content":"old prompt"},
+            {"message_id":2,"parent_id":1,"role":"ASSISTANT","content":"old answer","thinking_content":"hmm"}]}}}"#;
+        let old = Expect {
+            id: "s-42",
+            title: None,
+            messages: &[("1", User, "old prompt", None), ("2", Assistant, "old answer", Some("1"))],
+            current: "2",
+        };
+        check(Site::Deepseek, Some("/api/v0/chat/history_messages?chat_session_id=s-42&cache_version=0"), body, &old);
+        assert!(is_err(Site::Deepseek, None, body));
+        // An error envelope, or another endpoint's body, is no read.
+        assert!(is_err(Site::Deepseek, Some(path), r#"{"code":40003,"msg":"INVALID_TOKEN","data":null}"#));
+        assert!(is_err(Site::Deepseek, Some(path), r#"{"code":0,"data":{"biz_data":{"chat_sessions":[]}}}"#));
+        assert!(is_err(Site::Deepseek, Some(path), &fixture("deepseek", "healthy.sse")));
+    }
+
+    const GROK: &str = "7f3c1b2a-5d4e-4f60-8a9b-0c1d2e3f4a5b";
+
+    fn grok_id(n: u8) -> String {
+        format!("b1a0c2d4-000{n}-4000-8000-00000000000{n}")
+    }
+
+    #[test]
+    fn grok_reads_are_partial_trees_the_cache_merges_by_id() {
+        let (u1, a1, u2, a2, a2b) = (grok_id(1), grok_id(2), grok_id(3), grok_id(4), grok_id(5));
+        let nodes_path = format!("/rest/app-chat/conversations/{GROK}/response-node?includeThreads=true");
+        let tree = check(
+            Site::Grok,
+            Some(&nodes_path),
+            &fixture("grok", "read-response-node.json"),
+            &Expect {
+                id: GROK,
+                title: None,
+                messages: &[
+                    (&u1, User, "", None),
+                    (&a1, Assistant, "", Some(&u1)),
+                    (&u2, User, "", Some(&a1)),
+                    (&a2, Assistant, "", Some(&u2)),
+                    (&a2b, Assistant, "", Some(&u2)),
+                ],
+                current: &a2b,
+            },
+        );
+        let texts_path = format!("/rest/app-chat/conversations/{GROK}/load-responses");
+        let texts = check(
+            Site::Grok,
+            Some(&texts_path),
+            &fixture("grok", "read-load-responses.json"),
+            &Expect {
+                id: GROK,
+                title: None,
+                messages: &[
+                    (&u1, User, "Name a prime 🔢", None),
+                    // `thinkingTrace` is not kept.
+                    (&a1, Assistant, "7 is prime.", Some(&u1)),
+                    (&u2, User, "Another, in 日本語?", Some(&a1)),
+                    (&a2, Assistant, "十一 (11)", Some(&u2)),
+                    (&a2b, Assistant, "十三 (13)", Some(&u2)),
+                ],
+                current: &a2b,
+            },
+        );
+        assert!(texts.nodes[&a2b].message.as_ref().is_some_and(|m| m.is_incomplete()));
+        assert_eq!(texts.nodes[&u1].message.as_ref().and_then(|m| m.create_time), Some(1772359200.0));
+        // Merged by id, as the cache does: the tree's nodes get the texts.
+        let mut merged = tree;
+        for node in texts.nodes.values() {
+            if let Some(m) = &node.message {
+                merged.upsert_message(node.parent.as_deref(), m.clone(), false);
+            }
+        }
+        assert_eq!(merged.nodes[&a1].message.as_ref().map(|m| m.content.plain_text()).as_deref(), Some("7 is prime."));
+        assert_eq!(merged.nodes[&u2].children, [a2.clone(), a2b.clone()]);
+        // Neither body names the conversation: without the path nothing is kept.
+        assert!(is_err(Site::Grok, None, &fixture("grok", "read-load-responses.json")));
+        assert!(is_err(Site::Grok, Some(&texts_path), r#"{"conversation":{"conversationId":"x","title":"t"}}"#));
+        assert!(is_err(Site::Grok, Some(&texts_path), r#"{"responses":[],"responseNodes":[]}"#));
+        assert!(is_err(Site::Grok, Some(&texts_path), &fixture("grok", "healthy.ndjson")));
+    }
+
+    #[test]
+    fn grok_cycles_in_a_forged_tree_are_cut() {
+        let body = r#"{"responseNodes":[
+            {"responseId":"a","sender":"human","parentResponseId":"b"},
+            {"responseId":"b","sender":"assistant","parentResponseId":"a"},
+            {"responseId":"c","sender":"assistant","parentResponseId":"c"}]}"#;
+        let path = format!("/rest/app-chat/conversations/{GROK}/response-node");
+        let conv = read(Site::Grok, Some(&path), body);
+        assert_eq!(conv.nodes["a"].parent.as_deref(), Some("b"));
+        assert_eq!(conv.nodes["b"].parent, None);
+        assert_eq!(conv.nodes["c"].parent, None);
+        assert!(crate::conversation::main_line(&conv).len() <= 3);
+    }
+
+    #[test]
+    fn perplexity_read_is_one_prompt_and_one_answer_per_entry() {
+        let slug = "why-is-the-sky-blue-Xs6pxUAfRwqwP8Wg0SsM6Q";
+        let (q1, a1) = ("5ecea9c5-401f-470a-b03f-c5a0d12b0ce9:query", "5ecea9c5-401f-470a-b03f-c5a0d12b0ce9");
+        let (q2, a2) = ("597b1655-3ab0-4fcc-9e3d-420b7ed7b416:query", "597b1655-3ab0-4fcc-9e3d-420b7ed7b416");
+        let expect = Expect {
+            id: slug,
+            title: Some("Why is the sky blue?"),
+            messages: &[
+                (q1, User, "Why is the sky blue?", None),
+                // The `ask_text` block only: no steps, no sources.
+                (a1, Assistant, "Rayleigh scattering [1]: blue light scatters most. 🌍", Some(q1)),
+                (q2, User, "And at sunset?", Some(a1)),
+                (a2, Assistant, "Longer path: reds remain. 🌅", Some(q2)),
+            ],
+            current: a2,
+        };
+        let body = fixture("perplexity", "read.json");
+        let path = format!("/rest/thread/{slug}?with_parent_info=true&limit=10&from_first=true");
+        let conv = check(Site::Perplexity, Some(&path), &body, &expect);
+        assert_eq!(conv.create_time, Some(1769936400.0));
+        check(Site::Perplexity, None, &body, &expect);
+        // No slug in the entries: the path's.
+        let bare = r#"{"entries":[{"backend_uuid":"e1","query_str":"q?","blocks":[]}]}"#;
+        let only = Expect { id: "s-1", title: None, messages: &[("e1:query", User, "q?", None)], current: "e1:query" };
+        check(Site::Perplexity, Some("/rest/thread/s-1"), bare, &only);
+        assert!(is_err(Site::Perplexity, None, bare));
+        assert!(is_err(Site::Perplexity, Some(&path), r#"[{"slug":"x","title":"a thread list"}]"#));
+        assert!(is_err(Site::Perplexity, Some(&path), r#"{"entries":[]}"#));
+        assert!(is_err(Site::Perplexity, Some(&path), &fixture("perplexity", "healthy.sse")));
+    }
+
+    #[test]
+    fn copilot_read_is_a_chain_oldest_first_of_text_parts() {
+        let expect = Expect {
+            id: "abc123",
+            title: None,
+            messages: &[
+                ("ic1ekKWy3E2ZctSTqCLH1", User, "first question 👋🏽", None),
+                ("ic1ekKWy3E2ZctSTqCLH2", Assistant, "first answer", Some("ic1ekKWy3E2ZctSTqCLH1")),
+                ("ic1ekKWy3E2ZctSTqCLH3", User, "second question", Some("ic1ekKWy3E2ZctSTqCLH2")),
+                // Neither the chain of thought nor the citation is answer text.
+                ("ic1ekKWy3E2ZctSTqCLH4", Assistant, "Second answer ✨", Some("ic1ekKWy3E2ZctSTqCLH3")),
+            ],
+            current: "ic1ekKWy3E2ZctSTqCLH4",
+        };
+        let body = fixture("copilot", "read.json");
+        check(Site::Copilot, Some("/c/api/conversations/abc123/history?api-version=2"), &body, &expect);
+        // Without times, the site's order (newest first) is reversed.
+        let untimed = r#"{"results":[
+            {"id":"m2","author":{"type":"ai"},"content":[{"type":"text","text":"a"}]},
+            {"id":"m1","author":{"type":"human"},"content":[{"type":"text","text":"q"}]}]}"#;
+        let two = Expect {
+            id: "c9",
+            title: None,
+            messages: &[("m1", User, "q", None), ("m2", Assistant, "a", Some("m1"))],
+            current: "m2",
+        };
+        check(Site::Copilot, Some("/c/api/conversations/c9/history"), untimed, &two);
+        assert!(is_err(Site::Copilot, None, &body));
+        assert!(is_err(Site::Copilot, Some("/c/api/conversations/c9/history"), r#"{"results":[]}"#));
+        assert!(is_err(Site::Copilot, Some("/c/api/conversations/c9/history"), r#"{"event":"done"}"#));
+    }
+
+    #[test]
+    fn hostile_reads_are_errors_never_panics() {
+        let deep = "[".repeat(100_000);
+        let deep_object = format!("{}1{}", "{\"a\":".repeat(50_000), "}".repeat(50_000));
+        let bodies = [
+            "",
+            "null",
+            "\"text\"",
+            "12",
+            deep.as_str(),
+            deep_object.as_str(),
+            r#"{"entries":5,"results":"x","responses":{},"data":[]}"#,
+            r#"{"data":{"biz_data":{"chat_session":{"id":"s","current_message_id":1e300},"chat_messages":[{"message_id":18446744073709551616,"role":"USER","content":"x"},{"message_id":1.5,"role":"USER"},{"message_id":-1,"role":7}]}}}"#,
+            r#"{"responseNodes":[{"responseId":["x"],"sender":7},{"responseId":1e400}]}"#,
+            r#"{"responses":[{"responseId":"","sender":"human"},{"responseId":"a b","sender":"human"}]}"#,
+            r#"{"entries":[{"backend_uuid":{"a":1},"query_str":"q"},{"backend_uuid":"x","query_str":["q"]}]}"#,
+            r#"{"results":[{"id":null,"author":{"type":"human"}},{"id":"m","author":"robot"},{"id":"n","author":{"type":["ai"]}}]}"#,
+            ")]}'\n\n99999999999999999999999\n[[\"wrb.fr\"]]\n",
+            ")]}'\n\n5\n[[\"wrb.fr\",\"hNvQHb\",\"[[[[1e999]]]]\"]]\n",
+        ];
+        let paths = [None, Some("/rest/app-chat/conversations/c1/load-responses"), Some("/c/api/conversations/c1/history")];
+        for site in [Site::Gemini, Site::Deepseek, Site::Grok, Site::Perplexity, Site::Copilot] {
+            for body in bodies {
+                for path in paths {
+                    assert!(is_err(site, path, body), "{site:?} {path:?} {}", &body[..body.len().min(80)]);
+                }
+            }
+        }
+        // A number too large for any integer is no id, and a forged huge time no time.
+        assert_eq!(read_id(serde_json::from_str::<serde_json::Value>("1e20").ok().as_ref()), None);
+        assert_eq!(read_time(Some(&serde_json::json!(1e300))), None);
+        assert_eq!(read_time(Some(&serde_json::json!(-5))), None);
+        assert!(parse_body(Site::Mistral, None, "{}").is_none());
+        assert!(parse_body(Site::Chatgpt, None, "{}").is_none());
+    }
+}
