@@ -513,7 +513,7 @@ fn claude_conversation_body_keeps_every_branch_and_shows_the_current_one() {
     use understudy::conversation::main_line;
     use understudy::page::sites::parse_body;
     let json = String::from_utf8(fixture(Site::Claude, "conversation.json")).unwrap();
-    let conv = parse_body(Site::Claude, &json).unwrap().unwrap();
+    let conv = parse_body(Site::Claude, None, &json).unwrap().unwrap();
     assert_eq!(conv.id, "4c8e2a10-6b3d-4f5e-9a7c-1d2e3f4a5b6c");
     assert_eq!(conv.title.as_deref(), Some("Packing for Zürich"));
     assert_eq!(conv.message_count(), 6);
@@ -530,8 +530,9 @@ fn claude_conversation_body_keeps_every_branch_and_shows_the_current_one() {
         ]
     );
     assert_eq!(conv.nodes["b2"].children, ["c3", "c3b"]);
-    assert!(parse_body(Site::Claude, r#"{"type":"error"}"#).unwrap().is_err());
-    assert!(parse_body(Site::Gemini, "{}").is_none());
+    assert!(parse_body(Site::Claude, None, r#"{"type":"error"}"#).unwrap().is_err());
+    assert!(parse_body(Site::Gemini, None, "{}").unwrap().is_err());
+    assert!(parse_body(Site::Mistral, None, "{}").is_none());
 }
 
 #[test]
