@@ -23,8 +23,8 @@ use serde_json::Value;
 use super::{Answer, ReadTree, SiteDecoder, code_text, read_conversation_id, read_id, read_json, read_time};
 use crate::conversation::{Conversation, Message, Role};
 use crate::detect::Kind;
-use crate::page::body::BodyError;
 use crate::page::Turn;
+use crate::page::body::BodyError;
 use crate::site::Site;
 use crate::stream::NdjsonSplitter;
 

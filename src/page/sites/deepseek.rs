@@ -25,11 +25,13 @@
 
 use serde_json::{Map, Value};
 
-use super::{Answer, ReadTree, SiteDecoder, SseOrJson, code_text, read_conversation_id, read_id, read_json, read_time};
+use super::{
+    Answer, ReadTree, SiteDecoder, SseOrJson, code_text, read_conversation_id, read_id, read_json, read_time,
+};
 use crate::conversation::{Conversation, Message, Role};
 use crate::detect::Kind;
-use crate::page::body::BodyError;
 use crate::page::Turn;
+use crate::page::body::BodyError;
 use crate::site::Site;
 
 /// One DeepSeek answer stream being decoded.
@@ -259,7 +261,8 @@ pub fn parse_read(path: Option<&str>, body: &str) -> Result<Conversation, BodyEr
     conv.update_time = read_time(session.and_then(|s| s.get("updated_at")));
     for m in messages {
         let Some(message_id) = read_id(m.get("message_id")) else { continue };
-        let (role, kind) = match m.get("role").and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref() {
+        let (role, kind) = match m.get("role").and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref()
+        {
             Some("USER") => (Role::User, "REQUEST"),
             Some("ASSISTANT") => (Role::Assistant, "RESPONSE"),
             _ => continue,

@@ -319,9 +319,8 @@ pub fn parse_read(path: Option<&str>, body: &str) -> Result<Conversation, BodyEr
         })
     })?;
     let inner: Value = serde_json::from_str(&inner).map_err(|e| BodyError::Malformed(e.to_string()))?;
-    let turns = at(&inner, 0)
-        .and_then(Value::as_array)
-        .ok_or_else(|| BodyError::Malformed("no turns".into()))?;
+    let turns =
+        at(&inner, 0).and_then(Value::as_array).ok_or_else(|| BodyError::Malformed("no turns".into()))?;
     let cid = turns.iter().find_map(|t| read_id(at(t, 0).and_then(|m| at(m, 0))));
     let id = read_conversation_id(Site::Gemini, cid, path)?;
     let mut tree = ReadTree::new(id);

@@ -22,8 +22,8 @@ use serde_json::Value;
 use super::{Answer, ReadTree, SiteDecoder, code_text, read_conversation_id, read_id, read_json, read_time};
 use crate::conversation::{Conversation, Message, Role};
 use crate::detect::Kind;
-use crate::page::body::BodyError;
 use crate::page::Turn;
+use crate::page::body::BodyError;
 use crate::site::Site;
 use crate::stream::NdjsonSplitter;
 
@@ -129,8 +129,7 @@ pub fn parse_read(path: Option<&str>, body: &str) -> Result<Conversation, BodyEr
         message.create_time = read_time(r.get("createTime"));
         if texts {
             let partial = r.get("partial").and_then(Value::as_bool) == Some(true);
-            message.status =
-                Some(if partial { "in_progress" } else { "finished_successfully" }.to_string());
+            message.status = Some(if partial { "in_progress" } else { "finished_successfully" }.to_string());
         }
         let parent = read_id(r.get("parentResponseId"));
         tree.add(parent.as_deref(), message);

@@ -205,8 +205,7 @@ impl ReadTree {
             return Err(BodyError::Malformed("no messages".into()));
         }
         let nodes = &self.conv.nodes;
-        let current =
-            current.filter(|id| nodes.get(id).is_some_and(|n| n.message.is_some())).or(self.last);
+        let current = current.filter(|id| nodes.get(id).is_some_and(|n| n.message.is_some())).or(self.last);
         self.conv.current_node = current;
         Ok(self.conv)
     }
@@ -450,14 +449,17 @@ mod tests {
             ],
             current: "rc_b2",
         };
-        let path = "/_/BardChatUi/data/batchexecute?rpcids=hNvQHb&source-path=%2Fapp%2F3f2a9b7c1d0e&bl=b&rt=c";
+        let path =
+            "/_/BardChatUi/data/batchexecute?rpcids=hNvQHb&source-path=%2Fapp%2F3f2a9b7c1d0e&bl=b&rt=c";
         let conv = check(Site::Gemini, Some(path), &body, &expect);
         assert_eq!(conv.nodes["r_a1"].message.as_ref().and_then(|m| m.create_time), Some(1767261600.0));
         check(Site::Gemini, None, &body, &expect);
         // A turn that does not name its conversation: the request's source path does (with the
         // `c_` prefix the stream writes).
-        let inner = serde_json::json!([[[[null, "r_1"], null, [["hi"]], [[["rc_1", ["hello"]]]]]]]).to_string();
-        let body = gemini_reply(&serde_json::json!([["wrb.fr", "hNvQHb", inner, null, null, null, "generic"]]));
+        let inner =
+            serde_json::json!([[[[null, "r_1"], null, [["hi"]], [[["rc_1", ["hello"]]]]]]]).to_string();
+        let body =
+            gemini_reply(&serde_json::json!([["wrb.fr", "hNvQHb", inner, null, null, null, "generic"]]));
         let one = Expect {
             id: "c_77aa",
             title: None,
@@ -470,8 +472,10 @@ mod tests {
 
     #[test]
     fn gemini_reply_of_another_rpc_or_a_refusal_or_a_stream_is_no_read() {
-        let list = serde_json::json!([[["c_1", "A chat", null, null, null, [1767261600, 0]]], null]).to_string();
-        let other = gemini_reply(&serde_json::json!([["wrb.fr", "MaZiqc", list, null, null, null, "generic"]]));
+        let list =
+            serde_json::json!([[["c_1", "A chat", null, null, null, [1767261600, 0]]], null]).to_string();
+        let other =
+            gemini_reply(&serde_json::json!([["wrb.fr", "MaZiqc", list, null, null, null, "generic"]]));
         assert!(is_err(Site::Gemini, None, &other));
         let refused = gemini_reply(&serde_json::json!([["wrb.fr", "hNvQHb", null, null, null, [7]]]));
         assert!(is_err(Site::Gemini, None, &refused));
@@ -515,7 +519,12 @@ mod tests {
             messages: &[("1", User, "old prompt", None), ("2", Assistant, "old answer", Some("1"))],
             current: "2",
         };
-        check(Site::Deepseek, Some("/api/v0/chat/history_messages?chat_session_id=s-42&cache_version=0"), body, &old);
+        check(
+            Site::Deepseek,
+            Some("/api/v0/chat/history_messages?chat_session_id=s-42&cache_version=0"),
+            body,
+            &old,
+        );
         assert!(is_err(Site::Deepseek, None, body));
         // An error envelope, or another endpoint's body, is no read.
         assert!(is_err(Site::Deepseek, Some(path), r#"{"code":40003,"msg":"INVALID_TOKEN","data":null}"#));
@@ -578,11 +587,18 @@ mod tests {
                 merged.upsert_message(node.parent.as_deref(), m.clone(), false);
             }
         }
-        assert_eq!(merged.nodes[&a1].message.as_ref().map(|m| m.content.plain_text()).as_deref(), Some("7 is prime."));
+        assert_eq!(
+            merged.nodes[&a1].message.as_ref().map(|m| m.content.plain_text()).as_deref(),
+            Some("7 is prime.")
+        );
         assert_eq!(merged.nodes[&u2].children, [a2.clone(), a2b.clone()]);
         // Neither body names the conversation: without the path nothing is kept.
         assert!(is_err(Site::Grok, None, &fixture("grok", "read-load-responses.json")));
-        assert!(is_err(Site::Grok, Some(&texts_path), r#"{"conversation":{"conversationId":"x","title":"t"}}"#));
+        assert!(is_err(
+            Site::Grok,
+            Some(&texts_path),
+            r#"{"conversation":{"conversationId":"x","title":"t"}}"#
+        ));
         assert!(is_err(Site::Grok, Some(&texts_path), r#"{"responses":[],"responseNodes":[]}"#));
         assert!(is_err(Site::Grok, Some(&texts_path), &fixture("grok", "healthy.ndjson")));
     }
@@ -625,7 +641,12 @@ mod tests {
         check(Site::Perplexity, None, &body, &expect);
         // No slug in the entries: the path's.
         let bare = r#"{"entries":[{"backend_uuid":"e1","query_str":"q?","blocks":[]}]}"#;
-        let only = Expect { id: "s-1", title: None, messages: &[("e1:query", User, "q?", None)], current: "e1:query" };
+        let only = Expect {
+            id: "s-1",
+            title: None,
+            messages: &[("e1:query", User, "q?", None)],
+            current: "e1:query",
+        };
         check(Site::Perplexity, Some("/rest/thread/s-1"), bare, &only);
         assert!(is_err(Site::Perplexity, None, bare));
         assert!(is_err(Site::Perplexity, Some(&path), r#"[{"slug":"x","title":"a thread list"}]"#));
@@ -685,7 +706,11 @@ mod tests {
             ")]}'\n\n99999999999999999999999\n[[\"wrb.fr\"]]\n",
             ")]}'\n\n5\n[[\"wrb.fr\",\"hNvQHb\",\"[[[[1e999]]]]\"]]\n",
         ];
-        let paths = [None, Some("/rest/app-chat/conversations/c1/load-responses"), Some("/c/api/conversations/c1/history")];
+        let paths = [
+            None,
+            Some("/rest/app-chat/conversations/c1/load-responses"),
+            Some("/c/api/conversations/c1/history"),
+        ];
         for site in [Site::Gemini, Site::Deepseek, Site::Grok, Site::Perplexity, Site::Copilot] {
             for body in bodies {
                 for path in paths {
