@@ -31,7 +31,7 @@ pub mod perplexity;
 
 use super::body::BodyError;
 use super::{End, StreamError, Turn, TurnNode};
-use crate::conversation::{Conversation, Message, Role};
+use crate::conversation::{Conversation, Message, Node, Role};
 use crate::detect::{Kind, Rules};
 use crate::site::Site;
 
@@ -155,16 +155,24 @@ pub(crate) fn read_conversation_id(
 
 /// One conversation built from a site's read: messages added in the read's order under their
 /// parents (a parent that would close a cycle is dropped), the current node checked at the end.
+/// Linear in the read's size whatever its shape (a page can forge a read of any size and shape):
+/// a message's parent is set once, and the walks that look for cycles share one budget (spent
+/// only by forged reads: a parent listed after its child).
 #[derive(Debug)]
 pub(crate) struct ReadTree {
     conv: Conversation,
     last: Option<String>,
     count: usize,
+    /// Steps left for the cycle checks; once spent, a parent that would need one is dropped.
+    walks: usize,
 }
 
 impl ReadTree {
+    /// The steps of the cycle checks of one read.
+    const WALK_BUDGET: usize = 1 << 20;
+
     pub(crate) fn new(id: String) -> ReadTree {
-        ReadTree { conv: Conversation::new(id), last: None, count: 0 }
+        ReadTree { conv: Conversation::new(id), last: None, count: 0, walks: Self::WALK_BUDGET }
     }
 
     pub(crate) fn conversation(&mut self) -> &mut Conversation {
@@ -176,23 +184,60 @@ impl ReadTree {
         self.last.as_deref()
     }
 
-    /// Adds `message` under `parent` (a message of this read, or one the cache may know).
+    /// Adds `message` under `parent` (a message of this read, or one the cache may know); a
+    /// message whose id no message could have is left out. The same id again keeps the newer
+    /// version ([`Message::is_newer_than`]) and the parent it was first given.
     pub(crate) fn add(&mut self, parent: Option<&str>, message: Message) {
-        let parent = parent.filter(|p| !self.closes_cycle(p, &message.id));
-        self.last = Some(message.id.clone());
+        let id = message.id.clone();
+        if !keep::valid(&id) {
+            return;
+        }
+        let time = message.update_time.or(message.create_time);
+        let parent = parent.filter(|p| keep::valid(p) && *p != id);
+        let known = self.conv.nodes.get(&id).map(|n| n.parent.is_some());
+        // A node nobody named yet has no descendants: it cannot close a cycle.
+        let parent = match known {
+            Some(true) => None, // its parent is set already
+            Some(false) => parent.filter(|p| !self.closes_cycle(p, &id)),
+            None => parent,
+        };
+        let node = self.conv.nodes.entry(id.clone()).or_insert_with(|| Node {
+            id: id.clone(),
+            parent: None,
+            children: Vec::new(),
+            message: None,
+        });
+        match &node.message {
+            Some(old) if !message.is_newer_than(old) => {}
+            _ => node.message = Some(message),
+        }
+        if let Some(p) = parent {
+            node.parent = Some(p.to_string());
+            let pnode = self.conv.nodes.entry(p.to_string()).or_insert_with(|| Node {
+                id: p.to_string(),
+                parent: None,
+                children: Vec::new(),
+                message: None,
+            });
+            pnode.children.push(id.clone());
+        }
+        if let Some(t) = time
+            && self.conv.update_time.is_none_or(|u| t > u)
+        {
+            self.conv.update_time = Some(t);
+        }
+        self.last = Some(id);
         self.count += 1;
-        self.conv.upsert_message(parent, message, false);
     }
 
-    /// Whether `id` is `parent` or one of its ancestors.
-    fn closes_cycle(&self, parent: &str, id: &str) -> bool {
+    /// Whether `id` is `parent` or one of its ancestors (or the walk's budget is spent).
+    fn closes_cycle(&mut self, parent: &str, id: &str) -> bool {
         let mut at = Some(parent);
-        let mut steps = 0;
         while let Some(p) = at {
-            if p == id || steps > self.conv.nodes.len() {
+            if p == id || self.walks == 0 {
                 return true;
             }
-            steps += 1;
+            self.walks -= 1;
             at = self.conv.nodes.get(p).and_then(|n| n.parent.as_deref());
         }
         false
@@ -207,6 +252,7 @@ impl ReadTree {
         let nodes = &self.conv.nodes;
         let current = current.filter(|id| nodes.get(id).is_some_and(|n| n.message.is_some())).or(self.last);
         self.conv.current_node = current;
+        self.conv.refresh_incomplete();
         Ok(self.conv)
     }
 }
@@ -615,6 +661,29 @@ mod tests {
         assert_eq!(conv.nodes["b"].parent, None);
         assert_eq!(conv.nodes["c"].parent, None);
         assert!(crate::conversation::main_line(&conv).len() <= 3);
+    }
+
+    /// A forged read whose every message is listed after its child, under the deepest message of
+    /// a long chain (each would need a long walk to rule out a cycle), and a star of many
+    /// children, is read in bounded time: once the walks' budget is spent, such parents are dropped.
+    #[test]
+    fn a_huge_forged_read_stays_bounded() {
+        let n = 20_000;
+        let node = |id: String, parent: Option<String>| serde_json::json!({"responseId": id, "sender": "human", "parentResponseId": parent});
+        let mut nodes: Vec<serde_json::Value> =
+            (0..n).map(|i| node(format!("a{i}"), (i > 0).then(|| format!("a{}", i - 1)))).collect();
+        nodes.extend((0..n).map(|i| node(format!("x{i}"), Some(format!("p{i}")))));
+        nodes.extend((0..n).map(|i| node(format!("p{i}"), Some(format!("a{}", n - 1)))));
+        nodes.extend((0..n).map(|i| node(format!("s{i}"), Some("a0".to_string()))));
+        let body = serde_json::json!({ "responseNodes": nodes }).to_string();
+        let started = std::time::Instant::now();
+        let conv =
+            read(Site::Grok, Some(&format!("/rest/app-chat/conversations/{GROK}/response-node")), &body);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+        let last = format!("a{}", n - 1);
+        assert_eq!(conv.nodes["p0"].parent.as_deref(), Some(last.as_str()));
+        assert_eq!(conv.nodes[&format!("p{}", n - 1)].parent, None, "the budget is spent");
+        assert_eq!(conv.nodes["a0"].children.len(), n + 1);
     }
 
     #[test]
