@@ -755,6 +755,30 @@ mod tests {
         assert!(is_err(Site::Copilot, Some("/c/api/conversations/c9/history"), r#"{"event":"done"}"#));
     }
 
+    /// Each site's read is no read of any other site: a wrong site's parser keeps nothing.
+    #[test]
+    fn one_sites_read_is_no_other_sites_read() {
+        let reads = [
+            (Site::Gemini, fixture("gemini", "read.txt")),
+            (Site::Deepseek, fixture("deepseek", "read.json")),
+            (Site::Grok, fixture("grok", "read-response-node.json")),
+            (Site::Grok, fixture("grok", "read-load-responses.json")),
+            (Site::Perplexity, fixture("perplexity", "read.json")),
+            (Site::Copilot, fixture("copilot", "read.json")),
+            (Site::Claude, fixture("claude", "conversation.json")),
+        ];
+        let path = Some("/c/api/conversations/c1/history?chat_session_id=s1");
+        for (own, body) in &reads {
+            for site in
+                [Site::Claude, Site::Gemini, Site::Deepseek, Site::Grok, Site::Perplexity, Site::Copilot]
+            {
+                if site != *own {
+                    assert!(is_err(site, path, body), "{own:?}'s read taken by {site:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn hostile_reads_are_errors_never_panics() {
         let deep = "[".repeat(100_000);
