@@ -8,12 +8,12 @@
 //! `backend_uuid` the answer, `thread_title` the title. An `event: error`, or a snapshot with
 //! `status: "failed"` or an `error_code`, is judged by the adapter.
 //!
-//! [`parse_read`] reads the thread read, `GET /rest/thread/{slug}` (the endpoint: helallao/
-//! perplexity-ai, `perplexity/client.py`; the entry fields as public exporters read them, each
-//! entry's `query_str` and its block whose `intended_usage` is `ask_text`, and the thread fields
-//! as the list endpoint shows them in 14790897/perplexity-export, `readme.md`): `{status, entries:
-//! [{uuid, backend_uuid, query_str, thread_title, thread_url_slug, entry_created_datetime,
-//! blocks: [...]}]}`, oldest entry first. Each entry is one user message (`<backend_uuid>:query`:
+//! [`parse_read`] reads the thread read, `GET /rest/thread/{slug}?…` (shape from
+//! sandroaguiar/AIChat2MD, `Universal AI Chat Exporter-3.7.4.user.js`, its Perplexity module: the
+//! `entries`, each one's `query_str` and its block whose `intended_usage` is `ask_text`; the
+//! other entry fields are the stream snapshot's, and 14790897/perplexity-export `readme.md` shows
+//! the thread's): `{status, entries: [{uuid, backend_uuid, query_str, thread_title,
+//! thread_url_slug, entry_created_datetime, blocks: [...]}]}`, oldest entry first. Each entry is one user message (`<backend_uuid>:query`:
 //! the site gives the prompt no id of its own) and one answer (`backend_uuid`, the id the stream
 //! gives it), a linear chain; the answer text is the `ask_text` block's, as the stream decoder
 //! reads it (sources and steps are not answer text).
