@@ -11,7 +11,8 @@
 //! [`parse_read`] reads the page's two conversation reads (shapes from ragaeeb/blackiya,
 //! `platforms/grok/grok-com-parser.ts`), each on its own into a partial tree the cache merges by
 //! id: `GET /rest/app-chat/conversations/{id}/response-node` gives the tree, `{responseNodes:
-//! [{responseId, sender, parentResponseId}]}` (messages without text: ids, senders and parents);
+//! [{responseId, sender, parentResponseId}]}` (messages without text, marked unfinished so that
+//! any version with text replaces them: ids, senders and parents);
 //! `POST …/{id}/load-responses` gives the messages, `{responses: [{responseId, sender, message,
 //! createTime, parentResponseId, partial, thinkingTrace, …}]}` (`message` is the text,
 //! `thinkingTrace` is thinking). Neither body names the conversation: the id is the request
@@ -127,10 +128,10 @@ pub fn parse_read(path: Option<&str>, body: &str) -> Result<Conversation, BodyEr
         let text = if texts { r.get("message").and_then(Value::as_str).unwrap_or("") } else { "" };
         let mut message = Message::new(response_id, role, text);
         message.create_time = read_time(r.get("createTime"));
-        if texts {
-            let partial = r.get("partial").and_then(Value::as_bool) == Some(true);
-            message.status = Some(if partial { "in_progress" } else { "finished_successfully" }.to_string());
-        }
+        // The tree's messages have no text yet: marked unfinished, any version with text (even a
+        // partial one) replaces them when the cache merges the two reads, in either order.
+        let unfinished = !texts || r.get("partial").and_then(Value::as_bool) == Some(true);
+        message.status = Some(if unfinished { "in_progress" } else { "finished_successfully" }.to_string());
         let parent = read_id(r.get("parentResponseId"));
         tree.add(parent.as_deref(), message);
     }

@@ -626,18 +626,16 @@ mod tests {
         );
         assert!(texts.nodes[&a2b].message.as_ref().is_some_and(|m| m.is_incomplete()));
         assert_eq!(texts.nodes[&u1].message.as_ref().and_then(|m| m.create_time), Some(1772359200.0));
-        // Merged by id, as the cache does: the tree's nodes get the texts.
-        let mut merged = tree;
-        for node in texts.nodes.values() {
-            if let Some(m) = &node.message {
-                merged.upsert_message(node.parent.as_deref(), m.clone(), false);
-            }
+        // Merged by id, as the cache does, in either order: the tree's nodes get the texts (the
+        // partial answer too: the tree's textless messages are unfinished).
+        let text = |c: &Conversation, id: &str| c.nodes[id].message.as_ref().map(|m| m.content.plain_text());
+        for (first, second) in [(&tree, &texts), (&texts, &tree)] {
+            let mut merged = first.clone();
+            merged.merge(second);
+            assert_eq!(text(&merged, &a1).as_deref(), Some("7 is prime."));
+            assert_eq!(text(&merged, &a2b).as_deref(), Some("十三 (13)"));
+            assert_eq!(merged.nodes[&u2].children, [a2.clone(), a2b.clone()]);
         }
-        assert_eq!(
-            merged.nodes[&a1].message.as_ref().map(|m| m.content.plain_text()).as_deref(),
-            Some("7 is prime.")
-        );
-        assert_eq!(merged.nodes[&u2].children, [a2.clone(), a2b.clone()]);
         // Neither body names the conversation: without the path nothing is kept.
         assert!(is_err(Site::Grok, None, &fixture("grok", "read-load-responses.json")));
         assert!(is_err(
