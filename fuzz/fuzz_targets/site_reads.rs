@@ -10,7 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use understudy::page::sites::parse_body;
 use understudy::site::Site;
 
-const SITES: [Site; 6] = [Site::Gemini, Site::Deepseek, Site::Grok, Site::Perplexity, Site::Copilot, Site::Claude];
+const SITES: [Site; 6] =
+    [Site::Gemini, Site::Deepseek, Site::Grok, Site::Perplexity, Site::Copilot, Site::Claude];
 const PATHS: [Option<&str>; 6] = [
     None,
     Some("/rest/app-chat/conversations/c1/response-node"),
