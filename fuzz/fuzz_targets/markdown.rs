@@ -13,11 +13,7 @@ fn depth(nodes: &[Node]) -> usize {
         max = max.max(d);
         if let Node::Element(e) = n {
             if e.tag == "a" {
-                assert!(
-                    e.get("href").is_some_and(|h| markdown::safe_link(h).is_some()),
-                    "{:?}",
-                    e.get("href")
-                );
+                assert!(e.get("href").is_some_and(|h| markdown::safe_link(h).is_some()), "{:?}", e.get("href"));
             }
             assert!(e.tag != "img" && e.tag != "script");
             stack.extend(e.children.iter().map(|c| (c, d + 1)));
