@@ -186,3 +186,32 @@ fn a_claude_conversation_body_prints_its_current_branch() {
         r#"{"conversation_id":null,"title":null,"messages":[],"end":"error","error":{"kind":"rate_limited","code":"exceeded_limit","message":"","retry_at_ms":1760000000000}}"#,
     );
 }
+
+#[test]
+fn the_sites_conversation_reads_print_their_current_branch() {
+    // Gemini's read is a `batchexecute` reply (`)]}'`), not JSON: read as a read first.
+    check(
+        &["--site", "gemini", &site_fixture("gemini", "read.txt")],
+        r#"{"conversation_id":"c_3f2a9b7c1d0e","title":null,"messages":[{"id":"r_a1","role":"user","text":"Say hello in 日本語","complete":true},{"id":"rc_a1","role":"assistant","text":"こんにちは 🌸","complete":true},{"id":"r_b2","role":"user","text":"Und auf Deutsch? 🇩🇪","complete":true},{"id":"rc_b2","role":"assistant","text":"Hallo, Welt! 👋🏽","complete":true}],"end":"done","error":null}"#,
+    );
+    // A Gemini stream still goes to the stream decoder.
+    check(
+        &["--site", "gemini", &site_fixture("gemini", "usage-limit-1037.txt")],
+        r#"{"conversation_id":"c_4f1d2e3a5b6c7d8e","title":null,"messages":[],"end":"error","error":{"kind":"rate_limited","code":"1037","message":""}}"#,
+    );
+    check(
+        &["--site", "deepseek", &site_fixture("deepseek", "read.json")],
+        r#"{"conversation_id":"d213f7b1-0aa7-47a2-a6cf-3b4910a66b3a","title":"Greetings in Zürich 🇨🇭","messages":[{"id":"1","role":"user","text":"hello from Zürich","complete":true},{"id":"3","role":"assistant","text":"Grüezi! 👋","complete":true},{"id":"4","role":"user","text":"What is 2+2?","complete":true},{"id":"5","role":"assistant","text":"2 + 2 = **4**.","complete":true}],"end":"done","error":null}"#,
+    );
+    // Copilot's history names its conversation only in the request path.
+    check(
+        &[
+            "--site",
+            "copilot",
+            "--path",
+            "/c/api/conversations/abc123/history?api-version=2",
+            &site_fixture("copilot", "read.json"),
+        ],
+        r#"{"conversation_id":"abc123","title":null,"messages":[{"id":"ic1ekKWy3E2ZctSTqCLH1","role":"user","text":"first question 👋🏽","complete":true},{"id":"ic1ekKWy3E2ZctSTqCLH2","role":"assistant","text":"first answer","complete":true},{"id":"ic1ekKWy3E2ZctSTqCLH3","role":"user","text":"second question","complete":true},{"id":"ic1ekKWy3E2ZctSTqCLH4","role":"assistant","text":"Second answer ✨","complete":true}],"end":"done","error":null}"#,
+    );
+}

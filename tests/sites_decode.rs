@@ -531,6 +531,7 @@ fn claude_conversation_body_keeps_every_branch_and_shows_the_current_one() {
     );
     assert_eq!(conv.nodes["b2"].children, ["c3", "c3b"]);
     assert!(parse_body(Site::Claude, None, r#"{"type":"error"}"#).unwrap().is_err());
+    assert!(parse_body(Site::Gemini, None, "{}").unwrap().is_err());
     assert!(parse_body(Site::Mistral, None, "{}").is_none());
 }
 

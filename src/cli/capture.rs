@@ -1,13 +1,17 @@
-//! `understudy capture [--site S] [--request FILE] [--chunk-size N] FILE`: what the cache would
-//! keep from a response body the page received.
+//! `understudy capture [--site S] [--request FILE] [--path P] [--chunk-size N] FILE`: what the
+//! cache would keep from a response body the page received.
 //!
 //! S is `chatgpt` (the default), `claude`, `gemini`, `deepseek`, `grok`, `perplexity`, `copilot`
 //! or `mistral`. For a site other than ChatGPT, FILE is the site's answer stream (for Copilot,
 //! one WebSocket text frame a line), decoded by its decoder in `crate::page::sites`, and the
 //! output is the same object; its `error.kind` is the detection kind the site's adapter gives,
 //! and `error.retry_at_ms` (Unix milliseconds) is added when the site said when a limit resets.
-//! A Claude conversation body (`?tree=True`) prints its current branch, like ChatGPT's. `--request`
-//! is ChatGPT's only.
+//! A site's conversation read (Claude's `?tree=True` body, Gemini's `hNvQHb` reply starting with
+//! `)]}'`, DeepSeek's `history_messages`, Grok's `response-node` and `load-responses`, Perplexity's
+//! thread, Copilot's history: `sites::parse_body`) prints its current branch, like ChatGPT's;
+//! `--path` is the read's request path and query, where the site names the conversation only
+//! there (Grok, Copilot). A body that is no read is decoded as the site's stream. `--request` is
+//! ChatGPT's only.
 //!
 //! FILE is an SSE stream of the send or resume endpoint (fed to the decoder in chunks of N bytes,
 //! the whole file when N is 0 or absent), or the JSON body of a conversation GET (plural, an
@@ -26,13 +30,15 @@ use crate::page::chatgpt::{Request, decode_stream};
 use crate::page::{End, StreamError, Turn, sites};
 use crate::site::Site;
 
-const USAGE: &str = "usage: understudy capture [--site S] [--request FILE] [--chunk-size N] FILE
+const USAGE: &str = "usage: understudy capture [--site S] [--request FILE] [--path P] [--chunk-size N] FILE
   S: chatgpt (default), claude, gemini, deepseek, grok, perplexity, copilot, mistral
-  (copilot: FILE holds one WebSocket text frame a line)";
+  (copilot: FILE holds one WebSocket text frame a line)
+  P: a conversation read's request path and query (/c/api/conversations/ID/history)";
 
 struct Args {
     site: Site,
     request: Option<String>,
+    path: Option<String>,
     chunk_size: usize,
     file: String,
 }
@@ -40,6 +46,7 @@ struct Args {
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut site = Site::Chatgpt;
     let mut request = None;
+    let mut path = None;
     let mut chunk_size = 0;
     let mut file = None;
     let mut it = args.iter();
@@ -53,6 +60,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 })?;
             }
             "--request" => request = Some(it.next().ok_or("--request needs a file")?.clone()),
+            "--path" => path = Some(it.next().ok_or("--path needs a value")?.clone()),
             "--chunk-size" => chunk_size = super::chunk_size(it.next())?,
             s => super::positional(&mut file, s)?,
         }
@@ -60,7 +68,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     if request.is_some() && site != Site::Chatgpt {
         return Err(format!("--request is for chatgpt only, not {}", site.id()));
     }
-    Ok(Args { site, request, chunk_size, file: file.ok_or("FILE is required")? })
+    Ok(Args { site, request, path, chunk_size, file: file.ok_or("FILE is required")? })
 }
 
 fn read(path: &str) -> Result<Vec<u8>, i32> {
@@ -122,9 +130,13 @@ pub fn run(args: &[String]) -> i32 {
         Ok(b) => b,
         Err(code) => return code,
     };
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'{')
-        && let Some(Ok(conv)) = sites::parse_body(args.site, None, &String::from_utf8_lossy(&bytes))
+    // A read is JSON (`{`), or Gemini's `batchexecute` reply (`)]}'`); else, or when it is no
+    // read the site's decoder knows, the body is the site's stream.
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let maybe_read = bytes[start..].starts_with(b"{") || bytes[start..].starts_with(b")]}'");
+    if maybe_read
+        && let Some(Ok(conv)) =
+            sites::parse_body(args.site, args.path.as_deref(), &String::from_utf8_lossy(&bytes))
     {
         print(Some(&conv.id), conv.title.as_deref(), tree_json(&conv), End::Done, "null");
         return 0;
@@ -144,7 +156,7 @@ pub fn run(args: &[String]) -> i32 {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         let text = String::from_utf8_lossy(&bytes);
-        match body::parse(&text, None) {
+        match body::parse(&text, args.path.as_deref()) {
             Ok(Body::Page(turn)) => {
                 let messages = turn_json(&turn);
                 print(turn.conversation_id.as_deref(), turn.title.as_deref(), messages, End::Done, "null");

@@ -253,3 +253,26 @@ test('in German, the notice names Copilot in German words', async () => {
     await de.close();
   }
 });
+
+test('a Copilot conversation opened at its address is loaded through its history read, oldest message first', async () => {
+  s.site.setMode({ mode: 'healthy', history: [{ prompt: 'Earlier: tell me a pun', answer: 'I used to be a banker, but I lost interest.' }] });
+  const page = await s.open();
+  await s.sendPrompt(page, 'Tell me a joke');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForFunction(() => /^\/chats\/[0-9A-Za-z]+$/.test(location.pathname));
+  const url = page.url();
+  await page.close();
+  const again = await s.open(url);
+  await s.waitAnswerText(again, 1, FIRST_ANSWER);
+  assert.deepEqual(await s.answers(again), ['I used to be a banker, but I lost interest.', FIRST_ANSWER]);
+  assert.deepEqual(await again.$$eval('[data-content="user-message"]', (e) => e.map((n) => n.textContent)), ['Earlier: tell me a pun', 'Tell me a joke']);
+  const id = new URL(url).pathname.split('/').at(-1);
+  assert.ok(s.site.requests.some((r) => r.method === 'GET' && r.path === `/c/api/conversations/${id}/history` && r.search === '?api-version=2'), 'the conversation was read');
+  // The next answer goes on in the same conversation.
+  await s.sendPrompt(again, 'Another one?');
+  await s.waitAnswerText(again, 2, FIRST_ANSWER);
+  assert.equal(s.site.sends().at(-1).conversationId, id);
+  assert.equal(await noticeKind(again), null);
+  await again.close();
+  s.site.setMode({ mode: 'healthy' });
+});

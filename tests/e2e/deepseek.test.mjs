@@ -206,3 +206,27 @@ test('in Chinese, the notice names DeepSeek in Chinese words', () => s.inLanguag
   lang: 'zh-CN', failure: { mode: 'busy' }, prompt: '帮我规划里斯本的周末', kind: 'capacity',
   words: /^DeepSeek 当前负载已满。/,
 }));
+
+test('a DeepSeek chat opened at its address is loaded through its read (history_messages, over XMLHttpRequest) and continues from its current message', async () => {
+  s.site.setMode({ mode: 'healthy', history: [{ prompt: 'Earlier: what is Sintra?', answer: 'A town of palaces near Lisbon.', thinking: 'Recall Sintra.' }] });
+  const page = await s.open();
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForFunction(() => /^\/a\/chat\/s\/[0-9a-f-]{36}$/.test(location.pathname));
+  const url = page.url();
+  await page.close();
+  const again = await s.open(url);
+  await s.waitAnswerText(again, 1, FIRST_ANSWER);
+  assert.deepEqual(await s.answers(again), ['A town of palaces near Lisbon.', FIRST_ANSWER]);
+  assert.deepEqual(await again.$$eval('.ds-message .fbb737a4', (e) => e.map((n) => n.textContent)), ['Earlier: what is Sintra?', 'Plan a weekend in Lisbon']);
+  const session = new URL(url).pathname.split('/').at(-1);
+  assert.ok(s.site.requests.some((r) => r.method === 'GET' && r.path === '/api/v0/chat/history_messages' && r.search === `?chat_session_id=${session}`), 'the chat was read');
+  // The next send continues from the read's current message.
+  await s.sendPrompt(again, 'And a day trip?');
+  await s.waitAnswerText(again, 2, FIRST_ANSWER);
+  const send = s.site.requests.filter((r) => r.path === '/api/v0/chat/completion').at(-1);
+  assert.ok(Number.isInteger(JSON.parse(send.body).parent_message_id), send.body);
+  assert.equal(await noticeKind(again), null);
+  await again.close();
+  s.site.setMode({ mode: 'healthy' });
+});

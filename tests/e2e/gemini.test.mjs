@@ -299,6 +299,8 @@ test('an old error in an earlier turn does not count; the same error in the late
   ];
   s.site.setMode({ mode: 'healthy', history });
   const page = await s.open('https://gemini.google.com/app/0123456789abcdef');
+  // The page loads the chat through its read.
+  await page.waitForSelector('.conversation-container:nth-child(2) message-content');
   assert.equal(await page.$$eval('.error-message', (e) => e.length), 1);
   await page.waitForTimeout(1000);
   assert.equal(await noticeKind(page), null);
@@ -307,9 +309,10 @@ test('an old error in an earlier turn does not count; the same error in the late
   await page.waitForTimeout(1500);
   assert.equal(await noticeKind(page), null);
   await page.close();
-  // The control: the chat whose latest answer holds that error.
+  // The control: a chat whose latest answer holds that error (another chat: the first one now
+  // holds the answer to "What about food?", and the page loads it through the read).
   s.site.setMode({ mode: 'healthy', history: history.slice().reverse() });
-  const failing = await s.open('https://gemini.google.com/app/0123456789abcdef');
+  const failing = await s.open('https://gemini.google.com/app/fedcba9876543210');
   await failing.waitForSelector(NOTICE, { timeout: 15000 });
   assert.equal(await noticeKind(failing), 'rate_limited');
   await failing.close();
@@ -362,3 +365,31 @@ test('in German, the notice names Gemini in German words', () => s.inLanguage({
   lang: 'de', failure: { mode: 'code', code: 1037 }, prompt: 'Plane ein Wochenende in Lissabon', kind: 'rate_limited',
   words: /^Gemini begrenzt Ihre Anfragen vorübergehend\./,
 }));
+
+test('a Gemini chat opened at its address is loaded through its read (batchexecute hNvQHb, over XMLHttpRequest) and continues from its last turn', async () => {
+  s.site.setMode({ mode: 'healthy', history: [{ prompt: 'Earlier: what is Sintra?', answer: 'A town of palaces near Lisbon.' }] });
+  const page = await s.open();
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForFunction(() => /^\/app\/[0-9a-f]{16}$/.test(location.pathname));
+  const url = page.url();
+  await page.close();
+  const again = await s.open(url);
+  await s.waitAnswerText(again, 1, FIRST_ANSWER);
+  assert.deepEqual(await s.answers(again), ['A town of palaces near Lisbon.', FIRST_ANSWER]);
+  assert.deepEqual(await again.$$eval('user-query .query-text', (e) => e.map((n) => n.textContent)), ['Earlier: what is Sintra?', 'Plan a weekend in Lisbon']);
+  const id = new URL(url).pathname.split('/').at(-1);
+  const read = s.site.requests.filter((r) => r.method === 'POST' && r.path === '/_/BardChatUi/data/batchexecute').at(-1);
+  assert.equal(new URLSearchParams(read.search).get('rpcids'), 'hNvQHb');
+  assert.equal(new URLSearchParams(read.search).get('source-path'), `/app/${id}`);
+  // The next send continues the chat from its last turn (the read's response and choice ids).
+  await s.sendPrompt(again, 'What about food?');
+  await s.waitAnswerText(again, 2, FIRST_ANSWER);
+  const [conversation, response, choice] = s.site.sends().at(-1).metadata;
+  assert.equal(conversation, `c_${id}`);
+  assert.match(response, /^r_/);
+  assert.match(choice, /^rc_/);
+  assert.equal(await noticeKind(again), null);
+  await again.close();
+  s.site.setMode({ mode: 'healthy' });
+});

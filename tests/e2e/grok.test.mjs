@@ -199,3 +199,29 @@ test('in German, the notice names Grok in German words', () => s.inLanguage({
   lang: 'de', failure: { mode: 'antibot' }, prompt: 'Plane ein Wochenende in Lissabon', kind: 'blocked',
   words: /^Grok möchte, dass Sie sich anmelden oder bestätigen, dass Sie ein Mensch sind\./,
 }));
+
+test('a Grok chat opened at its address is loaded through its two reads (response-node, then load-responses) and continues from its last response', async () => {
+  s.site.setMode({ mode: 'healthy', history: [{ prompt: 'Earlier: what is Sintra?', answer: 'A town of palaces near Lisbon.', thinking: 'Recall Sintra.' }] });
+  const page = await s.open();
+  await s.sendPrompt(page, 'Plan a weekend in Lisbon');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForFunction(() => /^\/c\/[0-9a-f-]{36}$/.test(location.pathname));
+  const url = page.url();
+  await page.close();
+  const again = await s.open(url);
+  await s.waitAnswerText(again, 1, FIRST_ANSWER);
+  assert.deepEqual(await s.answers(again), ['A town of palaces near Lisbon.', FIRST_ANSWER]);
+  assert.deepEqual(await again.$$eval('[id^="response-"] .whitespace-pre-wrap', (e) => e.map((n) => n.textContent)), ['Earlier: what is Sintra?', 'Plan a weekend in Lisbon']);
+  const conversation = new URL(url).pathname.split('/').at(-1);
+  const reads = s.site.requests.filter((r) => r.path.startsWith(`/rest/app-chat/conversations/${conversation}/`)).map((r) => `${r.method} ${r.path.split('/').at(-1)}`);
+  assert.deepEqual(reads.slice(-2), ['GET response-node', 'POST load-responses']);
+  // The next send continues from the last response the reads named.
+  const last = await again.evaluate(() => [...document.querySelectorAll('[id^="response-"]')].at(-1).id.slice('response-'.length));
+  await s.sendPrompt(again, 'And a day trip?');
+  await s.waitAnswerText(again, 2, FIRST_ANSWER);
+  const send = s.site.requests.filter((r) => r.path === `/rest/app-chat/conversations/${conversation}/responses`).at(-1);
+  assert.equal(JSON.parse(send.body).parentResponseId, last);
+  assert.equal(await noticeKind(again), null);
+  await again.close();
+  s.site.setMode({ mode: 'healthy' });
+});

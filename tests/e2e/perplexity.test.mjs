@@ -174,3 +174,29 @@ test('an error left by an earlier query does not count once a later answer arriv
 test('the rescue: the frame shows in the notice, Ask elsewhere leaves Perplexity out, Continue carries the failed query (from the send\'s request) to a local provider', () => s.rescue({ failure: { mode: 'failed' }, answer: 'Sunlight crosses more air at dusk, so the blue scatters away.' }));
 
 test('a stalled answer: network_error, "Perplexity stopped answering."', () => s.stalled(/^Perplexity stopped answering\./));
+
+test('a Perplexity thread opened at its address is loaded through the thread read and follows up on its last entry', async () => {
+  s.site.setMode({ mode: 'healthy', history: [{ prompt: 'Earlier: what is Rayleigh scattering?', answer: 'Light scattered by particles smaller than its wavelength.' }] });
+  const page = await s.open();
+  await s.sendPrompt(page, 'Why is the sky blue?');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  await page.waitForFunction(() => /^\/search\/[^/]+$/.test(location.pathname));
+  const url = page.url();
+  await page.close();
+  const again = await s.open(url);
+  await s.waitAnswerText(again, 1, FIRST_ANSWER);
+  assert.deepEqual(await s.answers(again), ['Light scattered by particles smaller than its wavelength.', FIRST_ANSWER]);
+  assert.deepEqual(await again.$$eval('[class*="group/query"]', (e) => e.map((n) => n.textContent)), ['Earlier: what is Rayleigh scattering?', 'Why is the sky blue?']);
+  const slug = new URL(url).pathname.split('/').at(-1);
+  assert.ok(s.site.requests.some((r) => r.method === 'GET' && r.path === `/rest/thread/${slug}`), 'the thread was read');
+  // The follow-up continues the thread from its last entry.
+  await s.sendPrompt(again, 'And at sunset?');
+  await s.waitAnswerText(again, 2, FIRST_ANSWER);
+  const follow = s.site.sends().at(-1);
+  assert.equal(follow.query_str, 'And at sunset?');
+  assert.ok(follow.params.last_backend_uuid, JSON.stringify(follow.params));
+  assert.equal(new URL(again.url()).pathname, `/search/${slug}`);
+  assert.equal(await noticeKind(again), null);
+  await again.close();
+  s.site.setMode({ mode: 'healthy' });
+});

@@ -10,12 +10,21 @@
 //!
 //! [`SiteDecoder::feed`] reads frames one a line (what `understudy capture --site copilot` reads);
 //! the page hook hands them over one by one with [`SiteDecoder::frame`].
+//!
+//! [`parse_read`] reads the conversation read, `GET /c/api/conversations/{id}/history` (shape
+//! from daviddwlee84/Tampermonkey-Scripts, `userscripts/copilot-export-markdown/
+//! copilot-export-markdown.user.js`: `{results: [{id, author: {type: human|ai}, createdAt,
+//! content: [{type: text|chainOfThought|citation|image|…, text}]}], next}`, the newest message
+//! first). The body names no conversation and no title: the id is the request path's. Only
+//! `text` parts are answer text (`chainOfThought` is thinking, citations are metadata).
 
 use serde_json::Value;
 
-use super::{Answer, SiteDecoder, code_text};
+use super::{Answer, ReadTree, SiteDecoder, code_text, read_conversation_id, read_id, read_json, read_time};
+use crate::conversation::{Conversation, Message, Role};
 use crate::detect::Kind;
 use crate::page::Turn;
+use crate::page::body::BodyError;
 use crate::site::Site;
 use crate::stream::NdjsonSplitter;
 
@@ -137,4 +146,49 @@ impl State {
             _ => {}
         }
     }
+}
+
+/// Reads a Copilot conversation read (`history`) into the cached tree: a linear chain, oldest
+/// first (by `createdAt` when every message has one, else the read's order reversed: the site
+/// lists the newest first), keyed by the conversation id in `path`.
+pub fn parse_read(path: Option<&str>, body: &str) -> Result<Conversation, BodyError> {
+    let v = read_json(body)?;
+    let results = v
+        .get("results")
+        .and_then(Value::as_array)
+        .ok_or_else(|| BodyError::Malformed("no results".into()))?;
+    let id = read_conversation_id(Site::Copilot, read_id(v.get("conversationId")), path)?;
+    let mut messages: Vec<(Option<f64>, Message)> = Vec::new();
+    for m in results {
+        let Some(message_id) = read_id(m.get("id")) else { continue };
+        let author = m.get("author").and_then(|a| a.get("type").or(Some(a))).and_then(Value::as_str);
+        let role = match author {
+            Some("human") => Role::User,
+            Some("ai") => Role::Assistant,
+            _ => continue,
+        };
+        let text: String = m
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect();
+        let time = read_time(m.get("createdAt"));
+        let mut message = Message::new(message_id, role, text);
+        message.create_time = time;
+        messages.push((time, message));
+    }
+    if messages.iter().all(|(t, _)| t.is_some()) {
+        messages.sort_by(|a, b| a.0.unwrap_or(0.0).total_cmp(&b.0.unwrap_or(0.0)));
+    } else {
+        messages.reverse();
+    }
+    let mut tree = ReadTree::new(id);
+    for (_, message) in messages {
+        let parent = tree.last().map(str::to_string);
+        tree.add(parent.as_deref(), message);
+    }
+    tree.finish(None)
 }

@@ -12,12 +12,26 @@
 //! Errors: `event: error` (and a `hint`, judged by its text only), and `{code, msg, data:
 //! {biz_code, biz_msg}}` envelopes with a non-zero code. "服务器繁忙，请稍后再试" (server busy) is
 //! what the adapter's phrases know. The answer's own text is never judged: the model may quote it.
+//!
+//! [`parse_read`] reads the conversation read, `GET /api/v0/chat/history_messages?chat_session_id=…`
+//! (shape from the raw export sample of ceyaima/deepseek-exporter,
+//! `samples/DeepSeek - test_chat_raw_2025-11-22T15-53-07.json`, and the exporters reading
+//! `data.biz_data.chat_session.current_message_id`): `{code, msg, data: {biz_code, biz_data:
+//! {chat_session: {id, title, current_message_id, inserted_at, updated_at}, chat_messages:
+//! [{message_id, parent_id, role: USER|ASSISTANT, status, inserted_at, fragments: [{type:
+//! REQUEST|THINK|RESPONSE|…, content}]}]}}}`. Every branch is kept (regenerated answers share a
+//! parent); a user message's text is its `REQUEST` fragments, an answer's its `RESPONSE` ones
+//! (older messages without fragments: `content`, never `thinking_content`).
 
 use serde_json::{Map, Value};
 
-use super::{Answer, SiteDecoder, SseOrJson, code_text};
+use super::{
+    Answer, ReadTree, SiteDecoder, SseOrJson, code_text, read_conversation_id, read_id, read_json, read_time,
+};
+use crate::conversation::{Conversation, Message, Role};
 use crate::detect::Kind;
 use crate::page::Turn;
+use crate::page::body::BodyError;
 use crate::site::Site;
 
 /// One DeepSeek answer stream being decoded.
@@ -219,4 +233,57 @@ fn answer_text(doc: &Value) -> String {
             .collect();
     }
     response.and_then(|r| r.get("content")).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+/// Reads a DeepSeek conversation read (`history_messages`) into the cached tree, keyed by the
+/// chat session's id (the body's `chat_session.id`, else the request's `chat_session_id`).
+pub fn parse_read(path: Option<&str>, body: &str) -> Result<Conversation, BodyError> {
+    let v = read_json(body)?;
+    let biz = v
+        .get("data")
+        .and_then(|d| d.get("biz_data"))
+        .ok_or_else(|| BodyError::Malformed("no data.biz_data".into()))?;
+    let messages = biz
+        .get("chat_messages")
+        .and_then(Value::as_array)
+        .ok_or_else(|| BodyError::Malformed("no chat_messages".into()))?;
+    let session = biz.get("chat_session").filter(|s| s.is_object());
+    let id = read_conversation_id(Site::Deepseek, read_id(session.and_then(|s| s.get("id"))), path)?;
+    let mut tree = ReadTree::new(id);
+    let conv = tree.conversation();
+    conv.title = session
+        .and_then(|s| s.get("title"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    conv.create_time = read_time(session.and_then(|s| s.get("inserted_at")));
+    conv.update_time = read_time(session.and_then(|s| s.get("updated_at")));
+    for m in messages {
+        let Some(message_id) = read_id(m.get("message_id")) else { continue };
+        let (role, kind) = match m.get("role").and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref()
+        {
+            Some("USER") => (Role::User, "REQUEST"),
+            Some("ASSISTANT") => (Role::Assistant, "RESPONSE"),
+            _ => continue,
+        };
+        let text = match m.get("fragments").and_then(Value::as_array) {
+            Some(fragments) => fragments
+                .iter()
+                .filter(|f| f.get("type").and_then(Value::as_str) == Some(kind))
+                .filter_map(|f| f.get("content").and_then(Value::as_str))
+                .collect::<String>(),
+            None => m.get("content").and_then(Value::as_str).unwrap_or("").to_string(),
+        };
+        let mut message = Message::new(message_id, role, text);
+        message.create_time = read_time(m.get("inserted_at"));
+        message.status = match m.get("status").and_then(Value::as_str) {
+            Some("FINISHED") => Some("finished_successfully".to_string()),
+            Some("WIP") => Some("in_progress".to_string()),
+            _ => None,
+        };
+        let parent = read_id(m.get("parent_id"));
+        tree.add(parent.as_deref(), message);
+    }
+    tree.finish(read_id(session.and_then(|s| s.get("current_message_id"))))
 }

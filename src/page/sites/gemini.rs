@@ -15,11 +15,25 @@
 //! (`{"11": [title]}`). An error code sits at envelope path `[5, 2, 0, 1, 0]`; its kind is the
 //! adapter's (a code the adapter calls `healthy`, or does not know, is no failure: one is
 //! appended after successful turns).
+//!
+//! [`parse_read`] reads the page's conversation read: a `batchexecute` reply (`POST
+//! /_/BardChatUi/data/batchexecute?rpcids=hNvQHb&source-path=/app/{id}`), framed like the stream
+//! (the same reader), whose `["wrb.fr", "hNvQHb", "<inner JSON>", …]` envelope holds the turns
+//! (shape from HanaokaYuzu/Gemini-API, `src/gemini_webapi/components/chat_mixin.py`, `read_chat`
+//! and `_fetch_chat_turns`): `inner[0]` lists the turns newest first, a turn being
+//! `[[conversation id, response id], …, [[prompt], …], [[candidate, …], …], [seconds, nanos]]`
+//! and a candidate `[candidate id, [text], …]` (its thoughts, `[37]`, are not answer text). A
+//! turn is the prompt (the response id `r_…` names it: the site gives the prompt no id of its
+//! own) and the answer (the candidate id `rc_…`), a linear chain. Only an `hNvQHb` envelope is a
+//! read: a reply of another rpc (the chat list `MaZiqc`, …), or a rejected read (no inner JSON,
+//! a code at `[5, 0]`), is an error.
 
 use serde_json::Value;
 
-use super::{Answer, SiteDecoder, code_text};
+use super::{Answer, ReadTree, SiteDecoder, code_text, read_conversation_id, read_id, read_time};
+use crate::conversation::{Conversation, Message, Role};
 use crate::page::Turn;
+use crate::page::body::BodyError;
 use crate::site::Site;
 
 /// The largest frame length accepted, in UTF-16 units (a longer one is no frame).
@@ -40,6 +54,8 @@ pub struct GeminiStream {
     scan: Option<(usize, usize, usize)>,
     /// Frames whose length did not frame one JSON value (read from their start instead).
     unframed: u32,
+    /// The frames as read, when the body is a read rather than an answer stream.
+    collect: Option<Vec<Value>>,
 }
 
 impl Default for GeminiStream {
@@ -59,6 +75,7 @@ impl GeminiStream {
             prefix_checked: false,
             scan: None,
             unframed: 0,
+            collect: None,
         }
     }
 
@@ -180,6 +197,10 @@ impl GeminiStream {
     }
 
     fn frame_json(&mut self, frame: &Value) {
+        if let Some(frames) = self.collect.as_mut() {
+            frames.push(frame.clone());
+            return;
+        }
         let Some(envelopes) = frame.as_array() else { return };
         for env in envelopes {
             if let Some(inner) = env.get(2).and_then(Value::as_str)
@@ -253,6 +274,78 @@ impl SiteDecoder for GeminiStream {
     fn turn(&self) -> Turn {
         self.answer.turn()
     }
+}
+
+/// The rpc id of the page's conversation read.
+const READ_RPC: &str = "hNvQHb";
+
+/// The frames of a `batchexecute` reply, read like the stream's.
+fn frames(body: &str) -> Vec<Value> {
+    let mut d = GeminiStream::new();
+    d.collect = Some(Vec::new());
+    d.feed(body.as_bytes());
+    d.finish();
+    d.collect.unwrap_or_default()
+}
+
+/// Reads Gemini's conversation read (the `hNvQHb` reply of `batchexecute`) into the cached tree,
+/// keyed by the conversation id as the stream writes it (`c_…`): the turns' own, else the
+/// request's `source-path`.
+pub fn parse_read(path: Option<&str>, body: &str) -> Result<Conversation, BodyError> {
+    let mut inner = None;
+    let mut other = None;
+    let mut rejected = None;
+    for frame in frames(body) {
+        for env in frame.as_array().into_iter().flatten() {
+            if env.get(0).and_then(Value::as_str) != Some("wrb.fr") {
+                continue;
+            }
+            match env.get(1).and_then(Value::as_str) {
+                Some(READ_RPC) => match env.get(2).and_then(Value::as_str) {
+                    Some(body) if inner.is_none() => inner = Some(body.to_string()),
+                    Some(_) => {}
+                    None => rejected = code_text(env.get(5).and_then(|c| c.get(0))),
+                },
+                Some(rpc) => other = Some(rpc.to_string()),
+                None => {}
+            }
+        }
+    }
+    let inner = inner.ok_or_else(|| {
+        BodyError::Malformed(match (rejected, other) {
+            (Some(code), _) => format!("the read was refused (code {code})"),
+            (None, Some(rpc)) => format!("a {rpc} reply, not a read"),
+            (None, None) => "no hNvQHb reply".to_string(),
+        })
+    })?;
+    let inner: Value = serde_json::from_str(&inner).map_err(|e| BodyError::Malformed(e.to_string()))?;
+    let turns =
+        at(&inner, 0).and_then(Value::as_array).ok_or_else(|| BodyError::Malformed("no turns".into()))?;
+    let cid = turns.iter().find_map(|t| read_id(at(t, 0).and_then(|m| at(m, 0))));
+    let id = read_conversation_id(Site::Gemini, cid, path)?;
+    let mut tree = ReadTree::new(id);
+    for turn in turns.iter().rev() {
+        let Some(rid) = read_id(at(turn, 0).and_then(|m| at(m, 1))) else { continue };
+        let time = read_time(at(turn, 4).and_then(|t| at(t, 0)));
+        let prompt = at(turn, 2).and_then(|p| at(p, 0)).and_then(|p| at(p, 0)).and_then(Value::as_str);
+        let candidate = at(turn, 3).and_then(|c| at(c, 0)).and_then(|c| at(c, 0));
+        let mut parent = tree.last().map(str::to_string);
+        if let Some(prompt) = prompt {
+            let mut user = Message::new(rid.clone(), Role::User, prompt);
+            user.create_time = time;
+            user.status = Some("finished_successfully".to_string());
+            tree.add(parent.as_deref(), user);
+            parent = Some(rid);
+        }
+        let Some(candidate) = candidate else { continue };
+        let Some(rcid) = read_id(at(candidate, 0)) else { continue };
+        let text = at(candidate, 1).and_then(|t| at(t, 0)).and_then(Value::as_str).unwrap_or("");
+        let mut answer = Message::new(rcid, Role::Assistant, text);
+        answer.create_time = time;
+        answer.status = Some("finished_successfully".to_string());
+        tree.add(parent.as_deref(), answer);
+    }
+    tree.finish(None)
 }
 
 #[cfg(test)]

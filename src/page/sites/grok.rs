@@ -7,12 +7,24 @@
 //! `finalMetadata` end the answer. The conversation id is on the first line
 //! (`result.conversation.conversationId`), the title comes as `result.title.newTitle`. An
 //! `error` object (`code` 7 is the anti-bot refusal) is judged by the adapter.
+//!
+//! [`parse_read`] reads the page's two conversation reads (shapes from ragaeeb/blackiya,
+//! `platforms/grok/grok-com-parser.ts`), each on its own into a partial tree the cache merges by
+//! id: `GET /rest/app-chat/conversations/{id}/response-node` gives the tree, `{responseNodes:
+//! [{responseId, sender, parentResponseId}]}` (messages without text, marked unfinished so that
+//! any version with text replaces them: ids, senders and parents);
+//! `POST …/{id}/load-responses` gives the messages, `{responses: [{responseId, sender, message,
+//! createTime, parentResponseId, partial, thinkingTrace, …}]}` (`message` is the text,
+//! `thinkingTrace` is thinking). Neither body names the conversation: the id is the request
+//! path's. The current node is the last node the read lists.
 
 use serde_json::Value;
 
-use super::{Answer, SiteDecoder, code_text};
+use super::{Answer, ReadTree, SiteDecoder, code_text, read_conversation_id, read_id, read_json, read_time};
+use crate::conversation::{Conversation, Message, Role};
 use crate::detect::Kind;
 use crate::page::Turn;
+use crate::page::body::BodyError;
 use crate::site::Site;
 use crate::stream::NdjsonSplitter;
 
@@ -92,4 +104,36 @@ fn read_line(a: &mut Answer, line: &[u8]) {
         Answer::learn(&mut a.id, r.get("responseId").and_then(Value::as_str));
         a.done();
     }
+}
+
+/// Reads one of Grok's conversation reads (`response-node` or `load-responses`, told apart by
+/// their bodies) into a partial tree keyed by the conversation id in `path`.
+pub fn parse_read(path: Option<&str>, body: &str) -> Result<Conversation, BodyError> {
+    let v = read_json(body)?;
+    let (items, texts) = match (v.get("responseNodes"), v.get("responses")) {
+        (Some(nodes), None) => (nodes, false),
+        (None, Some(responses)) => (responses, true),
+        _ => return Err(BodyError::Malformed("neither responseNodes nor responses".into())),
+    };
+    let items = items.as_array().ok_or_else(|| BodyError::Malformed("not a list".into()))?;
+    let id = read_conversation_id(Site::Grok, read_id(v.get("conversationId")), path)?;
+    let mut tree = ReadTree::new(id);
+    for r in items {
+        let Some(response_id) = read_id(r.get("responseId")) else { continue };
+        let role = match r.get("sender").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+            Some("human" | "user") => Role::User,
+            Some("assistant" | "grok") => Role::Assistant,
+            _ => continue,
+        };
+        let text = if texts { r.get("message").and_then(Value::as_str).unwrap_or("") } else { "" };
+        let mut message = Message::new(response_id, role, text);
+        message.create_time = read_time(r.get("createTime"));
+        // The tree's messages have no text yet: marked unfinished, any version with text (even a
+        // partial one) replaces them when the cache merges the two reads, in either order.
+        let unfinished = !texts || r.get("partial").and_then(Value::as_bool) == Some(true);
+        message.status = Some(if unfinished { "in_progress" } else { "finished_successfully" }.to_string());
+        let parent = read_id(r.get("parentResponseId"));
+        tree.add(parent.as_deref(), message);
+    }
+    tree.finish(None)
 }

@@ -142,6 +142,41 @@ pub fn conversation_of(site: Site, send: &SendContext<'_>) -> Option<String> {
         .filter(|id| valid(id))
 }
 
+/// The conversation a read's request names (`path`: its path and query): the `{conversation}`
+/// (or `{slug}`) segment of one of the adapter's `conversation_read` endpoints, DeepSeek's
+/// `chat_session_id` query, or Gemini's `source-path` query (the page the read was made for, one
+/// of the adapter's `pages`); as the site's stream writes it ([`as_streamed`]).
+pub(crate) fn read_conversation(site: Site, path: &str) -> Option<String> {
+    let rules = Rules::builtin(site);
+    let bare = path.split(['?', '#']).next().unwrap_or("");
+    let from_path = || {
+        rules
+            .endpoints
+            .iter()
+            .filter(|e| e.kind == crate::detect::EndpointKind::ConversationRead)
+            .find_map(|e| segment(&e.path.replace("{slug}", "{conversation}"), bare))
+    };
+    let from_query = || query_value(path, "chat_session_id");
+    let from_source = || {
+        let page = query_value(path, "source-path")?;
+        rules.pages.iter().find_map(|p| segment(p, &page))
+    };
+    from_path()
+        .or_else(from_query)
+        .or_else(from_source)
+        .map(|id| as_streamed(site, id.trim()))
+        .filter(|id| valid(id))
+}
+
+/// The first value of `key` in `path`'s query, form-decoded.
+fn query_value(path: &str, key: &str) -> Option<String> {
+    let query = path.split_once('?')?.1.split('#').next().unwrap_or("");
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == key).then(|| percent_decode(v)).flatten()
+    })
+}
+
 /// A conversation id as the site's stream writes it: Gemini's stream keeps the `c_` prefix its
 /// page's URL leaves out (`/app/3f2a…` is `c_3f2a…`; reference, corrections from real captures),
 /// so a turn kept before the stream named its conversation joins the same one.

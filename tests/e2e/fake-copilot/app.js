@@ -127,6 +127,26 @@
     ws.send(JSON.stringify({ event: 'send', conversationId, content: [{ type: 'text', text: prompt }], mode: 'chat' }));
   }
 
+  // A conversation opened at its address: loaded through its history read (fetch, as
+  // copilot.microsoft.com does; the newest message first), its text parts shown oldest first.
+  async function load() {
+    if (!conversationId) return;
+    try {
+      const res = await fetch(`/c/api/conversations/${conversationId}/history?api-version=2`, { credentials: 'include' });
+      const v = await res.json();
+      const messages = (v.results ?? []).slice().sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+      for (const m of messages) {
+        const text = (m.content ?? []).filter((c) => c?.type === 'text').map((c) => c.text).join('');
+        const turn = el('div', { 'data-content': m.author?.type === 'human' ? 'user-message' : 'ai-message' });
+        turn.append(el('p', {}, text));
+        thread.append(turn);
+      }
+    } catch {
+      // an unreadable conversation shows empty
+    }
+  }
+
+  load();
   // The socket is opened with the page, before any send, and kept for every answer.
   connect();
 

@@ -23,7 +23,14 @@
 //   the connection drops: the page shows "Connection lost…") | 'stall' (part of the answer, then
 //   silence with the socket open) | 'silent' (nothing at all after the send) | 'refuse' (a new socket's handshake is answered with HTTP
 //   `status` instead of 101) | 'signedout' (GET /c/api/user answers 401; the socket works).
-// - answer, tokenDelayMs, status (for 'refuse'; default 429), errorCode (for 'error').
+// - answer, tokenDelayMs, status (for 'refuse'; default 429), errorCode (for 'error');
+// - history: turns every conversation holds before the ones this fake answered, [{prompt, answer?}].
+//
+// The conversation read (the shape of tests/fixtures/sites/copilot/read.json): GET
+// /c/api/conversations/{id}/history?api-version=2 answers `{results: [{id, author: {type:
+// human|ai}, createdAt, content: [{type: "text", text}]}], next: null}`, the newest message first:
+// the `history` turns, then the turns this fake answered in that conversation. The page, opened at
+// /chats/<id>, loads the conversation through it (fetch, as the real page does).
 import path from 'node:path';
 import { sleep, startFakeSite, tokens } from '../fake-site/server.mjs';
 import { accept } from '../fake-chatgpt/ws.mjs';
@@ -45,6 +52,7 @@ const DEFAULT_STATE = {
   tokenDelayMs: 10,
   status: 429,
   errorCode: 'unauthorized',
+  history: [],
 };
 
 const STATIC = {
@@ -82,6 +90,18 @@ export async function startFakeCopilot({ port = 0, defaults = {} } = {}) {
   let sockets = 0; // sockets accepted
   let requestNo = 0;
   let site = null;
+  const chats = new Map(); // conversation id → the messages answered in it, oldest first
+
+  /** The read of conversation `id`: the history turns, then the answered ones, newest first. */
+  function historyRead(id, s) {
+    const base = Date.now() - 3600_000;
+    const old = [];
+    (s.history ?? []).forEach((h, i) => {
+      old.push({ id: `hist${String(2 * i + 1).padStart(17, '0')}`, author: { type: 'human' }, createdAt: new Date(base + 2 * i * 1000).toISOString(), content: [{ type: 'text', text: h.prompt }] });
+      if (h.answer != null) old.push({ id: `hist${String(2 * i + 2).padStart(17, '0')}`, author: { type: 'ai' }, createdAt: new Date(base + (2 * i + 1) * 1000).toISOString(), content: [{ type: 'text', text: h.answer }] });
+    });
+    return { results: [...old, ...(chats.get(id) ?? [])].reverse(), next: null };
+  }
 
   /** One answer to a `send`, as the current state says. */
   async function answer(ws, send, s, first) {
@@ -89,7 +109,9 @@ export async function startFakeCopilot({ port = 0, defaults = {} } = {}) {
     const live = () => ws.open();
     if (s.mode === 'silent') return; // the send taken, nothing said
     ws.send(frame({ event: 'connected', requestId: `r-${++requestNo}` }));
-    ws.send(frame({ event: 'received', messageId: `um-${nanoid(4)}`, createdAt: new Date().toISOString() }));
+    const received = `um-${nanoid(4)}`;
+    const asked = new Date().toISOString();
+    ws.send(frame({ event: 'received', messageId: received, createdAt: asked }));
     if (s.mode === 'limit') {
       ws.send(frame({ event: 'error', errorCode: 'rateLimited', message: "You've reached the limit for now." }));
       return;
@@ -129,6 +151,14 @@ export async function startFakeCopilot({ port = 0, defaults = {} } = {}) {
     ws.send(frame({ event: 'ping' }));
     if (first) ws.send(frame({ event: 'titleUpdate', title: 'A chicken joke', conversationId }));
     ws.send(frame({ event: 'done', messageId }));
+    if (typeof conversationId === 'string') {
+      if (!chats.has(conversationId)) chats.set(conversationId, []);
+      const prompt = (send.content ?? []).filter((c) => c?.type === 'text').map((c) => c.text).join('');
+      chats.get(conversationId).push(
+        { id: received, author: { type: 'human' }, createdAt: asked, content: [{ type: 'text', text: prompt }] },
+        { id: messageId, author: { type: 'ai' }, createdAt: new Date().toISOString(), content: [{ type: 'text', text: s.answer }] },
+      );
+    }
   }
 
   site = await startFakeSite({
@@ -144,6 +174,11 @@ export async function startFakeCopilot({ port = 0, defaults = {} } = {}) {
       if (method === 'GET' && p === '/c/api/user') {
         if (state.mode === 'signedout') json(401, { message: 'Unauthorized' });
         else json(200, { id: 'u-4b1d', displayName: 'Ada', isSignedIn: true });
+        return true;
+      }
+      const read = /^\/c\/api\/conversations\/([0-9A-Za-z]{1,40})\/history$/.exec(p);
+      if (method === 'GET' && read) {
+        json(200, historyRead(read[1], state));
         return true;
       }
       if (p.startsWith('/c/api/')) {

@@ -154,6 +154,48 @@
     }
   }
 
+  // A chat opened at its address: loaded through the read, over XMLHttpRequest as DeepSeek's page
+  // does, its current branch shown, the next send continuing from its current message.
+  function load() {
+    if (!session) return;
+    busy = true;
+    const xhr = new XMLHttpRequest();
+    xhr.open('GET', `/api/v0/chat/history_messages?chat_session_id=${encodeURIComponent(session)}`);
+    xhr.onloadend = () => {
+      busy = false;
+      let biz = null;
+      try {
+        biz = JSON.parse(xhr.responseText)?.data?.biz_data ?? null;
+      } catch {
+        biz = null;
+      }
+      if (!biz) return;
+      const byId = new Map((biz.chat_messages ?? []).map((m) => [m.message_id, m]));
+      const line = [];
+      for (let m = byId.get(biz.chat_session?.current_message_id); m && line.length <= byId.size; m = byId.get(m.parent_id)) line.unshift(m);
+      const text = (m, type) => (m.fragments ?? []).filter((f) => f.type === type).map((f) => f.content ?? '').join('');
+      for (const m of line) {
+        if (m.role === 'USER') {
+          const user = el('div', { class: 'ds-message _9663006' });
+          user.append(el('div', { class: 'fbb737a4' }, text(m, 'REQUEST')));
+          thread.append(user);
+        } else {
+          const answer = el('div', { class: 'ds-message _63c77b1' });
+          const think = el('div', { class: 'ds-think-content' }, text(m, 'THINK'));
+          think.hidden = !think.textContent;
+          const markdown = el('div', { class: 'ds-markdown ds-markdown--block' });
+          markdown.append(el('p', {}, text(m, 'RESPONSE')));
+          answer.append(think, markdown);
+          thread.append(answer);
+        }
+      }
+      parent = biz.chat_session?.current_message_id ?? parent;
+      if (biz.chat_session?.title) document.title = biz.chat_session.title;
+    };
+    xhr.send();
+  }
+
+  load();
   button.addEventListener('click', send);
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) {

@@ -28,7 +28,17 @@
 //   without `finish`; the page shows DeepSeek's server-busy line in the turn) | 'stall' (part of
 //   the answer, then silence with the connection open).
 // - answer, thinking (text of a THINK fragment streamed before the answer, or null), tip (the text
-//   of an `event: hint` of type tip sent before `finish`, or null), tokenDelayMs, status, body.
+//   of an `event: hint` of type tip sent before `finish`, or null), tokenDelayMs, status, body;
+// - history: turns every chat holds before the ones this fake answered, [{prompt, answer?,
+//   thinking?}].
+//
+// The conversation read: GET /api/v0/chat/history_messages?chat_session_id=<id> answers the
+// envelope around `{chat_session: {id, title, current_message_id, …}, chat_messages: [{message_id,
+// parent_id, role, status, inserted_at, fragments: [{type: REQUEST|THINK|RESPONSE, content}]}]}`
+// (the shape of tests/fixtures/sites/deepseek/read.json): the `history` turns, then the turns this
+// fake answered in that session (a first send without a parent follows the history). The page,
+// opened at /a/chat/s/<id>, loads the chat through it (over XMLHttpRequest, as the real page does)
+// and continues from its current message.
 import path from 'node:path';
 import { sleep, startFakeSite, tokens } from '../fake-site/server.mjs';
 
@@ -50,6 +60,7 @@ const DEFAULT_STATE = {
   tokenDelayMs: 10,
   status: 429,
   body: null,
+  history: [],
 };
 
 const STATIC = {
@@ -85,9 +96,43 @@ const CLOSE = { click_behavior: 'none', auto_resume: false };
 
 const NGINX = (status, words) => `<html>\r\n<head><title>${status} ${words}</title></head>\r\n<body>\r\n<center><h1>${status} ${words}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
 
+/** One message of the read, as `history_messages` lists it. */
+const readMessage = (id, parent, role, fragments, at) => ({
+  message_id: id, parent_id: parent, model: '', role, thinking_enabled: fragments.some(([t]) => t === 'THINK'),
+  ban_edit: false, ban_regenerate: false, status: 'FINISHED', accumulated_token_usage: 0, files: [], inserted_at: at,
+  search_enabled: false, feedback: null, has_pending_fragment: false, auto_continue: false, conversation_mode: 'DEFAULT',
+  fragments: fragments.map(([type, content], i) => ({ id: i + 1, type, content, references: [], stage_id: 1 })),
+});
+
 export async function startFakeDeepseek({ port = 0, defaults = {} } = {}) {
   let nextMessage = 1;
   const titled = new Set(); // sessions whose title was sent
+  const chats = new Map(); // session id → {title, messages: [...]} of the turns answered
+
+  /** The conversation read of session `id`: the history turns, then the answered ones. */
+  function historyMessages(id, s) {
+    const messages = [];
+    let last = null;
+    let n = 100001;
+    const at = Date.now() / 1000 - 3600;
+    for (const h of s.history ?? []) {
+      const asked = n++;
+      messages.push(readMessage(asked, last, 'USER', [['REQUEST', h.prompt]], at));
+      last = asked;
+      if (h.answer != null) {
+        const answered = n++;
+        messages.push(readMessage(answered, asked, 'ASSISTANT', [...(h.thinking ? [['THINK', h.thinking]] : []), ['RESPONSE', h.answer]], at));
+        last = answered;
+      }
+    }
+    const chat = chats.get(id);
+    for (const m of chat?.messages ?? []) messages.push(m.parent_id === null && m.role === 'USER' ? { ...m, parent_id: last } : m);
+    const current = messages.at(-1)?.message_id ?? null;
+    return envelope({
+      chat_session: { id, seq_id: 1, agent: 'chat', title: chat?.title ?? null, title_type: chat?.title ? 'SYSTEM' : 'WIP', version: messages.length, current_message_id: current, pinned: false, inserted_at: at, updated_at: Date.now() / 1000 },
+      chat_messages: messages,
+    });
+  }
   const site = await startFakeSite({
     host: 'chat.deepseek.com',
     csp: DEEPSEEK_CSP,
@@ -97,7 +142,7 @@ export async function startFakeDeepseek({ port = 0, defaults = {} } = {}) {
     defaults: { ...DEFAULT_STATE, ...defaults },
     port,
     pages: (p) => p === '/' || /^\/a\/chat\/s\/[0-9a-f-]{36}$/.test(p),
-    route: ({ req, res, path: p, body, state, json, headers, hold }) => {
+    route: ({ req, res, url, path: p, body, state, json, headers, hold }) => {
       if (req.method === 'POST' && p === '/api/v0/chat_session/create') {
         json(200, envelope({ id: crypto.randomUUID(), seq_id: 1, agent: 'chat', title: null, title_type: 'WIP', updated_at: Date.now() / 1000 }));
         return true;
@@ -107,6 +152,10 @@ export async function startFakeDeepseek({ port = 0, defaults = {} } = {}) {
         return true;
       }
       if (req.method === 'POST' && p === '/api/v0/chat/completion') return completion(res, body, headers, state, hold).then(() => true);
+      if (req.method === 'GET' && p === '/api/v0/chat/history_messages') {
+        json(200, historyMessages(url.searchParams.get('chat_session_id') ?? '', state));
+        return true;
+      }
       if (p.startsWith('/api/')) {
         json(404, { code: 404, msg: 'Not Found', data: null });
         return true;
@@ -189,9 +238,19 @@ export async function startFakeDeepseek({ port = 0, defaults = {} } = {}) {
     if (s.tip) res.write(sse({ type: 'tip', content: s.tip }, 'hint'));
     res.write(sse({}, 'finish'));
     const session = request.chat_session_id;
+    if (typeof session === 'string') {
+      const chat = chats.get(session) ?? { title: null, messages: [] };
+      chats.set(session, chat);
+      const now = Date.now() / 1000;
+      const parent = Number.isInteger(request.parent_message_id) ? request.parent_message_id : null;
+      chat.messages.push(readMessage(asked, parent, 'USER', [['REQUEST', String(request.prompt ?? '')]], now));
+      chat.messages.push(readMessage(answered, asked, 'ASSISTANT', [...(s.thinking ? [['THINK', s.thinking]] : []), ['RESPONSE', s.answer]], now));
+    }
     if (session && !titled.has(session)) {
       titled.add(session);
-      res.write(sse({ content: `Chat about ${String(request.prompt ?? '').split(/\s+/).slice(0, 4).join(' ')}` }, 'title'));
+      const title = `Chat about ${String(request.prompt ?? '').split(/\s+/).slice(0, 4).join(' ')}`;
+      if (chats.has(session)) chats.get(session).title = title;
+      res.write(sse({ content: title }, 'title'));
     }
     res.end(sse(CLOSE, 'close'));
   }

@@ -41,6 +41,62 @@
     }
   }
 
+  /** A turn as the page shows it: the query, and the answer's text (or, when it has none, Gemini's error). */
+  function showTurn(prompt, answer) {
+    const pair = el('div', { class: 'conversation-container' });
+    const user = el('user-query', {});
+    const query = el('div', { class: 'query-content' });
+    const queryText = el('div', { class: 'query-text' });
+    queryText.append(el('p', { class: 'query-text-line' }, prompt));
+    query.append(queryText);
+    user.append(query);
+    const model = el('model-response', {});
+    const container = el('div', { class: 'response-container' });
+    if (answer) {
+      const content = el('message-content', { class: 'model-response-text' });
+      const markdown = el('div', { class: 'markdown markdown-main-panel' });
+      markdown.append(el('p', {}, answer));
+      content.append(markdown);
+      container.append(content);
+    } else {
+      container.append(el('div', { class: 'error-message' }, ERROR_13));
+    }
+    model.append(container);
+    pair.append(user, model);
+    chat.append(pair);
+  }
+
+  // A chat opened at its address: loaded through the read (`batchexecute`, rpc hNvQHb, over
+  // XMLHttpRequest as Gemini's page does), its turns shown oldest first; the next send continues
+  // from its last turn.
+  function load() {
+    if (!conversation) return;
+    const call = [[['hNvQHb', JSON.stringify([`c_${conversation}`, 10, null, 1, [1], [4], null, 1]), null, 'generic']]];
+    const body = new URLSearchParams({ 'f.req': JSON.stringify(call), at: AT });
+    reqid += 100000;
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/_/BardChatUi/data/batchexecute?rpcids=hNvQHb&source-path=${encodeURIComponent(`/app/${conversation}`)}&bl=${encodeURIComponent(BL)}&f.sid=${SID}&hl=en&_reqid=${reqid}&rt=c`);
+    xhr.setRequestHeader('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    xhr.setRequestHeader('x-same-domain', '1');
+    xhr.onload = () => {
+      const text = xhr.responseText;
+      const [values] = frames(text, text.startsWith(")]}'") ? 4 : 0);
+      for (const v of values) {
+        for (const env of v) {
+          if (!Array.isArray(env) || env[0] !== 'wrb.fr' || env[1] !== 'hNvQHb' || typeof env[2] !== 'string') continue;
+          const turns = JSON.parse(env[2])?.[0] ?? [];
+          for (const turn of turns.slice().reverse()) {
+            const candidate = turn?.[3]?.[0]?.[0];
+            showTurn(turn?.[2]?.[0]?.[0] ?? '', candidate?.[1]?.[0] ?? '');
+            response = turn?.[0]?.[1] ?? response;
+            choice = candidate?.[0] ?? choice;
+          }
+        }
+      }
+    };
+    xhr.send(body.toString());
+  }
+
   function send() {
     const prompt = input.textContent.trim();
     if (!prompt) return;
@@ -128,6 +184,7 @@
     xhr.send(body.toString());
   }
 
+  load();
   button.addEventListener('click', send);
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) {

@@ -26,14 +26,26 @@
 //   'stall' (the ids frame and half the answer's snapshots, then silence with the connection open) |
 //   'drop' (the same half, then the connection breaks).
 // - answer, title, tokenDelayMs (before each frame), wordsPerFrame (the words a snapshot adds), status, code;
-// - history: turns the page at /app/<id> shows when it loads, [{prompt, answer?, error?}] (an
-//   `error` is shown in that answer's error box).
+// - history: turns every chat holds before the ones this fake answered, [{prompt, answer?,
+//   error?}] (a turn with an `error`, or without an answer, produced nothing: its answer has no
+//   text, and the page shows Gemini's "Something went wrong (13)" in its error box).
+//
+// The conversation read: POST /_/BardChatUi/data/batchexecute?rpcids=hNvQHb&source-path=/app/<id>&…
+// (form `f.req=[[["hNvQHb","[\"c_<id>\",10,null,1,[1],[4],null,1]",null,"generic"]]]`, `at`) answers
+// `)]}'` and frames like the stream's, the first holding the envelope `["wrb.fr","hNvQHb","<inner
+// JSON>",null,null,null,"generic"]` (the shape of tests/fixtures/sites/gemini/read.txt): `inner[0]`
+// lists the turns newest first, `[[conversation, response], [conversation, response, choice],
+// [[prompt], …], [[candidate]], [seconds, nanos]]`, a candidate `[choice, [text], …]` with its
+// thoughts at 37: the `history` turns, then the turns this fake answered in that chat. The page,
+// opened at /app/<id>, loads the chat through it (over XMLHttpRequest, as the real page does) and
+// continues from its last turn.
 import path from 'node:path';
 import { sleep, startFakeSite, tokens } from '../fake-site/server.mjs';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 
 export const SEND_PATH = '/_/BardChatUi/data/assistant.lamda.BardFrontendService/StreamGenerate';
+export const READ_PATH = '/_/BardChatUi/data/batchexecute';
 
 export const GEMINI_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'";
@@ -58,17 +70,7 @@ const STATIC = {
   '/app.css': 'text/css; charset=utf-8',
 };
 
-const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** The turns of a chat the page shows when it loads (server-rendered, as Gemini's history is). */
-function historyHtml(history) {
-  return history.map((h) => `<div class="conversation-container">
-  <user-query><div class="query-content"><div class="query-text"><p class="query-text-line">${escapeHtml(h.prompt)}</p></div></div></user-query>
-  <model-response><div class="response-container">${h.answer ? `<message-content class="model-response-text"><div class="markdown markdown-main-panel"><p>${escapeHtml(h.answer)}</p></div></message-content>` : ''}${h.error ? `<div class="error-message">${escapeHtml(h.error)}</div>` : ''}</div></model-response>
-</div>`).join('\n');
-}
-
-const page = (history) => `<!doctype html>
+const PAGE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -79,7 +81,7 @@ const page = (history) => `<!doctype html>
 <body>
 <chat-app>
 <main>
-  <div id="chat-history" class="chat-history">${historyHtml(history)}</div>
+  <div id="chat-history" class="chat-history"></div>
   <input-area-v2 class="input-area">
     <rich-textarea class="text-input-field"><div class="ql-editor textarea" contenteditable="true" role="textbox" aria-multiline="true" aria-label="Enter a prompt here" data-placeholder="Ask Gemini"></div></rich-textarea>
     <button type="button" class="send-button" aria-label="Send message">Send</button>
@@ -127,7 +129,50 @@ export function readSend(body) {
   }
 }
 
+/** A turn of the read: [[conversation, response], [conversation, response, choice], [[prompt], …], [[candidate]], [seconds, nanos]]. */
+function readTurn(conversation, { response, choice, prompt, answer, thoughts, at }) {
+  const candidate = new Array(38).fill(null);
+  candidate[0] = choice;
+  candidate[1] = [answer];
+  candidate[8] = [2];
+  if (thoughts) candidate[37] = [[thoughts]];
+  return [[conversation, response], [conversation, response, choice], [[prompt], 1, null, 0, 'e1b9'], [[candidate], null, null, [1]], [Math.floor(at / 1000), (at % 1000) * 1e6]];
+}
+
 export async function startFakeGemini({ port = 0, defaults = {} } = {}) {
+  const chats = new Map(); // conversation id (c_…) → the turns answered in it, oldest first
+
+  /** The `batchexecute` reply to a read of the chat its form names (`f.req`), or its `source-path`. */
+  function batchExecute(res, url, body, common, s) {
+    let rpc = null;
+    let conversation = null;
+    try {
+      const call = JSON.parse(new URLSearchParams(body).get('f.req'))[0][0];
+      rpc = call[0];
+      conversation = JSON.parse(call[1])[0];
+    } catch {
+      rpc = url.searchParams.get('rpcids');
+    }
+    conversation ||= `c_${/^\/app\/([0-9a-f]{16})$/.exec(url.searchParams.get('source-path') ?? '')?.[1] ?? ''}`;
+    res.writeHead(200, { ...common, 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff' });
+    if (rpc !== 'hNvQHb') {
+      res.end(PREFIX + frame([['wrb.fr', rpc, null, null, null, [3], 'generic'], ['di', 12], ['af.httprm', 11, '-1234567890', 7]]) + frame([['e', 4, null, null, 120]]));
+      return;
+    }
+    const base = Date.now() - 3600_000;
+    const old = (s.history ?? []).map((h, i) => ({
+      response: `r_hist${String(i + 1).padStart(10, '0')}`,
+      choice: `rc_hist${String(i + 1).padStart(10, '0')}`,
+      prompt: h.prompt,
+      answer: h.error ? '' : h.answer ?? '',
+      thoughts: null,
+      at: base + i * 1000,
+    }));
+    const turns = [...old, ...(chats.get(conversation) ?? [])].map((t) => readTurn(conversation, t)).reverse();
+    const inner = JSON.stringify([turns, null, null, []]);
+    res.end(PREFIX + frame([['wrb.fr', 'hNvQHb', inner, null, null, null, 'generic'], ['di', 97], ['af.httprm', 97, '-1407962530451788640', 23]]) + frame([['e', 4, null, null, inner.length + 200]]));
+  }
+
   const site = await startFakeSite({
     host: 'gemini.google.com',
     csp: GEMINI_CSP,
@@ -136,13 +181,17 @@ export async function startFakeGemini({ port = 0, defaults = {} } = {}) {
     files: STATIC,
     defaults: { ...DEFAULT_STATE, ...defaults },
     port,
-    route: ({ req, res, path: p, body, state, headers, hold }) => {
+    route: ({ req, res, url, path: p, body, state, headers, hold }) => {
       if (req.method === 'GET' && (p === '/' || p === '/app' || /^\/app\/[0-9a-f]{16}$/.test(p))) {
         res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' });
-        res.end(page(p.startsWith('/app/') ? state.history : []));
+        res.end(PAGE);
         return true;
       }
       if (p === SEND_PATH && req.method === 'POST') return streamGenerate(res, body, headers, state, hold).then(() => true);
+      if (p === READ_PATH && req.method === 'POST') {
+        batchExecute(res, url, body, headers, state);
+        return true;
+      }
       if (p.startsWith('/_/')) {
         res.writeHead(404, { ...headers, 'content-type': 'text/html; charset=utf-8' });
         res.end(googleError(404, 'Not Found'));
@@ -199,6 +248,8 @@ export async function startFakeGemini({ port = 0, defaults = {} } = {}) {
       return;
     }
     if (fresh) res.write(titleFrame(s.title));
+    if (!chats.has(conversation)) chats.set(conversation, []);
+    chats.get(conversation).push({ response: ids[1], choice, prompt: readSend(body).prompt ?? '', answer: text.trimEnd(), thoughts: 'Thinking about the question', at: Date.now() });
     res.write(metaFrame());
     res.end(errorFrame(1096));
   }

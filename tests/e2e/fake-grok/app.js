@@ -127,6 +127,52 @@
     }
   }
 
+  // A chat opened at its address: loaded through its reads (fetch, as grok.com does): the tree
+  // (`response-node`), then the texts of its current branch (`load-responses`); the next send
+  // continues from its last response.
+  async function load() {
+    if (!conversation) return;
+    busy = true;
+    try {
+      const base = `/rest/app-chat/conversations/${conversation}`;
+      const tree = await (await fetch(`${base}/response-node?includeThreads=true`)).json();
+      const nodes = tree.responseNodes ?? [];
+      const byId = new Map(nodes.map((n) => [n.responseId, n]));
+      const line = [];
+      for (let n = nodes.at(-1); n && line.length <= nodes.length; n = byId.get(n.parentResponseId)) line.unshift(n.responseId);
+      if (!line.length) return;
+      const res = await fetch(`${base}/load-responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ responseIds: line }) });
+      const texts = new Map(((await res.json()).responses ?? []).map((r) => [r.responseId, r]));
+      for (const rid of line) {
+        const r = texts.get(rid);
+        if (!r) continue;
+        if (r.sender === 'human') {
+          const user = el('div', { id: `response-${rid}`, class: 'relative group flex flex-col w-full items-end' });
+          user.append(el('div', { class: 'message-bubble rounded-3xl' }, ''));
+          user.firstChild.append(el('span', { class: 'whitespace-pre-wrap' }, r.message));
+          thread.append(user);
+        } else {
+          const turn = el('div', { id: `response-${rid}`, class: 'relative group flex flex-col w-full items-start' });
+          const think = el('details', { class: 'thinking-container' });
+          think.append(el('summary', {}, 'Thinking'), el('div', { class: 'thinking-trace' }, r.thinkingTrace ?? ''));
+          think.hidden = !r.thinkingTrace;
+          const bubble = el('div', { class: 'message-bubble' });
+          const markdown = el('div', { class: 'response-content-markdown markdown' });
+          markdown.append(el('p', {}, r.message));
+          bubble.append(markdown);
+          turn.append(think, bubble);
+          thread.append(turn);
+        }
+      }
+      parent = line.at(-1);
+    } catch {
+      // an unreadable chat shows empty
+    } finally {
+      busy = false;
+    }
+  }
+
+  load();
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     send();

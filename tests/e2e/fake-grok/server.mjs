@@ -29,7 +29,17 @@
 //   without `isSoftStop`; the page shows its red "Something went wrong" line) | 'stall' (part of
 //   the answer, then silence with the connection open).
 // - answer, thinking (tokens streamed with `isThinking: true` before the answer, or null),
-//   tokenDelayMs, status, body.
+//   tokenDelayMs, status, body;
+// - history: turns every chat holds before the ones this fake answered, [{prompt, answer?,
+//   thinking?}].
+//
+// The conversation reads (the shapes of tests/fixtures/sites/grok/read-*.json): GET
+// /rest/app-chat/conversations/{id}/response-node answers the tree, `{responseNodes: [{responseId,
+// sender, parentResponseId}], inflightResponses: []}`; POST …/{id}/load-responses (`{responseIds}`)
+// the messages, `{responses: [{responseId, message, sender, createTime, parentResponseId, partial,
+// thinkingTrace, …}]}`: the `history` turns, then the turns this fake answered in that chat. The
+// page, opened at /c/<id>, loads the chat through both (fetch, as the real page does): the tree,
+// then the texts of its current branch, and continues from its last response.
 import path from 'node:path';
 import { sleep, startFakeSite, tokens } from '../fake-site/server.mjs';
 
@@ -50,6 +60,7 @@ const DEFAULT_STATE = {
   tokenDelayMs: 10,
   status: 429,
   body: null,
+  history: [],
 };
 
 const STATIC = {
@@ -82,6 +93,27 @@ const line = (value) => `${JSON.stringify(value)}\n`;
 const id = () => crypto.randomUUID();
 
 export async function startFakeGrok({ port = 0, defaults = {} } = {}) {
+  const chats = new Map(); // conversation id → the responses answered in it
+
+  /** Every response of chat `conversation`: the history turns, then the answered ones. */
+  function responses(conversation, s) {
+    const list = [];
+    let last = '';
+    const at = new Date(Date.now() - 3600_000).toISOString();
+    (s.history ?? []).forEach((h, i) => {
+      const asked = `00000000-0000-4000-8000-${String(2 * i + 1).padStart(12, '0')}`;
+      list.push({ responseId: asked, message: h.prompt, sender: 'human', createTime: at, parentResponseId: last, manual: false, partial: false, shared: false, query: '', queryType: '' });
+      last = asked;
+      if (h.answer != null) {
+        const answered = `00000000-0000-4000-8000-${String(2 * i + 2).padStart(12, '0')}`;
+        list.push({ responseId: answered, message: h.answer, sender: 'ASSISTANT', createTime: at, parentResponseId: asked, manual: false, partial: false, shared: false, query: '', queryType: '', thinkingTrace: h.thinking ?? '', model: 'grok-3' });
+        last = answered;
+      }
+    });
+    for (const r of chats.get(conversation) ?? []) list.push(r.parentResponseId === '' && r.sender === 'human' ? { ...r, parentResponseId: last } : r);
+    return list;
+  }
+
   const site = await startFakeSite({
     host: 'grok.com',
     csp: GROK_CSP,
@@ -95,6 +127,24 @@ export async function startFakeGrok({ port = 0, defaults = {} } = {}) {
       if (req.method === 'POST' && p === '/rest/app-chat/conversations/new') return answer(res, body, headers, state, hold, null).then(() => true);
       const more = /^\/rest\/app-chat\/conversations\/([0-9a-f-]{36})\/responses$/.exec(p);
       if (req.method === 'POST' && more) return answer(res, body, headers, state, hold, more[1]).then(() => true);
+      const tree = /^\/rest\/app-chat\/conversations\/([0-9a-f-]{36})\/response-node$/.exec(p);
+      if (req.method === 'GET' && tree) {
+        const nodes = responses(tree[1], state).map((r) => ({ responseId: r.responseId, sender: r.sender, ...(r.parentResponseId ? { parentResponseId: r.parentResponseId } : {}) }));
+        json(200, { responseNodes: nodes, inflightResponses: [] });
+        return true;
+      }
+      const load = /^\/rest\/app-chat\/conversations\/([0-9a-f-]{36})\/load-responses$/.exec(p);
+      if (req.method === 'POST' && load) {
+        let wanted = null;
+        try {
+          wanted = JSON.parse(body).responseIds ?? null;
+        } catch {
+          wanted = null;
+        }
+        const all = responses(load[1], state);
+        json(200, { responses: Array.isArray(wanted) ? all.filter((r) => wanted.includes(r.responseId)) : all });
+        return true;
+      }
       if (p.startsWith('/rest/')) {
         json(404, { error: { code: 5, message: 'Not found', details: [] } });
         return true;
@@ -128,7 +178,8 @@ export async function startFakeGrok({ port = 0, defaults = {} } = {}) {
     res.writeHead(200, { ...common, 'content-type': 'application/json' });
     const fresh = conversation === null;
     const put = (response) => res.write(line({ result: fresh ? { response } : response }));
-    if (fresh) res.write(line({ result: { conversation: { conversationId: id(), title: 'New conversation', starred: false, createTime: new Date().toISOString(), modifyTime: new Date().toISOString(), systemPromptName: '', temporary: false, mediaTypes: [] } } }));
+    const startedAs = id();
+    if (fresh) res.write(line({ result: { conversation: { conversationId: startedAs, title: 'New conversation', starred: false, createTime: new Date().toISOString(), modifyTime: new Date().toISOString(), systemPromptName: '', temporary: false, mediaTypes: [] } } }));
     const userId = id();
     const answerId = id();
     if (fresh) put({ userResponse: { responseId: userId, message: request.message ?? '', sender: 'human', createTime: new Date().toISOString(), parentResponseId: request.parentResponseId ?? '', manual: false, partial: false, shared: false, query: '', queryType: '' }, isThinking: false, isSoftStop: false, responseId: userId });
@@ -158,6 +209,13 @@ export async function startFakeGrok({ port = 0, defaults = {} } = {}) {
       return;
     }
     put({ isThinking: false, isSoftStop: true, responseId: answerId });
+    const chat = conversation ?? startedAs;
+    if (!chats.has(chat)) chats.set(chat, []);
+    const now = new Date().toISOString();
+    chats.get(chat).push(
+      { responseId: userId, message: String(request.message ?? ''), sender: 'human', createTime: now, parentResponseId: typeof request.parentResponseId === 'string' ? request.parentResponseId : '', manual: false, partial: false, shared: false, query: '', queryType: '' },
+      { responseId: answerId, message: s.answer, sender: 'ASSISTANT', createTime: now, parentResponseId: userId, manual: false, partial: false, shared: false, query: '', queryType: '', thinkingTrace: s.thinking ?? '', model: 'grok-3' },
+    );
     if (!fresh) {
       res.end();
       return;

@@ -97,6 +97,32 @@
     if (!ended) thread.append(el('div', { 'data-testid': 'answer-error', class: 'text-red-500' }, ERROR));
   }
 
+  // A thread opened at its address: loaded through the thread read (fetch, as perplexity.ai
+  // does), each entry's query and answer shown; a follow-up continues from its last entry.
+  async function load() {
+    const slug = /^\/search\/([^/]+)$/.exec(location.pathname)?.[1];
+    if (!slug) return;
+    try {
+      const res = await fetch(`/rest/thread/${slug}?with_parent_info=true&with_schematized_response=true&version=2.18&source=default&limit=10&offset=0&from_first=true`);
+      const v = await res.json();
+      for (const entry of v.entries ?? []) {
+        const q = el('div', { class: 'group/query mb-2' });
+        q.append(el('h1', { class: 'select-text' }, entry.query_str ?? ''));
+        thread.append(q);
+        const text = askText(entry);
+        if (text !== null) {
+          const answer = el('div', { id: `markdown-content-${answers++}`, class: 'prose' });
+          answer.append(el('p', {}, text));
+          thread.append(answer);
+        }
+        if (entry.backend_uuid) lastBackend = entry.backend_uuid;
+      }
+    } catch {
+      // an unreadable thread shows empty
+    }
+  }
+
+  load();
   button.addEventListener('click', send);
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) {

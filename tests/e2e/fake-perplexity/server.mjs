@@ -23,7 +23,15 @@
 //   "Something went wrong", then end_of_stream, as failed.sse) | 'cut' (the search-steps snapshot,
 //   then the connection closes without end_of_stream: the page shows its error text) | 'stall' (part
 //   of the answer, then silence with the connection open).
-// - answer, tokenDelayMs, status, body.
+// - answer, tokenDelayMs, status, body;
+// - history: entries every thread holds before the ones this fake answered, [{prompt, answer?}].
+//
+// The thread read (the shape of tests/fixtures/sites/perplexity/read.json): GET
+// /rest/thread/{slug}?… answers `{status: "success", entries: [{uuid, backend_uuid, query_str,
+// thread_title, thread_url_slug, entry_created_datetime, blocks: [..., {intended_usage:
+// "ask_text", markdown_block: {answer}}]}], has_next_page: false}`: the `history` entries, then
+// the ones this fake answered in that thread. The page, opened at /search/<slug>, loads the thread
+// through it (fetch, as the real page does) and follows up on its last entry.
 import path from 'node:path';
 import { sleep, startFakeSite, tokens } from '../fake-site/server.mjs';
 
@@ -41,6 +49,7 @@ const DEFAULT_STATE = {
   tokenDelayMs: 10,
   status: 429,
   body: null,
+  history: [],
 };
 
 const STATIC = {
@@ -77,6 +86,26 @@ const slugOf = (query) => `${query.toLowerCase().replace(/[^a-z0-9]+/g, '-').rep
 
 export async function startFakePerplexity({ port = 0, defaults = {} } = {}) {
   const threads = new Map(); // backend_uuid of an answer -> its thread {slug, title, context}
+  const entries = new Map(); // slug -> the entries answered in that thread
+
+  /** The entries of thread `slug`: the history ones, then the answered ones. */
+  function threadEntries(slug, s) {
+    const at = new Date(Date.now() - 3600_000).toISOString();
+    const title = (s.history ?? [])[0]?.prompt ?? entries.get(slug)?.[0]?.thread_title ?? slug;
+    const context = '3739f1db-3b5b-43a7-ae12-a3b2dd330e18';
+    const old = (s.history ?? []).map((h, i) => {
+      const backend = `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`;
+      if (!threads.has(backend)) threads.set(backend, { slug, title, context });
+      return {
+        uuid: `10000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`, backend_uuid: backend, context_uuid: context,
+        query_str: h.prompt, thread_title: title, thread_url_slug: slug, status: 'COMPLETED', mode: 'CONCISE',
+        entry_created_datetime: at, updated_datetime: at,
+        blocks: h.answer == null ? [] : [{ intended_usage: 'ask_text', markdown_block: { progress: 'DONE', chunks: [], answer: h.answer } }],
+      };
+    });
+    return { status: 'success', entries: [...old, ...(entries.get(slug) ?? [])], has_next_page: false, next_cursor: null };
+  }
+
   const site = await startFakeSite({
     host: 'www.perplexity.ai',
     csp: PERPLEXITY_CSP,
@@ -88,6 +117,11 @@ export async function startFakePerplexity({ port = 0, defaults = {} } = {}) {
     pages: (p) => p === '/' || p.startsWith('/search/'),
     route: ({ req, res, path: p, body, state, json, headers, hold }) => {
       if (p === '/rest/sse/perplexity_ask' && req.method === 'POST') return ask(res, body, headers, state, hold).then(() => true);
+      const read = /^\/rest\/thread\/([^/]+)$/.exec(p);
+      if (read && req.method === 'GET') {
+        json(200, threadEntries(decodeURIComponent(read[1]), state));
+        return true;
+      }
       if (p.startsWith('/rest/')) {
         json(404, { detail: 'Not Found' });
         return true;
@@ -158,6 +192,12 @@ export async function startFakePerplexity({ port = 0, defaults = {} } = {}) {
     // `final: true` is not the end: one more snapshot (without the answer block), then the end.
     res.write(snapshot('COMPLETED', true, [steps, { intended_usage: 'ask_text', markdown_block: { progress: 'DONE', chunks: [], answer: s.answer } }]));
     res.write(snapshot('COMPLETED', true, [steps]));
+    const now = new Date().toISOString();
+    if (!entries.has(thread.slug)) entries.set(thread.slug, []);
+    entries.get(thread.slug).push({
+      ...head, status: 'COMPLETED', mode: 'CONCISE', entry_created_datetime: now, updated_datetime: now,
+      blocks: [steps, { intended_usage: 'ask_text', markdown_block: { progress: 'DONE', chunks: [], answer: s.answer } }],
+    });
     res.end(END);
   }
 
