@@ -257,11 +257,13 @@ const UnderstudyTraffic = (() => {
           pending.delete(d.id);
           host.streamEnded();
           // The page stopped reading (its stop button, or before its own resume, which starts the
-          // watch again): nothing is overdue. The connection broke on a site that never resumes an
-          // answer (its adapter gives no resume grace): the send failed, nothing more will come.
-          // Otherwise the worker says how the turn ended.
+          // watch again): nothing is overdue. A send's own response broken off by the connection
+          // on a site that never resumes an answer (its adapter gives no resume grace): the send
+          // failed, nothing more will come (a socket kept open between answers may drop while idle:
+          // its page's words and the stall watch speak for it). Otherwise the worker says how the
+          // turn ended.
           if (d.how === 'abort' && (send || req.endpoint === 'conversation_resume')) endTurn();
-          else if (d.how === 'error' && send && grace === 0) {
+          else if (d.how === 'error' && send && grace === 0 && req.method === 'POST') {
             endTurn();
             network(req, { failed: true });
           } else alive(false);
