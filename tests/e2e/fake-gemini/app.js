@@ -41,15 +41,21 @@
     }
   }
 
-  /** A turn as the page shows it: the query, and the answer's text (or, when it has none, Gemini's error). */
-  function showTurn(prompt, answer) {
-    const pair = el('div', { class: 'conversation-container' });
+  /** The user's query as the page shows it. */
+  function userQuery(prompt) {
     const user = el('user-query', {});
     const query = el('div', { class: 'query-content' });
     const queryText = el('div', { class: 'query-text' });
     queryText.append(el('p', { class: 'query-text-line' }, prompt));
     query.append(queryText);
     user.append(query);
+    return user;
+  }
+
+  /** A turn as the page shows it: the query, and the answer's text (or, when it has none, Gemini's error). */
+  function showTurn(prompt, answer) {
+    const pair = el('div', { class: 'conversation-container' });
+    const user = userQuery(prompt);
     const model = el('model-response', {});
     const container = el('div', { class: 'response-container' });
     if (answer) {
@@ -102,12 +108,7 @@
     if (!prompt) return;
     input.textContent = '';
     const pair = el('div', { class: 'conversation-container' });
-    const user = el('user-query', {});
-    const query = el('div', { class: 'query-content' });
-    const queryText = el('div', { class: 'query-text' });
-    queryText.append(el('p', { class: 'query-text-line' }, prompt));
-    query.append(queryText);
-    user.append(query);
+    const user = userQuery(prompt);
     const model = el('model-response', {});
     const container = el('div', { class: 'response-container' });
     const content = el('message-content', { class: 'model-response-text' });
