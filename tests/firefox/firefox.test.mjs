@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startFakeChatgpt } from '../e2e/fake-chatgpt/server.mjs';
+import { startFakeClaude } from '../e2e/fake-claude/server.mjs';
 import { startFakeProviders } from '../e2e/fake-providers/server.mjs';
 import { FAST_ROUTER, provider } from '../e2e/fake-providers/harness.mjs';
 import { extensionErrors, launchFirefox, ORIGIN } from './gecko.mjs';
@@ -19,6 +20,7 @@ const FIRST_ANSWER = 'Here is a short answer, streamed the way ChatGPT streams i
 const PROMPT = 'Now add a day trip to Sintra';
 const FRAME = () => document.querySelector('[data-testid="understudy-notice"]')?.shadowRoot?.querySelector('[data-testid="understudy-rescue-frame"]');
 let site;
+let claude;
 let fake;
 let ff;
 let control; // an extension page kept open: reads and writes the extension's storage
@@ -26,8 +28,9 @@ let serial = 0;
 
 before(async () => {
   site = await startFakeChatgpt({ defaults: { conversationId: CONVERSATION } });
+  claude = await startFakeClaude();
   fake = await startFakeProviders();
-  ff = await launchFirefox({ chatgptPort: site.port });
+  ff = await launchFirefox({ chatgptPort: site.port, hosts: { 'claude.ai': claude.port } });
   control = await ff.cmd('GET', '/window');
   await ff.go(`${ORIGIN}/www/options.html`);
   await ff.until(() => document.readyState === 'complete' && !!globalThis.browser?.storage);
@@ -36,6 +39,7 @@ before(async () => {
 after(async () => {
   await ff?.close();
   await fake?.close();
+  await claude?.close();
   await site?.close();
 });
 
@@ -262,6 +266,50 @@ test('the "Continue elsewhere" shortcut on a failed chat tab asks the first prov
   assert.equal(seen.provider, name);
   assert.deepEqual(fake.to(name)[0].json.messages.at(-1), { role: 'user', content: PROMPT });
   await ff.topFrame();
+});
+
+test('claude.ai: a conversation read as the page opens it and a turn streamed are kept under Claude, each turn once; a limit is named', async () => {
+  await setup();
+  const id = crypto.randomUUID();
+  claude.seed(id, [{ prompt: 'Which fruit makes the best jam?', answer: 'Quince, for its pectin.' }]);
+  claude.setMode({ mode: 'healthy', answer: 'Yes: a pinch of lemon zest.' });
+  const tab = await ff.newTab(`https://claude.ai/chat/${id}`);
+  await ff.until(() => document.documentElement.dataset.understudyCore && document.querySelector('.font-claude-response'), { what: 'the core and the chat on claude.ai' });
+  await observed(`https://claude.ai/chat/${id}`);
+  await ff.switchTo(tab);
+  const box = await ff.find('.ProseMirror[role="textbox"]');
+  await ff.cmd('POST', `/element/${box}/value`, { text: 'Anything to add?' });
+  await ff.click('button[aria-label="Send message"]');
+  await ff.until(() => document.querySelectorAll('.font-claude-response')[1]?.dataset.isStreaming === 'false', { what: 'the answer' });
+  // The page reloads: the site's read holds the streamed turn now, and replaces its copy.
+  await ff.go(`https://claude.ai/chat/${id}`);
+  await ff.until(() => document.querySelectorAll('.font-claude-response').length === 2, { what: 'the chat read again' });
+  const lib = await ff.newTab(`${ORIGIN}/www/library.html`);
+  const kept = await ff.until(async (key) => {
+    const { db, core } = window.understudyLibrary ?? {};
+    if (!db) return null;
+    for (const json of await db.allJsons()) {
+      const v = core.cacheView(json);
+      const raw = typeof json === 'string' ? json : new TextDecoder().decode(json);
+      if (v.id === key && v.messages.length === 4 && !raw.includes('understudy_derived')) return { site: v.site, texts: v.messages.map((m) => m.text) };
+    }
+    return null;
+  }, { args: [`claude:${id}`], what: 'the Claude conversation in the cache' });
+  assert.deepEqual(kept, { site: 'claude', texts: ['Which fruit makes the best jam?', 'Quince, for its pectin.', 'Anything to add?', 'Yes: a pinch of lemon zest.'] });
+  await ff.closeTab(tab); // the library; back to the chat
+  // A limit: the notice names Claude.
+  claude.setMode({ mode: 'limit' });
+  const box2 = await ff.find('.ProseMirror[role="textbox"]');
+  await ff.cmd('POST', `/element/${box2}/value`, { text: 'One more?' });
+  await ff.click('button[aria-label="Send message"]');
+  const notice = await ff.until(() => {
+    const n = document.querySelector('[data-testid="understudy-notice"]');
+    return n?.dataset.kind ? { kind: n.dataset.kind, text: n.shadowRoot?.textContent ?? '' } : null;
+  }, { what: 'the notice on claude.ai' });
+  assert.equal(notice.kind, 'rate_limited');
+  assert.match(notice.text, /Claude/);
+  await ff.closeTab(control);
+  claude.setMode({ mode: 'healthy' });
 });
 
 test('the console holds none of the extension\'s errors', async () => {

@@ -31,10 +31,11 @@ async function freePort() {
 }
 
 /**
- * A CONNECT proxy on 127.0.0.1: `host:443` of a chat host is tunnelled to 127.0.0.1:`chatgptPort`;
- * anything else (another host, a plain HTTP request) is refused. `refused` lists what was refused.
+ * A CONNECT proxy on 127.0.0.1: `host:443` of a ChatGPT host is tunnelled to 127.0.0.1:`chatgptPort`,
+ * of another host in `hosts` ({host: port}: another chat site's fake) to its port; anything else
+ * (another host, a plain HTTP request) is refused. `refused` lists what was refused.
  */
-export async function startProxy(chatgptPort) {
+export async function startProxy(chatgptPort, hosts = {}) {
   const refused = [];
   const sockets = new Set();
   const server = net.createServer((client) => {
@@ -44,12 +45,14 @@ export async function startProxy(chatgptPort) {
     client.once('data', (head) => {
       const line = head.toString('latin1').split('\r\n')[0];
       const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.[01]$/.exec(line);
-      if (!m || !CHAT_HOSTS.includes(m[1].toLowerCase()) || m[2] !== '443') {
+      const host = m?.[1].toLowerCase();
+      const to = !m || m[2] !== '443' ? null : Object.hasOwn(hosts, host) ? hosts[host] : CHAT_HOSTS.includes(host) ? chatgptPort : null;
+      if (!to) {
         refused.push(line);
         client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
         return;
       }
-      const upstream = net.connect(chatgptPort, '127.0.0.1', () => {
+      const upstream = net.connect(to, '127.0.0.1', () => {
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         const rest = head.subarray(head.indexOf('\r\n\r\n') + 4);
         if (rest.length) upstream.write(rest);
@@ -102,9 +105,9 @@ function prefs(proxyPort) {
  * Starts geckodriver and a Firefox session with the extension installed. Returns a WebDriver
  * session (see `Session`) with `console()`, `proxy` and `close()`.
  */
-export async function launchFirefox({ chatgptPort }) {
+export async function launchFirefox({ chatgptPort, hosts = {} }) {
   if (!fs.existsSync(path.join(EXTENSION_DIR, 'manifest.json'))) throw new Error(`no built extension at ${EXTENSION_DIR}: run 'make build' first`);
-  const proxy = await startProxy(chatgptPort);
+  const proxy = await startProxy(chatgptPort, hosts);
   const port = await freePort();
   const profileRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'understudy-firefox-'));
   // --allow-system-access: needed to open moz-extension:// pages (not settable through capabilities).
