@@ -191,7 +191,8 @@ pub fn parse_conversation(json: &str) -> Result<Conversation, BodyError> {
         .and_then(Value::as_array)
         .ok_or_else(|| BodyError::Malformed("no chat_messages".into()))?;
     let id = v.get("uuid").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or(BodyError::NoId)?;
-    let mut conv = Conversation::new(id);
+    let mut tree = super::ReadTree::new(id.to_string());
+    let conv = tree.conversation();
     conv.title = v.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
     conv.create_time = v.get("created_at").and_then(Value::as_str).and_then(seconds);
     let mut ordered: Vec<&Value> = messages.iter().collect();
@@ -219,13 +220,10 @@ pub fn parse_conversation(json: &str) -> Result<Conversation, BodyError> {
             .get("parent_message_uuid")
             .and_then(Value::as_str)
             .filter(|p| !p.is_empty() && *p != ROOT_PARENT);
-        conv.upsert_message(parent, message, false);
+        tree.add(parent, message);
     }
-    conv.current_node = v
-        .get("current_leaf_message_uuid")
-        .and_then(Value::as_str)
-        .filter(|leaf| conv.nodes.contains_key(*leaf))
-        .map(str::to_string);
+    let leaf = v.get("current_leaf_message_uuid").and_then(Value::as_str).map(str::to_string);
+    let mut conv = tree.finish(leaf)?;
     conv.update_time = v.get("updated_at").and_then(Value::as_str).and_then(seconds).or(conv.update_time);
     Ok(conv)
 }
