@@ -24,15 +24,16 @@ export function pathPattern(p) {
 }
 
 /**
- * host -> {site, transport, format, sends: [RegExp source]} for every site but ChatGPT (whose sends the
- * hook knows with their resume and socket handoff).
+ * host -> {site, transport, format, snapshot, sends: [RegExp source]} for every site but ChatGPT (whose
+ * sends the hook knows with their resume and socket handoff); `snapshot`: each of its frames carries
+ * the whole answer so far (the capture hook hands its text over line-delta encoded).
  */
 export function siteStreams(adapters) {
   const out = {};
   for (const a of Object.values(adapters)) {
     if (a.site === 'chatgpt' || !a.stream) continue;
     const sends = (a.endpoints ?? []).filter((e) => e.kind === 'conversation_send').map((e) => pathPattern(e.path));
-    for (const host of a.hosts) out[host] = { site: a.site, transport: a.stream.transport, format: a.stream.format, sends };
+    for (const host of a.hosts) out[host] = { site: a.site, transport: a.stream.transport, format: a.stream.format, snapshot: a.stream.frames === 'snapshot', sends };
   }
   return out;
 }

@@ -12,7 +12,8 @@
 //   text, or null) and temporary (the page is a temporary chat); `text` is the stream's text since
 //   the last post (send, resume: UTF-8 decoded with one streaming TextDecoder), `frames` the
 //   socket's text frames since the last post (ws); `end` ('eof' | 'abort' | 'error' | 'pagehide' |
-//   'close') is on the last post. A send is posted at once with its request (its prompt is kept even
+//   'close') is on the last post. A snapshot site's send has `encoding: 'lines'` on seq 0: its
+//   `text` is then line-delta encoded (below). A send is posted at once with its request (its prompt is kept even
 //   when the send fails), then about once a second while bytes flow (at the detection hook's ticks
 //   once LIVE_POST_MS passed since the last post; a clone read without a tap every BATCH_MS), and
 //   at once at the end (also an abort or an error). When the page is hidden (a tab closed or navigated
@@ -81,6 +82,119 @@
     return id;
   };
 
+  // ---- line-delta encoding (snapshot sites) ----
+  // A site whose frames are snapshots (SITE_STREAMS `snapshot`: Gemini, Perplexity) sends each line
+  // again with a little more in it: its text is handed over encoded, so the page pays for the new
+  // part only (the port's serialisation costs per character). The encoding knows nothing of the
+  // site's format: the text is cut at '\n' only, and a segment of a line (from the line's offset
+  // `o` to its '\n' or the batch's end) may copy the start of the latest complete line of at least
+  // MIN_LINE units (`ref`) from `o` on, and, when the line is complete, the end of `ref`. Ops, one
+  // after another (a batch's ops follow the last batch's): `=<n>,<n units>` literal text, `<<n>,`
+  // n units of ref from the current line's offset, `><n>,` the last n units of ref. Lengths count
+  // UTF-16 units. The worker decodes it (sw/lines.js, the same line state) before its core reads
+  // the stream: every character reaches it, in order.
+  const MIN_LINE = 64;
+  const MIN_COPY = 32;
+  const lineState = () => ({
+    cur: '', // the line so far (no '\n' yet)
+    ref: '', // the latest complete line of MIN_LINE units or more
+    feed(piece) {
+      const k = piece.lastIndexOf('\n');
+      if (k < 0) {
+        this.cur += piece;
+        return;
+      }
+      for (let end = k; ;) {
+        const nl = end > 0 ? piece.lastIndexOf('\n', end - 1) : -1;
+        if (nl < 0) {
+          if (this.cur.length + end >= MIN_LINE) this.ref = this.cur + piece.slice(0, end);
+          break;
+        }
+        if (end - nl - 1 >= MIN_LINE) {
+          this.ref = piece.slice(nl + 1, end);
+          break;
+        }
+        end = nl;
+      }
+      this.cur = piece.slice(k + 1);
+    },
+  });
+  // How many units a[ai..] and b[bi..] have in common from the start (at most max), compared a
+  // block at a time (native string comparison), then narrowed down.
+  function commonStart(a, ai, b, bi, max) {
+    let k = 0;
+    for (let step = 32; k < max; step *= 2) {
+      const n = Math.min(step, max - k);
+      if (a.slice(ai + k, ai + k + n) === b.slice(bi + k, bi + k + n)) {
+        k += n;
+        continue;
+      }
+      for (let hi = k + n; hi - k > 1;) {
+        const m = (k + hi) >> 1;
+        if (a.slice(ai + k, ai + m) === b.slice(bi + k, bi + m)) k = m;
+        else hi = m;
+      }
+      return k;
+    }
+    return k;
+  }
+  // The same from the ends a[..ae) and b[..be).
+  function commonEnd(a, ae, b, be, max) {
+    let k = 0;
+    for (let step = 32; k < max; step *= 2) {
+      const n = Math.min(step, max - k);
+      if (a.slice(ae - k - n, ae - k) === b.slice(be - k - n, be - k)) {
+        k += n;
+        continue;
+      }
+      for (let hi = k + n; hi - k > 1;) {
+        const m = (k + hi) >> 1;
+        if (a.slice(ae - m, ae - k) === b.slice(be - m, be - k)) k = m;
+        else hi = m;
+      }
+      return k;
+    }
+    return k;
+  }
+  const lineEncoder = () => {
+    const st = lineState();
+    return {
+      encode(text) {
+        const ops = [];
+        let lit = 0; // text[lit..] is not encoded yet
+        const literal = (to) => {
+          if (to > lit) ops.push(`=${to - lit},`, text.slice(lit, to));
+        };
+        for (let i = 0; i < text.length;) {
+          const nl = text.indexOf('\n', i);
+          const end = nl < 0 ? text.length : nl;
+          const { ref } = st;
+          const o = st.cur.length;
+          const n = end - i;
+          if (n >= MIN_LINE && ref.length - o >= MIN_COPY) {
+            let p = commonStart(text, i, ref, o, Math.min(n, ref.length - o));
+            if (p < MIN_COPY) p = 0;
+            let e = nl < 0 ? 0 : commonEnd(text, end, ref, ref.length, Math.min(n - p, ref.length));
+            if (e < MIN_COPY) e = 0;
+            if (p || e) {
+              literal(i);
+              if (p) ops.push(`<${p},`);
+              lit = i + p;
+              literal(end - e);
+              if (e) ops.push(`>${e},`);
+              lit = end;
+            }
+          }
+          const next = nl < 0 ? text.length : nl + 1;
+          st.feed(text.slice(i, next));
+          i = next;
+        }
+        literal(text.length);
+        return ops.join('');
+      },
+    };
+  };
+
   // ---- streams ----
   const live = new Set(); // streams not ended yet
   // The page is going away: the tap's last batch (handed on by the detection hook's own pagehide
@@ -112,14 +226,16 @@
       how: null, // the end, once known
       over: false, // the last post went out
       decoder: kind === 'ws' ? null : new TextDecoder(),
+      lines: kind === 'send' && siteStream?.snapshot === true ? lineEncoder() : null,
       timer: 0,
       postedAt: 0,
       // The next post: seq 0 carries what the stream is.
       message() {
         const m = { kind: 'stream', id: s.id, seq: s.seq };
         if (s.seq === 0) Object.assign(m, { stream_kind: kind, path, request: s.request, temporary });
+        if (s.seq === 0 && s.lines) m.encoding = 'lines';
         if (kind === 'ws') m.frames = s.frames;
-        else m.text = s.text;
+        else m.text = s.lines && s.text ? s.lines.encode(s.text) : s.text;
         if (s.how) m.end = s.how;
         s.seq += 1;
         s.text = '';
