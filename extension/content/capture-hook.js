@@ -61,8 +61,10 @@
     post(m);
   };
   window.addEventListener('message', (event) => {
+    // (event.data is a copy made on first use: not taken while nothing is awaited)
+    if (unseen.length === 0 || event.source !== window) return;
     const d = event.data;
-    if (event.source !== window || d?.source !== SOURCE || d.kind !== 'stream') return;
+    if (d?.source !== SOURCE || d.kind !== 'stream') return;
     const i = unseen.findIndex((m) => m.id === d.id && m.seq === d.seq);
     if (i >= 0) unseen.splice(0, i + 1);
   });
@@ -479,8 +481,6 @@
       if (xhr.readyState === 2 && !(xhr.status >= 200 && xhr.status < 300)) {
         failed = true;
         s.end('error');
-      } else if (xhr.readyState === 3) {
-        look();
       }
     });
     xhr.addEventListener('progress', () => {
