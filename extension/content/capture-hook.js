@@ -122,9 +122,10 @@
     },
   });
   // How many units a[ai..] and b[bi..] have in common from the start (at most max), compared a
-  // block at a time (native string comparison), then narrowed down.
-  function commonStart(a, ai, b, bi, max) {
-    let k = 0;
+  // block at a time (native string comparison), then narrowed down; from `hint` on when the first
+  // `hint` units are the same (a snapshot's line shares about as much with the last as that did).
+  function commonStart(a, ai, b, bi, max, hint) {
+    let k = hint > 0 && hint <= max && a.slice(ai, ai + hint) === b.slice(bi, bi + hint) ? hint : 0;
     for (let step = 32; k < max; step *= 2) {
       const n = Math.min(step, max - k);
       if (a.slice(ai + k, ai + k + n) === b.slice(bi + k, bi + k + n)) {
@@ -141,8 +142,8 @@
     return k;
   }
   // The same from the ends a[..ae) and b[..be).
-  function commonEnd(a, ae, b, be, max) {
-    let k = 0;
+  function commonEnd(a, ae, b, be, max, hint) {
+    let k = hint > 0 && hint <= max && a.slice(ae - hint, ae) === b.slice(be - hint, be) ? hint : 0;
     for (let step = 32; k < max; step *= 2) {
       const n = Math.min(step, max - k);
       if (a.slice(ae - k - n, ae - k) === b.slice(be - k - n, be - k)) {
@@ -160,6 +161,8 @@
   }
   const lineEncoder = () => {
     const st = lineState();
+    let lastStart = 0; // what the last encoded line had in common with its ref, at the start
+    let lastEnd = 0; // and at the end
     return {
       encode(text) {
         const ops = [];
@@ -174,10 +177,12 @@
           const o = st.cur.length;
           const n = end - i;
           if (n >= MIN_LINE && ref.length - o >= MIN_COPY) {
-            let p = commonStart(text, i, ref, o, Math.min(n, ref.length - o));
+            let p = commonStart(text, i, ref, o, Math.min(n, ref.length - o), lastStart);
             if (p < MIN_COPY) p = 0;
-            let e = nl < 0 ? 0 : commonEnd(text, end, ref, ref.length, Math.min(n - p, ref.length));
+            let e = nl < 0 ? 0 : commonEnd(text, end, ref, ref.length, Math.min(n - p, ref.length), lastEnd);
             if (e < MIN_COPY) e = 0;
+            lastStart = p;
+            lastEnd = e;
             if (p || e) {
               literal(i);
               if (p) ops.push(`<${p},`);
@@ -456,7 +461,11 @@
     const s = openStream('send', path, temporaryPage());
     xhrBody(body).then(s.setRequest, () => s.setRequest(null));
     let seen = 0;
-    let latest = ''; // the longest responseText seen (an abort empties it: what the page had read stays)
+    // The longest responseText seen (an abort or a network error empties it: what the page had read
+    // stays). Looked at when the page's readystatechange handlers have run (the page reads it there:
+    // the text it has read costs nothing to read again, while the first read of new bytes makes the
+    // whole string), at the page's abort() before it empties it, and at the end.
+    let latest = '';
     let timer = 0;
     let failed = false;
     const look = () => {
@@ -481,11 +490,15 @@
       if (xhr.readyState === 2 && !(xhr.status >= 200 && xhr.status < 300)) {
         failed = true;
         s.end('error');
+      } else if (xhr.readyState === 3 && !failed) {
+        look();
       }
     });
+    s.aborting = () => {
+      if (!failed) look();
+    };
     xhr.addEventListener('progress', () => {
       if (s.watch !== xhr) return;
-      look();
       if (!timer && !hiding) timer = setTimeout(() => {
         s.pull();
         s.flush();
@@ -518,6 +531,12 @@
         // not a URL: not a send
       }
       return open.apply(this, arguments);
+    };
+    const abortXhr = proto.abort;
+    // The page's abort() empties responseText: what it had is taken first.
+    proto.abort = function understudyCaptureAbort() {
+      sends.get(this)?.stream?.aborting?.();
+      return abortXhr.apply(this, arguments);
     };
     proto.send = function understudyCaptureSend(body) {
       const o = sends.get(this);
