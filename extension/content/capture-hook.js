@@ -52,20 +52,21 @@
 
   const post = (m) => window.postMessage({ source: SOURCE, ...m }, origin);
   // Stream posts not delivered yet (a window message is delivered in a later task: one posted just
-  // before the page is hidden would be lost, and the flush after it would leave a hole). This hook
-  // hears its own posts in the same dispatch as the isolated script; those it has not heard when
-  // the page is hidden go out again with the flush (the isolated script ignores a repeat).
+  // before the page is hidden would be lost, and the flush after it would leave a hole). The
+  // isolated script says which it got (the DOM event SEEN_EVENT on the document, its detail
+  // '<id>:<seq>', dispatched as it hears the post: this world never copies the posts back); those
+  // not said when the page is hidden go out again with the flush (the isolated script ignores a
+  // repeat).
+  const SEEN_EVENT = 'understudy-capture-seen';
   const unseen = [];
   const postStream = (m) => {
     if (unseen.push(m) > 256) unseen.shift(); // delivered long ago (a page that hides messages from us)
     post(m);
   };
-  window.addEventListener('message', (event) => {
-    // (event.data is a copy made on first use: not taken while nothing is awaited)
-    if (unseen.length === 0 || event.source !== window) return;
-    const d = event.data;
-    if (d?.source !== SOURCE || d.kind !== 'stream') return;
-    const i = unseen.findIndex((m) => m.id === d.id && m.seq === d.seq);
+  document.addEventListener(SEEN_EVENT, (event) => {
+    const m = typeof event.detail === 'string' ? /^(\d{1,10}):(\d{1,16})$/.exec(event.detail) : null;
+    if (!m) return;
+    const i = unseen.findIndex((u) => u.id === Number(m[1]) && u.seq === Number(m[2]));
     if (i >= 0) unseen.splice(0, i + 1);
   });
   const flushEvent = (m) => {
@@ -445,7 +446,7 @@
   // ---- XMLHttpRequest ----
   // Another site's sends over XMLHttpRequest (SITE_STREAMS transport 'xhr': gemini.google.com): a
   // 'send' stream of the response's text as it grows (responseText, looked at as the page sees it
-  // grow, posted from at most every BATCH_MS, at the end and when the page is hidden), in order; its
+  // grow, posted about every LIVE_POST_MS, at the end and when the page is hidden), in order; its
   // end 'eof' (load), 'abort', or 'error' (an error, a timeout, an error status). Listeners only:
   // what the page gets is not changed.
   function xhrBody(body) {
@@ -497,12 +498,13 @@
     s.aborting = () => {
       if (!failed) look();
     };
+    // Posted about once a second while it grows (as a fetch send's text: each post costs the page).
     xhr.addEventListener('progress', () => {
       if (s.watch !== xhr) return;
       if (!timer && !hiding) timer = setTimeout(() => {
         s.pull();
         s.flush();
-      }, BATCH_MS);
+      }, Math.max(BATCH_MS, LIVE_POST_MS - (Date.now() - s.postedAt)));
     });
     for (const [type, how] of [['load', 'eof'], ['abort', 'abort'], ['error', 'error'], ['timeout', 'error']]) {
       xhr.addEventListener(type, () => {

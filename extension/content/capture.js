@@ -268,9 +268,16 @@
       else if (early.length < MAX_EARLY) early.push(capture);
     }
   }
+  // The MAIN-world observer keeps the stream posts it made until it hears they arrived (it sends
+  // again, with its pagehide flush, those that did not): said here as each one is heard.
+  const SEEN_EVENT = 'understudy-capture-seen';
   window.addEventListener('message', (event) => {
     if (event.source !== window || event.origin !== location.origin) return;
-    receive(event.data);
+    const d = event.data;
+    if (d?.source === SOURCE && d.kind === 'stream' && Number.isInteger(d.id) && Number.isSafeInteger(d.seq)) {
+      document.dispatchEvent(new CustomEvent(SEEN_EVENT, { detail: `${d.id}:${d.seq}` }));
+    }
+    receive(d);
   });
   // What the MAIN-world observer flushes when the page is hidden mid-answer (synchronous).
   document.addEventListener(FLUSH_EVENT, (event) => {
