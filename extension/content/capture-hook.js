@@ -56,7 +56,7 @@
   // isolated script says which it got (the DOM event SEEN_EVENT on the document, its detail
   // '<id>:<seq>', dispatched as it hears the post: this world never copies the posts back); those
   // not said when the page is hidden go out again with the flush (the isolated script ignores a
-  // repeat).
+  // repeat). A page can forge that event: it could as well keep the posts from the isolated script.
   const SEEN_EVENT = 'understudy-capture-seen';
   const unseen = [];
   const postStream = (m) => {
