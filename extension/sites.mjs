@@ -24,9 +24,10 @@ export function pathPattern(p) {
 }
 
 /**
- * host -> {site, transport, format, sends: [RegExp source], reads: [{method, path: RegExp source,
- * query?: 'name=value'}]} for every site but ChatGPT (whose sends the hook knows with their resume
- * and socket handoff, and whose reads it knows with their pages).
+ * host -> {site, transport, format, snapshot, sends: [RegExp source], reads: [{method, path: RegExp
+ * source, query?: 'name=value'}]} for every site but ChatGPT (whose sends the hook knows with their
+ * resume and socket handoff, and whose reads it knows with their pages); `snapshot`: each of its
+ * frames carries the whole answer so far (the capture hook hands its text over line-delta encoded).
  */
 export function siteStreams(adapters) {
   const out = {};
@@ -38,7 +39,9 @@ export function siteStreams(adapters) {
       if (e.query) r.query = e.query;
       return r;
     });
-    for (const host of a.hosts) out[host] = { site: a.site, transport: a.stream.transport, format: a.stream.format, sends, reads };
+    for (const host of a.hosts) {
+      out[host] = { site: a.site, transport: a.stream.transport, format: a.stream.format, snapshot: a.stream.frames === 'snapshot', sends, reads };
+    }
   }
   return out;
 }

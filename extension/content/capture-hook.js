@@ -12,7 +12,8 @@
 //   text, or null) and temporary (the page is a temporary chat); `text` is the stream's text since
 //   the last post (send, resume: UTF-8 decoded with one streaming TextDecoder), `frames` the
 //   socket's text frames since the last post (ws); `end` ('eof' | 'abort' | 'error' | 'pagehide' |
-//   'close') is on the last post. A send is posted at once with its request (its prompt is kept even
+//   'close') is on the last post. A snapshot site's send has `encoding: 'lines'` on seq 0: its
+//   `text` is then line-delta encoded (below). A send is posted at once with its request (its prompt is kept even
 //   when the send fails), then about once a second while bytes flow (at the detection hook's ticks
 //   once LIVE_POST_MS passed since the last post; a clone read without a tap every BATCH_MS), and
 //   at once at the end (also an abort or an error). When the page is hidden (a tab closed or navigated
@@ -60,18 +61,21 @@
 
   const post = (m) => window.postMessage({ source: SOURCE, ...m }, origin);
   // Stream posts not delivered yet (a window message is delivered in a later task: one posted just
-  // before the page is hidden would be lost, and the flush after it would leave a hole). This hook
-  // hears its own posts in the same dispatch as the isolated script; those it has not heard when
-  // the page is hidden go out again with the flush (the isolated script ignores a repeat).
+  // before the page is hidden would be lost, and the flush after it would leave a hole). The
+  // isolated script says which it got (the DOM event SEEN_EVENT on the document, its detail
+  // '<id>:<seq>', dispatched as it hears the post: this world never copies the posts back); those
+  // not said when the page is hidden go out again with the flush (the isolated script ignores a
+  // repeat). A page can forge that event: it could as well keep the posts from the isolated script.
+  const SEEN_EVENT = 'understudy-capture-seen';
   const unseen = [];
   const postStream = (m) => {
     if (unseen.push(m) > 256) unseen.shift(); // delivered long ago (a page that hides messages from us)
     post(m);
   };
-  window.addEventListener('message', (event) => {
-    const d = event.data;
-    if (event.source !== window || d?.source !== SOURCE || d.kind !== 'stream') return;
-    const i = unseen.findIndex((m) => m.id === d.id && m.seq === d.seq);
+  document.addEventListener(SEEN_EVENT, (event) => {
+    const m = typeof event.detail === 'string' ? /^(\d{1,10}):(\d{1,16})$/.exec(event.detail) : null;
+    if (!m) return;
+    const i = unseen.findIndex((u) => u.id === Number(m[1]) && u.seq === Number(m[2]));
     if (i >= 0) unseen.splice(0, i + 1);
   });
   const flushEvent = (m) => {
@@ -88,6 +92,124 @@
     const id = nextId;
     nextId = (nextId + 1) >>> 0;
     return id;
+  };
+
+  // ---- line-delta encoding (snapshot sites) ----
+  // A site whose frames are snapshots (SITE_STREAMS `snapshot`: Gemini, Perplexity) sends each line
+  // again with a little more in it: its text is handed over encoded, so the page pays for the new
+  // part only (the port's serialisation costs per character). The encoding knows nothing of the
+  // site's format: the text is cut at '\n' only, and a segment of a line (from the line's offset
+  // `o` to its '\n' or the batch's end) may copy the start of the latest complete line of at least
+  // MIN_LINE units (`ref`) from `o` on, and, when the line is complete, the end of `ref`. Ops, one
+  // after another (a batch's ops follow the last batch's): `=<n>,<n units>` literal text, `<<n>,`
+  // n units of ref from the current line's offset, `><n>,` the last n units of ref. Lengths count
+  // UTF-16 units. The worker decodes it (sw/lines.js, the same line state) before its core reads
+  // the stream: every character reaches it, in order.
+  const MIN_LINE = 64;
+  const MIN_COPY = 32;
+  const lineState = () => ({
+    cur: '', // the line so far (no '\n' yet)
+    ref: '', // the latest complete line of MIN_LINE units or more
+    feed(piece) {
+      const k = piece.lastIndexOf('\n');
+      if (k < 0) {
+        this.cur += piece;
+        return;
+      }
+      for (let end = k; ;) {
+        const nl = end > 0 ? piece.lastIndexOf('\n', end - 1) : -1;
+        if (nl < 0) {
+          if (this.cur.length + end >= MIN_LINE) this.ref = this.cur + piece.slice(0, end);
+          break;
+        }
+        if (end - nl - 1 >= MIN_LINE) {
+          this.ref = piece.slice(nl + 1, end);
+          break;
+        }
+        end = nl;
+      }
+      this.cur = piece.slice(k + 1);
+    },
+  });
+  // How many units a[ai..] and b[bi..] have in common from the start (at most max), compared a
+  // block at a time (native string comparison), then narrowed down; from `hint` on when the first
+  // `hint` units are the same (a snapshot's line shares about as much with the last as that did).
+  function commonStart(a, ai, b, bi, max, hint) {
+    let k = hint > 0 && hint <= max && a.slice(ai, ai + hint) === b.slice(bi, bi + hint) ? hint : 0;
+    for (let step = 32; k < max; step *= 2) {
+      const n = Math.min(step, max - k);
+      if (a.slice(ai + k, ai + k + n) === b.slice(bi + k, bi + k + n)) {
+        k += n;
+        continue;
+      }
+      for (let hi = k + n; hi - k > 1;) {
+        const m = (k + hi) >> 1;
+        if (a.slice(ai + k, ai + m) === b.slice(bi + k, bi + m)) k = m;
+        else hi = m;
+      }
+      return k;
+    }
+    return k;
+  }
+  // The same from the ends a[..ae) and b[..be).
+  function commonEnd(a, ae, b, be, max, hint) {
+    let k = hint > 0 && hint <= max && a.slice(ae - hint, ae) === b.slice(be - hint, be) ? hint : 0;
+    for (let step = 32; k < max; step *= 2) {
+      const n = Math.min(step, max - k);
+      if (a.slice(ae - k - n, ae - k) === b.slice(be - k - n, be - k)) {
+        k += n;
+        continue;
+      }
+      for (let hi = k + n; hi - k > 1;) {
+        const m = (k + hi) >> 1;
+        if (a.slice(ae - m, ae - k) === b.slice(be - m, be - k)) k = m;
+        else hi = m;
+      }
+      return k;
+    }
+    return k;
+  }
+  const lineEncoder = () => {
+    const st = lineState();
+    let lastStart = 0; // what the last encoded line had in common with its ref, at the start
+    let lastEnd = 0; // and at the end
+    return {
+      encode(text) {
+        const ops = [];
+        let lit = 0; // text[lit..] is not encoded yet
+        const literal = (to) => {
+          if (to > lit) ops.push(`=${to - lit},`, text.slice(lit, to));
+        };
+        for (let i = 0; i < text.length;) {
+          const nl = text.indexOf('\n', i);
+          const end = nl < 0 ? text.length : nl;
+          const { ref } = st;
+          const o = st.cur.length;
+          const n = end - i;
+          if (n >= MIN_LINE && ref.length - o >= MIN_COPY) {
+            let p = commonStart(text, i, ref, o, Math.min(n, ref.length - o), lastStart);
+            if (p < MIN_COPY) p = 0;
+            let e = nl < 0 ? 0 : commonEnd(text, end, ref, ref.length, Math.min(n - p, ref.length), lastEnd);
+            if (e < MIN_COPY) e = 0;
+            lastStart = p;
+            lastEnd = e;
+            if (p || e) {
+              literal(i);
+              if (p) ops.push(`<${p},`);
+              lit = i + p;
+              literal(end - e);
+              if (e) ops.push(`>${e},`);
+              lit = end;
+            }
+          }
+          const next = nl < 0 ? text.length : nl + 1;
+          st.feed(text.slice(i, next));
+          i = next;
+        }
+        literal(text.length);
+        return ops.join('');
+      },
+    };
   };
 
   // ---- streams ----
@@ -121,14 +243,16 @@
       how: null, // the end, once known
       over: false, // the last post went out
       decoder: kind === 'ws' ? null : new TextDecoder(),
+      lines: kind === 'send' && siteStream?.snapshot === true ? lineEncoder() : null,
       timer: 0,
       postedAt: 0,
       // The next post: seq 0 carries what the stream is.
       message() {
         const m = { kind: 'stream', id: s.id, seq: s.seq };
         if (s.seq === 0) Object.assign(m, { stream_kind: kind, path, request: s.request, temporary });
+        if (s.seq === 0 && s.lines) m.encoding = 'lines';
         if (kind === 'ws') m.frames = s.frames;
-        else m.text = s.text;
+        else m.text = s.lines && s.text ? s.lines.encode(s.text) : s.text;
         if (s.how) m.end = s.how;
         s.seq += 1;
         s.text = '';
@@ -337,7 +461,7 @@
   // ---- XMLHttpRequest ----
   // Another site's sends over XMLHttpRequest (SITE_STREAMS transport 'xhr': gemini.google.com): a
   // 'send' stream of the response's text as it grows (responseText, looked at as the page sees it
-  // grow, posted from at most every BATCH_MS, at the end and when the page is hidden), in order; its
+  // grow, posted about every LIVE_POST_MS, at the end and when the page is hidden), in order; its
   // end 'eof' (load), 'abort', or 'error' (an error, a timeout, an error status). Listeners only:
   // what the page gets is not changed.
   function xhrBody(body) {
@@ -353,7 +477,11 @@
     const s = openStream('send', path, temporaryPage());
     xhrBody(body).then(s.setRequest, () => s.setRequest(null));
     let seen = 0;
-    let latest = ''; // the longest responseText seen (an abort empties it: what the page had read stays)
+    // The longest responseText seen (an abort or a network error empties it: what the page had read
+    // stays). Looked at when the page's readystatechange handlers have run (the page reads it there:
+    // the text it has read costs nothing to read again, while the first read of new bytes makes the
+    // whole string), at the page's abort() before it empties it, and at the end.
+    let latest = '';
     let timer = 0;
     let failed = false;
     const look = () => {
@@ -378,17 +506,20 @@
       if (xhr.readyState === 2 && !(xhr.status >= 200 && xhr.status < 300)) {
         failed = true;
         s.end('error');
-      } else if (xhr.readyState === 3) {
+      } else if (xhr.readyState === 3 && !failed) {
         look();
       }
     });
+    s.aborting = () => {
+      if (!failed) look();
+    };
+    // Posted about once a second while it grows (as a fetch send's text: each post costs the page).
     xhr.addEventListener('progress', () => {
       if (s.watch !== xhr) return;
-      look();
       if (!timer && !hiding) timer = setTimeout(() => {
         s.pull();
         s.flush();
-      }, BATCH_MS);
+      }, Math.max(BATCH_MS, LIVE_POST_MS - (Date.now() - s.postedAt)));
     });
     for (const [type, how] of [['load', 'eof'], ['abort', 'abort'], ['error', 'error'], ['timeout', 'error']]) {
       xhr.addEventListener(type, () => {
@@ -417,6 +548,12 @@
         // not a URL: not a send
       }
       return open.apply(this, arguments);
+    };
+    const abortXhr = proto.abort;
+    // The page's abort() empties responseText: what it had is taken first.
+    proto.abort = function understudyCaptureAbort() {
+      sends.get(this)?.stream?.aborting?.();
+      return abortXhr.apply(this, arguments);
     };
     proto.send = function understudyCaptureSend(body) {
       const o = sends.get(this);

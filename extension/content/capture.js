@@ -3,7 +3,8 @@
 // saw, checks its shape and bounds, and hands it to the service worker, which decodes it with the
 // Wasm core and stores it in the extension's IndexedDB:
 // - a page stream ({kind: 'stream', ...}) goes out as `cache.stream` {stream: {id, seq, stream_kind,
-//   path, request, text | frames, end}} (stream_kind, path and request on seq 0 only). Each live
+//   path, request, encoding?, text | frames, end}} (stream_kind, path, request and the text's
+//   encoding on seq 0 only; a line-delta encoded text is passed on as it came). Each live
 //   stream's text so far is kept here (at most MAX_STREAM characters: a stream beyond that is ended
 //   as broken and no longer followed; a socket's oldest frames are let go instead), so that when
 //   the worker answers {resync: true} (it restarted and lost the stream) everything is sent again
@@ -111,6 +112,7 @@
       if (!STREAM_KINDS.includes(d.stream_kind) || !isPath(d.path)) return null;
       if (d.request !== null && !(typeof d.request === 'string' && d.request.length <= MAX_JSON)) return null;
       if (d.temporary !== undefined && typeof d.temporary !== 'boolean') return null;
+      if (d.encoding !== undefined && (d.encoding !== 'lines' || d.stream_kind !== 'send')) return null;
     }
     if (d.text !== undefined && typeof d.text !== 'string') return null;
     if (d.frames !== undefined && !isStrings(d.frames)) return null;
@@ -123,7 +125,7 @@
       // A new stream (an id seen before is a repeat or a forgery).
       if (st || streams.size >= MAX_STREAMS) return;
       st = {
-        id: d.id, kind: d.stream_kind, path: d.path, request: d.request, temporary: d.temporary === true || temporary(),
+        id: d.id, kind: d.stream_kind, path: d.path, request: d.request, temporary: d.temporary === true || temporary(), encoding: d.encoding,
         pageSeq: 0, parts: [], size: 0, sent: 0, seq: 0, end: null, endSent: false,
         inflight: 0, resyncs: 0, dataAt: Date.now(), sentAt: 0,
       };
@@ -175,6 +177,7 @@
     if (st.seq > 0 && !fresh && !(st.end && !st.endSent) && !ping) return;
     const message = { id: st.id, seq: st.seq };
     if (st.seq === 0) Object.assign(message, { stream_kind: st.kind, path: st.path, request: st.request, temporary: st.temporary });
+    if (st.seq === 0 && st.encoding) message.encoding = st.encoding; // the text's ops follow one another
     const parts = st.parts.slice(st.sent);
     if (st.kind === 'ws') message.frames = parts;
     else message.text = parts.join('');
@@ -266,9 +269,16 @@
       else if (early.length < MAX_EARLY) early.push(capture);
     }
   }
+  // The MAIN-world observer keeps the stream posts it made until it hears they arrived (it sends
+  // again, with its pagehide flush, those that did not): said here as each one is heard.
+  const SEEN_EVENT = 'understudy-capture-seen';
   window.addEventListener('message', (event) => {
     if (event.source !== window || event.origin !== location.origin) return;
-    receive(event.data);
+    const d = event.data;
+    if (d?.source === SOURCE && d.kind === 'stream' && Number.isInteger(d.id) && Number.isSafeInteger(d.seq)) {
+      document.dispatchEvent(new CustomEvent(SEEN_EVENT, { detail: `${d.id}:${d.seq}` }));
+    }
+    receive(d);
   });
   // What the MAIN-world observer flushes when the page is hidden mid-answer (synchronous).
   document.addEventListener(FLUSH_EVENT, (event) => {

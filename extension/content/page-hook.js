@@ -172,7 +172,16 @@
     let ringed = false; // read through a default reader: its reads are in the ring (or the queue)
     const queue = []; // full tap, default reader: the page's read promises not collected yet
     let reacted = 0; // queue[0, reacted) have their reaction
-    const got = new Map(); // read promise -> what it settled with (null: rejected)
+    // What the reads of the queue settled with (null: rejected), in order: a reader settles its
+    // reads in the order they were made, and each read's one reaction (the same two functions for
+    // all) is queued when it settles, or at once when it had settled, in that order too.
+    const got = [];
+    const settledRead = (r) => {
+      got.push(r);
+    };
+    const failedRead = () => {
+      got.push(null);
+    };
     let reads = 0;
     let looked = 0; // reads looked at or passed over
     const end = (how) => {
@@ -215,21 +224,18 @@
     // read gets one reaction, from the first collect after it was made; as for `look`, the
     // reactions to reads already settled run before the microtask that collects them.
     const collect = (then) => {
-      for (let i = reacted; i < queue.length; i++) {
-        const p = queue[i];
-        p.then((r) => got.set(p, r), () => got.set(p, null));
-      }
+      for (let i = reacted; i < queue.length; i++) queue[i].then(settledRead, failedRead);
       reacted = queue.length;
       later(() => {
         const list = [];
-        let i = 0;
-        for (; i < queue.length && got.has(queue[i]); i++) {
-          const r = got.get(queue[i]);
-          got.delete(queue[i]);
+        const n = Math.min(got.length, queue.length); // queue[0, n) settled
+        for (let i = 0; i < n; i++) {
+          const r = got[i];
           if (r && !r.done && r.value instanceof Uint8Array && r.value.byteLength > 0) list.push(r.value);
         }
-        queue.splice(0, i);
-        reacted -= i;
+        got.splice(0, n);
+        queue.splice(0, n);
+        reacted -= n;
         then(list);
       });
     };

@@ -9,7 +9,8 @@
 //   batch of stream `id` (a u32 the page picked), in order from seq 0; seq 0 carries stream_kind
 //   ('send' | 'resume' | 'ws'), path and request (the request body as JSON text, or null); `text`
 //   is the SSE text since the last batch, `frames` the socket's text frames; `end` ('eof' | 'abort'
-//   | 'error' | 'pagehide' | 'close') closes the stream. Answers {stored: n} (n captures stored,
+//   | 'error' | 'pagehide' | 'close') closes the stream; a snapshot site's send says on seq 0
+//   `encoding: 'lines'`: its text is line-delta encoded (sw/lines.js). Answers {stored: n} (n captures stored,
 //   committed), {repeated: true} for a batch already taken (sent again after the port closed), or
 //   {resync: true} when the stream is unknown here (the worker restarted since its seq 0) or a
 //   batch is missing: the page then sends it all again from seq 0. The reply also carries `turns`:
@@ -25,6 +26,7 @@ import { ext } from '../api.js';
 import { captureEnabled, chargeTab, isTemporary, storeCaptures } from './cache.js';
 import { core, onMessages } from './core.js';
 import { judgeTurn } from './detect.js';
+import { lineDecoder } from './lines.js';
 import { paused, siteOff } from './watched.js';
 
 const IDLE_MS = 10 * 60 * 1000;
@@ -92,6 +94,7 @@ function checked(s) {
     && (s.end === undefined || ENDS.has(s.end))
     && (s.text === undefined || typeof s.text === 'string')
     && (s.frames === undefined || (Array.isArray(s.frames) && s.frames.every((f) => typeof f === 'string')))
+    && (s.encoding === undefined || (s.seq === 0 && s.encoding === 'lines' && s.stream_kind === 'send'))
     && (s.seq > 0 || (KINDS.has(s.stream_kind) && typeof s.path === 'string' && s.path.length <= MAX_PATH
       && (s.request == null || (typeof s.request === 'string' && s.request.length <= MAX_JSON))));
   if (!ok) throw new Error('malformed stream batch');
@@ -101,6 +104,7 @@ function checked(s) {
 /** Applies one batch to the tab's session (in arrival order); resolves to the reply. */
 async function apply(t, s, sender) {
   if (await paused()) return { skipped: 'paused' };
+  if (s.encoding !== undefined) throw new Error('malformed stream batch'); // a snapshot site's only
   let keep = !(sender.tab.url && isTemporary(sender.tab.url)) && (await captureEnabled());
   const { session, next } = t;
   const expected = next.get(s.id) ?? 0;
@@ -261,9 +265,10 @@ async function tabNow(sender, site) {
   return sender;
 }
 
-async function siteApply(site, t, s, sender) {
+async function siteApply(site, t, batch, sender) {
   if (await paused()) return { skipped: 'paused' };
   if (await siteOff(site)) return { skipped: 'site off' };
+  let s = batch;
   let st = t.streams.get(s.id);
   const expected = st?.next ?? 0;
   if (s.seq < expected) return { repeated: true };
@@ -281,12 +286,23 @@ async function siteApply(site, t, s, sender) {
       decoder: send ? new core.SiteStream(site) : null, next: 0, judged: !send,
       path: s.path, request: s.request ?? null, prompt: send ? sitePrompt(site, s.request) : null,
       key: `${sender.tab.id}-${s.id}`, kept: 0, socket: s.stream_kind === 'ws', answers: 0,
+      lines: s.encoding === 'lines' ? lineDecoder() : null,
     };
     t.streams.set(s.id, st);
     if (t.streams.size > MAX_SEQS) {
       const [oldest, old] = t.streams.entries().next().value;
       freeStream(old);
       t.streams.delete(oldest);
+    }
+  }
+  if (st.lines && s.text) {
+    // The page's line-delta encoded text (a snapshot site's send), decoded in order.
+    try {
+      s = { ...s, text: st.lines.decode(s.text) };
+    } catch (error) {
+      freeStream(st);
+      t.streams.delete(s.id);
+      throw error;
     }
   }
   st.next = s.seq + 1;

@@ -130,12 +130,12 @@ async function taskSeconds(cdp) {
 // read is inlined into the wrapper's frames, so its samples are the page's work): samples whose
 // deepest extension frame is the wrapper are left out; whatever else the hooks do with the chunks
 // (the looks every 500 ms, a BYOB reader's per-read reaction) counts. Likewise the page's own
-// request: samples inside the native `fetch` (or XMLHttpRequest `open` / `send`) that the wrappers
+// request: samples inside the native `fetch` (or XMLHttpRequest `open` / `send` / `abort`) that the wrappers
 // call on the page's behalf are the page's work (the wrappers' own code, and their listeners, count).
 const FORWARDERS = new Set(['understudyRead']);
 const WRAPPED = {
   understudyFetch: 'fetch', understudyCapture: 'fetch',
-  understudyXhrOpen: 'open', understudyCaptureOpen: 'open', understudyXhrSend: 'send', understudyCaptureSend: 'send',
+  understudyXhrOpen: 'open', understudyCaptureOpen: 'open', understudyXhrSend: 'send', understudyCaptureSend: 'send', understudyCaptureAbort: 'abort',
 };
 export function extensionMs(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
