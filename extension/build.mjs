@@ -120,7 +120,7 @@ function assemble(target, manifest) {
   fs.mkdirSync(path.join(dir, 'icons'), { recursive: true });
   for (const size of ICON_SIZES) fs.writeFileSync(path.join(dir, 'icons', `icon-${size}.png`), icon(size));
   fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  for (const name of ['capture-hook.js', 'page-hook.js', 'xhr-hook.js']) {
+  for (const name of ['capture-hook.js', 'page-hook.js', 'xhr-hook.js', 'read-hook.js']) {
     const hook = path.join(dir, 'content', name);
     fs.writeFileSync(hook, fillCaptureHook(fs.readFileSync(hook, 'utf8'), ADAPTERS));
   }

@@ -61,9 +61,9 @@ export function checkManifest(manifest, adapters) {
   if (missing.length) throw new Error(`the manifest does not cover the adapters' hosts:\n  ${missing.join('\n  ')}`);
 }
 
-/** A content hook (capture-hook.js, page-hook.js, xhr-hook.js) with its `SITE_STREAMS` placeholder filled in. */
+/** A content hook (capture-hook.js, page-hook.js, xhr-hook.js, read-hook.js) with its `SITE_STREAMS` placeholder filled in. */
 export function fillCaptureHook(source, adapters) {
   const marker = /\/\*SITE_STREAMS\*\/\{\}/;
-  if (!marker.test(source)) throw new Error('a content hook (capture-hook.js, page-hook.js, xhr-hook.js) lacks its /*SITE_STREAMS*/{} placeholder');
+  if (!marker.test(source)) throw new Error('a content hook (capture-hook.js, page-hook.js, xhr-hook.js, read-hook.js) lacks its /*SITE_STREAMS*/{} placeholder');
   return source.replace(marker, () => JSON.stringify(siteStreams(adapters)));
 }

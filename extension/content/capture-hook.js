@@ -23,8 +23,8 @@
 //   yet: a repeated seq is to be ignored).
 // - {kind: 'conversation', json, path}: the body of a conversation the page loads (GET
 //   /backend-api/conversations/{id}, .../conversations/{id}/messages?before=..., or the singular
-//   /backend-api/conversation/{id}; on another site, its adapter's reads (SITE_STREAMS `reads`),
-//   over fetch or XMLHttpRequest); path: the URL's pathname and search.
+//   /backend-api/conversation/{id}); path: the URL's pathname and search. (Another site's reads:
+//   read-hook.js.)
 // The page can forge anything posted here: the isolated script and the Wasm core validate everything.
 (() => {
   if (window.__understudyCapture) return;
@@ -45,14 +45,6 @@
   const siteStream = Object.hasOwn(SITE_STREAMS, location.host) ? SITE_STREAMS[location.host] : null;
   const siteSends = (siteStream?.sends ?? []).map((p) => new RegExp(p));
   const isSiteSend = (pathname) => siteSends.some((r) => r.test(pathname));
-  // The site's conversation reads (its adapter's `conversation_read` endpoints): method, pathname
-  // pattern and, for an endpoint serving many calls, a `name=value` its query must hold.
-  const siteReads = (siteStream?.reads ?? []).map((r) => ({ method: r.method, path: new RegExp(r.path), query: r.query?.split('=') ?? null }));
-  const isSiteRead = (method, url) => siteReads.some((r) => (!r.method || r.method === method) && r.path.test(url.pathname)
-    && (!r.query || (url.searchParams.get(r.query[0]) ?? '').split(',').includes(r.query[1])));
-  const postRead = (json, url) => {
-    if (typeof json === 'string' && json.length <= MAX_JSON) post({ kind: 'conversation', json, path: url.pathname + url.search });
-  };
   // Hosts whose sockets carry the answer when a send hands it off (reference section 3).
   const WEBSOCKET_HOSTS = ['ws.chatgpt.com'];
   const TAP = Symbol.for('understudy.tap');
@@ -436,12 +428,6 @@
     if (url.origin !== origin) return nativeFetch.apply(this, arguments);
     const method = String(init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     if (siteStream?.transport === 'fetch' && method === 'POST' && isSiteSend(url.pathname)) return watchSend('send', url.pathname, input, init, arguments, true);
-    if (siteStream && isSiteRead(method, url)) {
-      return nativeFetch.apply(this, arguments).then((response) => {
-        if (response.ok) response.clone().text().then((json) => postRead(json, url), () => {});
-        return response;
-      });
-    }
     const send = method === 'POST' ? SEND.exec(url.pathname) : null;
     if (send) return watchSend(send[1] ? 'resume' : 'send', url.pathname, input, init, arguments);
     if (method === 'GET' && LOAD.test(url.pathname) && !temporaryPage()) {
@@ -565,39 +551,6 @@
         o.stream.end('error');
         throw e;
       }
-    };
-  }
-
-  // A site's conversation reads over XMLHttpRequest (Gemini's batch calls, DeepSeek's history): the
-  // response's text once loaded with a 2xx status. Listeners only.
-  if (siteReads.length && typeof window.XMLHttpRequest === 'function') {
-    const proto = window.XMLHttpRequest.prototype;
-    const open = proto.open;
-    const reads = new WeakMap(); // XMLHttpRequest -> the URL of its latest open(), a site's read
-    const loaded = (event) => {
-      const xhr = event.target;
-      const url = reads.get(xhr);
-      if (!url || !(xhr.status >= 200 && xhr.status < 300)) return;
-      try {
-        if (xhr.responseType === '' || xhr.responseType === 'text') postRead(xhr.responseText, url);
-        else if (xhr.responseType === 'json' && xhr.response != null) postRead(JSON.stringify(xhr.response), url);
-      } catch {
-        // a response that cannot be read as text: nothing to keep
-      }
-    };
-    proto.open = function understudyReadOpen(method, url) {
-      reads.delete(this);
-      try {
-        const u = new URL(String(url), location.href);
-        if (u.origin === origin && isSiteRead(String(method).toUpperCase(), u)) {
-          reads.set(this, u);
-          this.removeEventListener('load', loaded);
-          this.addEventListener('load', loaded);
-        }
-      } catch {
-        // not a URL: not a read
-      }
-      return open.apply(this, arguments);
     };
   }
 
