@@ -5,11 +5,15 @@
 // units or more) from the current line's offset on, `><n>,` the last n units of `ref`. Lengths
 // count UTF-16 units. The line state is the capture hook's, fed with the decoded text.
 const MIN_LINE = 64;
+// The most text one stream decodes to (UTF-16 units): what the capture hook hands over of a stream
+// at most. Ops copy from `ref`, so a few forged bytes could otherwise stand for gigabytes.
+const MAX_TEXT = 32 << 20;
 
 /** A decoder for one stream: `decode(ops)` gives the text; throws on ops that do not fit. */
 export function lineDecoder() {
   let cur = ''; // the line so far (no '\n' yet)
   let ref = ''; // the latest complete line of MIN_LINE units or more
+  let total = 0; // units decoded so far
   const feed = (piece) => {
     const k = piece.lastIndexOf('\n');
     if (k < 0) {
@@ -52,6 +56,8 @@ export function lineDecoder() {
         } else {
           throw new Error('malformed line-delta ops');
         }
+        total += piece.length;
+        if (total > MAX_TEXT) throw new Error('line-delta ops decode to more than a stream may carry');
         feed(piece);
         out.push(piece);
       }

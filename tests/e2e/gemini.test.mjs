@@ -402,3 +402,27 @@ test('a Gemini chat opened at its address is loaded through its read (batchexecu
   await again.close();
   s.site.setMode({ mode: 'healthy' });
 });
+
+test('a page forging a line-delta stream that would decode to gigabytes: refused, the worker goes on keeping real turns', async () => {
+  const page = await s.open();
+  // A long line for `ref`, then ops that each copy its end again: 4 MB of ops standing for 50 GB.
+  const sent = await page.evaluate(async (path) => {
+    const id = 4_000_000_000;
+    const post = (m) => window.postMessage({ source: 'understudy-capture', kind: 'stream', id, ...m }, location.origin);
+    const line = 'y'.repeat(100_000);
+    post({ seq: 0, stream_kind: 'send', path, request: null, encoding: 'lines', text: `=${line.length + 1},${line}\n` });
+    post({ seq: 1, text: '>100000,'.repeat(500_000) });
+    post({ seq: 2, text: '', end: 'eof' });
+    return true;
+  }, SEND_PATH);
+  assert.ok(sent);
+  await page.waitForTimeout(1500);
+  // The worker still decodes and keeps a real turn of the same tab, at once.
+  s.site.setMode({ mode: 'healthy' });
+  await s.sendPrompt(page, 'Still listening?');
+  await s.waitAnswerText(page, 0, FIRST_ANSWER);
+  await waitCached(s.browser.context, (cs) => cs.some((c) => c.site === 'gemini' && c.texts.includes('Still listening?') && !c.incomplete));
+  const all = await waitCached(s.browser.context, () => true);
+  assert.ok(!all.some((c) => c.raw.length > 10 << 20), 'nothing of the forged stream grew the cache');
+  await page.close();
+});
