@@ -88,8 +88,9 @@ test('50 chat tabs failing at once: one status poll per interval, bounded provid
   }
   await sample();
   // One rescue per prompt: its requests (a retry, or a continuation that ends with the partial
-  // answer as the assistant's turn) all carry the tab's prompt as their last user message.
-  const promptOf = (q) => q.json?.messages?.filter((m) => m.role === 'user').at(-1)?.content;
+  // answer as the assistant's turn, followed, for an OpenAI-compatible provider, by a user turn
+  // asking to go on) all carry the tab's prompt as their last user message of the tab's own.
+  const promptOf = (q) => q.json?.messages?.filter((m) => m.role === 'user' && /^Tab \d+: /.test(m.content)).at(-1)?.content;
   const rescues = () => new Set([...fake.to('down'), ...fake.to('up')].map(promptOf)).size;
   // Time for the automatic rescues to reach a provider (their frames load in 50 background tabs on
   // 2 cores, late in a long run): until the first arrives (at most 60 s), then 3 s more for any
