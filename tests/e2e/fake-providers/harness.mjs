@@ -22,13 +22,38 @@ export function provider(fake, name, format, extra = {}) {
   };
 }
 
-/** Writes the settings to chrome.storage.local and clears provider health, from an extension page. */
+/**
+ * Waits, from an extension page, until the worker has no settings write pending. The worker writes
+ * the stored document back, filled in with its defaults, when it differs from what it would store
+ * (at its start, once it has read the policy: Chromium's first read can take seconds; and on any
+ * `settings.get`, which an open options page sends whenever the stored settings change). That is a
+ * read-modify-write: a test's direct write landing in the middle of one is undone. The product
+ * itself writes settings only through the worker, one write at a time. A `settings.get` goes
+ * through the same queue, so once it answers, what is stored is filled in and stays.
+ */
+export async function workerSettled(page) {
+  await page.evaluate(async () => {
+    const until = Date.now() + 20_000;
+    while ((await chrome.storage.local.get('settings.policy'))['settings.policy'] === undefined) {
+      if (Date.now() > until) throw new Error('the worker never stored the policy it read');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await chrome.runtime.sendMessage({ type: 'settings.get' });
+  });
+}
+
+/**
+ * Writes the settings to chrome.storage.local and clears provider health, from an extension page,
+ * with no worker write pending before or after it (a direct write made after this one stays).
+ */
 export async function configure(page, providers, router = {}) {
+  await workerSettled(page);
   const settings = { version: 1, providers, router: { ...FAST_ROUTER, ...router } };
   await page.evaluate(async (s) => {
     await chrome.storage.local.set({ settings: s });
     await chrome.storage.session.remove(['providers.health', 'providers.lastStream']);
   }, settings);
+  await workerSettled(page);
   return settings;
 }
 
