@@ -138,6 +138,12 @@ impl fmt::Display for CaptureError {
 
 impl std::error::Error for CaptureError {}
 
+/// The site whose conversation a cache key names (`<site>:<id>`, any site but ChatGPT), if any.
+pub fn key_site(key: &str) -> Option<Site> {
+    let (prefix, _) = key.split_once(':')?;
+    Site::from_id(prefix).filter(|s| *s != Site::Chatgpt)
+}
+
 /// The pending key of a prompt sent before its conversation had an id.
 pub fn pending_key(message_id: &str) -> String {
     format!("pending-{message_id}")
@@ -156,18 +162,26 @@ impl Capture {
     /// The key the capture is stored under. The conversation JSON is parsed for it, so call
     /// [`apply`] with the parsed value via [`Capture::parse_conversation`] when you need both.
     pub fn key(&self) -> Result<String, CaptureError> {
-        let key = match self {
+        let (key, site) = match self {
             Capture::Conversation { json, path, site } => {
-                match Self::parse_any(json, path.as_deref(), site.as_deref())? {
+                let key = match Self::parse_any(json, path.as_deref(), site.as_deref())? {
                     Body::Tree(c) => c.id,
                     Body::Page(t) => t.conversation_id.unwrap_or_default(),
-                }
+                };
+                (key, site)
             }
-            Capture::Turn(t) => t.conversation_id.clone(),
-            Capture::Dom { conversation_id, .. } => conversation_id.clone(),
+            Capture::Turn(t) => (t.conversation_id.clone(), &t.site),
+            Capture::Dom { conversation_id, site, .. } => (conversation_id.clone(), site),
         };
         if !valid_id(&key) {
             return Err(CaptureError::Malformed("bad conversation id".into()));
+        }
+        // Another site's conversations live under `<site>:<id>`, and only that site's captures
+        // (the site set by the worker from the tab's URL) may name them: a ChatGPT stream saying
+        // its conversation is `claude:<id>` would otherwise write into Claude's.
+        let declared = site.as_deref().filter(|s| *s != Site::Chatgpt.id());
+        if key_site(&key) != declared.and_then(Site::from_id) {
+            return Err(CaptureError::Malformed("the conversation id names another site".into()));
         }
         Ok(key)
     }
@@ -749,6 +763,45 @@ mod guards {
             follows_current: false,
         });
         assert_eq!(ok(&turn, None, None), Ok(()));
+    }
+
+    #[test]
+    fn a_key_naming_another_site_is_refused() {
+        let turn = |id: &str, site: Option<&str>| {
+            Capture::Turn(TurnCapture {
+                conversation_id: id.into(),
+                title: None,
+                nodes: vec![],
+                current: None,
+                pending: None,
+                site: site.map(String::from),
+                follows_current: false,
+            })
+        };
+        let dom = |id: &str, site: Option<&str>| Capture::Dom {
+            conversation_id: id.into(),
+            title: None,
+            turns: vec![],
+            site: site.map(String::from),
+        };
+        let named = "the conversation id names another site";
+        let check = |c: Capture, expect: Result<&str, &str>| {
+            let got = c.key().map_err(|e| e.to_string());
+            assert_eq!(got.as_deref().map_err(|e| e.trim_start_matches("malformed capture: ")), expect);
+        };
+        // A ChatGPT stream naming a conversation of Claude's (the page can say anything there).
+        check(turn("claude:victim", None), Err(named));
+        check(turn("claude:victim", Some("chatgpt")), Err(named));
+        check(turn("gemini:victim", Some("claude")), Err(named));
+        check(dom("claude:victim", Some("gemini")), Err(named));
+        // A site's key from that site's own capture; a ChatGPT id with a colon that names no site.
+        check(turn("claude:c1", Some("claude")), Ok("claude:c1"));
+        check(dom("gemini:c1", Some("gemini")), Ok("gemini:c1"));
+        check(turn("c1", None), Ok("c1"));
+        check(turn("pending-a:b", None), Ok("pending-a:b"));
+        check(turn("chatgpt:c1", None), Ok("chatgpt:c1"));
+        // A site's capture under a key without its prefix.
+        check(turn("c1", Some("claude")), Err(named));
     }
 
     #[test]

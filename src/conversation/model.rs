@@ -996,10 +996,23 @@ impl Conversation {
                         n.parent.clone_from(&on.parent);
                         changed = true;
                     }
-                    for c in &on.children {
-                        if !n.children.contains(c) {
-                            n.children.push(c.clone());
-                            changed = true;
+                    // A set of the children already there when there are many (a forged read can
+                    // give one node a quarter of a million).
+                    if n.children.len() * on.children.len() > 4096 {
+                        let mut have: std::collections::HashSet<String> =
+                            n.children.iter().cloned().collect();
+                        for c in &on.children {
+                            if have.insert(c.clone()) {
+                                n.children.push(c.clone());
+                                changed = true;
+                            }
+                        }
+                    } else {
+                        for c in &on.children {
+                            if !n.children.contains(c) {
+                                n.children.push(c.clone());
+                                changed = true;
+                            }
                         }
                     }
                     match (&n.message, &on.message) {

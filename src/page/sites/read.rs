@@ -11,7 +11,7 @@
 //! under the read's message, then merges the read. A derived message the read does not hold stays
 //! where it was: nothing is lost, at worst a turn shows twice.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::keep::{as_streamed, conversation_key, valid};
 use crate::conversation::capture::DomTurn;
@@ -80,6 +80,12 @@ fn matches(conv: &Conversation, read: &Conversation) -> BTreeMap<String, String>
         .map(|n| (n, n.message.as_ref().and_then(|m| m.create_time).unwrap_or(0.0)))
         .collect();
     streamed.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.id.cmp(&b.0.id)));
+    // The candidates by role and text, in time order (a forged read may hold many: each streamed
+    // copy looks up its own text instead of scanning them all).
+    let mut by_text: HashMap<(Role, &str), Vec<usize>> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        by_text.entry((c.role.clone(), c.text.as_str())).or_default().push(i);
+    }
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     let mut used: HashSet<&str> = HashSet::new();
     for (node, _) in streamed {
@@ -88,19 +94,35 @@ fn matches(conv: &Conversation, read: &Conversation) -> BTreeMap<String, String>
         if text.is_empty() {
             continue;
         }
-        let same = |c: &Candidate<'_>| {
-            c.role == m.role
-                && !used.contains(c.id)
-                && (c.text == text
-                    || (m.role == Role::Assistant && m.is_incomplete() && c.text.starts_with(&text)))
-        };
         // The read's copy under the same parent first (a prompt asked twice is two messages).
         let parent = node.parent.as_deref().map(|p| found.get(p).map_or(p, String::as_str));
-        let pick = candidates
-            .iter()
-            .find(|c| same(c) && parent.is_some() && c.parent == parent)
-            .or_else(|| candidates.iter().find(|c| same(c)));
-        if let Some(c) = pick {
+        let free = |i: &usize| !used.contains(candidates[*i].id);
+        let exact = by_text.get(&(m.role.clone(), text.as_str()));
+        let under = |i: &usize| parent.is_some() && candidates[*i].parent == parent;
+        let mut pick = exact.and_then(|l| l.iter().copied().find(|i| free(i) && under(i)));
+        // An answer cut short: the read's whole answer that starts with it.
+        let cut = m.role == Role::Assistant && m.is_incomplete();
+        if pick.is_none() && cut {
+            pick = (0..candidates.len()).find(|i| {
+                let c = &candidates[*i];
+                c.role == Role::Assistant && free(i) && under(i) && c.text.starts_with(&text)
+            });
+        }
+        // Elsewhere in the read only when the copy's parent is not one of the read's (the read's
+        // first page, or the copy's parent went unmatched): under a parent the read holds, its
+        // turn is the one after that parent, or none yet.
+        let parent_read = parent.is_some_and(|p| read.nodes.contains_key(p));
+        if pick.is_none() && !parent_read {
+            pick = exact.and_then(|l| l.iter().copied().find(|i| free(i)));
+            if pick.is_none() && cut {
+                pick = (0..candidates.len()).find(|i| {
+                    let c = &candidates[*i];
+                    c.role == Role::Assistant && free(i) && c.text.starts_with(&text)
+                });
+            }
+        }
+        if let Some(i) = pick {
+            let c = &candidates[i];
             used.insert(c.id);
             found.insert(node.id.clone(), c.id.to_string());
         }
@@ -127,9 +149,31 @@ pub fn fold(conv: &mut Conversation, read: &Conversation) -> bool {
             }
         }
     }
+    // Sites read a long conversation a page at a time (Gemini, Copilot, Perplexity): a read may
+    // hold only older turns (the page scrolled up), or start in the middle of what was kept.
+    let before = conv.current_node.clone().filter(|c| conv.nodes.contains_key(c));
+    let time = |c: &Conversation, id: &str| c.nodes.get(id).and_then(|n| n.message.as_ref()?.create_time);
+    let take_read = match before.as_deref() {
+        None => true,
+        Some(c) if read.nodes.contains_key(c) || found.contains_key(c) => true,
+        Some(c) => match (read.current_node.as_deref().and_then(|r| time(read, r)), time(conv, c)) {
+            (Some(r), Some(b)) => r >= b,
+            _ => false,
+        },
+    };
+    // A read message that starts its page (no parent in the read) takes the parent of the copy it
+    // replaces: the line goes on through the turns kept before it.
+    let mut links: Vec<(String, String)> = Vec::new();
     let mut changed = !found.is_empty();
     for (gone, kept) in &found {
         let Some(node) = conv.nodes.remove(gone) else { continue };
+        let first = read.nodes.get(kept).is_some_and(|n| n.parent.is_none());
+        if let Some(p) = node.parent.as_ref().filter(|_| first) {
+            let p = found.get(p).unwrap_or(p);
+            if p != kept {
+                links.push((kept.clone(), p.clone()));
+            }
+        }
         if let Some(p) = node.parent.as_ref().and_then(|p| conv.nodes.get_mut(p)) {
             p.children.retain(|c| c != gone);
         }
@@ -163,7 +207,23 @@ pub fn fold(conv: &mut Conversation, read: &Conversation) -> bool {
         n.children.retain(|c| !found.contains_key(c));
     }
     changed |= conv.merge(read);
-    let current = ours.or_else(|| read.current_node.clone()).filter(|c| conv.nodes.contains_key(c));
+    for (child, parent) in links {
+        let free = conv.nodes.get(&child).is_some_and(|n| n.parent.is_none());
+        if !free || !conv.nodes.contains_key(&parent) || descends(conv, &parent, &child) {
+            continue;
+        }
+        if let Some(n) = conv.nodes.get_mut(&child) {
+            n.parent = Some(parent.clone());
+        }
+        if let Some(p) = conv.nodes.get_mut(&parent)
+            && !p.children.contains(&child)
+        {
+            p.children.push(child);
+        }
+        changed = true;
+    }
+    let read_current = read.current_node.clone().filter(|_| take_read);
+    let current = ours.or(read_current).filter(|c| conv.nodes.contains_key(c));
     if current.is_some() && conv.current_node != current {
         conv.current_node = current;
         changed = true;
@@ -184,8 +244,13 @@ const MAX_DOM_TEXT: usize = 2 << 20;
 /// the conversation anything, the page's turns are left alone: traffic is richer (and a read
 /// replaces these copies, [`fold`]). Returns whether anything changed.
 pub fn dom_fill(conv: &mut Conversation, site: &str, title: Option<&String>, turns: &[DomTurn]) -> bool {
+    // (A message without text is no turn the page could show: Grok's first read names its
+    // messages, its second gives their texts.)
     let traffic = conv.nodes.values().any(|n| {
-        n.message.as_ref().is_some_and(|m| m.metadata.get(DERIVED).and_then(|v| v.as_str()) != Some("dom"))
+        n.message.as_ref().is_some_and(|m| {
+            m.metadata.get(DERIVED).and_then(|v| v.as_str()) != Some("dom")
+                && !m.content.plain_text().trim().is_empty()
+        })
     });
     if traffic || Site::from_id(site).is_none() {
         return false;
@@ -451,5 +516,118 @@ mod tests {
                 .is_some_and(|m| m.content.plain_text() == "Something else entirely")),
             "nothing is lost"
         );
+    }
+}
+
+/// Reads that come a page at a time (Gemini's, Copilot's, Perplexity's): a page starts with a
+/// message the read gives no parent.
+#[cfg(test)]
+mod paged {
+    use super::*;
+    use crate::conversation::{Message, main_line};
+
+    /// `turns` (id, text; roles alternate from the user's; times from `t0`, one apart) as one line
+    /// whose last turn is current; `derived`: kept from a stream.
+    fn line(turns: &[(&str, &str)], t0: f64, derived: bool) -> Conversation {
+        let mut conv = Conversation::new("gemini:c1");
+        let mut parent: Option<String> = None;
+        for (i, (id, text)) in turns.iter().enumerate() {
+            let role = if i % 2 == 0 { Role::User } else { Role::Assistant };
+            let mut m = Message::new(*id, role, *text);
+            m.create_time = Some(t0 + i as f64);
+            if derived {
+                m.metadata.insert(DERIVED.into(), serde_json::Value::String("stream".into()));
+            }
+            conv.upsert_message(parent.as_deref(), m, false);
+            parent = Some((*id).to_string());
+        }
+        conv.current_node = parent;
+        conv
+    }
+
+    fn shown(conv: &Conversation) -> Vec<String> {
+        main_line(conv).iter().map(|m| m.content.plain_text()).collect()
+    }
+
+    fn check(before: &Conversation, read: &Conversation, expect: &[&str], current: &str) {
+        let mut conv = before.clone();
+        fold(&mut conv, read);
+        assert_eq!(shown(&conv), expect);
+        assert_eq!(conv.current_node.as_deref(), Some(current));
+        assert!(conv.nodes.values().all(|n| n.children.iter().all(|c| conv.nodes.contains_key(c))));
+        let mut again = conv.clone();
+        assert!(!fold(&mut again, read), "the same read twice changes nothing");
+    }
+
+    #[test]
+    fn an_older_page_read_keeps_the_newest_turn_current() {
+        let newest =
+            line(&[("u3", "Three?"), ("a3", "Three."), ("u4", "Four?"), ("a4", "Four.")], 30.0, false);
+        let older = line(&[("u1", "One?"), ("a1", "One."), ("u2", "Two?"), ("a2", "Two.")], 10.0, false);
+        let mut conv = Conversation::new("gemini:c1");
+        fold(&mut conv, &newest);
+        check(&conv, &older, &["Three?", "Three.", "Four?", "Four."], "a4");
+        // Every turn is kept, the older page's too.
+        let mut all = conv.clone();
+        fold(&mut all, &older);
+        assert_eq!(all.message_count(), 8);
+    }
+
+    #[test]
+    fn a_newest_page_read_goes_on_from_the_turns_streamed_before_it() {
+        let streamed = line(
+            &[
+                ("s1u", "One?"),
+                ("s1a", "One."),
+                ("s2u", "Two?"),
+                ("s2a", "Two."),
+                ("s3u", "Three?"),
+                ("s3a", "Three."),
+            ],
+            10.0,
+            true,
+        );
+        // The site's newest page holds the last two turns, and one more made elsewhere.
+        let read = line(
+            &[
+                ("u2", "Two?"),
+                ("a2", "Two."),
+                ("u3", "Three?"),
+                ("a3", "Three."),
+                ("u4", "Four?"),
+                ("a4", "Four."),
+            ],
+            20.0,
+            false,
+        );
+        check(
+            &streamed,
+            &read,
+            &["One?", "One.", "Two?", "Two.", "Three?", "Three.", "Four?", "Four."],
+            "a4",
+        );
+        let mut conv = streamed.clone();
+        fold(&mut conv, &read);
+        assert_eq!(conv.nodes.get("u2").and_then(|n| n.parent.as_deref()), Some("s1a"));
+        assert_eq!(conv.message_count(), 8, "the copies of turns two and three went");
+    }
+
+    #[test]
+    fn a_prompt_asked_again_is_not_taken_for_the_earlier_one() {
+        let read = line(&[("u1", "Hi"), ("a1", "Hello"), ("u2", "yes"), ("a2", "ok")], 10.0, false);
+        let mut conv = Conversation::new("gemini:c1");
+        fold(&mut conv, &read);
+        // "yes" again, streamed after the read's last answer; the site has not saved it yet.
+        let mut u = Message::new("s-u", Role::User, "yes");
+        u.create_time = Some(20.0);
+        u.metadata.insert(DERIVED.into(), serde_json::Value::String("stream".into()));
+        let mut a = Message::new("s-a", Role::Assistant, "Here is the rest");
+        a.create_time = Some(21.0);
+        a.status = Some("in_progress".into());
+        a.metadata.insert(DERIVED.into(), serde_json::Value::String("stream".into()));
+        conv.upsert_message(Some("a2"), u, false);
+        conv.upsert_message(Some("s-u"), a, true);
+        conv.current_node = Some("s-a".into());
+        check(&conv, &read, &["Hi", "Hello", "yes", "ok", "yes", "Here is the rest"], "s-a");
     }
 }
