@@ -391,7 +391,9 @@
     const key = JSON.stringify([location.pathname, turns]);
     if (key === lastDom) return;
     lastDom = key;
-    send({ kind: 'dom', conversation_id: '', title: document.title || null, turns });
+    // With the address it was read at: the worker files it under that conversation only if the
+    // tab still shows it.
+    send({ kind: 'dom', conversation_id: '', title: document.title || null, turns, url: location.href });
   }
 
   // The DOM is read once it has settled: a mutation disconnects the observer and waits

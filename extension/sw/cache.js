@@ -343,6 +343,10 @@ onMessages(ext, ['cache.capture', 'cache.delete', 'cache.deleteAll', 'cache.stat
             const url = (await ext.tabs.get(tab.id).catch(() => null))?.url ?? tab.url ?? '';
             const shown = core.captureShownKey(url);
             if (!shown) return { skipped: 'no conversation shown' };
+            // Read at another address than the tab shows now (the user opened another chat
+            // before this arrived): those turns are not this conversation's.
+            const readAt = typeof capture.url === 'string' ? core.captureShownKey(capture.url) : shown;
+            if (readAt !== shown) return { skipped: 'the page showed another conversation' };
             capture = { kind: 'dom', conversation_id: shown, title: capture.title ?? null, turns: capture.turns, site };
           } else {
             throw new Error('malformed capture');

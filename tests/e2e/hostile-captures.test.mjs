@@ -162,6 +162,31 @@ test('a forged capture cannot rewrite another cached conversation', async () => 
   recordRow({ name: 'attacks: forged captures of another conversation', kind: 'attacks', tried: 4, held: 4, note: "forged bodies for another cached conversation (its own path, this tab's path, an older page, no path): that conversation unchanged (before: retitled)" });
 });
 
+test("a chatgpt.com stream naming another site's conversation cannot write into it", async () => {
+  // A Claude conversation in the cache (kept as Claude's own captures keep it: `claude:<id>`).
+  const lib = await library(browser.context);
+  const key = 'claude:0c1a0de0-1111-4222-8333-444455556666';
+  const user = { id: 'cl-u1', author: { role: 'user' }, content: { content_type: 'text', parts: ['A question for Claude'] }, status: 'finished_successfully', create_time: 1 };
+  const seeded = await lib.evaluate((c) => chrome.runtime.sendMessage({ type: 'cache.capture', capture: c }), { kind: 'turn', conversation_id: key, site: 'claude', title: 'Claude chat', nodes: [{ parent: null, message: user }], current: 'cl-u1', pending: null });
+  assert.equal(seeded.ok, true, JSON.stringify(seeded));
+  await lib.close();
+  const before = (await cacheState()).all.find((c) => c.id === key);
+  assert.deepEqual(before.texts, ['A question for Claude']);
+  // The chatgpt.com page's own stream says its conversation is that key (the page can say anything).
+  site.setMode({ mode: 'healthy', conversationId: key, answer: 'injected into Claude' });
+  const page = await chatPage('https://chatgpt.com/');
+  await send(page, 'A prompt whose stream names Claude');
+  await page.waitForFunction(() => document.querySelector('.markdown')?.textContent.includes('injected into Claude'));
+  await sleep(2500); // the stream's batches and their captures
+  const after = (await cacheState()).all.find((c) => c.id === key);
+  assert.deepEqual(after.texts, before.texts, 'the Claude conversation is unchanged');
+  assert.equal(after.site, 'claude');
+  assert.ok(!after.raw.includes('injected'), 'no message of the ChatGPT page in it');
+  await page.close();
+  site.setMode({ mode: 'healthy' });
+  recordRow({ name: "attacks: a ChatGPT stream naming another site's conversation", kind: 'attacks', tried: 1, held: 1, note: 'a chatgpt.com stream whose conversation id is claude:<id>: the Claude conversation unchanged (before: the ChatGPT turn was merged into it)' });
+});
+
 /** Waits until the settings document's capture switch is `on`. */
 async function switchIs(page, on) {
   for (let i = 0; i < 100; i++) {

@@ -140,11 +140,20 @@ pub fn fold(conv: &mut Conversation, read: &Conversation) -> bool {
     // What the page showed is what the site holds: the page's turns the read did not match (its
     // text rendered, not written: a list, a bold word) go too, what followed them moving under
     // the read's current message.
-    if let Some(tip) = read.current_node.as_ref() {
+    // Only when the read holds at least as many turns as the page showed: a read of one page of a
+    // longer conversation, or one without the texts yet (Grok's first), does not speak for them.
+    let from_dom = |n: &Node| {
+        n.message.as_ref().and_then(|m| m.metadata.get(DERIVED)).and_then(|v| v.as_str()) == Some("dom")
+    };
+    let shown = conv.nodes.values().filter(|n| from_dom(n)).count();
+    let held = read
+        .nodes
+        .values()
+        .filter(|n| n.message.as_ref().is_some_and(|m| !m.content.plain_text().trim().is_empty()))
+        .count();
+    if let Some(tip) = read.current_node.as_ref().filter(|_| held >= shown) {
         for n in conv.nodes.values() {
-            let dom = n.message.as_ref().and_then(|m| m.metadata.get(DERIVED)).and_then(|v| v.as_str())
-                == Some("dom");
-            if dom && !found.contains_key(&n.id) && !read.nodes.contains_key(&n.id) {
+            if from_dom(n) && !found.contains_key(&n.id) && !read.nodes.contains_key(&n.id) {
                 found.insert(n.id.clone(), tip.clone());
             }
         }
@@ -527,16 +536,16 @@ mod paged {
     use crate::conversation::{Message, main_line};
 
     /// `turns` (id, text; roles alternate from the user's; times from `t0`, one apart) as one line
-    /// whose last turn is current; `derived`: kept from a stream.
-    fn line(turns: &[(&str, &str)], t0: f64, derived: bool) -> Conversation {
+    /// whose last turn is current; `derived`: kept from a stream or the page (`stream`, `dom`).
+    fn line(turns: &[(&str, &str)], t0: f64, derived: Option<&str>) -> Conversation {
         let mut conv = Conversation::new("gemini:c1");
         let mut parent: Option<String> = None;
         for (i, (id, text)) in turns.iter().enumerate() {
             let role = if i % 2 == 0 { Role::User } else { Role::Assistant };
             let mut m = Message::new(*id, role, *text);
             m.create_time = Some(t0 + i as f64);
-            if derived {
-                m.metadata.insert(DERIVED.into(), serde_json::Value::String("stream".into()));
+            if let Some(d) = derived {
+                m.metadata.insert(DERIVED.into(), serde_json::Value::String(d.into()));
             }
             conv.upsert_message(parent.as_deref(), m, false);
             parent = Some((*id).to_string());
@@ -562,8 +571,8 @@ mod paged {
     #[test]
     fn an_older_page_read_keeps_the_newest_turn_current() {
         let newest =
-            line(&[("u3", "Three?"), ("a3", "Three."), ("u4", "Four?"), ("a4", "Four.")], 30.0, false);
-        let older = line(&[("u1", "One?"), ("a1", "One."), ("u2", "Two?"), ("a2", "Two.")], 10.0, false);
+            line(&[("u3", "Three?"), ("a3", "Three."), ("u4", "Four?"), ("a4", "Four.")], 30.0, None);
+        let older = line(&[("u1", "One?"), ("a1", "One."), ("u2", "Two?"), ("a2", "Two.")], 10.0, None);
         let mut conv = Conversation::new("gemini:c1");
         fold(&mut conv, &newest);
         check(&conv, &older, &["Three?", "Three.", "Four?", "Four."], "a4");
@@ -585,7 +594,7 @@ mod paged {
                 ("s3a", "Three."),
             ],
             10.0,
-            true,
+            Some("stream"),
         );
         // The site's newest page holds the last two turns, and one more made elsewhere.
         let read = line(
@@ -598,7 +607,7 @@ mod paged {
                 ("a4", "Four."),
             ],
             20.0,
-            false,
+            None,
         );
         check(
             &streamed,
@@ -614,7 +623,7 @@ mod paged {
 
     #[test]
     fn a_prompt_asked_again_is_not_taken_for_the_earlier_one() {
-        let read = line(&[("u1", "Hi"), ("a1", "Hello"), ("u2", "yes"), ("a2", "ok")], 10.0, false);
+        let read = line(&[("u1", "Hi"), ("a1", "Hello"), ("u2", "yes"), ("a2", "ok")], 10.0, None);
         let mut conv = Conversation::new("gemini:c1");
         fold(&mut conv, &read);
         // "yes" again, streamed after the read's last answer; the site has not saved it yet.
@@ -629,5 +638,28 @@ mod paged {
         conv.upsert_message(Some("s-u"), a, true);
         conv.current_node = Some("s-a".into());
         check(&conv, &read, &["Hi", "Hello", "yes", "ok", "yes", "Here is the rest"], "s-a");
+    }
+
+    #[test]
+    fn a_read_of_fewer_turns_than_the_page_showed_leaves_the_others() {
+        let page = line(
+            &[
+                ("d1", "One?"),
+                ("d2", "One."),
+                ("d3", "Two?"),
+                ("d4", "Two."),
+                ("d5", "Three?"),
+                ("d6", "Three, rendered."),
+            ],
+            10.0,
+            Some("dom"),
+        );
+        let read = line(&[("u3", "Three?"), ("a3", "Three.")], 20.0, None);
+        check(&page, &read, &["One?", "One.", "Two?", "Two.", "Three?", "Three."], "a3");
+        // The page's copy of the last answer, rendered otherwise, stays beside the read's.
+        let mut conv = page.clone();
+        fold(&mut conv, &read);
+        assert_eq!(conv.message_count(), 7);
+        assert_eq!(conv.nodes.get("d6").and_then(|n| n.parent.as_deref()), Some("u3"));
     }
 }
