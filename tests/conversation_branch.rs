@@ -322,3 +322,15 @@ fn a_long_answer_is_kept_cut_and_marked() {
     assert!(branch::is_cut_short(m));
     assert_eq!(m.finish.as_deref(), Some("max_tokens"));
 }
+
+#[test]
+fn an_answer_for_a_site_conversation_not_kept_yet_starts_it_under_that_site() {
+    let mut a = answer("k-site", "Why did Claude stop?", "It was at capacity.", Outcome::Complete);
+    a.conversation_id = "claude:0c1a0de0-1111".into();
+    let (c, _) = branch::save(None, &a).unwrap_or_else(|e| panic!("save failed: {e}"));
+    assert_eq!(c.id, "claude:0c1a0de0-1111");
+    assert_eq!(c.site(), Some("claude"));
+    a.conversation_id = "c9".into();
+    let (c, _) = branch::save(None, &a).unwrap_or_else(|e| panic!("save failed: {e}"));
+    assert_eq!(c.site(), None, "ChatGPT's own ids name no site");
+}

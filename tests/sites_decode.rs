@@ -550,3 +550,15 @@ fn gemini_passes_over_lines_that_are_no_frames_in_any_chunking() {
         );
     }
 }
+
+#[test]
+fn a_forged_deepseek_path_of_many_segments_builds_nothing_deep() {
+    // 100,000 segments: the decoder must neither build that tree nor overflow dropping it.
+    let deep = vec!["a"; 100_000].join("/");
+    let mut body = String::from("data: {\"v\":{\"response\":{\"message_id\":2,\"fragments\":[]}}}\n\n");
+    body.push_str(&format!("data: {{\"v\":\"x\",\"p\":\"{deep}\",\"o\":\"SET\"}}\n\n"));
+    body.push_str("data: {\"v\":[{\"id\":1,\"type\":\"RESPONSE\",\"content\":\"Still here\"}],\"p\":\"response/fragments\",\"o\":\"APPEND\"}\n\n");
+    let turn = decode_stream(Site::Deepseek, body.as_bytes(), 0).unwrap_or_else(|| panic!("no decoder"));
+    let texts: Vec<String> = turn.visible().map(|n| n.message.content.plain_text()).collect();
+    assert_eq!(texts, ["Still here"]);
+}

@@ -266,6 +266,11 @@ const UnderstudyTraffic = (() => {
           else if (d.how === 'error' && send && grace === 0 && req.method === 'POST') {
             endTurn();
             network(req, { failed: true });
+          } else if (d.how === 'eof' && send && grace === 0 && req.method === 'POST') {
+            // Ended cleanly on a site that never resumes an answer: nothing more will come, so
+            // nothing is overdue (whatever end marker the worker's decoder did or did not see:
+            // those are guesses outside ChatGPT, and a wrong one must not become a stall later).
+            endTurn();
           } else alive(false);
           host.settled();
           break;

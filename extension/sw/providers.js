@@ -63,7 +63,7 @@ async function loadSettings() {
   return settings;
 }
 
-async function loadHealth() {
+export async function loadHealth() {
   if (cache.health !== null) return cache.health;
   const health = (await ext.storage.session.get(K_HEALTH))[K_HEALTH] ?? '';
   if (cache.health === null) cache.health = health;
@@ -123,6 +123,8 @@ class Ask {
     this.attemptSeq = 0;
     this.current = null; // {provider, attempt, seq}
     this.provider = null;
+    this.writers = new Set(); // the providers that wrote some of the answer
+    this.lastWriter = null;
     this.seen = 0;
     this.ended = false;
     this.lastPersist = 0;
@@ -144,6 +146,7 @@ class Ask {
 
   async start() {
     await ready;
+    if (this.ended) return; // stopped while it was starting
     try {
       const stored = await loadSettings();
       this.settings = preferring(await runnableHere(stored), this.options.prefer);
@@ -154,7 +157,10 @@ class Ask {
     if (!this.prompt.trim() && !this.text) return this.fail({ message: t('worker_nothing_to_ask'), class: 'bad_request' });
     const seed = Math.floor(Math.random() * 2 ** 52);
     try {
-      this.router = new core.Router(this.settings, seed, await loadHealth());
+      const health = await loadHealth();
+      if (this.ended) return;
+      this.router = new core.Router(this.settings, seed, health);
+      this.healthSeen = health;
     } catch (error) {
       return this.fail({ message: t('worker_router_invalid', error?.message ?? error), class: 'bad_request' });
     }
@@ -198,7 +204,10 @@ class Ask {
         break;
     }
     this.flushDecisions();
-    if (action.action !== 'continue') saveHealth(this.router);
+    if (action.action !== 'continue') {
+      saveHealth(this.router);
+      this.healthSeen = cache.health;
+    }
     if (this.ended && this.router) {
       // Its decisions and health are out: its Wasm memory is given back now, not at some later GC.
       this.router.free();
@@ -225,8 +234,22 @@ class Ask {
     this.timer = setTimeout(() => this.event((now) => this.router.tick(now)), Math.max(0, at - routerNow()));
   }
 
+  // The health book is shared by every ask (and by the fix of a key): each router event starts
+  // from the latest copy, and what it makes of it is saved in the same step (no await between),
+  // so one ask's opened breaker or probe is not undone by another's older copy.
+  syncHealth() {
+    if (!this.router || cache.health === null || cache.health === this.healthSeen) return;
+    try {
+      this.router.setHealth(cache.health);
+    } catch {
+      // an unreadable copy: this route keeps its own
+    }
+    this.healthSeen = cache.health;
+  }
+
   event(fn) {
     if (this.ended) return;
+    this.syncHealth();
     let action;
     try {
       action = fn(routerNow());
@@ -272,12 +295,15 @@ class Ask {
       onText: (text) => {
         if (!live()) return;
         if (text) {
+          this.writers.add(fetchSpec.provider);
+          this.lastWriter = fetchSpec.provider;
           this.text += text;
           this.post({ type: 'delta', provider: fetchSpec.provider, text });
           this.persist(false);
         }
         let action;
         try {
+          this.syncHealth();
           action = this.router.chunk(routerNow(), text.length);
         } catch {
           return; // a chunk the route no longer expects (the attempt was just aborted)
@@ -301,8 +327,10 @@ class Ask {
   }
 
   stop() {
-    if (this.ended || !this.router) {
-      this.ended = true;
+    if (this.ended) return;
+    if (!this.router) {
+      // Stopped while it was starting: it ends now, as stopped (start() goes no further).
+      this.finish({ type: 'done', provider: null, outcome: 'cancelled', text: this.text });
       return;
     }
     this.event((now) => this.router.cancel(now));
@@ -332,7 +360,9 @@ class Ask {
   keep(end) {
     const b = this.branch;
     if (!b || !this.text.trim()) return;
-    const id = end.provider ?? this.provider;
+    // Credited to the provider that finished it if it wrote any of it, else to the last that
+    // wrote (one cut off and not continued, or continued with nothing, still wrote this text).
+    const id = end.provider && this.writers.has(end.provider) ? end.provider : this.lastWriter ?? end.provider ?? this.provider;
     const entry = this.settings?.providers.find((p) => p.id === id);
     if (!entry) return;
     // No conversation id: the failed prompt's own pending record (src/conversation/capture.rs
@@ -379,7 +409,8 @@ class Ask {
   }
 }
 
-const ID = /^[\w-]{1,200}$/;
+// A cache key: ChatGPT's id, or another site's `<site>:<id>`.
+const ID = /^(?:[a-z_]{1,20}:)?[\w.-]{1,200}$/;
 const idOrNull = (v) => (typeof v === 'string' && ID.test(v) ? v : null);
 
 /** A branch target from a page or module, checked: {conversation_id, parent, prompt_id} or null. */

@@ -51,8 +51,8 @@
 import { ext, hasSidebar } from '../api.js';
 import { paused } from './watched.js';
 import { core, fromRescueFrame, onMessages, ready } from './core.js';
-import { latestTurn } from './capture.js';
-import { startAsk } from './providers.js';
+import { latestSiteConversation, latestTurn } from './capture.js';
+import { loadHealth, startAsk } from './providers.js';
 import { classWords, refusalWords, skipWords, t } from './words.js';
 
 export const RESCUE_PORT = 'understudy-rescue';
@@ -280,8 +280,15 @@ class Rescue {
     // The answer is kept in the cached conversation (not for temporary chats): the one this tab's
     // latest turn belongs to, as decoded from the page's stream, else the one the page shows.
     // An automatic rescue takes only the worker's own ids (decoded turn, detection state).
+    // On another site: the conversation its streams or its address name, as the cache keys it
+    // (`<site>:<id>`; a `/c/<id>` there, Grok's, is not ChatGPT's).
+    const tabUrl = this.port?.sender?.tab?.url ?? '';
+    const site = core.detectSite(tabUrl);
     const latest = latestTurn(tabId);
-    const branch = isTemporary(this.port?.sender?.tab?.url ?? '') ? null : {
+    const branch = isTemporary(tabUrl) ? null : site && site !== 'chatgpt' ? {
+      conversation_id: latestSiteConversation(tabId) ?? core.captureShownKey(tabUrl) ?? null,
+      prompt_id: null,
+    } : {
       conversation_id: idOrNull(latest?.conversation_id) ?? (auto ? idOrNull(auto.conversation_id) : null) ?? context.conversation_id,
       prompt_id: idOrNull(latest?.prompt_id),
     };
@@ -407,7 +414,7 @@ onMessages(ext, ['rescue.frame', 'rescue.handoff', 'rescue.openCache', 'rescue.s
       const settings = await loadSettings();
       let availability = {};
       try {
-        const router = new core.Router(settings, 0, await health());
+        const router = new core.Router(settings, 0, await loadHealth());
         availability = router.availability(Date.now());
         router.free();
       } catch {}

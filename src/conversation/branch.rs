@@ -273,6 +273,10 @@ pub fn save(stored: Option<Conversation>, b: &BranchAnswer) -> Result<(Conversat
         Some(c) => c,
         None => {
             let mut c = Conversation::new(b.conversation_id.clone());
+            // Another site's conversation (`<site>:<id>`) not kept yet: shown under that site.
+            if let Some(site) = crate::conversation::capture::key_site(&b.conversation_id) {
+                c.set_site(site.id());
+            }
             c.title = Some(title_of(&b.prompt)).filter(|t| !t.is_empty());
             c.create_time = Some(b.started_s);
             c.source = Some(MARK.into());

@@ -23,7 +23,8 @@ pub(crate) fn from_text(text: &str, now_ms: u64, tz_offset_min: i32) -> Option<u
                     return Some(s.min(MAX_RETRY_S));
                 }
             }
-            "until" | "after" | "at" | "till" => {
+            // ("resets": Claude's "5-hour limit reached - resets 3 PM".)
+            "until" | "after" | "at" | "till" | "resets" | "reset" => {
                 if let Some((h, m)) = clock(rest) {
                     return Some(until_clock(h, m, now_ms, tz_offset_min));
                 }
@@ -210,6 +211,8 @@ mod tests {
         check("please try again after 2:43 PM", 0, Some(4 * 3600 + 43 * 60));
         check("try again after 9:00 am", 0, Some(23 * 3600));
         check("until 10:00", 0, Some(86_400));
+        check("5-hour limit reached - resets 3 PM", 0, Some(5 * 3600));
+        check("Weekly limit reached - resets 9:00 AM", 0, Some(23 * 3600));
         check("Try again later.", 0, None);
         check("in a few minutes", 0, None);
         check("until 25:00", 0, None);

@@ -70,6 +70,9 @@ impl fmt::Display for PatchError {
 
 impl std::error::Error for PatchError {}
 
+/// The most segments a path may have.
+pub const MAX_SEGMENTS: usize = 64;
+
 /// The segments of a JSON Pointer, unescaped; `None` when it does not start with `/` (and is not
 /// the empty pointer, the whole document).
 pub fn segments(path: &str) -> Option<Vec<String>> {
@@ -77,6 +80,11 @@ pub fn segments(path: &str) -> Option<Vec<String>> {
         return Some(Vec::new());
     }
     let rest = path.strip_prefix('/')?;
+    // Deeper than any document the page streams: a forged stream adding ever deeper values would
+    // otherwise build a tree too deep to drop without running out of stack.
+    if rest.split('/').nth(MAX_SEGMENTS).is_some() {
+        return None;
+    }
     Some(
         rest.split('/')
             .map(|s| if s.contains('~') { s.replace("~1", "/").replace("~0", "~") } else { s.to_string() })
@@ -341,5 +349,14 @@ mod tests {
         check(doc.clone(), "/message/status", "append", json!(3), Err(()));
         check(doc.clone(), "message", "add", json!(3), Err(()));
         check(doc.clone(), "", "patch", json!({"p": "/x"}), Err(()));
+    }
+
+    #[test]
+    fn a_path_deeper_than_any_document_is_refused() {
+        let deep = format!("/{}", vec!["a"; MAX_SEGMENTS + 1].join("/"));
+        assert!(segments(&deep).is_none());
+        let ok = format!("/{}", vec!["a"; MAX_SEGMENTS].join("/"));
+        assert_eq!(segments(&ok).map(|s| s.len()), Some(MAX_SEGMENTS));
+        check(json!({"a": {}}), &deep, "add", json!(1), Err(()));
     }
 }

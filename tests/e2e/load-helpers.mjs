@@ -73,6 +73,18 @@ export async function workerSession(context, page) {
     },
     /** Bytes of every WebAssembly memory the worker holds (the core's heap lives there, outside the JS heap). */
     async wasm() {
+      // The objects it asks about belong to one run of the worker: stopped and started between two
+      // of these calls, the later ones name objects that are gone; the whole reading starts again.
+      for (let tries = 1; ; tries++) {
+        try {
+          return await session.wasmOnce();
+        } catch (e) {
+          if (tries >= 3 || !/Cannot find context|Could not find object|No session|Session .*not found|Target closed/i.test(String(e?.message))) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    },
+    async wasmOnce() {
       const proto = await send('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype' });
       const { objects } = await send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId });
       const { result } = await send('Runtime.callFunctionOn', {

@@ -191,6 +191,31 @@ test('failover tells the truth: the frame says who is asked and why the first di
   await page.close();
 });
 
+test('a provider refused for its key rests: the next failure offers the one that answered, and the menu names the other as resting', async () => {
+  const name = fresh('badkey');
+  const second = fresh('good');
+  fake.plan(name, Array.from({ length: 6 }, () => ({ fault: '401' })));
+  fake.plan(second, [{ fault: 'ok', tokenDelayMs: 5 }]);
+  await configure(control, [provider(fake, name, 'openai'), provider(fake, second, 'openai')]);
+  const read = (frame) => frame.evaluate(() => {
+    const c = document.querySelector('[data-testid="understudy-continue"]');
+    const items = [...document.querySelectorAll('[data-testid="understudy-provider-item"]')];
+    return { cont: c.textContent, provider: c.dataset.provider, items: items.map((li) => ({ provider: li.dataset.provider, label: li.textContent, disabled: li.getAttribute('aria-disabled') === 'true' })) };
+  });
+  const first = await failedChat();
+  const before = await read(await rescueFrame(first));
+  assert.deepEqual(before, { cont: `Continue with ${name} (openai)`, provider: name, items: [{ provider: second, label: `${second} (openai)`, disabled: false }] });
+  await clickRescue(first, CONTINUE);
+  const seen = await waitAnswer(first);
+  assert.equal(seen.provider, second);
+  await first.close();
+  // The key was refused: until the user changes it, the provider is not offered first.
+  const again = await failedChat(undefined, 'And a day in Cascais');
+  const after = await read(await rescueFrame(again));
+  assert.deepEqual(after, { cont: `Continue with ${second} (openai)`, provider: second, items: [{ provider: name, label: `${name} (openai) (resting)`, disabled: true }] });
+  await again.close();
+});
+
 test('the providers menu works from the keyboard and picks another provider', async () => {
   const { second } = await setup();
   const page = await failedChat();

@@ -201,9 +201,17 @@ fn apply(root: &mut Value, path: &str, op: &str, value: Value) {
     }
 }
 
+/// The most segments a path may have.
+const MAX_DEPTH: usize = 32;
+
 /// The value at `path`, objects created for missing keys; `None` when an index is out of range
 /// or a step meets a value of another kind.
 fn slot<'a>(root: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    // Deeper than DeepSeek's documents go (`response/fragments/-1/content`): a forged path of
+    // thousands of segments would build a tree too deep to drop without running out of stack.
+    if path.split('/').filter(|s| !s.is_empty()).nth(MAX_DEPTH).is_some() {
+        return None;
+    }
     let mut at = root;
     for seg in path.split('/').filter(|s| !s.is_empty()) {
         at = match at {
